@@ -1,0 +1,1 @@
+"""Shared library of the two-tower quick-test experiments platform."""

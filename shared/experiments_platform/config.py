@@ -1,0 +1,89 @@
+"""Configuration from environment variables, validated once at start-up.
+
+Every setting is read here and nowhere else. A missing or malformed variable fails fast with a
+message naming the variable. The defaults are the embedded local stack (no cloud account).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigurationError
+
+ENV_PREFIX = "PLATFORM_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    service: str = Field(default="all-in-one", description="service name in logs")
+    data_dir: Path = Field(default=Path("var"), description="root of every local store")
+
+    document_store: Literal["sqlite", "firestore"] = "sqlite"
+    event_bus: Literal["embedded", "pubsub"] = "embedded"
+    blob_store: Literal["local", "gcs"] = "local"
+    warehouse: Literal["duckdb", "bigquery"] = "duckdb"
+    build_service: Literal["local", "cloudbuild"] = "local"
+    pipeline_service: Literal["local", "vertex"] = "local"
+    log_store: Literal["local", "cloudlogging"] = "local"
+
+    gcp_project: str | None = Field(default=None, description="Google Cloud project id")
+    gcp_region: str = "europe-west1"
+    pipeline_root: str | None = Field(default=None, description="gs:// or file:// root of pipeline runs")
+    artifacts_uri: str | None = Field(default=None, description="gs:// or file:// root of experiment artifacts")
+    pipeline_image: str | None = Field(default=None, description="TFX pipeline image (Vertex AI)")
+    compiler_image: str | None = Field(default=None, description="compiler image (Cloud Build)")
+    pipeline_service_account: str | None = None
+    tfx_python: str = Field(default=".venv-tfx/bin/python", description="python of the pipeline environment")
+
+    mlflow_tracking_uri: str = "http://127.0.0.1:5000"
+    mlflow_ui_url: str | None = Field(default=None, description="public MLflow UI link, if different from the tracking URI")
+    tfdv_parser_url: str | None = Field(default=None, description="tfdv_parser service URL; None calls it in-process")
+    artifact_reader_url: str | None = None
+
+    @model_validator(mode="after")
+    def _gcp_needs_project(self) -> "Settings":
+        cloud = {
+            "PLATFORM_DOCUMENT_STORE=firestore": self.document_store == "firestore",
+            "PLATFORM_EVENT_BUS=pubsub": self.event_bus == "pubsub",
+            "PLATFORM_BLOB_STORE=gcs": self.blob_store == "gcs",
+            "PLATFORM_WAREHOUSE=bigquery": self.warehouse == "bigquery",
+            "PLATFORM_BUILD_SERVICE=cloudbuild": self.build_service == "cloudbuild",
+            "PLATFORM_PIPELINE_SERVICE=vertex": self.pipeline_service == "vertex",
+            "PLATFORM_LOG_STORE=cloudlogging": self.log_store == "cloudlogging",
+        }
+        needing = [name for name, used in cloud.items() if used]
+        if needing and not self.gcp_project:
+            raise ValueError(f"PLATFORM_GCP_PROJECT is required by {', '.join(needing)}")
+        return self
+
+    def local_uri(self, *parts: str) -> str:
+        return (self.data_dir.resolve().joinpath(*parts)).as_uri()
+
+    @property
+    def resolved_pipeline_root(self) -> str:
+        return self.pipeline_root or self.local_uri("pipelines")
+
+    @property
+    def resolved_artifacts_uri(self) -> str:
+        return self.artifacts_uri or self.local_uri("artifacts")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate ``PLATFORM_*`` variables; raise ``ConfigurationError`` naming each bad one."""
+    env = os.environ if environ is None else environ
+    values = {k[len(ENV_PREFIX):].lower(): v for k, v in env.items() if k.startswith(ENV_PREFIX) and v != ""}
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            variable = f"{ENV_PREFIX}{loc.upper()}" if loc else "configuration"
+            problems.append(f"{variable}: {err['msg']}")
+        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Domain model: datasets, feature and model configs, experiments and their status machine."""

@@ -1,0 +1,37 @@
+"""Common base for documents stored in the document store."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from .names import check_identifier
+
+Identifier = Annotated[str, AfterValidator(check_identifier)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:20]
+
+
+class DomainModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def to_document(self) -> dict[str, Any]:
+        """JSON-compatible dict, as stored in Firestore or the embedded store."""
+        return self.model_dump(mode="json")
+
+
+class Document(DomainModel):
+    id: str = Field(default_factory=new_id)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,125 @@
+"""The experiment document (``experiments/{id}``) and its quick-test parameters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, model_validator
+
+from .base import DomainModel, Identifier, new_id, utcnow
+from .dataset import Dataset
+from .features import FeatureConfig
+from .model import ModelConfig
+from .status import STAGE_ORDER, Stage, StageStatus, Status
+
+
+class RandomSplit(DomainModel):
+    """Hash-based train/val/test split of rows (percentages of the sample)."""
+
+    strategy: Literal["random"] = "random"
+    train_percent: int = Field(default=80, ge=1, le=98)
+    val_percent: int = Field(default=10, ge=1, le=98)
+
+    @model_validator(mode="after")
+    def _fits(self) -> "RandomSplit":
+        if self.train_percent + self.val_percent >= 100:
+            raise ValueError("train_percent + val_percent must leave room for a test split (< 100)")
+        return self
+
+
+class TimeHoldoutSplit(DomainModel):
+    """Rows of the last ``holdout_days`` form the test split; earlier rows are hash-split train/val."""
+
+    strategy: Literal["time_holdout"] = "time_holdout"
+    date_column: Identifier
+    holdout_days: int = Field(default=7, ge=1, le=3650)
+    history_days: int | None = Field(default=None, ge=1, le=36500, description="only keep this many days before the holdout")
+    val_percent: int = Field(default=10, ge=1, le=50)
+
+
+class StrictTimeSplit(DomainModel):
+    """True temporal windows: train, then validation, then test, each a number of days."""
+
+    strategy: Literal["strict_time"] = "strict_time"
+    date_column: Identifier
+    train_days: int = Field(default=60, ge=1, le=36500)
+    val_days: int = Field(default=7, ge=1, le=3650)
+    test_days: int = Field(default=7, ge=1, le=3650)
+
+
+Split = Annotated[Union[RandomSplit, TimeHoldoutSplit, StrictTimeSplit], Field(discriminator="strategy")]
+
+HardwareTier = Literal["small", "medium", "large"]
+SamplePercent = Literal[5, 10, 25, 100]
+
+
+class QuickTestParameters(DomainModel):
+    sample_percent: SamplePercent = 10
+    split: Split = Field(default_factory=RandomSplit)
+    epochs: int = Field(default=3, ge=1, le=100)
+    batch_size: int = Field(default=1024, ge=8, le=65536)
+    learning_rate: float = Field(default=0.1, gt=0, le=10)
+    hardware_tier: HardwareTier = "small"
+    seed: int = Field(default=42, ge=0)
+
+
+class StageState(DomainModel):
+    status: StageStatus = StageStatus.PENDING
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    cached: bool = False
+    message: str | None = None
+
+
+class ClassifiedError(DomainModel):
+    """A failure as the user sees it: what happened, how to fix it, and the raw excerpt."""
+
+    code: str
+    title: str
+    suggestion: str
+    stage: Stage | None = None
+    excerpt: str = ""
+
+
+class Estimate(DomainModel):
+    duration_s: float
+    cost_usd: float
+    hardware_tier: HardwareTier
+    recommended_tier: HardwareTier
+
+
+def _initial_stages() -> dict[Stage, StageState]:
+    return {stage: StageState() for stage in STAGE_ORDER}
+
+
+class Experiment(DomainModel):
+    id: str = Field(default_factory=new_id)
+    number: int = Field(ge=1, description="per-project Exp #N, assigned in a transaction")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    dataset_id: str
+    feature_config_id: str
+    model_config_id: str
+    dataset_snapshot: Dataset
+    feature_config_snapshot: FeatureConfig
+    model_config_snapshot: ModelConfig
+    parameters: QuickTestParameters
+    status: Status = Status.PENDING
+    stages: dict[Stage, StageState] = Field(default_factory=_initial_stages)
+    cancel_requested: bool = False
+    cloud_build_id: str | None = None
+    pipeline_job_name: str | None = None
+    mlflow_run_id: str | None = None
+    results: dict[str, Any] | None = None
+    comparison: dict[str, Any] | None = None
+    error: ClassifiedError | None = None
+    estimate: Estimate | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        return f"Exp #{self.number}"

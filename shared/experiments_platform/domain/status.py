@@ -1,0 +1,116 @@
+"""The experiment status machine and the pipeline stages.
+
+Status only moves forward. ``transition`` is a pure check; stores apply it inside a
+transaction so that a stale or duplicate event can never move an experiment backwards.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Status(str, Enum):
+    PENDING = "pending"
+    SUBMITTING = "submitting"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.SUBMITTING, Status.FAILED, Status.CANCELLED}),
+    Status.SUBMITTING: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED}),
+    Status.RUNNING: frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED}),
+    Status.COMPLETED: frozenset(),
+    Status.FAILED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+
+CANCELLABLE = frozenset({Status.PENDING, Status.SUBMITTING, Status.RUNNING})
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current: Status, target: Status) -> None:
+        super().__init__(f"illegal status transition {current.value} → {target.value}")
+        self.current = current
+        self.target = target
+
+
+def can_transition(current: Status, target: Status) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def transition(current: Status, target: Status) -> Status:
+    if not can_transition(current, target):
+        raise IllegalTransition(current, target)
+    return target
+
+
+class Stage(str, Enum):
+    """The six stages shown on every experiment card, in pipeline order."""
+
+    COMPILE = "compile"
+    EXAMPLES = "examples"
+    STATS = "stats"
+    SCHEMA = "schema"
+    TRANSFORM = "transform"
+    TRAIN = "train"
+
+
+STAGE_ORDER: tuple[Stage, ...] = tuple(Stage)
+
+STAGE_LABELS = {
+    Stage.COMPILE: "Compile",
+    Stage.EXAMPLES: "Examples",
+    Stage.STATS: "Stats",
+    Stage.SCHEMA: "Schema",
+    Stage.TRANSFORM: "Transform",
+    Stage.TRAIN: "Train",
+}
+
+# TFX component ids of the pipeline (and Vertex task names) mapped to stages.
+COMPONENT_STAGES = {
+    "Compile": Stage.COMPILE,
+    "ExampleGen": Stage.EXAMPLES,
+    "BigQueryExampleGen": Stage.EXAMPLES,
+    "CsvExampleGen": Stage.EXAMPLES,
+    "ImportExampleGen": Stage.EXAMPLES,
+    "StatisticsGen": Stage.STATS,
+    "SchemaGen": Stage.SCHEMA,
+    "Transform": Stage.TRANSFORM,
+    "Trainer": Stage.TRAIN,
+    "Evaluator": Stage.TRAIN,
+}
+
+
+class StageStatus(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def rank(self) -> int:
+        return _STAGE_RANK[self]
+
+
+_STAGE_RANK = {
+    StageStatus.PENDING: 0,
+    StageStatus.RUNNING: 1,
+    StageStatus.SUCCEEDED: 2,
+    StageStatus.FAILED: 2,
+    StageStatus.CANCELLED: 2,
+}
+
+
+def stage_can_move(current: StageStatus, target: StageStatus) -> bool:
+    """Stage statuses move forward only: pending → running → one terminal state."""
+    return target.rank > current.rank

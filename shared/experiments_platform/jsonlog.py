@@ -1,0 +1,77 @@
+"""Structured JSON logs on stdout (Cloud Logging reads ``severity``, ``message`` and the trace field).
+
+``log_context(experiment_id=..., stage=...)`` binds fields to every record logged inside it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("log_context", default={})
+_SEVERITY = {"WARNING": "WARNING", "ERROR": "ERROR", "CRITICAL": "CRITICAL", "INFO": "INFO", "DEBUG": "DEBUG"}
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    token = _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str, project: str | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.project = project
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "severity": _SEVERITY.get(record.levelname, "DEFAULT"),
+            "message": record.getMessage(),
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "service": self.service,
+            "logger": record.name,
+        }
+        entry.update(_context.get())
+        entry.update(getattr(record, "fields", {}))
+        trace = entry.pop("trace", None)
+        if trace and self.project:
+            entry["logging.googleapis.com/trace"] = f"projects/{self.project}/traces/{trace}"
+        elif trace:
+            entry["trace"] = trace
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(service: str, project: str | None = None, level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter(service, project))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def trace_from_header(header: str | None) -> str | None:
+    """Trace id from ``X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1``."""
+    if not header:
+        return None
+    return header.split("/", 1)[0] or None
+
+
+def get_logger(name: str) -> logging.Logger:
+    return logging.getLogger(name)
+
+
+def fields(**values: Any) -> dict[str, Any]:
+    """``logger.info("msg", extra=fields(stage="train"))`` adds fields to one record."""
+    return {"fields": values}

@@ -1,0 +1,21 @@
+"""Blob store port: ``gs://bucket/path`` (Cloud Storage) and ``file:///path`` (local folder)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class BlobStore(Protocol):
+    def read_bytes(self, uri: str) -> bytes:
+        """Raise ``errors.NotFound`` when the object does not exist."""
+        ...
+
+    def write_bytes(self, uri: str, data: bytes, content_type: str | None = None) -> None: ...
+
+    def exists(self, uri: str) -> bool: ...
+
+    def list(self, prefix_uri: str) -> list[str]:
+        """URIs of all objects under the prefix, sorted."""
+        ...
+
+    def delete(self, uri: str) -> None: ...
