@@ -1,0 +1,92 @@
+# Targets mirror the work: set up, run, test (lint, unit, contract, pipeline, integration, browser), emulators.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY311 ?= $(shell command -v python3.11 || echo python3)
+PY310 ?= $(shell (command -v pyenv >/dev/null && pyenv root >/dev/null && ls -d $$(pyenv root)/versions/3.10*/bin/python 2>/dev/null | tail -n1) || command -v python3.10)
+VENV := .venv
+TFX_VENV := .venv-tfx
+TOOLS_VENV := .venv-tools
+PIP_QUIET := --quiet --disable-pip-version-check
+export TF_USE_LEGACY_KERAS := 1
+
+.PHONY: help setup run run-emulated test lint typecheck test-unit test-contract test-pipeline test-api \
+        test-integration test-deploy test-browser emulators-start emulators-stop bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(VENV)/.installed: requirements/services.txt requirements/dev.txt shared/pyproject.toml
+	test -x $(VENV)/bin/python || $(PY311) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
+	$(VENV)/bin/pip install $(PIP_QUIET) -r requirements/services.txt -r requirements/dev.txt
+	$(VENV)/bin/pip install $(PIP_QUIET) -e shared
+	touch $@
+
+$(TFX_VENV)/.installed: requirements/pipeline.txt shared/pyproject.toml
+	test -x $(TFX_VENV)/bin/python || $(PY310) -m venv $(TFX_VENV)
+	$(TFX_VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
+	$(TFX_VENV)/bin/pip install $(PIP_QUIET) -r requirements/pipeline.txt
+	$(TFX_VENV)/bin/pip install $(PIP_QUIET) --no-deps -e shared
+	touch $@
+
+$(TOOLS_VENV)/.installed: requirements/tools.txt
+	test -x $(TOOLS_VENV)/bin/python || $(PY311) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install $(PIP_QUIET) -r requirements/tools.txt
+	touch $@
+
+ui/node_modules/.installed: ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(VENV)/.installed $(TFX_VENV)/.installed $(TOOLS_VENV)/.installed ui/node_modules/.installed  ## create both Python environments and install the UI's npm packages
+
+run: setup  ## set up, load MovieLens 100k, start the whole stack on the embedded defaults (UI on http://127.0.0.1:8080)
+	$(VENV)/bin/python -m experiments_platform.local_stack
+
+run-emulated: setup  ## the same, each service its own process on the Pub/Sub and Firestore emulators
+	$(VENV)/bin/python -m experiments_platform.local_stack --emulated
+
+lint: $(VENV)/.installed  ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check shared services tests benchmarks scripts || true
+	$(VENV)/bin/mypy shared/experiments_platform services
+
+test: setup lint  ## the whole suite: lint, type-check, unit, contract (emulators), API, pipeline, integration, deploy, browser
+	$(VENV)/bin/python -m pytest tests --ignore=tests/pipeline -x -q
+	$(TFX_VENV)/bin/python -m pytest tests/pipeline -x -q
+
+test-unit: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/unit -q
+
+test-contract: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/contract -q
+
+test-api: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/api -q
+
+test-pipeline: $(TFX_VENV)/.installed
+	$(TFX_VENV)/bin/python -m pytest tests/pipeline -q
+
+test-integration: setup
+	$(VENV)/bin/python -m pytest tests/integration -q
+
+test-deploy: $(VENV)/.installed $(TOOLS_VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/deploy -q
+
+test-browser: setup
+	$(VENV)/bin/python -m pytest tests/browser -q
+
+emulators-start:  ## start the Pub/Sub, Firestore and fake-gcs-server emulators on 127.0.0.1
+	scripts/emulators.sh start
+
+emulators-stop:  ## stop them
+	scripts/emulators.sh stop
+
+bench: setup  ## run the benchmarks (full-size quick tests, event latency, UI scale)
+	$(TFX_VENV)/bin/python benchmarks/quicktest.py
+	$(VENV)/bin/python benchmarks/event_latency.py
+	$(VENV)/bin/python benchmarks/ui_scale.py
+
+clean:  ## remove local state (var/) and test results
+	rm -rf var test-results
