@@ -38,7 +38,9 @@ class Settings(BaseModel):
     artifacts_uri: str | None = Field(default=None, description="gs:// or file:// root of experiment artifacts")
     pipeline_image: str | None = Field(default=None, description="TFX pipeline image (Vertex AI)")
     compiler_image: str | None = Field(default=None, description="compiler image (Cloud Build)")
-    pipeline_service_account: str | None = None
+    pipeline_service_account: str | None = Field(default=None, description="service account Vertex AI pipeline jobs run as")
+    build_service_account: str | None = Field(default=None, description="service account the Cloud Build compile step runs as")
+    staging_uri: str | None = Field(default=None, description="gs:// scratch root (Dataflow staging and temp files)")
     tfx_python: str = Field(default=".venv-tfx/bin/python", description="python of the pipeline environment")
 
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
