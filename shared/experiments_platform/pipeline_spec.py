@@ -1,0 +1,208 @@
+"""The quick-test spec: the single data contract between the submitter and the pipeline.
+
+The submitter renders it from an experiment and writes it as ``spec.json``; the build compiles
+the pipeline from it and the trainer reads the parts it needs from ``custom_config``. It holds
+data only (rendered SQL, validated names, config snapshots, URIs): nothing in it is ever
+executed as Python. No TensorFlow import here: both environments load it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from .domain.base import Identifier
+from .domain.experiment import Experiment, HardwareTier, QuickTestParameters
+from .domain.features import FeatureConfig
+from .domain.model import ModelConfig
+
+SPEC_VERSION = 1
+PIPELINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
+EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+URI = re.compile(r"^(file|gs)://\S+$")
+
+Dialect = Literal["duckdb", "bigquery"]
+SplitName = Literal["train", "eval", "test"]
+SPLITS: tuple[SplitName, ...] = ("train", "eval", "test")
+
+
+def _check(pattern: re.Pattern[str], rule: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} does not match {pattern.pattern}: {rule}")
+        return value
+
+    return AfterValidator(check)
+
+
+PipelineName = Annotated[str, _check(PIPELINE_NAME, "lower-case letters, digits and dashes, at most 128")]
+ExperimentId = Annotated[str, _check(EXPERIMENT_ID, "letters, digits, '_' and '-', at most 64")]
+Uri = Annotated[str, _check(URI, "a file:// or gs:// URI")]
+
+
+class MachineTier(BaseModel):
+    """What a hardware tier means on Vertex AI (trainer) and Dataflow (data stages)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    machine_type: str
+    vcpus: int
+    memory_gib: int
+    dataflow_max_workers: int
+
+
+HARDWARE_TIERS: dict[str, MachineTier] = {
+    "small": MachineTier(machine_type="n1-standard-4", vcpus=4, memory_gib=15, dataflow_max_workers=2),
+    "medium": MachineTier(machine_type="n1-standard-8", vcpus=8, memory_gib=30, dataflow_max_workers=4),
+    "large": MachineTier(machine_type="n1-standard-16", vcpus=16, memory_gib=60, dataflow_max_workers=8),
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitQueries(_Frozen):
+    """Rendered SQL, one query per split plus the candidate corpus, all in one dialect.
+
+    Each split query returns one row per interaction with every column the features use;
+    the candidates query returns one row per candidate of the full corpus with the candidate
+    tower's columns.
+    """
+
+    dialect: Dialect
+    train: str = Field(min_length=1)
+    eval: str = Field(min_length=1)
+    test: str = Field(min_length=1)
+    candidates: str = Field(min_length=1)
+
+    def split(self, name: SplitName) -> str:
+        return {"train": self.train, "eval": self.eval, "test": self.test}[name]
+
+
+class MlflowTarget(_Frozen):
+    tracking_uri: str = Field(min_length=1, description="http(s):// tracking server, or file:/sqlite: for tests")
+    experiment_name: str = Field(min_length=1, max_length=200)
+    run_name: str = Field(min_length=1, max_length=250)
+
+
+class ArtifactUris(_Frozen):
+    """Where the pipeline writes what the services read (``{artifacts_root}/experiments/{id}/``)."""
+
+    spec: Uri
+    pipeline: Uri = Field(description="compiled pipeline (pipeline.json), written by the build")
+    metrics: Uri = Field(description="metrics.json, written by the pipeline's evaluation")
+    artifacts: Uri = Field(description="artifacts.json: component → output URIs, written by the runner")
+
+    @classmethod
+    def under(cls, artifacts_root: str, experiment_id: str) -> ArtifactUris:
+        base = f"{artifacts_root.rstrip('/')}/experiments/{experiment_id}"
+        return cls(
+            spec=f"{base}/spec.json",
+            pipeline=f"{base}/pipeline.json",
+            metrics=f"{base}/metrics.json",
+            artifacts=f"{base}/artifacts.json",
+        )
+
+
+class QuickTestSpec(_Frozen):
+    """Everything one quick-test run needs, as validated data."""
+
+    spec_version: Literal[1] = 1
+    experiment_id: ExperimentId
+    experiment_number: int = Field(ge=1)
+    pipeline_name: PipelineName = Field(
+        description="stable for a dataset and its split queries, so a run that changes only the "
+        "model config finds the cached ExampleGen/StatisticsGen/SchemaGen (and Transform) outputs"
+    )
+    dataset_id: str = Field(min_length=1)
+    queries: SplitQueries
+    query_id_column: Identifier
+    candidate_id_column: Identifier
+    features: FeatureConfig
+    model: ModelConfig
+    parameters: QuickTestParameters
+    pipeline_root: Uri
+    artifacts: ArtifactUris
+    mlflow: MlflowTarget
+
+    @model_validator(mode="after")
+    def _ids_are_features(self) -> QuickTestSpec:
+        query_columns = [f.column for f in self.features.query_features]
+        candidate_columns = [f.column for f in self.features.candidate_features]
+        if self.query_id_column not in query_columns:
+            raise ValueError(
+                f"query_id_column: {self.query_id_column!r} is not a query tower feature {query_columns}; "
+                "add it to query_features"
+            )
+        if self.candidate_id_column not in candidate_columns:
+            raise ValueError(
+                f"candidate_id_column: {self.candidate_id_column!r} is not a candidate tower feature "
+                f"{candidate_columns}; add it to candidate_features"
+            )
+        return self
+
+    @property
+    def hardware_tier(self) -> HardwareTier:
+        return self.parameters.hardware_tier
+
+    @property
+    def machine(self) -> MachineTier:
+        return HARDWARE_TIERS[self.parameters.hardware_tier]
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> QuickTestSpec:
+        return cls.model_validate_json(text)
+
+
+def data_pipeline_name(dataset_id: str, queries: SplitQueries) -> str:
+    """Pipeline name that depends only on the data stages' inputs (dataset and rendered queries).
+
+    TFX caches per pipeline name: two quick tests on the same data share the name, so the
+    second one reuses ExampleGen, StatisticsGen and SchemaGen, and Transform too when the feature
+    config is unchanged; the trainer always runs (its config carries the experiment id).
+    """
+    digest = hashlib.sha256()
+    for part in (dataset_id, queries.dialect, queries.train, queries.eval, queries.test, queries.candidates):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return f"qt-{digest.hexdigest()[:20]}"
+
+
+def build_spec(
+    experiment: Experiment,
+    queries: SplitQueries,
+    *,
+    pipeline_root: str,
+    artifacts_root: str,
+    mlflow_tracking_uri: str,
+    mlflow_experiment_name: str | None = None,
+) -> QuickTestSpec:
+    """The spec of one experiment, from its frozen snapshots and the rendered queries."""
+    dataset = experiment.dataset_snapshot
+    name = data_pipeline_name(experiment.dataset_id, queries)
+    return QuickTestSpec(
+        experiment_id=experiment.id,
+        experiment_number=experiment.number,
+        pipeline_name=name,
+        dataset_id=experiment.dataset_id,
+        queries=queries,
+        query_id_column=dataset.query_id_column,
+        candidate_id_column=dataset.candidate_id_column,
+        features=experiment.feature_config_snapshot,
+        model=experiment.model_config_snapshot,
+        parameters=experiment.parameters,
+        pipeline_root=f"{pipeline_root.rstrip('/')}/{name}",
+        artifacts=ArtifactUris.under(artifacts_root, experiment.id),
+        mlflow=MlflowTarget(
+            tracking_uri=mlflow_tracking_uri,
+            experiment_name=mlflow_experiment_name or f"quick-tests/{dataset.name}",
+            run_name=f"{experiment.label} {experiment.name}"[:250],
+        ),
+    )
