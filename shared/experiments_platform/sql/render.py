@@ -1,0 +1,168 @@
+"""Render a ``QueryPlan`` as SQL text for one dialect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.dataset import Dataset
+from ..domain.experiment import QuickTestParameters
+from ..domain.features import FeatureConfig
+from ..errors import InvalidInput
+from ..ports.warehouse import Dialect
+from .dialects import SqlDialect, checked_int, dialect_for
+from .hashing import BUCKETS, SAMPLE_HEX, SEPARATOR, SPLIT_HEX
+from .plan import SPLITS, QueryPlan, SelectedColumn, SplitRule, Table, build_query_plan
+
+ALIASES: dict[Table, str] = {"interactions": "i", "buyer": "b", "product": "p"}
+INTERNAL_COLUMNS = frozenset({"qt_digest", "qt_day", "qt_last_day"})
+_KEY_FIELDS: dict[Table, str] = {"buyer": "dataset.buyer_features", "product": "dataset.product_features"}
+
+
+@dataclass(frozen=True)
+class SplitQueries:
+    """Self-contained queries (no parameters) for one dialect.
+
+    ``train``, ``eval`` and ``test`` select ``columns`` (the two id columns first, then every
+    feature column) for the rows of that split; ``candidates`` selects ``candidate_columns`` once
+    per distinct candidate id of the whole interactions table.
+    """
+
+    dialect: Dialect
+    train: str
+    eval: str
+    test: str
+    candidates: str
+    columns: tuple[str, ...]
+    candidate_columns: tuple[str, ...]
+    protocol: dict[str, Any]
+
+    def by_split(self) -> dict[str, str]:
+        return {"train": self.train, "eval": self.eval, "test": self.test}
+
+
+def render_split_queries(
+    dataset: Dataset, feature_config: FeatureConfig, parameters: QuickTestParameters, dialect: Dialect
+) -> SplitQueries:
+    """Validate the configs against the dataset and render the split and candidate queries."""
+    return render_plan(build_query_plan(dataset, feature_config, parameters), dialect)
+
+
+def render_plan(plan: QueryPlan, dialect: Dialect) -> SplitQueries:
+    sql = dialect_for(dialect)
+    clashing = sorted(INTERNAL_COLUMNS.intersection(c.name for c in plan.columns))
+    if clashing:
+        raise InvalidInput(
+            f"column name(s) {clashing} are reserved by the query generator; rename them", field="dataset"
+        )
+    splits = {name: _split_query(sql, plan, plan.splits[name]) for name in SPLITS}
+    return SplitQueries(
+        dialect=sql.name,
+        train=splits["train"],
+        eval=splits["eval"],
+        test=splits["test"],
+        candidates=_candidates_query(sql, plan),
+        columns=tuple(c.name for c in plan.columns),
+        candidate_columns=tuple(c.name for c in plan.candidate_columns),
+        protocol={"dialect": sql.name, **plan.protocol()},
+    )
+
+
+def _ref(sql: SqlDialect, column: SelectedColumn) -> str:
+    return f"{ALIASES[column.table]}.{sql.identifier(column.name)}"
+
+
+def _joins(sql: SqlDialect, plan: QueryPlan, tables: set[Table], left_alias: str) -> list[str]:
+    lines = []
+    sides: tuple[tuple[Table, SelectedColumn], ...] = (("buyer", plan.query_id), ("product", plan.candidate_id))
+    for table, key in sides:
+        side = plan.side_table(table)
+        if table not in tables or side is None:
+            continue
+        alias = ALIASES[table]
+        side_key_type = next(c.type for c in side.columns if c.name == side.join_key)
+        left = f"{left_alias}.{sql.identifier(key.name)}"
+        right = f"{alias}.{sql.identifier(side.join_key)}"
+        if side_key_type != key.type:
+            left, right = sql.text(left), sql.text(right)
+        source = sql.table(side.source, f"{_KEY_FIELDS[table]}.source.uri")
+        lines.append(f"LEFT JOIN {source} AS {alias} ON {left} = {right}")
+    return lines
+
+
+def _digest(sql: SqlDialect, plan: QueryPlan) -> str:
+    key = sql.concat(
+        sql.string(checked_int(plan.seed)),
+        sql.string(SEPARATOR),
+        sql.text(_ref(sql, plan.query_id)),
+        sql.string(SEPARATOR),
+        sql.text(_ref(sql, plan.candidate_id)),
+    )
+    return sql.md5_hex(key)
+
+
+def _bucket(sql: SqlDialect, window: tuple[int, int]) -> str:
+    return sql.mod(sql.hex_to_int("qt_digest", *window), BUCKETS)
+
+
+def _split_query(sql: SqlDialect, plan: QueryPlan, rule: SplitRule) -> str:
+    interactions = sql.table(plan.interactions, "dataset.source.uri")
+    select = [f"{_ref(sql, c)} AS {sql.identifier(c.name)}" for c in plan.columns]
+    select.append(f"{_digest(sql, plan)} AS qt_digest")
+    ctes = []
+    if rule.days is not None:
+        assert plan.date_column is not None
+        day = f"CAST({_ref(sql, plan.date_column)} AS DATE)"
+        select.append(f"{day} AS qt_day")
+        last_day = f"MAX(CAST({sql.identifier(plan.date_column.name)} AS DATE))"
+        ctes.append(f"bounds AS (\n  SELECT {last_day} AS qt_last_day\n  FROM {interactions}\n)")
+    lines = [
+        "  SELECT",
+        "    " + ",\n    ".join(select),
+        f"  FROM {interactions} AS i",
+        *("  " + j for j in _joins(sql, plan, plan.tables_used(plan.columns), "i")),
+        f"  WHERE {_ref(sql, plan.query_id)} IS NOT NULL AND {_ref(sql, plan.candidate_id)} IS NOT NULL",
+    ]
+    ctes.insert(0, "keyed AS (\n" + "\n".join(lines) + "\n)")
+
+    conditions = []
+    if plan.sample_percent < BUCKETS:
+        conditions.append(f"{_bucket(sql, SAMPLE_HEX)} < {checked_int(plan.sample_percent)}")
+    if rule.buckets is not None:
+        low, high = rule.buckets
+        split = _bucket(sql, SPLIT_HEX)
+        if low > 0:
+            conditions.append(f"{split} >= {checked_int(low)}")
+        if high < BUCKETS:
+            conditions.append(f"{split} < {checked_int(high)}")
+    source = "keyed"
+    if rule.days is not None:
+        source = "keyed CROSS JOIN bounds"
+        days_ago = sql.days_between("qt_last_day", "qt_day")
+        conditions.append(f"{days_ago} >= {checked_int(rule.days.min_days_ago)}")
+        if rule.days.max_days_ago is not None:
+            conditions.append(f"{days_ago} < {checked_int(rule.days.max_days_ago)}")
+    outputs = ", ".join(sql.identifier(c.name) for c in plan.columns)
+    where = ("\nWHERE " + "\n  AND ".join(conditions)) if conditions else ""
+    return "WITH " + ",\n".join(ctes) + f"\nSELECT {outputs}\nFROM {source}{where}\n"
+
+
+def _candidates_query(sql: SqlDialect, plan: QueryPlan) -> str:
+    interactions = sql.table(plan.interactions, "dataset.source.uri")
+    candidate = plan.candidate_id
+    from_interactions = [c for c in plan.candidate_columns if c.table == "interactions" and c != candidate]
+    from_side = [c for c in plan.candidate_columns if c.table == "product"]
+    corpus_select = [f"{_ref(sql, candidate)} AS {sql.identifier(candidate.name)}"]
+    corpus_select += [f"MAX({_ref(sql, c)}) AS {sql.identifier(c.name)}" for c in from_interactions]
+    corpus = (
+        "WITH corpus AS (\n  SELECT\n    " + ",\n    ".join(corpus_select)
+        + f"\n  FROM {interactions} AS i"
+        + f"\n  WHERE {_ref(sql, candidate)} IS NOT NULL"
+        + f"\n  GROUP BY {_ref(sql, candidate)}\n)"
+    )
+    outputs = [_ref(sql, c) if c.table == "product" else f"c.{sql.identifier(c.name)}" for c in plan.candidate_columns]
+    joins = _joins(sql, plan, {"product"} if from_side else set(), "c")
+    body = f"\nSELECT {', '.join(outputs)}\nFROM corpus AS c"
+    if joins:
+        body += "\n" + "\n".join(joins)
+    return corpus + body + f"\nORDER BY c.{sql.identifier(candidate.name)}\n"
