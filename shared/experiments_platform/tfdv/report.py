@@ -70,7 +70,9 @@ def fmt(value: float) -> str:
 
 
 def _percent(value: float) -> str:
-    return f"{value:.1f}%" if value else "0%"
+    if not value:
+        return "0%"
+    return "&lt;0.1%" if value < 0.1 else f"{value:.1f}%"
 
 
 def histogram_svg(buckets: list[Bucket], label: str, width: int = 140, height: int = 36) -> str:
