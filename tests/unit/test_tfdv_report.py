@@ -59,9 +59,9 @@ def test_renders_every_feature_of_every_split(html: str) -> None:
         for feature in split.numeric_features:
             assert f'aria-label="histogram of {feature.name}"' in section
         assert section.count("<rect") == 10 * len(split.numeric_features)
-        for feature in split.categorical_features:
-            assert f'aria-label="top values of {feature.name}"' in section
-            assert f">{feature.top_values[0].value}<" in section.replace("&#x27;", "'")
+        for categorical in split.categorical_features:
+            assert f'aria-label="top values of {categorical.name}"' in section
+            assert f">{categorical.top_values[0].value}<" in section.replace("&#x27;", "'")
 
 
 def test_histogram_bar_heights_follow_the_counts(html: str) -> None:
