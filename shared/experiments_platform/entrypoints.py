@@ -1,0 +1,301 @@
+"""HTTP entry points of the event-driven services, as Cloud Run receives events.
+
+A push route accepts every shape GCP delivers to it:
+
+* a Pub/Sub push envelope ``{"message": {"data", "attributes", "messageId", ...}, "subscription",
+  "deliveryAttempt"}``;
+* an Eventarc CloudEvent in binary mode (``ce-*`` headers) or structured mode
+  (``application/cloudevents+json``): ``google.cloud.pubsub.topic.v1.messagePublished`` carries the
+  same envelope as its data, ``google.cloud.cloudbuild.build.v1.statusChanged`` the Build resource.
+
+Each is unwrapped into a ``ports.bus.Delivery`` and handed to the subscription's consumer
+(``CONSUMERS``), the same function the embedded bus calls in the local stack. Answers: 204 when
+handled; 200 with ``"ignored"`` for malformed or foreign messages (acknowledged and logged, never
+retried); 503 for transient failures and 500 for unexpected ones (Pub/Sub redelivers, then
+dead-letters after the subscription's ``max_delivery_attempts``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .bootstrap import Platform
+from .errors import PlatformError, TransientError
+from .google_events import CLOUD_BUILD_EVENT_TYPE, PUBSUB_EVENT_TYPE, MalformedEvent, to_message
+from .jsonlog import configure_logging, fields, get_logger, log_context, trace_from_header
+from .messages import (
+    BuildFinished,
+    CancelExperiment,
+    Message,
+    PipelineJobStateChanged,
+    PipelineTaskStateChanged,
+    SubmitExperiment,
+)
+from .ports.bus import Delivery, Handler
+from .topology import RECONCILE_PATH, SUBSCRIPTIONS, Subscription, subscriptions_of
+
+log = get_logger(__name__)
+
+Consumer = Callable[[Platform, Message], None]
+
+
+# --- unwrapping -------------------------------------------------------------------------------
+
+
+def delivery_from_push(body: Any) -> Delivery:
+    """The delivery inside a Pub/Sub push envelope; ``MalformedEvent`` when it is not one."""
+    if not isinstance(body, dict) or not isinstance(body.get("message"), dict):
+        raise MalformedEvent("not a Pub/Sub push envelope: expected a JSON object with a 'message' object")
+    message = body["message"]
+    encoded = message.get("data", "")
+    try:
+        data = base64.b64decode(encoded, validate=True) if encoded else b""
+    except (binascii.Error, ValueError, TypeError):
+        raise MalformedEvent("message.data is not valid base64") from None
+    attributes = message.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise MalformedEvent("message.attributes must be an object of strings")
+    attempt = body.get("deliveryAttempt", message.get("deliveryAttempt", 1))
+    return Delivery(
+        data=data,
+        attributes={str(k): str(v) for k, v in attributes.items()},
+        message_id=str(message.get("messageId") or message.get("message_id") or ""),
+        delivery_attempt=int(attempt) if str(attempt).isdigit() else 1,
+        subscription=str(body.get("subscription", "")).rsplit("/", 1)[-1],
+    )
+
+
+def delivery_from_cloudevent(event_type: str, event_id: str, data: Any) -> Delivery:
+    """The delivery a CloudEvent carries (Pub/Sub messagePublished or Cloud Build statusChanged)."""
+    if event_type == PUBSUB_EVENT_TYPE:
+        delivery = delivery_from_push(data)
+        return Delivery(delivery.data, delivery.attributes, delivery.message_id or event_id,
+                        delivery.delivery_attempt, delivery.subscription)
+    if event_type == CLOUD_BUILD_EVENT_TYPE:
+        if not isinstance(data, dict) or "id" not in data:
+            raise MalformedEvent("Cloud Build CloudEvent without a Build resource (data.id) in its data")
+        attributes = {"buildId": str(data["id"]), "status": str(data.get("status", ""))}
+        return Delivery(json.dumps(data).encode(), attributes, event_id)
+    raise MalformedEvent(f"CloudEvent type {event_type!r} is not routed here; expected {PUBSUB_EVENT_TYPE} "
+                         f"or {CLOUD_BUILD_EVENT_TYPE}")
+
+
+def delivery_from_request(headers: Mapping[str, str], body: bytes) -> Delivery:
+    """Whatever shape the request has (push envelope, binary or structured CloudEvent)."""
+    content_type = headers.get("Content-Type", "") or headers.get("content-type", "")
+    try:
+        payload = json.loads(body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise MalformedEvent("request body is not JSON") from None
+    ce_type = headers.get("ce-type") or headers.get("Ce-Type")
+    if ce_type:
+        return delivery_from_cloudevent(ce_type, headers.get("ce-id") or headers.get("Ce-Id") or "", payload)
+    if content_type.startswith("application/cloudevents+json"):
+        if not isinstance(payload, dict) or "type" not in payload:
+            raise MalformedEvent("structured CloudEvent without a 'type'")
+        return delivery_from_cloudevent(str(payload["type"]), str(payload.get("id", "")), payload.get("data"))
+    return delivery_from_push(payload)
+
+
+# --- consumers --------------------------------------------------------------------------------
+
+
+def _expect(kind: type[Message] | tuple[type[Message], ...], consumer: Callable[[Platform, Any], None]) -> Consumer:
+    def consume(platform: Platform, message: Message) -> None:
+        if not isinstance(message, kind):
+            raise MalformedEvent(f"{type(message).__name__} does not belong on this subscription")
+        consumer(platform, message)
+
+    return consume
+
+
+def _on_pipeline_state(platform: Platform, message: PipelineJobStateChanged | PipelineTaskStateChanged) -> None:
+    from .handlers import status_watcher
+
+    if isinstance(message, PipelineTaskStateChanged):
+        status_watcher.on_task(platform, message)
+    else:
+        status_watcher.on_job(platform, message)
+
+
+def _on_submit(platform: Platform, message: SubmitExperiment) -> None:
+    from .handlers.submitter import on_submit
+
+    on_submit(platform, message)
+
+
+def _on_build(platform: Platform, message: BuildFinished) -> None:
+    from .handlers.status_watcher import on_build
+
+    on_build(platform, message)
+
+
+def _on_cancel(platform: Platform, message: CancelExperiment) -> None:
+    from .handlers.cancel import on_cancel
+
+    on_cancel(platform, message)
+
+
+CONSUMERS: dict[str, Consumer] = {
+    "submitter-experiment-submit": _expect(SubmitExperiment, _on_submit),
+    "status-watcher-cloud-builds": _expect(BuildFinished, _on_build),
+    "status-watcher-pipeline-state": _expect((PipelineJobStateChanged, PipelineTaskStateChanged), _on_pipeline_state),
+    "status-watcher-experiment-cancel": _expect(CancelExperiment, _on_cancel),
+}
+
+
+def consumer_for(platform: Platform, subscription: Subscription) -> Handler:
+    """The delivery handler of a subscription: parse the shape, call the consumer.
+
+    Malformed or foreign messages are acknowledged (logged, not raised); anything else the
+    consumer raises propagates so the bus redelivers it.
+    """
+    consume = CONSUMERS[subscription.name]
+
+    def handle(delivery: Delivery) -> None:
+        with log_context(subscription=subscription.name, message_id=delivery.message_id,
+                         delivery_attempt=delivery.delivery_attempt):
+            try:
+                message = to_message(delivery.data, delivery.attributes)
+                if message is None:
+                    log.info("event about no experiment: acknowledged")
+                    return
+                with log_context(experiment_id=getattr(message, "experiment_id", None)):
+                    consume(platform, message)
+            except MalformedEvent as exc:
+                log.warning("malformed message acknowledged", extra=fields(problem=str(exc)))
+
+    return handle
+
+
+# --- Flask apps -------------------------------------------------------------------------------
+
+
+def service_app(service: str, platform: Platform | Callable[[], Platform] | None = None) -> Any:
+    """The Flask app of one event-driven service: its push routes, health check and tasks.
+
+    ``platform`` is built on the first request when given as a factory (default: from the
+    environment), so importing a service's ``main`` creates no cloud client.
+    """
+    from flask import Flask, jsonify
+
+    app = Flask(service)
+    state: dict[str, Platform] = {}
+
+    def current() -> Platform:
+        if "platform" not in state:
+            if isinstance(platform, Platform):
+                state["platform"] = platform
+            else:
+                state["platform"] = (platform or Platform.from_env)()
+        return state["platform"]
+
+    app.config["platform"] = current
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return jsonify({"status": "ok", "service": service})
+
+    for sub in subscriptions_of(service):
+        _mount_push_route(app, sub, current)
+
+    if service == "status_watcher":
+
+        @app.post(RECONCILE_PATH)
+        def reconcile_task() -> Any:
+            from .handlers.reconcile import reconcile
+
+            return jsonify(reconcile(current()).to_dict())
+
+    if service == "artifact_reader":
+        _mount_artifact_routes(app, current)
+
+    @app.errorhandler(PlatformError)
+    def platform_error(exc: PlatformError) -> Any:
+        return jsonify(exc.to_dict()), exc.status
+
+    return app
+
+
+def _mount_push_route(app: Any, sub: Subscription, current: Callable[[], Platform]) -> None:
+    from flask import jsonify, request
+
+    def push() -> Any:
+        trace = trace_from_header(request.headers.get("X-Cloud-Trace-Context"))
+        with log_context(trace=trace, subscription=sub.name):
+            try:
+                delivery = delivery_from_request(dict(request.headers), request.get_data())
+            except MalformedEvent as exc:
+                log.warning("malformed push request acknowledged", extra=fields(problem=str(exc)))
+                return jsonify({"status": "ignored", "reason": str(exc)}), 200
+            try:
+                consumer_for(current(), sub)(delivery)
+            except TransientError as exc:
+                log.warning("transient failure: asking for redelivery", extra=fields(problem=str(exc)))
+                return jsonify(exc.to_dict()), 503
+            except Exception as exc:
+                log.exception("handler failed: asking for redelivery",
+                              extra=fields(delivery_attempt=delivery.delivery_attempt,
+                                           max_delivery_attempts=sub.max_delivery_attempts))
+                return jsonify({"error_code": "INTERNAL_ERROR", "message": str(exc)}), 500
+            return "", 204
+
+    app.add_url_rule(sub.push_path, endpoint=sub.name, view_func=push, methods=["POST"])
+
+
+def _mount_artifact_routes(app: Any, current: Callable[[], Platform]) -> None:
+    from flask import jsonify, request
+
+    from .handlers import artifact_reader as reader
+
+    prefix = "/experiments/<experiment_id>"
+    readers: dict[str, Callable[[Platform, str], dict[str, Any]]] = {
+        "metrics": reader.metrics,
+        "training-history": reader.training_history,
+        "artifacts": reader.artifacts,
+        "statistics": reader.statistics,
+        "schema": reader.schema,
+    }
+    for name, read in readers.items():
+        app.add_url_rule(f"{prefix}/{name}", name, _reader_view(read, current))
+
+    def logs(experiment_id: str, component: str) -> Any:
+        raw = request.args.get("lines", "200")
+        if not raw.isdigit():
+            from .errors import InvalidInput
+
+            raise InvalidInput(f"lines must be a whole number, got {raw!r}", field="lines")
+        return jsonify(reader.component_logs(current(), experiment_id, component, int(raw)))
+
+    app.add_url_rule(f"{prefix}/logs/<component>", "logs", logs)
+
+
+def _reader_view(read: Callable[[Platform, str], dict[str, Any]], current: Callable[[], Platform]) -> Any:
+    from flask import jsonify
+
+    def view(experiment_id: str) -> Any:
+        return jsonify(read(current(), experiment_id))
+
+    return view
+
+
+def create_service(service: str) -> Any:
+    """What a service's ``main.py`` calls: JSON logs, then the app (platform built lazily)."""
+    from .config import load_settings
+
+    settings = load_settings()
+    configure_logging(service, settings.gcp_project)
+    return service_app(service, lambda: Platform(settings))
+
+
+def embedded_subscriptions(platform: Platform, services: tuple[str, ...] | None = None) -> list[Subscription]:
+    """Subscribe the consumers of ``services`` (default all) on an in-process bus."""
+    bus: Any = platform.bus
+    chosen = [s for s in SUBSCRIPTIONS if services is None or s.service in services]
+    for sub in chosen:
+        bus.subscribe(sub.topic, sub.name, consumer_for(platform, sub), max_delivery_attempts=sub.max_delivery_attempts)
+    return chosen

@@ -1,0 +1,133 @@
+"""Artifact reader: what the UI shows of an experiment's artifacts, so nobody needs the console.
+
+Metrics (the experiment's results or ``metrics.json``), the training history (tracker port),
+the last lines of each component's log (log store), the artifacts of each stage
+(``artifacts.json``: component → output URIs, written by the pipeline runner), and the
+statistics and schema of the data stages parsed by ``experiments_platform.tfdv``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..bootstrap import Platform
+from ..domain.experiment import Experiment
+from ..domain.status import COMPONENT_STAGES, STAGE_LABELS
+from ..errors import InvalidInput, NotFound
+from .status_watcher import load_experiment, read_metrics
+
+PIPELINE_COMPONENTS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
+LOG_COMPONENTS = ("Compile", *PIPELINE_COMPONENTS)
+MAX_LOG_LINES = 5000
+
+
+def _experiment(platform: Platform, experiment_id: str) -> Experiment:
+    experiment = load_experiment(platform.documents, experiment_id)
+    if experiment is None:
+        raise NotFound(f"experiment {experiment_id!r} doesn't exist", field="experiment_id")
+    return experiment
+
+
+def metrics(platform: Platform, experiment_id: str) -> dict[str, Any]:
+    experiment = _experiment(platform, experiment_id)
+    results = experiment.results or read_metrics(platform, experiment_id)
+    if results is None:
+        raise NotFound(f"{experiment.label} has no metrics yet (status {experiment.status.value})", field="metrics")
+    return {"experiment_id": experiment_id, "metrics": results, "comparison": experiment.comparison}
+
+
+def training_history(platform: Platform, experiment_id: str) -> dict[str, Any]:
+    """Per-epoch series from the tracker, or ``available: false`` with the reason."""
+    experiment = _experiment(platform, experiment_id)
+    run_id = experiment.mlflow_run_id or (experiment.results or {}).get("mlflow_run_id")
+    if not run_id:
+        return {"experiment_id": experiment_id, "available": False,
+                "reason": f"{experiment.label} has no MLflow run yet (status {experiment.status.value})"}
+    return {
+        "experiment_id": experiment_id,
+        "available": True,
+        "run_id": run_id,
+        "series": platform.tracker.history(run_id),
+        "run": platform.tracker.run(run_id),
+        "mlflow_url": platform.tracker.ui_url(run_id),
+    }
+
+
+def component_logs(platform: Platform, experiment_id: str, component: str, lines: int = 200) -> dict[str, Any]:
+    if component not in LOG_COMPONENTS:
+        raise InvalidInput(
+            f"unknown component {component!r}; expected one of {', '.join(LOG_COMPONENTS)}",
+            field="component", suggestions=[c for c in LOG_COMPONENTS if c.lower() == component.lower()],
+        )
+    if not 1 <= lines <= MAX_LOG_LINES:
+        raise InvalidInput(f"lines must be between 1 and {MAX_LOG_LINES}, got {lines}", field="lines")
+    _experiment(platform, experiment_id)
+    return {"experiment_id": experiment_id, "component": component,
+            "lines": platform.logs.tail(experiment_id, component, lines)}
+
+
+def _outputs(value: Any) -> dict[str, list[str]]:
+    if isinstance(value, str):
+        return {"output": [value]}
+    if isinstance(value, list):
+        return {"output": [str(v) for v in value]}
+    if isinstance(value, dict):
+        return {str(k): ([str(x) for x in v] if isinstance(v, list) else [str(v)]) for k, v in value.items()}
+    return {}
+
+
+def read_artifacts_index(platform: Platform, experiment_id: str) -> dict[str, dict[str, list[str]]]:
+    """``artifacts.json`` as component → output name → URIs (empty before the runner wrote it)."""
+    try:
+        raw = platform.blobs.read_bytes(platform.experiment_artifacts_uri(experiment_id, "artifacts.json"))
+    except NotFound:
+        return {}
+    index = json.loads(raw)
+    if isinstance(index, dict) and isinstance(index.get("components"), dict):
+        index = index["components"]
+    return {str(c): _outputs(v) for c, v in index.items()} if isinstance(index, dict) else {}
+
+
+def artifacts(platform: Platform, experiment_id: str) -> dict[str, Any]:
+    """Each pipeline component with its stage, the stage's status and its output artifacts."""
+    experiment = _experiment(platform, experiment_id)
+    index = read_artifacts_index(platform, experiment_id)
+    components = []
+    for component in [*PIPELINE_COMPONENTS, *sorted(set(index) - set(PIPELINE_COMPONENTS))]:
+        stage = COMPONENT_STAGES.get(component)
+        if component not in index and component == "Evaluator":
+            continue
+        state = experiment.stages[stage] if stage else None
+        components.append({
+            "component": component,
+            "stage": stage.value if stage else None,
+            "stage_label": STAGE_LABELS[stage] if stage else None,
+            "status": state.status.value if state else None,
+            "outputs": index.get(component, {}),
+        })
+    return {"experiment_id": experiment_id, "components": components}
+
+
+def _artifact_uri(platform: Platform, experiment_id: str, component: str, preferred: str) -> str:
+    outputs = read_artifacts_index(platform, experiment_id).get(component, {})
+    uris = outputs.get(preferred) or next(iter(outputs.values()), [])
+    if not uris:
+        raise NotFound(f"{component} has produced no artifact for this experiment yet", field=component)
+    return uris[0]
+
+
+def statistics(platform: Platform, experiment_id: str) -> dict[str, Any]:
+    from ..tfdv.artifacts import load_statistics
+
+    _experiment(platform, experiment_id)
+    uri = _artifact_uri(platform, experiment_id, "StatisticsGen", "statistics")
+    return load_statistics(platform.blobs, uri).model_dump(mode="json")
+
+
+def schema(platform: Platform, experiment_id: str) -> dict[str, Any]:
+    from ..tfdv.artifacts import load_schema
+
+    _experiment(platform, experiment_id)
+    uri = _artifact_uri(platform, experiment_id, "SchemaGen", "schema")
+    return load_schema(platform.blobs, uri).model_dump(mode="json")

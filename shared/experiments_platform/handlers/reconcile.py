@@ -1,0 +1,126 @@
+"""Reconcile: repair experiments whose events were lost, so none stays active forever.
+
+A sweep (every 30 s in the local stack; a Cloud Scheduler job calling the status watcher's
+``/tasks/reconcile`` on GCP) asks the build and pipeline services for the real state of every
+active experiment not updated for a while, and feeds what it learns through the same
+handlers as the events would have (so the status machine and idempotency still hold):
+
+* pending, no build: the submit command is published again (the submitter is idempotent);
+* submitting: a finished build is applied as its notification would have been;
+* running: a finished pipeline job is applied as its state event would have been;
+* cancelled with a job or build still working: the compute is cancelled again;
+* anything active past ``max_age``: the compute is cancelled and the experiment fails (timeout).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..bootstrap import Platform
+from ..domain.base import utcnow
+from ..domain.experiment import ClassifiedError, Experiment
+from ..domain.status import Status
+from ..google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
+from ..jsonlog import fields, get_logger
+from ..messages import BuildFinished, PipelineJobStateChanged, SubmitExperiment, Topics
+from ..ports.documents import Filter, Order
+from .cancel import stop_compute
+from .status_watcher import COLLECTION, fail, on_build, on_job, update_experiment
+
+log = get_logger(__name__)
+
+ACTIVE = [Status.PENDING.value, Status.SUBMITTING.value, Status.RUNNING.value]
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    repaired: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"checked": self.checked, "repaired": self.repaired}
+
+
+def reconcile(
+    platform: Platform,
+    *,
+    quiet_for: timedelta = timedelta(minutes=2),
+    max_age: timedelta = timedelta(hours=6),
+    now: datetime | None = None,
+) -> ReconcileReport:
+    """Check every active experiment not updated for ``quiet_for`` (and recently cancelled ones)."""
+    now = now or utcnow()
+    report = ReconcileReport()
+    active = platform.documents.query(COLLECTION, [Filter("status", "in", ACTIVE)])
+    recently_cancelled = platform.documents.query(
+        COLLECTION, [Filter("status", "==", Status.CANCELLED.value)], [Order("updated_at", "desc")], limit=20
+    )
+    for document in [*active, *recently_cancelled]:
+        experiment = Experiment.model_validate(document)
+        if experiment.status is not Status.CANCELLED and now - experiment.updated_at < quiet_for:
+            continue
+        report.checked += 1
+        try:
+            if reconcile_one(platform, experiment, now=now, max_age=max_age):
+                report.repaired.append(experiment.id)
+        except Exception:
+            log.exception("reconcile failed for one experiment", extra=fields(experiment_id=experiment.id))
+    if report.repaired:
+        log.info("reconcile repaired experiments", extra=fields(**report.to_dict()))
+    return report
+
+
+def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, max_age: timedelta) -> bool:
+    """Repair one experiment from the real state of its compute; True when something was done."""
+    facts = {"experiment_id": experiment.id, "status": experiment.status.value}
+    context = fields(**facts)
+    if experiment.status is Status.CANCELLED:
+        return _stop_leftover_compute(platform, experiment)
+    if now - experiment.created_at > max_age:
+        log.warning("experiment active past its maximum age: stopping it", extra=context)
+        stop_compute(platform, experiment)
+        error = ClassifiedError(
+            code="TIMEOUT", title="The quick test ran out of time",
+            suggestion="Use a smaller sample or fewer epochs, or a larger hardware tier.",
+            stage=None, excerpt=f"still {experiment.status.value} after {max_age}",
+        )
+        _, changed = update_experiment(platform.documents, experiment.id, lambda e: fail(e, error, now))
+        return changed
+    if experiment.status is Status.PENDING and experiment.cloud_build_id is None:
+        log.info("pending experiment without a build: publishing its submit command again", extra=context)
+        platform.bus.publish(Topics.SUBMIT, *SubmitExperiment(experiment_id=experiment.id).encode())
+        return True
+    if experiment.pipeline_job_name:
+        state = platform.pipelines.state(experiment.pipeline_job_name)
+        if state in TERMINAL_PIPELINE_STATES:
+            log.info("pipeline job ended unnoticed: applying its state", extra=fields(state=state, **facts))
+            on_job(platform, PipelineJobStateChanged(
+                experiment_id=experiment.id, job_name=experiment.pipeline_job_name, state=state,  # type: ignore[arg-type]
+                error_message=f"pipeline job ended {state} (found by reconcile)",
+            ))
+            return True
+        return False
+    if experiment.cloud_build_id:
+        status = platform.builds.status(experiment.cloud_build_id)
+        if status in TERMINAL_BUILD_STATES and status != "SUCCESS":
+            log.info("build ended unnoticed: applying its status", extra=fields(build_status=status, **facts))
+            on_build(platform, BuildFinished(
+                experiment_id=experiment.id, build_id=experiment.cloud_build_id, status=status,  # type: ignore[arg-type]
+                log_excerpt=f"Cloud Build {status} (found by reconcile)",
+            ))
+            return True
+    return False
+
+
+def _stop_leftover_compute(platform: Platform, experiment: Experiment) -> bool:
+    if experiment.pipeline_job_name:
+        if platform.pipelines.state(experiment.pipeline_job_name) not in TERMINAL_PIPELINE_STATES:
+            platform.pipelines.cancel(experiment.pipeline_job_name)
+            return True
+        return False
+    if experiment.cloud_build_id and platform.builds.status(experiment.cloud_build_id) not in TERMINAL_BUILD_STATES:
+        platform.builds.cancel(experiment.cloud_build_id)
+        return True
+    return False
+

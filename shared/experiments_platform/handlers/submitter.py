@@ -1,0 +1,126 @@
+"""Submitter: turn a pending experiment into a running build.
+
+For ``SubmitExperiment`` it loads the experiment with its frozen snapshots, reads the dataset's
+real schema from the warehouse, renders the per-split queries against it (an unknown column
+fails the experiment with the closest real names), writes the quick-test spec as ``spec.json``,
+starts the build, and records the build id with status ``submitting`` and Compile running.
+
+Idempotent without locks: the build is started first and recorded in a transaction that only
+accepts a still-pending, not-cancelled experiment; a build that loses that race (a redelivered
+command, a cancel that arrived meanwhile) is cancelled at once, so no second build keeps running.
+"""
+
+from __future__ import annotations
+
+from ..bootstrap import Platform
+from ..domain.base import utcnow
+from ..domain.dataset import Dataset, FeatureTable
+from ..domain.experiment import ClassifiedError, Experiment
+from ..domain.status import Stage, StageStatus, Status
+from ..errors import InvalidInput
+from ..jsonlog import fields, get_logger, log_context
+from ..messages import SubmitExperiment
+from ..pipeline_spec import QuickTestSpec, SplitQueries, build_spec
+from .status_watcher import fail, load_experiment, move_stage, move_status, update_experiment
+
+log = get_logger(__name__)
+
+
+def on_submit(platform: Platform, command: SubmitExperiment) -> None:
+    with log_context(experiment_id=command.experiment_id, stage=Stage.COMPILE.value):
+        experiment = load_experiment(platform.documents, command.experiment_id)
+        if experiment is None:
+            log.warning("submit for an unknown experiment")
+            return
+        if experiment.status is not Status.PENDING or experiment.cancel_requested:
+            log.info("nothing to submit", extra=fields(status=experiment.status.value,
+                                                       cancel_requested=experiment.cancel_requested))
+            return
+        try:
+            spec = render_spec(platform, experiment)
+        except InvalidInput as exc:
+            _reject(platform, experiment.id, exc)
+            return
+        platform.blobs.write_bytes(spec.artifacts.spec, spec.to_json().encode(), content_type="application/json")
+        build_id = platform.builds.start(experiment.id, spec.artifacts.spec)
+        if not _record_build(platform, experiment.id, build_id):
+            log.info("experiment no longer pending: cancelling the build just started", extra=fields(build_id=build_id))
+            platform.builds.cancel(build_id)
+            return
+        log.info("build started", extra=fields(build_id=build_id, spec_uri=spec.artifacts.spec))
+
+
+def real_dataset(platform: Platform, dataset: Dataset) -> Dataset:
+    """The dataset snapshot with the columns its sources really have (warehouse describe)."""
+    columns, row_count = platform.warehouse.describe(dataset.source)
+    update: dict[str, object] = {"columns": columns, "row_count": row_count}
+    for side in ("buyer_features", "product_features"):
+        table: FeatureTable | None = getattr(dataset, side)
+        if table is not None:
+            side_columns, side_rows = platform.warehouse.describe(table.source)
+            update[side] = table.model_copy(update={"columns": side_columns, "row_count": side_rows})
+    return dataset.model_copy(update=update)
+
+
+def render_spec(platform: Platform, experiment: Experiment) -> QuickTestSpec:
+    """Queries rendered against the real schema, and the spec; ``InvalidInput`` names a bad column."""
+    from ..sql import render_split_queries
+
+    dataset = real_dataset(platform, experiment.dataset_snapshot)
+    rendered = render_split_queries(
+        dataset, experiment.feature_config_snapshot, experiment.parameters, platform.warehouse.dialect
+    )
+    queries = SplitQueries(
+        dialect=rendered.dialect, train=rendered.train, eval=rendered.eval, test=rendered.test,
+        candidates=rendered.candidates,
+    )
+    settings = platform.settings
+    return build_spec(
+        experiment,
+        queries,
+        pipeline_root=settings.resolved_pipeline_root,
+        artifacts_root=settings.resolved_artifacts_uri,
+        mlflow_tracking_uri=settings.mlflow_tracking_uri,
+    )
+
+
+def _reject(platform: Platform, experiment_id: str, problem: InvalidInput) -> None:
+    now = utcnow()
+    excerpt = problem.message
+    if problem.field:
+        excerpt = f"{problem.field}: {excerpt}"
+    error = ClassifiedError(
+        code="COLUMN_MISMATCH",
+        title="A configured column does not exist in the dataset",
+        suggestion=(
+            f"Use {' or '.join(repr(s) for s in problem.suggestions)} instead, or fix the feature config"
+            if problem.suggestions else "Fix the feature config or the dataset so that every configured column exists"
+        ),
+        stage=Stage.COMPILE,
+        excerpt=excerpt,
+    )
+    update_experiment(platform.documents, experiment_id, lambda e: fail(e, error, now))
+    log.warning("experiment rejected: configured columns do not match the dataset",
+                extra=fields(field=problem.field, suggestions=problem.suggestions))
+
+
+def _record_build(platform: Platform, experiment_id: str, build_id: str) -> bool:
+    now = utcnow()
+    recorded: list[bool] = []
+
+    def apply(experiment: Experiment) -> bool:
+        recorded.clear()
+        if experiment.cloud_build_id == build_id:
+            recorded.append(True)
+            return False
+        if experiment.status is not Status.PENDING or experiment.cancel_requested:
+            return False
+        experiment.cloud_build_id = build_id
+        move_status(experiment, Status.SUBMITTING, now)
+        experiment.started_at = experiment.started_at or now
+        move_stage(experiment, Stage.COMPILE, StageStatus.RUNNING, now)
+        recorded.append(True)
+        return True
+
+    update_experiment(platform.documents, experiment_id, apply)
+    return bool(recorded)
