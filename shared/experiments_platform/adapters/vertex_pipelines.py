@@ -72,14 +72,25 @@ def transient_google_errors() -> tuple[type[Exception], ...]:
     )
 
 
-def call_with_retries(fn: Callable[[], T], action: str, *, attempts: int = 4, first_wait_s: float = 0.5) -> T:
-    """Call a Google API, retrying transient failures with exponential backoff; translate the last error."""
+def call_with_retries(
+    fn: Callable[[], T],
+    action: str,
+    *,
+    attempts: int = 4,
+    first_wait_s: float = 0.5,
+    retry_on: tuple[type[Exception], ...] | None = None,
+) -> T:
+    """Call a Google API, retrying transient failures with exponential backoff; translate the last error.
+
+    ``retry_on`` narrows the retried errors, for calls that must not be repeated once the server
+    may have acted on them (creating a build).
+    """
     from google.api_core import exceptions
 
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(attempts),
         wait=tenacity.wait_exponential(multiplier=first_wait_s, max=8),
-        retry=tenacity.retry_if_exception_type(transient_google_errors()),
+        retry=tenacity.retry_if_exception_type(retry_on or transient_google_errors()),
         reraise=True,
     )
     try:
