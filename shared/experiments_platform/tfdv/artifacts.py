@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
-from ..errors import InvalidInput, NotFound
+from ..config import Settings
+from ..errors import ConfigurationError, InvalidInput, NotFound
 from .schema import SchemaReport, parse_schema
 from .statistics import StatisticsReport, parse_statistics, split_sort_key
 
@@ -30,22 +31,46 @@ class BlobReader(Protocol):
 
 
 class LocalFileReader:
-    """Reads ``file://`` URIs from the local disk: the fallback when no blob store is wired."""
+    """Reads ``file://`` URIs from the local disk: the fallback when no blob store adapter is wired.
+
+    With ``root``, only files inside that folder can be read (the service passes its data folder).
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root.resolve() if root is not None else None
+
+    def _path(self, uri: str) -> Path:
+        path = _local_path(uri).resolve()
+        if self.root is not None and not path.is_relative_to(self.root):
+            raise InvalidInput(f"{uri} is outside the data folder {self.root.as_uri()}", field="uri")
+        return path
 
     def read_bytes(self, uri: str) -> bytes:
-        path = _local_path(uri)
+        path = self._path(uri)
         if not path.is_file():
             raise NotFound(f"{uri} does not exist", field="uri")
         return path.read_bytes()
 
     def list(self, prefix_uri: str) -> list[str]:
-        path = _local_path(prefix_uri)
+        path = self._path(prefix_uri)
         if path.is_dir():
             return sorted(p.as_uri() for p in path.rglob("*") if p.is_file())
         parent = path.parent
         if not parent.is_dir():
             return []
         return sorted(p.as_uri() for p in parent.rglob("*") if p.is_file() and p.as_uri().startswith(path.as_uri()))
+
+
+def default_blob_reader(settings: Settings) -> BlobReader:
+    """The platform's blob store; before a blob adapter is installed, local files under the data folder."""
+    try:
+        from ..bootstrap import Platform
+
+        return Platform(settings).blobs
+    except (ImportError, ConfigurationError):
+        if settings.blob_store != "local":
+            raise
+        return LocalFileReader(root=settings.data_dir)
 
 
 def _local_path(uri: str) -> Path:
