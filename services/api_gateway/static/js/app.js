@@ -1,0 +1,57 @@
+/** Entry point: hash routes → pages; the header's MLflow link. */
+import { dashboard } from "./lib/api.js";
+import { mount } from "./lib/dom.js";
+import { errorState, loading } from "./lib/states.js";
+
+const ROUTES = {
+  experiments: () => import("./pages/experiments.js"),
+  dashboard: () => import("./pages/dashboard.js"),
+  datasets: () => import("./pages/datasets.js"),
+  "feature-configs": () => import("./pages/feature_configs.js"),
+  "model-configs": () => import("./pages/model_configs.js"),
+};
+
+const main = document.getElementById("main");
+let current = null;
+
+function parseHash() {
+  const [path, search = ""] = location.hash.replace(/^#\/?/, "").split("?");
+  const name = ROUTES[path] ? path : "experiments";
+  return { name, params: new URLSearchParams(search) };
+}
+
+async function route() {
+  const { name, params } = parseHash();
+  document.querySelectorAll("[data-route]").forEach((link) => {
+    if (link.dataset.route === name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  });
+  if (current?.unmount) current.unmount();
+  current = null;
+  mount(main, loading());
+  try {
+    const page = await ROUTES[name]();
+    const container = document.createElement("div");
+    mount(main, container);
+    current = page.render(container, params) || null;
+    document.title = `${page.title} · Two-tower experiments`;
+  } catch (error) {
+    console.error(error);
+    mount(main, errorState(error, route));
+  }
+}
+
+async function mlflowLink() {
+  try {
+    const { url } = await dashboard.mlflow();
+    const link = document.getElementById("mlflow-link");
+    link.href = url;
+    link.hidden = false;
+  } catch (error) {
+    console.warn("MLflow link unavailable", error);
+  }
+}
+
+window.addEventListener("hashchange", route);
+route();
+mlflowLink();

@@ -1,0 +1,82 @@
+/** One experiment as a card: identity, configs, key parameters, stage bar, View and Cancel. */
+import { h } from "../lib/dom.js";
+import { dateTime, duration, pct, secondsBetween, truncate } from "../lib/format.js";
+import { currentStage, isActive, isCancellable, statusClass } from "../lib/status.js";
+import { progressBar } from "./progress_bar.js";
+import { splitLabel, statusBadge } from "./labels.js";
+
+/** Render a card; `onView(experiment)` and `onCancel(experiment)` are the two actions. */
+export function experimentCard(experiment, { onView, onCancel }) {
+  const p = experiment.parameters || {};
+  const results = experiment.results || {};
+  const stage = currentStage(experiment);
+  const cancelling = experiment.cancel_requested && isActive(experiment);
+  const elapsed = secondsBetween(experiment.started_at || experiment.created_at, experiment.finished_at);
+
+  const viewButton = h("button", { type: "button", class: "success", onClick: () => onView(experiment) }, "View");
+  const cancelButton = h(
+    "button",
+    {
+      type: "button",
+      class: isCancellable(experiment) ? "danger" : "danger-outline",
+      disabled: !isCancellable(experiment),
+      title: isCancellable(experiment) ? "Stop this experiment" : cancelling ? "Cancellation in progress" : "Only pending, submitting or running experiments can be cancelled",
+      onClick: () => onCancel(experiment),
+    },
+    cancelling ? "Cancelling…" : "Cancel",
+  );
+  viewButton.setAttribute("aria-label", `View Exp #${experiment.number}`);
+  cancelButton.setAttribute("aria-label", `Cancel Exp #${experiment.number}`);
+
+  let caption;
+  if (experiment.status === "completed") caption = ["Completed", results.recall_at_100 != null ? ` · R@100 ${pct(results.recall_at_100)}` : ""];
+  else if (experiment.status === "failed") caption = ["Failed", experiment.error?.title ? `: ${experiment.error.title}` : ""];
+  else if (experiment.status === "cancelled") caption = ["Cancelled"];
+  else if (stage && stage.state.status === "running") caption = ["Current: ", stage.label];
+  else caption = [experiment.status === "pending" ? "Waiting to be submitted" : "Starting…"];
+
+  return h(
+    "article",
+    { class: "card exp-card", dataset: { experimentId: experiment.id, status: experiment.status }, "aria-label": `Exp #${experiment.number}` },
+    h(
+      "div",
+      {},
+      h("div", { class: "title" }, h("span", { class: "exp-no" }, `Exp #${experiment.number}`), statusBadge(experiment.status)),
+      h("div", { class: "name" }, experiment.name),
+      experiment.description ? h("div", { class: "desc", title: experiment.description }, truncate(experiment.description, 50)) : null,
+      h(
+        "div",
+        { class: "small muted" },
+        `Started ${dateTime(experiment.started_at || experiment.created_at)}`,
+        experiment.finished_at ? ` · Ended ${dateTime(experiment.finished_at)}` : "",
+      ),
+    ),
+    h(
+      "dl",
+      {},
+      h("dt", {}, "Dataset"), h("dd", { title: experiment.dataset_snapshot?.name }, experiment.dataset_snapshot?.name ?? "—"),
+      h("dt", {}, "Features"), h("dd", { title: experiment.feature_config_snapshot?.name }, experiment.feature_config_snapshot?.name ?? "—"),
+      h("dt", {}, "Model"), h("dd", { title: experiment.model_config_snapshot?.name }, experiment.model_config_snapshot?.name ?? "—"),
+    ),
+    h(
+      "dl",
+      {},
+      h("dt", {}, "Sample"), h("dd", {}, p.sample_percent != null ? `${p.sample_percent}%` : "—"),
+      h("dt", {}, "Split"), h("dd", {}, splitLabel(p.split)),
+      h("dt", {}, "Training"), h("dd", {}, `${p.epochs ?? "—"} epochs · batch ${p.batch_size ?? "—"} · lr ${p.learning_rate ?? "—"}`),
+      h("dt", {}, "Hardware"), h("dd", { style: { textTransform: "capitalize" } }, p.hardware_tier ?? "—"),
+    ),
+    h("div", { class: "actions" }, viewButton, cancelButton),
+    h(
+      "div",
+      { class: "progress" },
+      progressBar(experiment),
+      h(
+        "div",
+        { class: "caption" },
+        h("span", { class: statusClass(experiment.status) === "status-failed" ? "delta-down" : "" }, ...caption),
+        h("span", { class: "muted" }, elapsed != null ? (isActive(experiment) ? `elapsed ${duration(elapsed)}` : `took ${duration(elapsed)}`) : ""),
+      ),
+    ),
+  );
+}

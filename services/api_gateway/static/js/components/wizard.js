@@ -1,0 +1,297 @@
+/**
+ * New-experiment wizard. Step 1: name, description, dataset, feature config, model config.
+ * Step 2: sample, split, training parameters (filled from the model config), hardware tier
+ * cards with the recommended one marked and the duration/cost estimate. Submitting closes the
+ * wizard at once and hands the new (pending) experiment to `onStarted`.
+ */
+import { datasets, experiments, featureConfigs, modelConfigs, system } from "../lib/api.js";
+import { h, mount } from "../lib/dom.js";
+import { clearErrors, field, input, numberValue, select, setOptions, showErrors } from "../lib/forms.js";
+import { duration, int, usd } from "../lib/format.js";
+import { openModal, toast } from "../lib/modal.js";
+import { empty, errorState, loading } from "../lib/states.js";
+
+const DEFAULT_TIERS = [
+  { name: "small", label: "Small", machine_type: "n1-standard-4", vcpu: 4, memory_gb: 15, hint: "Datasets under 100k rows" },
+  { name: "medium", label: "Medium", machine_type: "n1-standard-8", vcpu: 8, memory_gb: 30, hint: "100k – 1M rows" },
+  { name: "large", label: "Large", machine_type: "n1-standard-16", vcpu: 16, memory_gb: 60, hint: "Over 1M rows" },
+];
+const SAMPLE_PERCENTS = [5, 10, 25, 100];
+
+export function openWizard({ onStarted }) {
+  const modal = openModal({ title: "New experiment", size: "wide", body: loading("Loading configurations…"), footer: [] });
+  Promise.all([datasets.list(), featureConfigs.list(), modelConfigs.list(), system.options().catch(() => ({}))])
+    .then(([ds, fcs, mcs, options]) => {
+      if (modal.closed) return;
+      if (!ds.items.length || !fcs.items.length || !mcs.items.length) {
+        const missing = [!ds.items.length && ["a dataset", "#/datasets"], !fcs.items.length && ["a feature config", "#/feature-configs"], !mcs.items.length && ["a model config", "#/model-configs"]].filter(Boolean);
+        mount(modal.body, empty("Some configuration is missing.", "An experiment needs a dataset, a feature config and a model config.",
+          h("div", { class: "toolbar", style: { justifyContent: "center" } }, missing.map(([what, href]) => h("a", { class: "button", href, onClick: () => modal.close() }, `Create ${what}`)))));
+        return;
+      }
+      buildForm(modal, ds.items, fcs.items, mcs.items, options || {}, onStarted);
+    })
+    .catch((error) => mount(modal.body, errorState(error)));
+  return modal;
+}
+
+function tiersFrom(options) {
+  const given = options.hardware_tiers;
+  if (!Array.isArray(given) || !given.length) return DEFAULT_TIERS;
+  return given.map((tier) => {
+    const name = typeof tier === "string" ? tier : tier.name;
+    const base = DEFAULT_TIERS.find((t) => t.name === name) || { name, label: name };
+    return typeof tier === "string" ? base : { ...base, ...tier, label: tier.label || base.label };
+  });
+}
+
+function buildForm(modal, datasetList, featureList, modelList, options, onStarted) {
+  const tiers = tiersFrom(options);
+  const samplePercents = Array.isArray(options.sample_percents) ? options.sample_percents : SAMPLE_PERCENTS;
+
+  const name = input({ name: "name", maxlength: 200, placeholder: "e.g. Genres in the candidate tower" });
+  const description = h("textarea", { name: "description", maxlength: 2000, rows: 2, placeholder: "What are you testing?" });
+  const dataset = select(datasetList.map((d) => [d.id, `${d.name} · ${int(d.row_count)} rows`]));
+  const featureConfig = select([]);
+  const modelConfig = select(modelList.map((m) => [m.id, m.name]));
+
+  const sample = select(samplePercents.map((p) => [p, `${p}%`]), { value: 10 });
+  const strategy = select([["random", "Random (hash-based)"], ["time_holdout", "Time holdout (last N days are the test set)"], ["strict_time", "Strict time windows (train → val → test)"]]);
+  const trainPercent = input({ type: "number", min: 1, max: 98, value: 80 });
+  const valPercent = input({ type: "number", min: 1, max: 98, value: 10 });
+  const dateColumn = select([]);
+  const holdoutDays = input({ type: "number", min: 1, value: 7 });
+  const historyDays = input({ type: "number", min: 1, placeholder: "all" });
+  const holdoutVal = input({ type: "number", min: 1, max: 50, value: 10 });
+  const trainDays = input({ type: "number", min: 1, value: 60 });
+  const valDays = input({ type: "number", min: 1, value: 7 });
+  const testDays = input({ type: "number", min: 1, value: 7 });
+  const epochs = input({ type: "number", min: 1, max: 100 });
+  const batchSize = input({ type: "number", min: 8, max: 65536 });
+  const learningRate = input({ type: "number", min: 0, step: "any" });
+  let tier = "small";
+  let recommended = null;
+  let estimates = {};
+
+  const splitFields = {
+    random: h("div", { class: "inline" }, field("Train %", trainPercent, { name: "parameters.split.train_percent" }), field("Validation %", valPercent, { name: "parameters.split.val_percent", hint: "the rest is the test split" })),
+    time_holdout: h("div", { class: "inline" }, field("Date column", dateColumn, { name: "parameters.split.date_column" }), field("Holdout days", holdoutDays, { name: "parameters.split.holdout_days" }), field("History days", historyDays, { name: "parameters.split.history_days", hint: "empty: all" }), field("Validation %", holdoutVal, { name: "parameters.split.val_percent" })),
+    strict_time: h("div", { class: "inline" }, field("Date column", dateColumn.cloneNode(true), { name: "parameters.split.date_column_strict" }), field("Train days", trainDays, { name: "parameters.split.train_days" }), field("Validation days", valDays, { name: "parameters.split.val_days" }), field("Test days", testDays, { name: "parameters.split.test_days" })),
+  };
+  const strictDate = splitFields.strict_time.querySelector("select");
+  strictDate.dataset.field = "parameters.split.date_column";
+  dateColumn.dataset.field = "parameters.split.date_column";
+  const splitHost = h("div", {});
+
+  const tierButtons = tiers.map((t) =>
+    h("button", { type: "button", class: "tier", role: "radio", "aria-checked": "false", dataset: { tier: t.name }, onClick: () => chooseTier(t.name) },
+      h("span", { class: "tier-name" }, t.label),
+      h("span", { class: "tier-spec" }, [t.vcpu ? `${t.vcpu} vCPU` : null, t.memory_gb ? `${t.memory_gb} GB RAM` : null].filter(Boolean).join(" · ")),
+      h("span", { class: "tier-spec mono" }, t.machine_type || ""),
+      h("span", { class: "tier-estimate", dataset: { estimate: t.name } }, "Estimating…"),
+    ));
+  const tierGroup = h("div", { class: "tiers", role: "radiogroup", "aria-label": "Hardware tier", dataset: { field: "parameters.hardware_tier" } }, tierButtons);
+  tierGroup.addEventListener("keydown", (event) => {
+    const index = tiers.findIndex((t) => t.name === tier);
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    const next = tiers[(index + step + tiers.length) % tiers.length].name;
+    chooseTier(next);
+    tierButtons.find((b) => b.dataset.tier === next).focus();
+  });
+  const gpuCards = h("div", { class: "tiers", style: { marginTop: "0.6rem" } },
+    ["T4", "A100"].map((gpu) => h("div", { class: "tier locked", "aria-disabled": "true" }, h("span", { class: "tier-name" }, `🔒 ${gpu} GPU`), h("span", { class: "tier-spec" }, "Coming soon"))));
+  const estimateLine = h("div", { class: "notice", id: "estimate-summary", "aria-live": "polite" }, "Estimating duration and cost…");
+
+  const step1 = h("fieldset", { dataset: { step: "1" } },
+    h("legend", {}, "Experiment"),
+    field("Name", name, { name: "name", required: true }),
+    field("Description", description, { name: "description" }),
+    h("div", { class: "grid-3" },
+      field("Dataset", dataset, { name: "dataset_id", required: true }),
+      field("Feature config", featureConfig, { name: "feature_config_id", required: true }),
+      field("Model config", modelConfig, { name: "model_config_id", required: true })),
+  );
+  const step2 = h("div", { dataset: { step: "2" }, hidden: true },
+    h("fieldset", {}, h("legend", {}, "Data"),
+      h("div", { class: "inline" }, field("Data sample", sample, { name: "parameters.sample_percent", hint: "deterministic hash sample" }), field("Split strategy", strategy, { name: "parameters.split.strategy" })),
+      splitHost),
+    h("fieldset", {}, h("legend", {}, "Training"),
+      h("div", { class: "inline" }, field("Epochs", epochs, { name: "parameters.epochs" }), field("Batch size", batchSize, { name: "parameters.batch_size" }), field("Learning rate", learningRate, { name: "parameters.learning_rate" })),
+      h("p", { class: "hint muted small", id: "params-hint" }, "ⓘ Filled from the selected model config.")),
+    h("fieldset", {}, h("legend", {}, "⚡ Hardware"), tierGroup, h("div", { class: "small muted", style: { margin: "0.6rem 0 0.2rem" } }, "GPU options"), gpuCards, estimateLine),
+  );
+  const stepsBar = h("div", { class: "steps" }, h("span", { "aria-current": "step" }, "1 · Configuration"), h("span", {}, "2 · Parameters & hardware"));
+  const form = h("form", { novalidate: true, "aria-label": "New experiment" }, stepsBar, h("div", { class: "form-error", tabindex: "-1" }), step1, step2);
+
+  const back = h("button", { type: "button", hidden: true }, "← Back");
+  const cancel = h("button", { type: "button" }, "Cancel");
+  const next = h("button", { type: "button", class: "primary" }, "Next →");
+  const submit = h("button", { type: "button", class: "primary", hidden: true }, "▶ Start quick test");
+  mount(modal.body, form);
+  mount(modal.footer, back, h("span", { class: "spacer" }), cancel, next, submit);
+
+  function featuresForDataset() {
+    const own = featureList.filter((f) => !f.dataset_id || f.dataset_id === dataset.value);
+    setOptions(featureConfig, (own.length ? own : featureList).map((f) => [f.id, f.name]));
+    const ds = datasetList.find((d) => d.id === dataset.value);
+    const dates = (ds?.columns || []).filter((c) => ["timestamp", "date"].includes(c.type) || c.name === ds?.date_column).map((c) => c.name);
+    for (const el of [dateColumn, strictDate]) setOptions(el, dates.length ? dates : [["", "no date column"]], ds?.date_column || dates[0]);
+  }
+  function fillFromModel() {
+    const m = modelList.find((x) => x.id === modelConfig.value);
+    if (!m) return;
+    epochs.value = m.epochs;
+    batchSize.value = m.batch_size;
+    learningRate.value = m.learning_rate;
+  }
+  function showSplit() {
+    mount(splitHost, splitFields[strategy.value]);
+  }
+  function chooseTier(nameOfTier) {
+    tier = nameOfTier;
+    tierButtons.forEach((b) => {
+      const on = b.dataset.tier === tier;
+      b.setAttribute("aria-checked", String(on));
+      b.tabIndex = on ? 0 : -1;
+    });
+    renderEstimateSummary();
+  }
+
+  function splitBody() {
+    if (strategy.value === "random") return { strategy: "random", train_percent: numberValue(trainPercent), val_percent: numberValue(valPercent) };
+    if (strategy.value === "time_holdout") return { strategy: "time_holdout", date_column: dateColumn.value, holdout_days: numberValue(holdoutDays), history_days: numberValue(historyDays), val_percent: numberValue(holdoutVal) };
+    return { strategy: "strict_time", date_column: strictDate.value, train_days: numberValue(trainDays), val_days: numberValue(valDays), test_days: numberValue(testDays) };
+  }
+  function body() {
+    return {
+      name: name.value.trim(),
+      description: description.value.trim(),
+      dataset_id: dataset.value,
+      feature_config_id: featureConfig.value,
+      model_config_id: modelConfig.value,
+      parameters: {
+        sample_percent: Number(sample.value),
+        split: splitBody(),
+        epochs: numberValue(epochs),
+        batch_size: numberValue(batchSize),
+        learning_rate: numberValue(learningRate),
+        hardware_tier: tier,
+      },
+    };
+  }
+
+  function renderEstimateSummary() {
+    const chosen = estimates[tier];
+    tierButtons.forEach((b) => {
+      b.querySelector(".recommended")?.remove();
+      if (b.dataset.tier === recommended) b.prepend(h("span", { class: "recommended" }, "Recommended"));
+    });
+    if (!chosen) return;
+    mount(estimateLine, "Estimated for ", h("strong", {}, tiers.find((t) => t.name === tier)?.label || tier), ": ",
+      h("strong", {}, `~${duration(chosen.duration_s)}`), " and ", h("strong", {}, `~${usd(chosen.cost_usd)}`),
+      recommended && recommended !== tier ? ` · ${tiers.find((t) => t.name === recommended)?.label || recommended} is recommended for this dataset` : "");
+  }
+
+  let estimateTimer = null;
+  let estimateController = null;
+  function refreshEstimate() {
+    clearTimeout(estimateTimer);
+    estimateTimer = setTimeout(async () => {
+      estimateController?.abort();
+      estimateController = new AbortController();
+      const payload = body();
+      payload.name = payload.name || "estimate";
+      try {
+        const result = await experiments.estimate(payload, { signal: estimateController.signal });
+        estimates = Object.fromEntries((result.estimates || []).map((e) => [e.hardware_tier, e]));
+        const firstEstimate = recommended === null;
+        recommended = result.recommended_tier || null;
+        tierButtons.forEach((b) => {
+          const e = estimates[b.dataset.tier];
+          b.querySelector("[data-estimate]").textContent = e ? `~${duration(e.duration_s)} · ~${usd(e.cost_usd)}` : "—";
+        });
+        if (firstEstimate && recommended) chooseTier(recommended);
+        else renderEstimateSummary();
+      } catch (error) {
+        if (error.name === "AbortError") return;
+        mount(estimateLine, h("span", {}, `No estimate: ${error.message}`));
+        estimateLine.className = "notice warn";
+      }
+    }, 250);
+  }
+
+  function goTo(step) {
+    const first = step === 1;
+    step1.hidden = !first;
+    step2.hidden = first;
+    back.hidden = first;
+    next.hidden = !first;
+    submit.hidden = first;
+    const [one, two] = stepsBar.children;
+    (first ? two : one).removeAttribute("aria-current");
+    (first ? one : two).setAttribute("aria-current", "step");
+    (first ? name : sample).focus();
+    if (!first) refreshEstimate();
+  }
+
+  function validateStep1() {
+    clearErrors(form);
+    const problems = [];
+    if (!name.value.trim()) problems.push({ field: "name", message: "Give the experiment a name." });
+    if (!featureConfig.value) problems.push({ field: "feature_config_id", message: "Choose a feature config." });
+    if (!modelConfig.value) problems.push({ field: "model_config_id", message: "Choose a model config." });
+    if (problems.length) showErrors(form, { fieldErrors: () => problems, message: "", suggestions: [] });
+    return !problems.length;
+  }
+
+  let submitting = false;
+  async function start(event) {
+    event?.preventDefault();
+    if (!step1.hidden) {
+      if (validateStep1()) goTo(2);
+      return;
+    }
+    if (submitting || !validateStep1()) {
+      if (!submitting) goTo(1);
+      return;
+    }
+    submitting = true;
+    submit.disabled = true;
+    submit.textContent = "Starting…";
+    try {
+      const experiment = await experiments.start(body());
+      modal.close();
+      toast(`Exp #${experiment.number} started`);
+      onStarted(experiment);
+    } catch (error) {
+      submitting = false;
+      submit.disabled = false;
+      submit.textContent = "▶ Start quick test";
+      showErrors(form, error);
+      const bad = form.querySelector("[aria-invalid='true']");
+      if (bad && step1.contains(bad)) {
+        goTo(1);
+        bad.focus();
+      }
+    }
+  }
+
+  dataset.addEventListener("change", () => { featuresForDataset(); refreshEstimate(); });
+  modelConfig.addEventListener("change", () => { fillFromModel(); refreshEstimate(); });
+  strategy.addEventListener("change", () => { showSplit(); refreshEstimate(); });
+  step2.addEventListener("change", refreshEstimate);
+  step2.addEventListener("input", refreshEstimate);
+  next.addEventListener("click", () => validateStep1() && goTo(2));
+  back.addEventListener("click", () => goTo(1));
+  cancel.addEventListener("click", () => modal.close());
+  submit.addEventListener("click", start);
+  form.addEventListener("submit", start);
+
+  featuresForDataset();
+  fillFromModel();
+  showSplit();
+  chooseTier("small");
+  name.focus();
+}

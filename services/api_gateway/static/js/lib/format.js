@@ -1,0 +1,68 @@
+/** Number, percent, time and duration formatting shared by every view. */
+
+const DASH = "—";
+
+export function isNum(value) {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
+export function pct(value, digits = 1) {
+  return isNum(value) ? `${(value * 100).toFixed(digits)}%` : DASH;
+}
+
+export function num(value, digits = 4) {
+  if (!isNum(value)) return DASH;
+  if (Number.isInteger(value)) return value.toLocaleString("en-US");
+  const abs = Math.abs(value);
+  if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return value.toExponential(2);
+  return Number(value.toFixed(digits)).toString();
+}
+
+export function int(value) {
+  return isNum(value) ? Math.round(value).toLocaleString("en-US") : DASH;
+}
+
+export function compact(value) {
+  if (!isNum(value)) return DASH;
+  if (Math.abs(value) >= 1e6) return `${(value / 1e6).toFixed(1)}M`;
+  if (Math.abs(value) >= 1e4) return `${(value / 1e3).toFixed(0)}k`;
+  return value.toLocaleString("en-US");
+}
+
+export function usd(value) {
+  return isNum(value) ? `$${value < 10 ? value.toFixed(2) : value.toFixed(0)}` : DASH;
+}
+
+export function duration(seconds) {
+  if (!isNum(seconds) || seconds < 0) return DASH;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = Math.round(seconds % 60);
+  if (minutes < 60) return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+export function secondsBetween(start, end) {
+  if (!start) return null;
+  const a = Date.parse(start);
+  const b = end ? Date.parse(end) : Date.now();
+  return Number.isNaN(a) || Number.isNaN(b) ? null : Math.max(0, (b - a) / 1000);
+}
+
+export function dateTime(value) {
+  if (!value) return DASH;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return DASH;
+  return date.toLocaleString("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+export function truncate(text, length) {
+  const value = text == null ? "" : String(text);
+  return value.length > length ? `${value.slice(0, length - 1)}…` : value;
+}
+
+export function dash(value) {
+  return value === null || value === undefined || value === "" ? DASH : String(value);
+}
+
+export { DASH };

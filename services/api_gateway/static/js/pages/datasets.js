@@ -1,0 +1,104 @@
+/** Datasets: register a file or BigQuery table; see its columns and row count. */
+import { datasets } from "../lib/api.js";
+import { h } from "../lib/dom.js";
+import { field, input, select } from "../lib/forms.js";
+import { int } from "../lib/format.js";
+import { renderConfigList } from "../components/config_list.js";
+import { editorModal } from "../components/editor_modal.js";
+
+export const title = "Datasets";
+
+export function render(root) {
+  return renderConfigList(root, {
+    id: "dataset-list",
+    heading: "Datasets",
+    intro: "Interaction tables in the warehouse, with optional buyer and product feature tables. Columns and row counts are read from the source.",
+    noun: "dataset",
+    resource: datasets,
+    describe,
+    openEditor,
+  });
+}
+
+function describe(dataset) {
+  const sideTables = [["Buyer features", dataset.buyer_features], ["Product features", dataset.product_features]].filter(([, t]) => t);
+  return h("div", {},
+    h("dl", { class: "kv", style: { marginTop: "0.6rem" } },
+      h("dt", {}, "Source"), h("dd", { class: "mono" }, `${dataset.source.kind}: ${dataset.source.uri}`),
+      h("dt", {}, "Rows"), h("dd", { class: "row-count" }, int(dataset.row_count)),
+      h("dt", {}, "Buyer id / product id"), h("dd", { class: "mono" }, `${dataset.query_id_column} / ${dataset.candidate_id_column}`),
+      h("dt", {}, "Date column"), h("dd", { class: "mono" }, dataset.date_column || "—"),
+      sideTables.map(([label, t]) => [h("dt", {}, label), h("dd", { class: "mono" }, `${t.source.uri} on ${t.join_key} · ${t.columns?.length ?? 0} columns${t.row_count != null ? ` · ${int(t.row_count)} rows` : ""}`)])),
+    h("details", { style: { marginTop: "0.4rem" } },
+      h("summary", {}, `${dataset.columns.length} columns`),
+      columnsTable(dataset)));
+}
+
+function columnsTable(dataset) {
+  const rows = dataset.columns.map((c) => ["interactions", c]);
+  for (const [table, t] of [["buyer features", dataset.buyer_features], ["product features", dataset.product_features]]) {
+    (t?.columns || []).forEach((c) => rows.push([table, c]));
+  }
+  return h("div", { class: "table-wrap", style: { marginTop: "0.4rem", maxHeight: "260px" } },
+    h("table", { class: "columns-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Column"), h("th", {}, "Type"), h("th", {}, "Table"))),
+      h("tbody", {}, rows.map(([table, c]) => h("tr", {}, h("td", { class: "mono" }, c.name), h("td", {}, c.type), h("td", { class: "muted" }, table))))));
+}
+
+function sourceFields(prefix, value, { optional = false } = {}) {
+  const kind = select([["file", "File (CSV or Parquet)"], ["bigquery", "BigQuery table"]], { value: value?.source?.kind || "file" });
+  const uri = input({ value: value?.source?.uri || "", placeholder: "file:///data/interactions.parquet or project.dataset.table", class: "mono" });
+  const joinKey = optional ? input({ value: value?.join_key || "", class: "mono" }) : null;
+  const els = h("div", { class: "inline" },
+    field("Source kind", kind, { name: `${prefix}source.kind` }),
+    h("div", { style: { flex: "3 1 320px" } }, field(optional ? "Table URI" : "URI", uri, { name: `${prefix}source.uri`, hint: "a file:// or gs:// CSV/Parquet file, or a BigQuery project.dataset.table" })),
+    joinKey ? field("Join key", joinKey, { name: `${prefix}join_key` }) : null);
+  return {
+    els,
+    value() {
+      if (optional && !uri.value.trim()) return null;
+      const out = { source: { kind: kind.value, uri: uri.value.trim() } };
+      if (joinKey) out.join_key = joinKey.value.trim();
+      return out;
+    },
+  };
+}
+
+function openEditor(dataset, onSaved) {
+  editorModal({
+    title: dataset ? `Edit dataset “${dataset.name}”` : "Register a dataset",
+    size: "wide",
+    build(form) {
+      const name = input({ value: dataset?.name || "", maxlength: 200 });
+      const description = h("textarea", { rows: 2, maxlength: 2000 }, dataset?.description || "");
+      const source = sourceFields("", dataset);
+      const queryId = input({ value: dataset?.query_id_column || "", class: "mono", placeholder: "user_id" });
+      const candidateId = input({ value: dataset?.candidate_id_column || "", class: "mono", placeholder: "item_id" });
+      const dateColumn = input({ value: dataset?.date_column || "", class: "mono", placeholder: "optional" });
+      const buyer = sourceFields("buyer_features.", dataset?.buyer_features, { optional: true });
+      const product = sourceFields("product_features.", dataset?.product_features, { optional: true });
+      form.append(
+        h("div", { class: "grid-2" }, field("Name", name, { name: "name", required: true }), field("Description", description, { name: "description" })),
+        h("fieldset", {}, h("legend", {}, "Interactions table"), source.els,
+          h("div", { class: "inline" },
+            field("Buyer / query id column", queryId, { name: "query_id_column", required: true }),
+            field("Product / candidate id column", candidateId, { name: "candidate_id_column", required: true }),
+            field("Date column", dateColumn, { name: "date_column", hint: "needed by the time-based splits" }))),
+        h("fieldset", {}, h("legend", {}, "Buyer features table (optional)"), buyer.els),
+        h("fieldset", {}, h("legend", {}, "Product features table (optional)"), product.els),
+      );
+      return () => ({
+        name: name.value.trim(),
+        description: description.value.trim(),
+        source: source.value().source,
+        query_id_column: queryId.value.trim(),
+        candidate_id_column: candidateId.value.trim(),
+        date_column: dateColumn.value.trim() || null,
+        buyer_features: buyer.value(),
+        product_features: product.value(),
+      });
+    },
+    save: (body) => (dataset ? datasets.update(dataset.id, body) : datasets.create(body)),
+    onSaved,
+  });
+}
