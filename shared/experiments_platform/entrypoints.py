@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -281,6 +282,18 @@ def _reader_view(read: Callable[[Platform, str], dict[str, Any]], current: Calla
         return jsonify(read(current(), experiment_id))
 
     return view
+
+
+def as_function(app: Any) -> Callable[[Any], Any]:
+    """An HTTP function for ``functions-framework`` that serves every route of ``app``."""
+
+    def function(request: Any) -> Any:
+        body = request.get_data()
+        environ = {**request.environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        with app.request_context(environ):
+            return app.full_dispatch_request()
+
+    return function
 
 
 def create_service(service: str) -> Any:
