@@ -1,0 +1,57 @@
+"""``create_app(platform=None, test_config=None)``: the gateway with its blueprints and error handling."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from experiments_platform.bootstrap import Platform
+from experiments_platform.jsonlog import fields, get_logger, log_context, trace_from_header
+from flask import Flask, Response, g, request
+
+from .blueprints import configs, dashboard, experiments, insights, system
+from .errors import register_error_handlers
+from .ui_assets import create_ui_blueprint
+
+log = get_logger("api_gateway")
+
+
+def create_app(platform: Platform | None = None, test_config: dict[str, Any] | None = None) -> Flask:
+    """The gateway app. ``platform`` holds the ports (built from ``PLATFORM_*`` settings when None)."""
+    app = Flask(__name__, static_folder=None)
+    app.config.from_mapping(JSON_SORT_KEYS=False)
+    if test_config:
+        app.config.update(test_config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["platform"] = platform or Platform.from_env()
+
+    for blueprint in (system.blueprint, *configs.create_config_blueprints(), experiments.blueprint,
+                      insights.blueprint, dashboard.blueprint, create_ui_blueprint()):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    _log_requests(app)
+    return app
+
+
+def _log_requests(app: Flask) -> None:
+    @app.before_request
+    def start() -> None:
+        g.started = time.perf_counter()
+        g.log_context = log_context(trace=trace_from_header(request.headers.get("X-Cloud-Trace-Context")))
+        g.log_context.__enter__()
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        if request.path.startswith("/api/") or request.path == "/healthz":
+            log.info("request", extra=fields(method=request.method, path=request.path,
+                                             status=response.status_code, latency_ms=round(elapsed_ms, 1)))
+        return response
+
+    @app.teardown_request
+    def close_context(_: BaseException | None) -> None:
+        context = g.pop("log_context", None)
+        if context is not None:
+            context.__exit__(None, None, None)

@@ -1,0 +1,78 @@
+"""``/api/datasets``, ``/api/feature-configs``, ``/api/model-configs``: create, list, get, update, duplicate, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from experiments_platform.handlers import configs
+from experiments_platform.ports.documents import Filter
+from flask import Blueprint, Response, jsonify, request
+
+from ..context import platform
+from ..http import json_body
+
+Creator = Callable[[Any], dict[str, Any]]
+Updater = Callable[[str, Any], dict[str, Any]]
+
+
+def _config_blueprint(
+    name: str, url: str, id_name: str, kind: configs.ConfigKind, create: Creator, update: Updater,
+    list_filters: Callable[[], list[Filter]] = list,
+) -> Blueprint:
+    blueprint = Blueprint(name, __name__, url_prefix=url)
+
+    @blueprint.get("")
+    def list_all() -> Response:
+        return jsonify(configs.list_documents(platform().documents, kind, list_filters()))
+
+    @blueprint.post("")
+    def create_one() -> tuple[Response, int]:
+        return jsonify(create(json_body())), 201
+
+    @blueprint.get(f"/<{id_name}>")
+    def get_one(**ids: str) -> Response:
+        return jsonify(configs.load(platform().documents, kind, ids[id_name]))
+
+    @blueprint.put(f"/<{id_name}>")
+    def update_one(**ids: str) -> Response:
+        return jsonify(update(ids[id_name], json_body()))
+
+    @blueprint.delete(f"/<{id_name}>")
+    def delete_one(**ids: str) -> tuple[str, int]:
+        configs.delete(platform().documents, kind, ids[id_name])
+        return "", 204
+
+    @blueprint.post(f"/<{id_name}>/duplicate")
+    def duplicate_one(**ids: str) -> tuple[Response, int]:
+        body = json_body(required=False)
+        name = body.get("name") if isinstance(body, dict) else None
+        return jsonify(configs.duplicate(platform().documents, kind, ids[id_name], name)), 201
+
+    return blueprint
+
+
+def _dataset_filter() -> list[Filter]:
+    dataset_id = request.args.get("dataset_id")
+    return [Filter("dataset_id", "==", dataset_id)] if dataset_id else []
+
+
+def create_config_blueprints() -> list[Blueprint]:
+    return [
+        _config_blueprint(
+            "datasets", "/api/datasets", "dataset_id", configs.DATASETS,
+            lambda body: configs.register_dataset(platform().documents, platform().warehouse, body),
+            lambda doc_id, body: configs.update_dataset(platform().documents, platform().warehouse, doc_id, body),
+        ),
+        _config_blueprint(
+            "feature_configs", "/api/feature-configs", "feature_config_id", configs.FEATURE_CONFIGS,
+            lambda body: configs.create_feature_config(platform().documents, body),
+            lambda doc_id, body: configs.update_feature_config(platform().documents, doc_id, body),
+            _dataset_filter,
+        ),
+        _config_blueprint(
+            "model_configs", "/api/model-configs", "model_config_id", configs.MODEL_CONFIGS,
+            lambda body: configs.create_model_config(platform().documents, body),
+            lambda doc_id, body: configs.update_model_config(platform().documents, doc_id, body),
+        ),
+    ]

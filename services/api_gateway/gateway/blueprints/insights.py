@@ -1,0 +1,77 @@
+"""Training history, component logs, artifacts, data insights and the statistics report of an experiment.
+
+Served in-process by ``experiments_platform.handlers.artifact_reader`` (the same functions the
+artifact_reader service exposes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from experiments_platform.errors import NotFound
+from experiments_platform.handlers import artifact_reader
+from experiments_platform.handlers.experiments import get_experiment
+from experiments_platform.tfdv.report import CSP, render_report
+from experiments_platform.tfdv.schema import SchemaReport
+from experiments_platform.tfdv.statistics import StatisticsReport
+from flask import Blueprint, Response, jsonify
+
+from ..context import platform
+from ..http import query_int
+
+blueprint = Blueprint("insights", __name__, url_prefix="/api/experiments/<experiment_id>")
+
+
+@blueprint.get("/training-history")
+def training_history(experiment_id: str) -> Response:
+    return jsonify(artifact_reader.training_history(platform(), experiment_id))
+
+
+@blueprint.get("/artifacts")
+def artifacts(experiment_id: str) -> Response:
+    return jsonify(artifact_reader.artifacts(platform(), experiment_id))
+
+
+@blueprint.get("/logs/<component>")
+def component_logs(experiment_id: str, component: str) -> Response:
+    lines = query_int("lines", 200, minimum=1, maximum=artifact_reader.MAX_LOG_LINES)
+    return jsonify(artifact_reader.component_logs(platform(), experiment_id, component, lines))
+
+
+def _optional(read: Any, experiment_id: str) -> tuple[Any, str | None]:
+    try:
+        return read(platform(), experiment_id), None
+    except NotFound as exc:
+        return None, exc.message
+
+
+def _vocabularies(results: dict[str, Any] | None) -> Any:
+    results = results or {}
+    return results.get("features") or results.get("vocabulary") or results.get("vocabularies")
+
+
+@blueprint.get("/data-insights")
+def data_insights(experiment_id: str) -> Response:
+    doc = get_experiment(platform().documents, experiment_id)
+    statistics, statistics_missing = _optional(artifact_reader.statistics, experiment_id)
+    schema, schema_missing = _optional(artifact_reader.schema, experiment_id)
+    return jsonify({
+        "experiment_id": experiment_id,
+        "statistics": statistics,
+        "schema": schema,
+        "vocabularies": _vocabularies(doc.get("results")),
+        "missing": {k: v for k, v in (("statistics", statistics_missing), ("schema", schema_missing)) if v},
+        "report_url": f"/api/experiments/{experiment_id}/statistics-report",
+    })
+
+
+@blueprint.get("/statistics-report")
+def statistics_report(experiment_id: str) -> Response:
+    doc = get_experiment(platform().documents, experiment_id)
+    statistics = StatisticsReport.model_validate(artifact_reader.statistics(platform(), experiment_id))
+    schema_doc, _ = _optional(artifact_reader.schema, experiment_id)
+    schema = SchemaReport.model_validate(schema_doc) if schema_doc else None
+    page = render_report(statistics, schema, title=f"Exp #{doc.get('number')} · {doc.get('name')}")
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CSP
+    return response

@@ -1,0 +1,77 @@
+"""``/healthz``, ``/api/openapi.json`` and ``/api/system/options`` (the choices the UI offers)."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from experiments_platform.domain.experiment import (
+    HardwareTier,
+    QuickTestParameters,
+    RandomSplit,
+    SamplePercent,
+    StrictTimeSplit,
+    TimeHoldoutSplit,
+)
+from experiments_platform.domain.features import (
+    CategoricalFeature,
+    CrossFeature,
+    IdFeature,
+    NumericFeature,
+    TextFeature,
+    TimestampFeature,
+)
+from experiments_platform.domain.model import ModelConfig, Optimizer
+from experiments_platform.domain.status import CANCELLABLE, STAGE_LABELS, STAGE_ORDER, Status
+from experiments_platform.handlers.dashboard import AXES
+from experiments_platform.handlers.experiments import SELECTABLE
+from flask import Blueprint, Response, jsonify
+
+from ..openapi import openapi_document
+
+blueprint = Blueprint("system", __name__)
+
+
+@blueprint.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@blueprint.get("/api/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+def _defaults(model: Any) -> dict[str, Any]:
+    fields = model.model_fields.items()
+    return {name: f.get_default(call_default_factory=True) for name, f in fields if not f.is_required()}
+
+
+def options() -> dict[str, Any]:
+    model_defaults = ModelConfig.model_fields
+    return {
+        "sample_percents": list(get_args(SamplePercent)),
+        "hardware_tiers": list(get_args(HardwareTier)),
+        "split_strategies": {
+            cls.model_fields["strategy"].default: _defaults(cls)
+            for cls in (RandomSplit, TimeHoldoutSplit, StrictTimeSplit)
+        },
+        "parameters": QuickTestParameters().to_document(),
+        "feature_kinds": {
+            cls.model_fields["kind"].default: _defaults(cls)
+            for cls in (IdFeature, CategoricalFeature, NumericFeature, TimestampFeature, TextFeature)
+        },
+        "cross_feature": _defaults(CrossFeature),
+        "optimizers": list(get_args(Optimizer)),
+        "activations": list(get_args(model_defaults["activation"].annotation)),
+        "model_config": _defaults(ModelConfig),
+        "statuses": [s.value for s in Status],
+        "cancellable_statuses": sorted(s.value for s in CANCELLABLE),
+        "selectable_statuses": [s.value for s in SELECTABLE],
+        "stages": [{"name": s.value, "label": STAGE_LABELS[s]} for s in STAGE_ORDER],
+        "heatmap_axes": [{"name": a.name, "label": a.label} for a in AXES.values()],
+    }
+
+
+@blueprint.get("/api/system/options")
+def system_options() -> Response:
+    return jsonify(options())

@@ -1,0 +1,10 @@
+"""Access to the running app's ``Platform`` (its ports and settings) from a request."""
+
+from __future__ import annotations
+
+from experiments_platform.bootstrap import Platform
+from flask import current_app
+
+
+def platform() -> Platform:
+    return current_app.extensions["platform"]  # type: ignore[no-any-return]

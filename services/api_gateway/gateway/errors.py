@@ -1,0 +1,39 @@
+"""The one place where errors become HTTP answers: ``{"error_code", "message", "field", "suggestions"}``."""
+
+from __future__ import annotations
+
+from experiments_platform.errors import PlatformError
+from experiments_platform.handlers.configs import invalid_input
+from experiments_platform.jsonlog import fields, get_logger
+from flask import Flask, Response, jsonify
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = get_logger(__name__)
+
+
+def _answer(body: dict[str, object], status: int) -> tuple[Response, int]:
+    return jsonify(body), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(PlatformError)
+    def platform_error(exc: PlatformError) -> tuple[Response, int]:
+        if exc.status >= 500:
+            log.error("request failed", extra=fields(error_code=exc.code, error=exc.message))
+        return _answer(exc.to_dict(), exc.status)
+
+    @app.errorhandler(ValidationError)
+    def validation_error(exc: ValidationError) -> tuple[Response, int]:
+        error = invalid_input(exc)
+        return _answer(error.to_dict(), error.status)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        code = (exc.name or "error").upper().replace(" ", "_")
+        return _answer({"error_code": code, "message": exc.description or exc.name}, exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error", extra=fields(error=str(exc)))
+        return _answer({"error_code": "INTERNAL_ERROR", "message": "internal error; see the gateway's logs"}, 500)

@@ -1,0 +1,322 @@
+"""Service layer of datasets, feature configs and model configs: create, list, get, update, duplicate, delete.
+
+Every function takes the ports it needs and plain JSON payloads, and returns stored documents
+(``model.to_document()`` dicts). Invalid input raises ``errors.InvalidInput`` whose ``field`` is
+the path of the offending value (``query_features[0].embedding_dim``) and whose
+``details["errors"]`` lists every problem found, each with its field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..domain.base import Document, new_id, utcnow
+from ..domain.dataset import Column, Dataset, FeatureTable, TableSource
+from ..domain.features import FeatureConfig
+from ..domain.model import ModelConfig
+from ..domain.names import unknown_name_message
+from ..errors import Conflict, InvalidInput, NotFound
+from ..ports.documents import Doc, DocumentStore, Filter, Order
+from ..ports.warehouse import Warehouse
+
+M = TypeVar("M", bound=BaseModel)
+
+SERVER_FIELDS = frozenset({"id", "created_at", "updated_at"})
+DISCRIMINATORS = ("kind", "strategy")
+_FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ConfigKind:
+    collection: str
+    label: str
+    model: type[Document]
+    experiment_field: str
+
+
+DATASETS = ConfigKind("datasets", "dataset", Dataset, "dataset_id")
+FEATURE_CONFIGS = ConfigKind("feature_configs", "feature config", FeatureConfig, "feature_config_id")
+MODEL_CONFIGS = ConfigKind("model_configs", "model config", ModelConfig, "model_config_id")
+EXPERIMENTS_COLLECTION = "experiments"
+
+
+def field_path(loc: Sequence[str | int], payload: Any = None) -> str:
+    """``('query_features', 0, 'id', 'embedding_dim')`` → ``query_features[0].embedding_dim``.
+
+    Pydantic puts the tag of a discriminated union (a feature's ``kind``, a split's ``strategy``)
+    into the location; it is recognised by walking the payload and left out.
+    """
+    out = ""
+    current = payload
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            current = current[part] if isinstance(current, list) and -len(current) <= part < len(current) else None
+            continue
+        if isinstance(current, dict) and any(current.get(d) == part for d in DISCRIMINATORS):
+            continue
+        out += f".{part}" if out else str(part)
+        current = current.get(part) if isinstance(current, dict) else None
+    return out
+
+
+def _problem(error: Any, payload: Any, prefix: str) -> dict[str, Any]:
+    field = field_path(error["loc"], payload)
+    kind = error["type"]
+    message = error["msg"]
+    if kind == "union_tag_not_found":
+        discriminator = error.get("ctx", {}).get("discriminator", "'kind'").strip("'")
+        field = f"{field}.{discriminator}" if field else discriminator
+        message = f"required, to say which kind of entry this is ({discriminator})"
+    elif kind == "union_tag_invalid":
+        ctx = error.get("ctx", {})
+        discriminator = ctx.get("discriminator", "'kind'").strip("'")
+        field = f"{field}.{discriminator}" if field else discriminator
+        message = f"{ctx.get('tag')!r} is not one of {ctx.get('expected_tags')}"
+    elif kind == "missing":
+        message = "required"
+    elif kind == "extra_forbidden":
+        message = "unknown field; remove it"
+    elif kind == "value_error":
+        message = message.removeprefix("Value error, ")
+        named = _FIELD_PREFIX.match(message)
+        if named:
+            inner, message = named.groups()
+            field = f"{field}.{inner}" if field else inner
+    if prefix:
+        field = f"{prefix}.{field}" if field else prefix
+    return {"field": field, "message": message}
+
+
+def invalid_input(exc: ValidationError, payload: Any = None, prefix: str = "") -> InvalidInput:
+    """One ``InvalidInput`` for all the problems of a pydantic ``ValidationError``."""
+    problems = [_problem(e, payload, prefix) for e in exc.errors()]
+    return invalid_from_problems(problems)
+
+
+def invalid_from_problems(problems: list[dict[str, Any]]) -> InvalidInput:
+    first = problems[0]
+    message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    if len(problems) > 1:
+        message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+    return InvalidInput(
+        message, field=first["field"] or None, suggestions=first.get("suggestions"), details={"errors": problems}
+    )
+
+
+def validated(model: type[M], payload: Any, prefix: str = "") -> M:
+    """``model.model_validate(payload)``, raising ``InvalidInput`` with field paths."""
+    if not isinstance(payload, dict):
+        raise InvalidInput(f"expected a JSON object{' for ' + prefix if prefix else ''}", field=prefix or None)
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise invalid_input(exc, payload, prefix) from None
+
+
+def _editable(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise InvalidInput("expected a JSON object")
+    return {k: v for k, v in payload.items() if k not in SERVER_FIELDS}
+
+
+def load(documents: DocumentStore, kind: ConfigKind, doc_id: str, field: str | None = None) -> Doc:
+    """The stored document, or ``NotFound`` naming it."""
+    doc = get_or_none(documents, kind.collection, doc_id)
+    if doc is None:
+        raise NotFound(f"{kind.label} {doc_id!r} doesn't exist", field=field)
+    return doc
+
+
+def get_or_none(documents: DocumentStore, collection: str, doc_id: str) -> Doc | None:
+    """The document, or None when it does not exist or ``doc_id`` cannot be a document id at all."""
+    try:
+        return documents.get(collection, doc_id)
+    except InvalidInput:
+        return None
+
+
+def list_documents(documents: DocumentStore, kind: ConfigKind, filters: Sequence[Filter] = ()) -> dict[str, Any]:
+    items = documents.query(kind.collection, filters=filters, order_by=[Order("created_at", "desc")])
+    return {"items": items, "total": len(items)}
+
+
+def _store_new(documents: DocumentStore, kind: ConfigKind, model: Document) -> Doc:
+    doc = model.to_document()
+    documents.create(kind.collection, model.id, doc)
+    return doc
+
+
+def _replace(documents: DocumentStore, kind: ConfigKind, existing: Doc, model: Document) -> Doc:
+    model.id = existing["id"]
+    model.created_at = kind.model.model_validate(existing).created_at
+    model.updated_at = utcnow()
+    doc = model.to_document()
+    documents.set(kind.collection, model.id, doc)
+    return doc
+
+
+# Datasets
+
+
+def _described_source(warehouse: Warehouse, source: TableSource, field: str) -> tuple[list[Column], int]:
+    try:
+        return warehouse.describe(source)
+    except (NotFound, InvalidInput) as exc:
+        raise type(exc)(f"{field}: {exc.message}", field=field, suggestions=exc.suggestions) from None
+
+
+def _dataset_from_input(warehouse: Warehouse, payload: Any) -> Dataset:
+    data = _editable(payload)
+    data.pop("columns", None)
+    data.pop("row_count", None)
+    source = validated(TableSource, data.get("source"), "source")
+    columns, row_count = _described_source(warehouse, source, "source.uri")
+    data["source"] = source.to_document()
+    data["columns"] = [c.to_document() for c in columns]
+    data["row_count"] = row_count
+    for side in ("buyer_features", "product_features"):
+        table = data.get(side)
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            raise InvalidInput(f"{side}: expected an object with source and join_key", field=side)
+        table = {k: v for k, v in table.items() if k not in ("columns", "row_count")}
+        table_source = validated(TableSource, table.get("source"), f"{side}.source")
+        side_columns, side_rows = _described_source(warehouse, table_source, f"{side}.source.uri")
+        table.update(columns=[c.to_document() for c in side_columns], row_count=side_rows)
+        feature_table = validated(FeatureTable, table, side)
+        names = [c.name for c in side_columns]
+        if feature_table.join_key not in names:
+            message, suggestions = unknown_name_message("column", feature_table.join_key, names)
+            raise InvalidInput(f"{side}.join_key: {message}", field=f"{side}.join_key", suggestions=suggestions)
+        data[side] = feature_table.to_document()
+    return _validated_dataset(data)
+
+
+def _validated_dataset(data: dict[str, Any]) -> Dataset:
+    try:
+        return Dataset.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem(e, data, "") for e in exc.errors()]
+        names = [c["name"] for c in data.get("columns", []) if isinstance(c, dict)]
+        for problem in problems:
+            column = data.get(problem["field"])
+            if problem["field"].endswith("_column") and isinstance(column, str):
+                _, problem["suggestions"] = unknown_name_message("column", column, names)
+        raise invalid_from_problems(problems) from None
+
+
+def register_dataset(documents: DocumentStore, warehouse: Warehouse, payload: Any) -> Doc:
+    """Register a dataset: columns and row count are read from its source(s) through the warehouse."""
+    return _store_new(documents, DATASETS, _dataset_from_input(warehouse, payload))
+
+
+def update_dataset(documents: DocumentStore, warehouse: Warehouse, dataset_id: str, payload: Any) -> Doc:
+    """Replace the editable fields; the sources are read again (their columns may have changed)."""
+    existing = load(documents, DATASETS, dataset_id)
+    return _replace(documents, DATASETS, existing, _dataset_from_input(warehouse, payload))
+
+
+# Feature configs
+
+_KIND_TYPES = {
+    "numeric": ({"integer", "float", "boolean"}, "a numeric column (integer or float)"),
+    "timestamp": ({"timestamp", "date", "integer"}, "a timestamp, date or integer (epoch seconds) column"),
+    "text": ({"string"}, "a string column"),
+}
+
+
+def column_problems(config: FeatureConfig, dataset: Dataset) -> list[dict[str, Any]]:
+    """Every feature column missing from the dataset (with the closest real names) or of the wrong type."""
+    available = dataset.all_columns()
+    problems: list[dict[str, Any]] = []
+    for tower in ("query", "candidate"):
+        for i, feature in enumerate(config.tower_features(tower)):
+            field = f"{tower}_features[{i}].column"
+            if feature.column not in available:
+                message, suggestions = unknown_name_message("column", feature.column, available)
+                problems.append(
+                    {"field": field, "message": f"{message} (dataset {dataset.name!r})", "suggestions": suggestions}
+                )
+                continue
+            allowed = _KIND_TYPES.get(feature.kind)
+            if allowed and available[feature.column] not in allowed[0]:
+                problems.append({
+                    "field": field,
+                    "message": f"a {feature.kind} feature needs {allowed[1]}; "
+                    f"{feature.column!r} is {available[feature.column]}",
+                })
+    return problems
+
+
+def _feature_config_from_input(documents: DocumentStore, payload: Any) -> FeatureConfig:
+    config = validated(FeatureConfig, _editable(payload))
+    if config.dataset_id:
+        dataset = Dataset.model_validate(load(documents, DATASETS, config.dataset_id, field="dataset_id"))
+        problems = column_problems(config, dataset)
+        if problems:
+            raise invalid_from_problems(problems)
+    return config
+
+
+def create_feature_config(documents: DocumentStore, payload: Any) -> Doc:
+    """Create; with a ``dataset_id``, every column must exist in that dataset."""
+    return _store_new(documents, FEATURE_CONFIGS, _feature_config_from_input(documents, payload))
+
+
+def update_feature_config(documents: DocumentStore, config_id: str, payload: Any) -> Doc:
+    existing = load(documents, FEATURE_CONFIGS, config_id)
+    return _replace(documents, FEATURE_CONFIGS, existing, _feature_config_from_input(documents, payload))
+
+
+# Model configs
+
+
+def create_model_config(documents: DocumentStore, payload: Any) -> Doc:
+    return _store_new(documents, MODEL_CONFIGS, validated(ModelConfig, _editable(payload)))
+
+
+def update_model_config(documents: DocumentStore, config_id: str, payload: Any) -> Doc:
+    existing = load(documents, MODEL_CONFIGS, config_id)
+    return _replace(documents, MODEL_CONFIGS, existing, validated(ModelConfig, _editable(payload)))
+
+
+# Shared by the three kinds
+
+
+def duplicate(documents: DocumentStore, kind: ConfigKind, doc_id: str, name: str | None = None) -> Doc:
+    """A copy under a new id, named ``name`` or ``"<name> (copy)"``."""
+    source = kind.model.model_validate(load(documents, kind, doc_id))
+    copy_name = name if name is not None else f"{source.name} (copy)"[:200]
+    now = utcnow()
+    data = {**source.to_document(), "id": new_id(), "name": copy_name, "created_at": now, "updated_at": now}
+    return _store_new(documents, kind, validated(kind.model, data))
+
+
+def _users(documents: DocumentStore, kind: ConfigKind, doc_id: str) -> list[str]:
+    uses = documents.query(EXPERIMENTS_COLLECTION, filters=[Filter(kind.experiment_field, "==", doc_id)])
+    labels = [f"Exp #{d.get('number')}" for d in sorted(uses, key=lambda d: d.get("number") or 0)]
+    if kind is DATASETS:
+        configs = documents.query(FEATURE_CONFIGS.collection, filters=[Filter("dataset_id", "==", doc_id)])
+        labels += [f"feature config {c.get('name')!r}" for c in configs]
+    return labels
+
+
+def delete(documents: DocumentStore, kind: ConfigKind, doc_id: str) -> None:
+    """Delete, refusing with ``Conflict`` while experiments (or, for a dataset, feature configs) use it."""
+    doc = load(documents, kind, doc_id)
+    users = _users(documents, kind, doc_id)
+    if users:
+        shown = ", ".join(users[:10]) + (f" and {len(users) - 10} more" if len(users) > 10 else "")
+        raise Conflict(
+            f"{kind.label} {doc.get('name')!r} is used by {shown}; it cannot be deleted while they refer to it "
+            f"(duplicate it to make a changed version)",
+            details={"used_by": users},
+        )
+    documents.delete(kind.collection, doc_id)

@@ -1,0 +1,284 @@
+"""The experiments dashboard: summary stats, leaderboard by any metric, heatmap over two axes.
+
+Each view reads the experiments with one query and computes in memory, so a dashboard of a
+thousand experiments costs one round trip to the document store.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from statistics import fmean
+from typing import Any, Literal
+
+from ..domain.status import CANCELLABLE, Status
+from ..errors import InvalidInput
+from ..ports.documents import Doc, DocumentStore, Filter
+from .compare import format_crosses, format_features, format_layers
+from .experiments import COLLECTION, flatten_metrics, metric_direction, metric_label, summarize
+
+HEADLINE = "recall_at_100"
+DOCUMENT_ROOTS = ("parameters", "model_config_snapshot", "feature_config_snapshot", "dataset_snapshot", "results")
+
+Direction = Literal["higher", "lower"]
+
+
+def load_experiments(documents: DocumentStore, dataset_id: str | None = None) -> list[Doc]:
+    """Every experiment (of one dataset when given), in one query."""
+    filters = [Filter("dataset_id", "==", dataset_id)] if dataset_id else []
+    return documents.query(COLLECTION, filters=filters)
+
+
+def _completed(docs: Sequence[Doc]) -> list[Doc]:
+    return [d for d in docs if d.get("status") == Status.COMPLETED.value]
+
+
+def direction_of(metric: str) -> Direction:
+    return metric_direction(metric) or "higher"
+
+
+def stats(docs: Sequence[Doc], mlflow_url: str | None = None) -> dict[str, Any]:
+    """Summary cards: counts by status, best and average recall@100 of the completed experiments."""
+    by_status = {s.value: 0 for s in Status}
+    for d in docs:
+        by_status[d.get("status", "pending")] = by_status.get(d.get("status", "pending"), 0) + 1
+    scored = [(v, d) for d in _completed(docs) if (v := flatten_metrics(d.get("results")).get(HEADLINE)) is not None]
+    best = max(scored, key=lambda pair: pair[0], default=None)
+    return {
+        "total": len(docs),
+        "completed": by_status[Status.COMPLETED.value],
+        "failed": by_status[Status.FAILED.value],
+        "cancelled": by_status[Status.CANCELLED.value],
+        "active": sum(by_status[s.value] for s in CANCELLABLE),
+        "by_status": by_status,
+        "best_recall_at_100": {"value": best[0], "experiment": summarize(best[1])} if best else None,
+        "average_recall_at_100": fmean(v for v, _ in scored) if scored else None,
+        "mlflow_url": mlflow_url,
+    }
+
+
+def leaderboard(
+    docs: Sequence[Doc], metric: str = HEADLINE, order: str = "best", page: int = 1, page_size: int = 50
+) -> dict[str, Any]:
+    """Completed experiments that have ``metric``, ranked (best first unless ``order`` is asc/desc)."""
+    if order not in ("best", "asc", "desc"):
+        raise InvalidInput("order: use best, asc or desc", field="order", suggestions=["best", "asc", "desc"])
+    if page < 1:
+        raise InvalidInput("page: must be 1 or more", field="page")
+    if not 1 <= page_size <= 1000:
+        raise InvalidInput("page_size: must be between 1 and 1000", field="page_size")
+    rows = []
+    for d in _completed(docs):
+        metrics = flatten_metrics(d.get("results"))
+        if metric in metrics:
+            rows.append((metrics[metric], metrics, d))
+    if not rows and docs:
+        _check_metric_known(metric, docs)
+    direction = direction_of(metric)
+    descending = order == "desc" or (order == "best" and direction == "higher")
+    rows.sort(key=lambda r: (-r[0] if descending else r[0], -(r[2].get("number") or 0)))
+    start = (page - 1) * page_size
+    items = []
+    for rank, (value, metrics, d) in enumerate(rows[start:start + page_size], start=start + 1):
+        items.append({
+            **summarize(d),
+            "rank": rank,
+            "value": value,
+            "metrics": metrics,
+            "parameters": d.get("parameters"),
+        })
+    return {
+        "metric": metric,
+        "label": metric_label(metric),
+        "direction": direction,
+        "items": items,
+        "total": len(rows),
+        "page": page,
+        "page_size": page_size,
+    }
+
+
+def _check_metric_known(metric: str, docs: Sequence[Doc]) -> None:
+    from ..domain.names import closest_names
+
+    known = sorted({m for d in docs for m in flatten_metrics(d.get("results"))})
+    if known and metric not in known:
+        raise InvalidInput(
+            f"metric: no experiment has a result named {metric!r}; available: {', '.join(known[:20])}",
+            field="metric",
+            suggestions=closest_names(metric, known) or known[:3],
+        )
+
+
+# Axes
+
+
+def _get_path(doc: Mapping[str, Any], path: str) -> Any:
+    current: Any = doc
+    for part in path.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current
+
+
+def _id_dims(doc: Mapping[str, Any]) -> str:
+    snapshot = doc.get("feature_config_snapshot") or {}
+
+    def dim(tower: str) -> str:
+        features = snapshot.get(f"{tower}_features") or []
+        ids = [f for f in features if f.get("kind") == "id"] or features[:1]
+        return str(ids[0].get("embedding_dim", "?")) if ids else "?"
+
+    return f"{dim('query')}/{dim('candidate')}"
+
+
+def _towers(doc: Mapping[str, Any]) -> str:
+    model = doc.get("model_config_snapshot") or {}
+    query, candidate = model.get("query_tower_layers") or [], model.get("candidate_tower_layers") or []
+    return format_layers(query) if query == candidate else f"{format_layers(query)} / {format_layers(candidate)}"
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str
+    label: str
+    value: Callable[[Mapping[str, Any]], Any]
+
+
+def _path_axis(name: str, label: str, path: str) -> Axis:
+    return Axis(name, label, lambda d: _get_path(d, path))
+
+
+AXES: dict[str, Axis] = {
+    a.name: a
+    for a in (
+        Axis("embedding_dims", "Id embedding dims (buyer/product)", _id_dims),
+        Axis("cross_features", "Cross features",
+             lambda d: format_crosses((d.get("feature_config_snapshot") or {}).get("cross_features") or [])),
+        Axis("query_features", "Buyer features",
+             lambda d: format_features((d.get("feature_config_snapshot") or {}).get("query_features") or [])),
+        Axis("candidate_features", "Product features",
+             lambda d: format_features((d.get("feature_config_snapshot") or {}).get("candidate_features") or [])),
+        _path_axis("epochs", "Epochs", "parameters.epochs"),
+        _path_axis("sample_percent", "Data sample %", "parameters.sample_percent"),
+        _path_axis("learning_rate", "Learning rate", "parameters.learning_rate"),
+        _path_axis("batch_size", "Batch size", "parameters.batch_size"),
+        _path_axis("split_strategy", "Split strategy", "parameters.split.strategy"),
+        _path_axis("hardware_tier", "Hardware tier", "parameters.hardware_tier"),
+        _path_axis("optimizer", "Optimizer", "model_config_snapshot.optimizer"),
+        _path_axis("l2_regularization", "L2 regularization", "model_config_snapshot.l2_regularization"),
+        Axis("tower_layers", "Tower layers", _towers),
+        _path_axis("output_dim", "Output dim", "model_config_snapshot.output_dim"),
+        _path_axis("sampling_bias_correction", "Sampling-bias correction",
+                   "model_config_snapshot.sampling_bias_correction"),
+        _path_axis("feature_config", "Feature config", "feature_config_snapshot.name"),
+        _path_axis("model_config", "Model config", "model_config_snapshot.name"),
+        _path_axis("dataset", "Dataset", "dataset_snapshot.name"),
+    )
+}
+
+
+def axis(name: str, field: str) -> Axis:
+    """A named axis, or any dotted path under parameters / a snapshot (``parameters.seed``)."""
+    if name in AXES:
+        return AXES[name]
+    root = name.split(".", 1)[0]
+    if root in DOCUMENT_ROOTS and "." in name and re.fullmatch(r"[A-Za-z0-9_.]+", name):
+        return _path_axis(name, name, name)
+    from ..domain.names import closest_names
+
+    raise InvalidInput(
+        f"{field}: unknown axis {name!r}; use one of {', '.join(AXES)} or a path such as parameters.seed",
+        field=field,
+        suggestions=closest_names(name, AXES) or ["embedding_dims", "cross_features", "epochs"],
+    )
+
+
+def axis_text(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) >= 1 else f"{value:g}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, dict)):
+        import json
+
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+_NUMBER_RUN = re.compile(r"(\d+(?:\.\d+)?)")
+
+
+def axis_sort_key(text: str) -> tuple[Any, ...]:
+    """Numbers numerically (0.05 < 0.1 < 1), texts naturally (32/32 < 64/32 < 128/64), "none" first."""
+    if text == "none":
+        return (0, 0.0, ())
+    try:
+        return (1, float(text), ())
+    except ValueError:
+        parts = tuple((0, float(p), "") if i % 2 else (1, 0.0, p) for i, p in enumerate(_NUMBER_RUN.split(text)) if p)
+        return (2, 0.0, parts)
+
+
+def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str = "embedding_dims",
+            y_axis: str = "cross_features") -> dict[str, Any]:
+    """Cells of the completed experiments over two axes; a cell holds its best value, mean and count."""
+    x, y = axis(x_axis, "x_axis"), axis(y_axis, "y_axis")
+    direction = direction_of(metric)
+    better: Callable[[float, float], bool] = (lambda a, b: a > b) if direction == "higher" else (lambda a, b: a < b)
+    groups: dict[tuple[str, str], list[tuple[float, Doc]]] = {}
+    for d in _completed(docs):
+        value = flatten_metrics(d.get("results")).get(metric)
+        if value is None or math.isnan(value):
+            continue
+        groups.setdefault((axis_text(x.value(d)), axis_text(y.value(d))), []).append((value, d))
+    if not groups and docs:
+        _check_metric_known(metric, docs)
+    cells = []
+    best_cell: dict[str, Any] | None = None
+    for (xv, yv), members in groups.items():
+        top_value, top_doc = members[0]
+        for value, d in members[1:]:
+            if better(value, top_value):
+                top_value, top_doc = value, d
+        cell = {
+            "x": xv,
+            "y": yv,
+            "value": top_value,
+            "mean": fmean(v for v, _ in members),
+            "count": len(members),
+            "experiment_id": top_doc["id"],
+            "experiment_number": top_doc.get("number"),
+            "experiment_ids": [d["id"] for _, d in members],
+        }
+        cells.append(cell)
+        if best_cell is None or better(top_value, best_cell["value"]):
+            best_cell = cell
+    x_values = sorted({c["x"] for c in cells}, key=axis_sort_key)
+    y_values = sorted({c["y"] for c in cells}, key=axis_sort_key)
+    cells.sort(key=lambda c: (y_values.index(c["y"]), x_values.index(c["x"])))
+    return {
+        "metric": metric,
+        "label": metric_label(metric),
+        "direction": direction,
+        "x_axis": {"name": x_axis, "label": x.label, "values": x_values},
+        "y_axis": {"name": y_axis, "label": y.label, "values": y_values},
+        "cells": cells,
+        "best": best_cell,
+    }
+
+
+def dimensions(docs: Sequence[Doc]) -> dict[str, Any]:
+    """The metrics present in completed results, and the heatmap axes."""
+    names = sorted({m for d in _completed(docs) for m in flatten_metrics(d.get("results"))})
+    return {
+        "metrics": [{"name": n, "label": metric_label(n), "direction": direction_of(n)} for n in names],
+        "axes": [{"name": a.name, "label": a.label} for a in AXES.values()],
+    }

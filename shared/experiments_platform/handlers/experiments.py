@@ -1,0 +1,385 @@
+"""Service layer of experiments: start, get, list, cancel, selectable; reading results and metrics.
+
+``start_experiment`` creates ``experiments/{id}`` (status pending, the next Exp #N taken from
+``counters/experiments`` in the same transaction, frozen snapshots of the dataset and configs)
+and publishes ``SubmitExperiment``. ``cancel_experiment`` sets ``cancel_requested`` in a
+transaction and publishes ``CancelExperiment``; the lifecycle services do the actual stopping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..domain.base import DomainModel, new_id, utcnow
+from ..domain.dataset import Dataset
+from ..domain.experiment import ClassifiedError, Estimate, Experiment, QuickTestParameters
+from ..domain.features import FeatureConfig
+from ..domain.model import ModelConfig
+from ..domain.names import unknown_name_message
+from ..domain.status import CANCELLABLE, TERMINAL, Status, can_transition
+from ..errors import Conflict, InvalidInput, NotFound, TransientError
+from ..jsonlog import fields, get_logger
+from ..messages import CancelExperiment, SubmitExperiment, Topics
+from ..ports.bus import EventBus
+from ..ports.documents import Doc, DocumentStore, Filter, Order, Transaction
+from . import configs
+
+log = get_logger(__name__)
+
+COLLECTION = "experiments"
+COUNTERS = "counters"
+COUNTER_ID = "experiments"
+SELECTABLE = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+SORTABLE = ("created_at", "number", "name", "status", "started_at", "finished_at", "updated_at")
+MAX_PAGE_SIZE = 1000
+TIME_SPLITS = ("time_holdout", "strict_time")
+
+Estimator = Callable[[Dataset, FeatureConfig, ModelConfig, QuickTestParameters], Estimate]
+
+
+class StartRequest(DomainModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    dataset_id: str | None = None
+    feature_config_id: str = Field(min_length=1)
+    model_config_id: str = Field(min_length=1)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PreparedExperiment:
+    """Everything of a new experiment except its id and number."""
+
+    request: StartRequest
+    dataset: Dataset
+    feature_config: FeatureConfig
+    model: ModelConfig
+    parameters: QuickTestParameters
+
+
+def _date_columns(dataset: Dataset) -> list[str]:
+    return [name for name, kind in dataset.all_columns().items() if kind in ("date", "timestamp")]
+
+
+def _parameters(raw: dict[str, Any], dataset: Dataset, model: ModelConfig) -> QuickTestParameters:
+    data = dict(raw)
+    for name in ("epochs", "batch_size", "learning_rate"):
+        if data.get(name) is None:
+            data[name] = getattr(model, name)
+    split = data.get("split")
+    if isinstance(split, dict) and split.get("strategy") in TIME_SPLITS:
+        split = dict(split)
+        if not split.get("date_column"):
+            if not dataset.date_column:
+                raise InvalidInput(
+                    f"parameters.split.date_column: required by the {split['strategy']} split, and dataset "
+                    f"{dataset.name!r} names no date_column; choose one of {_date_columns(dataset) or 'its columns'}",
+                    field="parameters.split.date_column",
+                    suggestions=_date_columns(dataset),
+                )
+            split["date_column"] = dataset.date_column
+        data["split"] = split
+    parameters = configs.validated(QuickTestParameters, data, "parameters")
+    date_column = getattr(parameters.split, "date_column", None)
+    if date_column is not None:
+        columns = dataset.all_columns()
+        if date_column not in columns:
+            message, suggestions = unknown_name_message("column", date_column, _date_columns(dataset) or columns)
+            field = "parameters.split.date_column"
+            raise InvalidInput(f"{field}: {message}", field=field, suggestions=suggestions)
+        if columns[date_column] not in ("date", "timestamp", "integer"):
+            raise InvalidInput(
+                f"parameters.split.date_column: {date_column!r} is a {columns[date_column]} column; a time split "
+                f"needs a date or timestamp column such as {_date_columns(dataset) or '(none in this dataset)'}",
+                field="parameters.split.date_column",
+                suggestions=_date_columns(dataset),
+            )
+    return parameters
+
+
+def prepare(documents: DocumentStore, payload: Any) -> PreparedExperiment:
+    """Validate a start request against the stored dataset and configs, filling defaults."""
+    request = configs.validated(StartRequest, payload)
+    feature_config = FeatureConfig.model_validate(
+        configs.load(documents, configs.FEATURE_CONFIGS, request.feature_config_id, field="feature_config_id")
+    )
+    model = ModelConfig.model_validate(
+        configs.load(documents, configs.MODEL_CONFIGS, request.model_config_id, field="model_config_id")
+    )
+    dataset_id = request.dataset_id or feature_config.dataset_id
+    if not dataset_id:
+        raise InvalidInput(
+            f"dataset_id: required, because feature config {feature_config.name!r} names no dataset",
+            field="dataset_id",
+        )
+    dataset = Dataset.model_validate(configs.load(documents, configs.DATASETS, dataset_id, field="dataset_id"))
+    problems = configs.column_problems(feature_config, dataset)
+    if problems:
+        first = problems[0]
+        raise InvalidInput(
+            f"feature_config_id: feature config {feature_config.name!r} does not fit dataset {dataset.name!r}: "
+            f"{first['field']}: {first['message']}",
+            field="feature_config_id",
+            suggestions=first.get("suggestions"),
+            details={"errors": problems},
+        )
+    parameters = _parameters(request.parameters, dataset, model)
+    request = request.model_copy(update={"dataset_id": dataset_id})
+    return PreparedExperiment(
+        request=request, dataset=dataset, feature_config=feature_config, model=model, parameters=parameters
+    )
+
+
+def _new_document(prepared: PreparedExperiment, experiment_id: str, number: int, estimate: Estimate | None) -> Doc:
+    request = prepared.request
+    experiment = Experiment(
+        id=experiment_id,
+        number=number,
+        name=request.name,
+        description=request.description,
+        dataset_id=prepared.dataset.id,
+        feature_config_id=prepared.feature_config.id,
+        model_config_id=prepared.model.id,
+        dataset_snapshot=prepared.dataset,
+        feature_config_snapshot=prepared.feature_config,
+        model_config_snapshot=prepared.model,
+        parameters=prepared.parameters,
+        estimate=estimate,
+    )
+    return experiment.to_document()
+
+
+def start_experiment(
+    documents: DocumentStore, bus: EventBus, payload: Any, estimator: Estimator | None = None
+) -> Doc:
+    """Create the pending experiment with its Exp #N and publish ``SubmitExperiment``."""
+    prepared = prepare(documents, payload)
+    estimate = (
+        estimator(prepared.dataset, prepared.feature_config, prepared.model, prepared.parameters)
+        if estimator
+        else None
+    )
+    experiment_id = new_id()
+
+    def create(tx: Transaction) -> Doc:
+        counter = tx.get(COUNTERS, COUNTER_ID) or {}
+        number = int(counter.get("last_number", 0)) + 1
+        doc = _new_document(prepared, experiment_id, number, estimate)
+        tx.set(COUNTERS, COUNTER_ID, {**counter, "last_number": number})
+        tx.create(COLLECTION, experiment_id, doc)
+        return doc
+
+    doc = documents.run_transaction(create)
+    data, attributes = SubmitExperiment(experiment_id=experiment_id).encode()
+    try:
+        bus.publish(Topics.SUBMIT, data, attributes)
+    except Exception as exc:
+        _fail_unsubmitted(documents, experiment_id, exc)
+        raise TransientError(
+            f"Exp #{doc['number']} was created but could not be submitted ({exc}); it is marked failed, start it again"
+        ) from exc
+    log.info("experiment started", extra=fields(experiment_id=experiment_id, number=doc["number"]))
+    return doc
+
+
+def _fail_unsubmitted(documents: DocumentStore, experiment_id: str, exc: Exception) -> None:
+    def fail(tx: Transaction) -> None:
+        doc = tx.get(COLLECTION, experiment_id)
+        if doc is None or not can_transition(Status(doc["status"]), Status.FAILED):
+            return
+        error = ClassifiedError(
+            code="SUBMIT_UNAVAILABLE",
+            title="The experiment could not be submitted",
+            suggestion="The message bus did not accept the submit command; start the experiment again.",
+            excerpt=str(exc)[:2000],
+        )
+        now = utcnow()
+        tx.set(COLLECTION, experiment_id, {
+            **doc, "status": Status.FAILED.value, "error": error.to_document(),
+            "finished_at": now.isoformat(), "updated_at": now.isoformat(),
+        })
+
+    documents.run_transaction(fail)
+    log.error("submit publish failed", extra=fields(experiment_id=experiment_id, error=str(exc)))
+
+
+def get_experiment(documents: DocumentStore, experiment_id: str) -> Doc:
+    doc = configs.get_or_none(documents, COLLECTION, experiment_id)
+    if doc is None:
+        raise NotFound(f"experiment {experiment_id!r} doesn't exist")
+    return doc
+
+
+def parse_statuses(value: str | None, field: str = "status") -> list[str]:
+    """``"running,submitting"`` → validated status names."""
+    if not value:
+        return []
+    names = [s.strip() for s in value.split(",") if s.strip()]
+    known = [s.value for s in Status]
+    for name in names:
+        if name not in known:
+            message, suggestions = unknown_name_message("status", name, known)
+            raise InvalidInput(f"{field}: {message} (one of {', '.join(known)})", field=field, suggestions=suggestions)
+    return names
+
+
+def _status_filter(statuses: list[str]) -> list[Filter]:
+    if not statuses:
+        return []
+    return [Filter("status", "==", statuses[0])] if len(statuses) == 1 else [Filter("status", "in", statuses)]
+
+
+def _page_numbers(page: int, page_size: int) -> None:
+    if page < 1:
+        raise InvalidInput("page: must be 1 or more", field="page")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"page_size: must be between 1 and {MAX_PAGE_SIZE}", field="page_size")
+
+
+def list_experiments(
+    documents: DocumentStore,
+    *,
+    status: str | None = None,
+    dataset_id: str | None = None,
+    feature_config_id: str | None = None,
+    model_config_id: str | None = None,
+    sort: str = "-created_at",
+    page: int = 1,
+    page_size: int = 50,
+) -> dict[str, Any]:
+    """One page of experiments matching every given filter, with the total count (one query)."""
+    _page_numbers(page, page_size)
+    sort_field = sort.lstrip("-")
+    if sort_field not in SORTABLE:
+        message, suggestions = unknown_name_message("sort field", sort_field, SORTABLE)
+        raise InvalidInput(f"sort: {message} (one of {', '.join(SORTABLE)})", field="sort", suggestions=suggestions)
+    direction: Literal["asc", "desc"] = "desc" if sort.startswith("-") else "asc"
+    filters = _status_filter(parse_statuses(status))
+    for name, value in (("dataset_id", dataset_id), ("feature_config_id", feature_config_id),
+                        ("model_config_id", model_config_id)):
+        if value:
+            filters.append(Filter(name, "==", value))
+    order = [Order(sort_field, direction)]
+    if sort_field != "number":
+        order.append(Order("number", direction))
+    docs = documents.query(COLLECTION, filters=filters, order_by=order)
+    start = (page - 1) * page_size
+    return {"items": docs[start:start + page_size], "total": len(docs), "page": page, "page_size": page_size}
+
+
+def cancel_experiment(documents: DocumentStore, bus: EventBus, experiment_id: str) -> Doc:
+    """Request cancellation; idempotent. ``Conflict`` when the experiment has already ended."""
+
+    get_experiment(documents, experiment_id)
+
+    def request_cancel(tx: Transaction) -> Doc:
+        doc = tx.get(COLLECTION, experiment_id)
+        if doc is None:
+            raise NotFound(f"experiment {experiment_id!r} doesn't exist")
+        status = Status(doc["status"])
+        if status not in CANCELLABLE:
+            raise Conflict(
+                f"Exp #{doc['number']} is {status.value}; only pending, submitting or running experiments "
+                "can be cancelled",
+                details={"status": status.value},
+            )
+        if doc.get("cancel_requested"):
+            return doc
+        updated = {**doc, "cancel_requested": True, "updated_at": utcnow().isoformat()}
+        tx.set(COLLECTION, experiment_id, updated)
+        return updated
+
+    doc = documents.run_transaction(request_cancel)
+    data, attributes = CancelExperiment(experiment_id=experiment_id).encode()
+    bus.publish(Topics.CANCEL, data, attributes)
+    log.info("experiment cancel requested", extra=fields(experiment_id=experiment_id))
+    return doc
+
+
+# Results and summaries
+
+_HIGHER = ("recall", "precision", "accuracy", "ndcg", "mrr", "map_at", "auc", "hit_rate", "coverage")
+
+
+def flatten_metrics(results: Mapping[str, Any] | None, prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of a results dict; nested keys joined with '.' (``baseline.recall_at_100``)."""
+    out: dict[str, float] = {}
+    for key, value in (results or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            out[name] = float(value)
+        elif isinstance(value, Mapping):
+            out.update(flatten_metrics(value, f"{name}."))
+    return out
+
+
+def metric_direction(name: str) -> Literal["higher", "lower"] | None:
+    """Which value of a metric is better; None for numbers that are not quality metrics (counts, sizes)."""
+    leaf = name.rsplit(".", 1)[-1].lower()
+    if "loss" in leaf or leaf.endswith("_error") or leaf in ("duration_s", "wall_s"):
+        return "lower"
+    if any(token in leaf for token in _HIGHER):
+        return "higher"
+    return None
+
+
+def metric_label(name: str) -> str:
+    """``recall_at_100`` → ``Recall@100``; ``baseline.recall_at_100`` → ``Baseline Recall@100``."""
+    words = []
+    for part in name.split("."):
+        head, _, k = part.partition("_at_")
+        text = head.replace("_", " ").strip().capitalize()
+        words.append(f"{text}@{k}" if k else text)
+    return " ".join(words)
+
+
+def duration_s(doc: Mapping[str, Any]) -> float | None:
+    started, finished = doc.get("started_at"), doc.get("finished_at")
+    if not started or not finished:
+        return None
+    return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+
+
+def summarize(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The compact row of an experiment (selection modal, leaderboard, comparison header)."""
+    results = doc.get("results") or {}
+    recall = results.get("recall_at_100")
+    return {
+        "id": doc["id"],
+        "number": doc.get("number"),
+        "label": f"Exp #{doc.get('number')}",
+        "name": doc.get("name"),
+        "description": doc.get("description", ""),
+        "status": doc.get("status"),
+        "dataset_id": doc.get("dataset_id"),
+        "dataset_name": (doc.get("dataset_snapshot") or {}).get("name"),
+        "feature_config_id": doc.get("feature_config_id"),
+        "feature_config_name": (doc.get("feature_config_snapshot") or {}).get("name"),
+        "model_config_id": doc.get("model_config_id"),
+        "model_config_name": (doc.get("model_config_snapshot") or {}).get("name"),
+        "recall_at_100": recall if isinstance(recall, (int, float)) and not isinstance(recall, bool) else None,
+        "created_at": doc.get("created_at"),
+        "finished_at": doc.get("finished_at"),
+    }
+
+
+def selectable_experiments(documents: DocumentStore) -> dict[str, Any]:
+    """Completed, failed or cancelled experiments (the ones that can be compared), newest first."""
+    docs = documents.query(
+        COLLECTION,
+        filters=[Filter("status", "in", [s.value for s in SELECTABLE])],
+        order_by=[Order("created_at", "desc"), Order("number", "desc")],
+    )
+    items = [summarize(d) for d in docs]
+    return {"items": items, "total": len(items)}
+
+
+def is_terminal(doc: Mapping[str, Any]) -> bool:
+    return Status(doc["status"]) in TERMINAL

@@ -1,0 +1,86 @@
+"""CSV export of experiments: one row each, with their configuration, parameters and metrics.
+
+User text that a spreadsheet would run as a formula (a cell starting with ``=``, ``+``, ``-``,
+``@``, tab or carriage return) is prefixed with ``'`` (OWASP's CSV-injection rule).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .compare import format_crosses, format_features, format_layers
+from .experiments import duration_s, flatten_metrics
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _get(doc: Mapping[str, Any], path: str) -> Any:
+    current: Any = doc
+    for part in path.split("."):
+        current = current.get(part) if isinstance(current, Mapping) else None
+    return current
+
+
+def _text(path: str) -> Callable[[Mapping[str, Any]], Any]:
+    return lambda d: safe_text(_get(d, path))
+
+
+def _value(path: str) -> Callable[[Mapping[str, Any]], Any]:
+    return lambda d: _get(d, path)
+
+
+COLUMNS: tuple[tuple[str, Callable[[Mapping[str, Any]], Any]], ...] = (
+    ("id", _value("id")),
+    ("number", _value("number")),
+    ("name", _text("name")),
+    ("description", _text("description")),
+    ("status", _value("status")),
+    ("dataset", _text("dataset_snapshot.name")),
+    ("dataset_rows", _value("dataset_snapshot.row_count")),
+    ("feature_config", _text("feature_config_snapshot.name")),
+    ("query_features", lambda d: safe_text(format_features(_get(d, "feature_config_snapshot.query_features") or []))),
+    ("candidate_features",
+     lambda d: safe_text(format_features(_get(d, "feature_config_snapshot.candidate_features") or []))),
+    ("cross_features", lambda d: safe_text(format_crosses(_get(d, "feature_config_snapshot.cross_features") or []))),
+    ("model_config", _text("model_config_snapshot.name")),
+    ("query_tower_layers", lambda d: format_layers(_get(d, "model_config_snapshot.query_tower_layers") or [])),
+    ("candidate_tower_layers", lambda d: format_layers(_get(d, "model_config_snapshot.candidate_tower_layers") or [])),
+    ("optimizer", _value("model_config_snapshot.optimizer")),
+    ("l2_regularization", _value("model_config_snapshot.l2_regularization")),
+    ("sampling_bias_correction", _value("model_config_snapshot.sampling_bias_correction")),
+    ("sample_percent", _value("parameters.sample_percent")),
+    ("split_strategy", _value("parameters.split.strategy")),
+    ("epochs", _value("parameters.epochs")),
+    ("batch_size", _value("parameters.batch_size")),
+    ("learning_rate", _value("parameters.learning_rate")),
+    ("hardware_tier", _value("parameters.hardware_tier")),
+    ("seed", _value("parameters.seed")),
+    ("created_at", _value("created_at")),
+    ("started_at", _value("started_at")),
+    ("finished_at", _value("finished_at")),
+    ("duration_s", duration_s),
+    ("error_code", _value("error.code")),
+)
+
+
+def experiments_csv(docs: Sequence[Mapping[str, Any]]) -> str:
+    """The CSV text: fixed columns, then one column per metric found in any experiment's results."""
+    docs = sorted(docs, key=lambda d: d.get("number") or 0)
+    metrics = [flatten_metrics(d.get("results")) for d in docs]
+    metric_names = sorted({name for m in metrics for name in m})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([name for name, _ in COLUMNS] + metric_names)
+    for doc, values in zip(docs, metrics, strict=True):
+        row = [getter(doc) for _, getter in COLUMNS]
+        writer.writerow(["" if v is None else v for v in row] + [values.get(n, "") for n in metric_names])
+    return out.getvalue()

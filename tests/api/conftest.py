@@ -1,0 +1,160 @@
+"""The gateway app on the real embedded adapters: SQLite documents, the embedded bus, DuckDB over tiny CSVs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from experiments_platform.adapters.duckdb_warehouse import DuckDBWarehouse
+from experiments_platform.adapters.embedded_bus import EmbeddedBus
+from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
+from experiments_platform.bootstrap import Platform
+from experiments_platform.config import Settings
+from experiments_platform.messages import Topics, decode
+from experiments_platform.ports.bus import Delivery
+from flask import Flask
+from flask.testing import FlaskClient
+
+GATEWAY = Path(__file__).resolve().parents[2] / "services" / "api_gateway"
+if str(GATEWAY) not in sys.path:
+    sys.path.insert(0, str(GATEWAY))
+
+from gateway import create_app  # noqa: E402
+
+INTERACTIONS = """user_id,item_id,rating,city,price,title,ts
+u1,i1,5,Paris,9.5,red shoes,2024-01-01 10:00:00
+u1,i2,3,Paris,20.0,blue hat,2024-01-03 11:00:00
+u2,i1,4,Lyon,9.5,red shoes,2024-01-05 12:00:00
+u3,i3,2,Nice,5.25,green scarf,2024-01-09 09:30:00
+"""
+
+USERS = """user_id,age,segment
+u1,34,retail
+u2,51,wholesale
+u3,27,retail
+"""
+
+
+class Published:
+    """Messages the embedded bus delivered on the submit and cancel topics, decoded."""
+
+    def __init__(self, bus: EmbeddedBus) -> None:
+        self.bus = bus
+        self.messages: list[tuple[str, Any]] = []
+
+    def handler(self, topic: str) -> Any:
+        def receive(delivery: Delivery) -> None:
+            self.messages.append((topic, decode(delivery.data, delivery.attributes)))
+
+        return receive
+
+    def on(self, topic: str) -> list[Any]:
+        assert self.bus.wait_idle(10), "the embedded bus did not deliver within 10 s"
+        return [m for t, m in self.messages if t == topic]
+
+
+@pytest.fixture
+def data_files(tmp_path: Path) -> dict[str, Path]:
+    folder = tmp_path / "warehouse"
+    folder.mkdir()
+    interactions = folder / "interactions.csv"
+    interactions.write_text(INTERACTIONS)
+    users = folder / "users.csv"
+    users.write_text(USERS)
+    return {"interactions": interactions, "users": users}
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    settings = Settings(data_dir=tmp_path / "var", mlflow_tracking_uri="http://127.0.0.1:5999")
+    documents = SqliteDocumentStore(tmp_path / "documents.sqlite")
+    bus = EmbeddedBus.from_settings(settings)
+    built = Platform(settings, documents=documents, bus=bus, warehouse=DuckDBWarehouse())
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def published(platform: Platform) -> Published:
+    bus: Any = platform.bus
+    record = Published(bus)
+    for topic in (Topics.SUBMIT, Topics.CANCEL):
+        bus.subscribe(topic, f"test-{topic}", record.handler(topic))
+    return record
+
+
+@pytest.fixture
+def app(platform: Platform) -> Flask:
+    return create_app(platform, {"TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def dataset_payload(files: dict[str, Path], **overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "name": "Shop interactions",
+        "description": "tiny test data",
+        "source": {"kind": "file", "uri": files["interactions"].as_uri()},
+        "query_id_column": "user_id",
+        "candidate_id_column": "item_id",
+        "date_column": "ts",
+        "buyer_features": {"source": {"kind": "file", "uri": files["users"].as_uri()}, "join_key": "user_id"},
+    }
+    payload.update(overrides)
+    return payload
+
+
+def feature_payload(dataset_id: str | None, **overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "name": "ids + city",
+        "dataset_id": dataset_id,
+        "query_features": [
+            {"column": "user_id", "kind": "id", "embedding_dim": 64},
+            {"column": "city", "kind": "categorical", "embedding_dim": 16},
+        ],
+        "candidate_features": [{"column": "item_id", "kind": "id", "embedding_dim": 32}],
+        "cross_features": [{"tower": "query", "columns": ["user_id", "city"], "embedding_dim": 16}],
+    }
+    payload.update(overrides)
+    return payload
+
+
+def model_payload(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "name": "Standard",
+        "query_tower_layers": [256, 128, 64],
+        "candidate_tower_layers": [256, 128, 64],
+        "optimizer": "adagrad",
+        "learning_rate": 0.05,
+        "epochs": 4,
+        "batch_size": 2048,
+    }
+    payload.update(overrides)
+    return payload
+
+
+@pytest.fixture
+def dataset(client: FlaskClient, data_files: dict[str, Path]) -> dict[str, Any]:
+    response = client.post("/api/datasets", json=dataset_payload(data_files))
+    assert response.status_code == 201, response.json
+    return response.json  # type: ignore[return-value]
+
+
+@pytest.fixture
+def feature_config(client: FlaskClient, dataset: dict[str, Any]) -> dict[str, Any]:
+    response = client.post("/api/feature-configs", json=feature_payload(dataset["id"]))
+    assert response.status_code == 201, response.json
+    return response.json  # type: ignore[return-value]
+
+
+@pytest.fixture
+def model_config(client: FlaskClient) -> dict[str, Any]:
+    response = client.post("/api/model-configs", json=model_payload())
+    assert response.status_code == 201, response.json
+    return response.json  # type: ignore[return-value]
