@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from experiments_platform import google_events as ge
 from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
 from experiments_platform.bootstrap import Platform
