@@ -158,3 +158,25 @@ def model_config(client: FlaskClient) -> dict[str, Any]:
     response = client.post("/api/model-configs", json=model_payload())
     assert response.status_code == 201, response.json
     return response.json  # type: ignore[return-value]
+
+
+def start_payload(feature_config: dict[str, Any], model_config: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "name": "first try",
+        "description": "ids and city",
+        "feature_config_id": feature_config["id"],
+        "model_config_id": model_config["id"],
+        "parameters": {"sample_percent": 25, "hardware_tier": "medium"},
+    }
+    payload.update(overrides)
+    return payload
+
+
+def finish(platform: Platform, experiment_id: str, status: str = "completed", **changes: Any) -> dict[str, Any]:
+    """Move a stored experiment to a terminal state, as the status watcher would (test setup)."""
+    doc = platform.documents.get("experiments", experiment_id)
+    assert doc is not None
+    doc.update({"status": status, "started_at": "2026-01-01T10:00:00Z", "finished_at": "2026-01-01T10:02:05Z",
+                **changes})
+    platform.documents.set("experiments", experiment_id, doc)
+    return doc
