@@ -202,3 +202,22 @@ def test_integer_ids_join_string_keys_and_csv_sources_work(tmp_path, warehouse):
                                                                         interactions["sku"].to_pylist(), strict=True)
     )
     assert [r["sku"] for r in warehouse.query(queries.candidates)] == ["a", "b", "c"]
+
+
+def test_outputs_have_the_types_example_gen_converts(warehouse, dataset):
+    config = FeatureConfig(
+        name="typed",
+        query_features=[{"kind": "id", "column": "customer_id"}, {"kind": "timestamp", "column": "date"}],
+        candidate_features=[{"kind": "id", "column": "product_id"}, {"kind": "numeric", "column": "quantity"}],
+    )
+    queries = render_split_queries(dataset, config, QuickTestParameters(sample_percent=10), "duckdb")
+    assert queries.column_types == {"customer_id": "string", "product_id": "string", "date": "integer",
+                                    "quantity": "integer"}
+    rows = warehouse.query(queries.train)
+    epoch = date(1970, 1, 1)
+    days = {r["date"] // 86400 for r in rows}
+    assert all(r["date"] % 86400 == 0 for r in rows)
+    assert min(days) >= (END - timedelta(days=TINY.days - 1) - epoch).days and max(days) <= (END - epoch).days
+    assert all(isinstance(r["quantity"], int) for r in rows)
+    corpus = warehouse.query(queries.candidates)
+    assert list(corpus[0]) == ["product_id", "quantity"]

@@ -40,6 +40,12 @@ class SqlDialect(Protocol):
 
     def days_between(self, later: str, earlier: str) -> str: ...
 
+    def to_int(self, expression: str) -> str: ...
+
+    def to_float(self, expression: str) -> str: ...
+
+    def epoch_seconds(self, expression: str) -> str: ...
+
 
 def checked_identifier(name: str) -> str:
     if not isinstance(name, str) or not IDENTIFIER.match(name):
@@ -128,6 +134,15 @@ class DuckDB:
     def days_between(self, later: str, earlier: str) -> str:
         return f"date_diff('day', {earlier}, {later})"
 
+    def to_int(self, expression: str) -> str:
+        return f"CAST({expression} AS BIGINT)"
+
+    def to_float(self, expression: str) -> str:
+        return f"CAST({expression} AS DOUBLE)"
+
+    def epoch_seconds(self, expression: str) -> str:
+        return f"CAST(floor(epoch({expression})) AS BIGINT)"
+
 
 class BigQuery:
     name: Dialect = "bigquery"
@@ -171,6 +186,15 @@ class BigQuery:
 
     def days_between(self, later: str, earlier: str) -> str:
         return f"DATE_DIFF({later}, {earlier}, DAY)"
+
+    def to_int(self, expression: str) -> str:
+        return f"CAST({expression} AS INT64)"
+
+    def to_float(self, expression: str) -> str:
+        return f"CAST({expression} AS FLOAT64)"
+
+    def epoch_seconds(self, expression: str) -> str:
+        return f"UNIX_SECONDS(CAST({expression} AS TIMESTAMP))"
 
 
 DIALECTS: dict[str, SqlDialect] = {"duckdb": DuckDB(), "bigquery": BigQuery()}

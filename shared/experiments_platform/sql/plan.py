@@ -19,7 +19,7 @@ from .hashing import BUCKETS
 
 SPLITS = ("train", "eval", "test")
 Table = Literal["interactions", "buyer", "product"]
-KEY_TYPES = frozenset({"string", "integer", "boolean"})
+KEY_TYPES = frozenset({"string", "integer"})
 DATE_TYPES = frozenset({"timestamp", "date"})
 _TOWER_SIDE: dict[str, Table] = {"query": "buyer", "candidate": "product"}
 _SIDE_LABEL = {"buyer": "buyer features", "product": "product features", "interactions": "interactions"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..domain.dataset import Dataset
 from ..domain.experiment import QuickTestParameters
@@ -14,6 +14,11 @@ from .dialects import SqlDialect, checked_int, dialect_for
 from .hashing import BUCKETS, SAMPLE_HEX, SEPARATOR, SPLIT_HEX
 from .plan import SPLITS, QueryPlan, SelectedColumn, SplitRule, Table, build_query_plan
 
+OutputType = Literal["string", "integer", "float"]
+OUTPUT_TYPES: dict[str, OutputType] = {
+    "string": "string", "integer": "integer", "boolean": "integer", "float": "float",
+    "timestamp": "integer", "date": "integer",
+}
 ALIASES: dict[Table, str] = {"interactions": "i", "buyer": "b", "product": "p"}
 INTERNAL_COLUMNS = frozenset({"qt_digest", "qt_day", "qt_last_day"})
 _KEY_FIELDS: dict[Table, str] = {"buyer": "dataset.buyer_features", "product": "dataset.product_features"}
@@ -25,7 +30,10 @@ class SplitQueries:
 
     ``train``, ``eval`` and ``test`` select ``columns`` (the two id columns first, then every
     feature column) for the rows of that split; ``candidates`` selects ``candidate_columns`` once
-    per distinct candidate id of the whole interactions table.
+    per distinct candidate id of the whole interactions table. Output types are the three that
+    TFX ExampleGen converts (``column_types``): strings stay strings, integers and booleans (0/1)
+    become 64-bit integers, floats 64-bit floats, timestamps and dates whole seconds since
+    1970-01-01 UTC.
     """
 
     dialect: Dialect
@@ -35,6 +43,7 @@ class SplitQueries:
     candidates: str
     columns: tuple[str, ...]
     candidate_columns: tuple[str, ...]
+    column_types: dict[str, OutputType]
     protocol: dict[str, Any]
 
     def by_split(self) -> dict[str, str]:
@@ -64,12 +73,24 @@ def render_plan(plan: QueryPlan, dialect: Dialect) -> SplitQueries:
         candidates=_candidates_query(sql, plan),
         columns=tuple(c.name for c in plan.columns),
         candidate_columns=tuple(c.name for c in plan.candidate_columns),
+        column_types={c.name: OUTPUT_TYPES[c.type] for c in plan.columns},
         protocol={"dialect": sql.name, **plan.protocol()},
     )
 
 
 def _ref(sql: SqlDialect, column: SelectedColumn) -> str:
     return f"{ALIASES[column.table]}.{sql.identifier(column.name)}"
+
+
+def _output(sql: SqlDialect, column: SelectedColumn, expression: str) -> str:
+    """``expression`` converted to the column's output type, aliased to the column's name."""
+    if column.type in ("timestamp", "date"):
+        expression = sql.epoch_seconds(expression)
+    elif column.type in ("integer", "boolean"):
+        expression = sql.to_int(expression)
+    elif column.type == "float":
+        expression = sql.to_float(expression)
+    return f"{expression} AS {sql.identifier(column.name)}"
 
 
 def _joins(sql: SqlDialect, plan: QueryPlan, tables: set[Table], left_alias: str) -> list[str]:
@@ -107,7 +128,7 @@ def _bucket(sql: SqlDialect, window: tuple[int, int]) -> str:
 
 def _split_query(sql: SqlDialect, plan: QueryPlan, rule: SplitRule) -> str:
     interactions = sql.table(plan.interactions, "dataset.source.uri")
-    select = [f"{_ref(sql, c)} AS {sql.identifier(c.name)}" for c in plan.columns]
+    select = [_output(sql, c, _ref(sql, c)) for c in plan.columns]
     select.append(f"{_digest(sql, plan)} AS qt_digest")
     ctes = []
     if rule.days is not None:
@@ -152,15 +173,18 @@ def _candidates_query(sql: SqlDialect, plan: QueryPlan) -> str:
     candidate = plan.candidate_id
     from_interactions = [c for c in plan.candidate_columns if c.table == "interactions" and c != candidate]
     from_side = [c for c in plan.candidate_columns if c.table == "product"]
-    corpus_select = [f"{_ref(sql, candidate)} AS {sql.identifier(candidate.name)}"]
-    corpus_select += [f"MAX({_ref(sql, c)}) AS {sql.identifier(c.name)}" for c in from_interactions]
+    corpus_select = [_output(sql, candidate, _ref(sql, candidate))]
+    corpus_select += [_output(sql, c, f"MAX({_ref(sql, c)})") for c in from_interactions]
     corpus = (
         "WITH corpus AS (\n  SELECT\n    " + ",\n    ".join(corpus_select)
         + f"\n  FROM {interactions} AS i"
         + f"\n  WHERE {_ref(sql, candidate)} IS NOT NULL"
         + f"\n  GROUP BY {_ref(sql, candidate)}\n)"
     )
-    outputs = [_ref(sql, c) if c.table == "product" else f"c.{sql.identifier(c.name)}" for c in plan.candidate_columns]
+    outputs = [
+        _output(sql, c, _ref(sql, c)) if c.table == "product" else f"c.{sql.identifier(c.name)}"
+        for c in plan.candidate_columns
+    ]
     joins = _joins(sql, plan, {"product"} if from_side else set(), "c")
     body = f"\nSELECT {', '.join(outputs)}\nFROM corpus AS c"
     if joins:
