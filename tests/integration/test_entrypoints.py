@@ -160,7 +160,7 @@ def test_submit_command_in_a_push_envelope_rejects_a_typo(documents, data_dir):
     answer = load_main("submitter").app.test_client().post("/pubsub/experiment-submit", json=body)
     assert answer.status_code == 204
     doc = documents.get("experiments", experiment.id)
-    assert doc["status"] == "failed" and doc["error"]["code"] == "COLUMN_MISMATCH"
+    assert doc["status"] == "failed" and doc["error"]["code"] == "UNKNOWN_COLUMN"
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,7 @@ def test_a_typo_in_a_column_fails_with_the_closest_real_names(platform, tmp_path
     submit(platform, typo.id)
     doc = stored(platform, typo.id)
     assert doc["status"] == "failed" and platform.builds.started == []
-    assert doc["error"]["code"] == "COLUMN_MISMATCH" and doc["error"]["stage"] == "compile"
+    assert doc["error"]["code"] == "UNKNOWN_COLUMN" and doc["error"]["stage"] == "compile"
     assert "'rating'" in doc["error"]["suggestion"] and "ratng" in doc["error"]["excerpt"]
 
 
@@ -204,3 +204,31 @@ def test_reconcile_republishes_a_lost_submit_and_times_out_stuck_runs(platform, 
     doc = stored(platform, experiment.id)
     assert doc["status"] == "failed" and doc["error"]["code"] == "TIMEOUT"
     assert platform.builds.cancelled == ["build-1"]
+
+
+def test_a_failed_task_stores_a_classified_error_and_the_job_failure_changes_nothing(platform, experiment):
+    submit(platform, experiment.id)
+    events = finished_events(platform, experiment.id)[:11]
+    for event in events:
+        apply(platform, event)
+    job = JOB.format(experiment.id)
+    oom = "Traceback ...\ntensorflow.python.framework.errors_impl.ResourceExhaustedError: OOM when allocating tensor"
+    status_watcher.on_task(platform, PipelineTaskStateChanged(
+        experiment_id=experiment.id, job_name=job, task_name="Trainer", stage=Stage.TRAIN, state="FAILED",
+        error_message=oom))
+    doc = stored(platform, experiment.id)
+    assert doc["status"] == "failed" and doc["stages"]["train"]["status"] == "failed"
+    assert doc["error"]["code"] == "OUT_OF_MEMORY" and doc["error"]["stage"] == "train"
+    status_watcher.on_job(platform, PipelineJobStateChanged(
+        experiment_id=experiment.id, job_name=job, state="PIPELINE_STATE_FAILED", error_message="task failed"))
+    assert stored(platform, experiment.id) == doc
+
+
+def test_a_failed_build_fails_the_compile_stage(platform, experiment):
+    submit(platform, experiment.id)
+    build = ge.build_resource("build-1", experiment.id, "FAILURE", project="local",
+                              failure_detail="ModuleNotFoundError: No module named 'tfx'")
+    status_watcher.on_build(platform, ge.parse_build(build))
+    doc = stored(platform, experiment.id)
+    assert doc["status"] == "failed" and doc["stages"]["compile"]["status"] == "failed"
+    assert doc["error"]["stage"] == "compile" and doc["error"]["code"] == "MISSING_MODULE"

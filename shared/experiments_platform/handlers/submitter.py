@@ -90,7 +90,7 @@ def _reject(platform: Platform, experiment_id: str, problem: InvalidInput) -> No
     if problem.field:
         excerpt = f"{problem.field}: {excerpt}"
     error = ClassifiedError(
-        code="COLUMN_MISMATCH",
+        code="UNKNOWN_COLUMN",
         title="A configured column does not exist in the dataset",
         suggestion=(
             f"Use {' or '.join(repr(s) for s in problem.suggestions)} instead, or fix the feature config"
