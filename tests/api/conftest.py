@@ -180,3 +180,22 @@ def finish(platform: Platform, experiment_id: str, status: str = "completed", **
                 **changes})
     platform.documents.set("experiments", experiment_id, doc)
     return doc
+
+
+def results(recall_at_100: float, test_loss: float, **extra: float) -> dict[str, Any]:
+    """A results document in the shape of the pipeline's metrics.json (final metrics under ``final``)."""
+    final = {
+        "test_loss": test_loss,
+        "recall_at_10": round(recall_at_100 / 3, 4),
+        "recall_at_50": round(recall_at_100 * 0.8, 4),
+        "recall_at_100": recall_at_100,
+        "popularity_recall_at_100": 0.295,
+        **extra,
+    }
+    return {
+        "mlflow_run_id": "run-1",
+        "final": final,
+        "history": [{"epoch": 0, "loss": 1.0}],
+        "vocabularies": {"query.user_id": {"vocab_size": 3, "oov_rate": 0.0}},
+        "protocol": {"split_strategy": "random", "corpus_size": 3},
+    }

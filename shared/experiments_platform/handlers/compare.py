@@ -16,7 +16,7 @@ from ..domain.features import CrossFeature, Feature
 from ..errors import InvalidInput, NotFound
 from ..ports.documents import DocumentStore
 from .configs import get_or_none
-from .experiments import COLLECTION, duration_s, flatten_metrics, metric_direction, metric_label, summarize
+from .experiments import COLLECTION, duration_s, metric_direction, metric_label, result_metrics, summarize
 
 MIN_EXPERIMENTS = 2
 MAX_EXPERIMENTS = 5
@@ -137,7 +137,7 @@ def row(
 
 
 def _results_rows(experiments: Sequence[Experiment], docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    metrics = [flatten_metrics(e.results) for e in experiments]
+    metrics = [result_metrics(e.results) for e in experiments]
     names = sorted({name for m in metrics for name in m})
     ordered = [n for n in HEADLINE_METRICS if n in names] + [n for n in names if n not in HEADLINE_METRICS]
     rows = [row("status", "Status", [e.status.value for e in experiments])]

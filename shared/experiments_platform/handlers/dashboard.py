@@ -6,6 +6,7 @@ thousand experiments costs one round trip to the document store.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -13,11 +14,12 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any, Literal
 
+from ..domain.names import closest_names
 from ..domain.status import CANCELLABLE, Status
 from ..errors import InvalidInput
 from ..ports.documents import Doc, DocumentStore, Filter
 from .compare import format_crosses, format_features, format_layers
-from .experiments import COLLECTION, flatten_metrics, metric_direction, metric_label, summarize
+from .experiments import COLLECTION, metric_direction, metric_label, result_metrics, summarize
 
 HEADLINE = "recall_at_100"
 DOCUMENT_ROOTS = ("parameters", "model_config_snapshot", "feature_config_snapshot", "dataset_snapshot", "results")
@@ -44,7 +46,7 @@ def stats(docs: Sequence[Doc], mlflow_url: str | None = None) -> dict[str, Any]:
     by_status = {s.value: 0 for s in Status}
     for d in docs:
         by_status[d.get("status", "pending")] = by_status.get(d.get("status", "pending"), 0) + 1
-    scored = [(v, d) for d in _completed(docs) if (v := flatten_metrics(d.get("results")).get(HEADLINE)) is not None]
+    scored = [(v, d) for d in _completed(docs) if (v := result_metrics(d.get("results")).get(HEADLINE)) is not None]
     best = max(scored, key=lambda pair: pair[0], default=None)
     return {
         "total": len(docs),
@@ -71,7 +73,7 @@ def leaderboard(
         raise InvalidInput("page_size: must be between 1 and 1000", field="page_size")
     rows = []
     for d in _completed(docs):
-        metrics = flatten_metrics(d.get("results"))
+        metrics = result_metrics(d.get("results"))
         if metric in metrics:
             rows.append((metrics[metric], metrics, d))
     if not rows and docs:
@@ -101,9 +103,7 @@ def leaderboard(
 
 
 def _check_metric_known(metric: str, docs: Sequence[Doc]) -> None:
-    from ..domain.names import closest_names
-
-    known = sorted({m for d in docs for m in flatten_metrics(d.get("results"))})
+    known = sorted({m for d in docs for m in result_metrics(d.get("results"))})
     if known and metric not in known:
         raise InvalidInput(
             f"metric: no experiment has a result named {metric!r}; available: {', '.join(known[:20])}",
@@ -188,8 +188,6 @@ def axis(name: str, field: str) -> Axis:
     root = name.split(".", 1)[0]
     if root in DOCUMENT_ROOTS and "." in name and re.fullmatch(r"[A-Za-z0-9_.]+", name):
         return _path_axis(name, name, name)
-    from ..domain.names import closest_names
-
     raise InvalidInput(
         f"{field}: unknown axis {name!r}; use one of {', '.join(AXES)} or a path such as parameters.seed",
         field=field,
@@ -207,8 +205,6 @@ def axis_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, (list, dict)):
-        import json
-
         return json.dumps(value, sort_keys=True)
     return str(value)
 
@@ -235,7 +231,7 @@ def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str = "embeddin
     better: Callable[[float, float], bool] = (lambda a, b: a > b) if direction == "higher" else (lambda a, b: a < b)
     groups: dict[tuple[str, str], list[tuple[float, Doc]]] = {}
     for d in _completed(docs):
-        value = flatten_metrics(d.get("results")).get(metric)
+        value = result_metrics(d.get("results")).get(metric)
         if value is None or math.isnan(value):
             continue
         groups.setdefault((axis_text(x.value(d)), axis_text(y.value(d))), []).append((value, d))
@@ -277,7 +273,7 @@ def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str = "embeddin
 
 def dimensions(docs: Sequence[Doc]) -> dict[str, Any]:
     """The metrics present in completed results, and the heatmap axes."""
-    names = sorted({m for d in _completed(docs) for m in flatten_metrics(d.get("results"))})
+    names = sorted({m for d in _completed(docs) for m in result_metrics(d.get("results"))})
     return {
         "metrics": [{"name": n, "label": metric_label(n), "direction": direction_of(n)} for n in names],
         "axes": [{"name": a.name, "label": a.label} for a in AXES.values()],

@@ -320,9 +320,25 @@ def flatten_metrics(results: Mapping[str, Any] | None, prefix: str = "") -> dict
     return out
 
 
+def result_metrics(results: Mapping[str, Any] | None) -> dict[str, float]:
+    """The final metrics of a results document under their stable names (``recall_at_100``, ``test_loss``).
+
+    The pipeline's ``metrics.json`` keeps them flat under ``final``; other shapes are flattened whole.
+    """
+    final = (results or {}).get("final")
+    if isinstance(final, Mapping):
+        return flatten_metrics(final)
+    return flatten_metrics(results)
+
+
+BASELINE_PREFIXES = ("popularity_", "random_")
+
+
 def metric_direction(name: str) -> Literal["higher", "lower"] | None:
-    """Which value of a metric is better; None for numbers that are not quality metrics (counts, sizes)."""
+    """Which value of a metric is better; None for baselines and numbers that are not quality metrics."""
     leaf = name.rsplit(".", 1)[-1].lower()
+    if leaf.startswith(BASELINE_PREFIXES):
+        return None
     if "loss" in leaf or leaf.endswith("_error") or leaf in ("duration_s", "wall_s"):
         return "lower"
     if any(token in leaf for token in _HIGHER):
@@ -349,8 +365,7 @@ def duration_s(doc: Mapping[str, Any]) -> float | None:
 
 def summarize(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The compact row of an experiment (selection modal, leaderboard, comparison header)."""
-    results = doc.get("results") or {}
-    recall = results.get("recall_at_100")
+    recall = result_metrics(doc.get("results")).get("recall_at_100")
     return {
         "id": doc["id"],
         "number": doc.get("number"),
@@ -364,7 +379,7 @@ def summarize(doc: Mapping[str, Any]) -> dict[str, Any]:
         "feature_config_name": (doc.get("feature_config_snapshot") or {}).get("name"),
         "model_config_id": doc.get("model_config_id"),
         "model_config_name": (doc.get("model_config_snapshot") or {}).get("name"),
-        "recall_at_100": recall if isinstance(recall, (int, float)) and not isinstance(recall, bool) else None,
+        "recall_at_100": recall,
         "created_at": doc.get("created_at"),
         "finished_at": doc.get("finished_at"),
     }

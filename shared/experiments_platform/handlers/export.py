@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .compare import format_crosses, format_features, format_layers
-from .experiments import duration_s, flatten_metrics
+from .experiments import duration_s, result_metrics
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -75,7 +75,7 @@ COLUMNS: tuple[tuple[str, Callable[[Mapping[str, Any]], Any]], ...] = (
 def experiments_csv(docs: Sequence[Mapping[str, Any]]) -> str:
     """The CSV text: fixed columns, then one column per metric found in any experiment's results."""
     docs = sorted(docs, key=lambda d: d.get("number") or 0)
-    metrics = [flatten_metrics(d.get("results")) for d in docs]
+    metrics = [result_metrics(d.get("results")) for d in docs]
     metric_names = sorted({name for m in metrics for name in m})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

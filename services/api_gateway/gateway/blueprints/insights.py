@@ -45,11 +45,6 @@ def _optional(read: Any, experiment_id: str) -> tuple[Any, str | None]:
         return None, exc.message
 
 
-def _vocabularies(results: dict[str, Any] | None) -> Any:
-    results = results or {}
-    return results.get("features") or results.get("vocabulary") or results.get("vocabularies")
-
-
 @blueprint.get("/data-insights")
 def data_insights(experiment_id: str) -> Response:
     doc = get_experiment(platform().documents, experiment_id)
@@ -59,7 +54,7 @@ def data_insights(experiment_id: str) -> Response:
         "experiment_id": experiment_id,
         "statistics": statistics,
         "schema": schema,
-        "vocabularies": _vocabularies(doc.get("results")),
+        "vocabularies": (doc.get("results") or {}).get("vocabularies"),
         "missing": {k: v for k, v in (("statistics", statistics_missing), ("schema", schema_missing)) if v},
         "report_url": f"/api/experiments/{experiment_id}/statistics-report",
     })

@@ -1,0 +1,172 @@
+"""Dashboard: stats, leaderboard, heatmap with its best cell, CSV export, MLflow link; speed at 1,000."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import time
+from typing import Any
+
+from experiments_platform.bootstrap import Platform
+from flask.testing import FlaskClient
+
+from .conftest import feature_payload, finish, results, start_payload
+from .test_configs import XSS, error_of
+
+
+def _grid(client: FlaskClient, platform: Platform, dataset: dict[str, Any],
+          feature_config: dict[str, Any], model_config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Six experiments over user-id dims 32/64/128 × (no cross, user_id×city), learning rates varying."""
+    started = []
+    plan = [  # (user_id dim, cross, learning_rate, recall, loss, status)
+        (32, False, 0.1, 0.38, 0.50, "completed"),
+        (64, False, 0.05, 0.41, 0.45, "completed"),
+        (128, False, 1.0, 0.44, 0.40, "completed"),
+        (64, True, 0.1, 0.47, 0.35, "completed"),
+        (64, True, 0.05, 0.43, 0.30, "completed"),
+        (128, True, 0.1, 0.99, 0.01, "failed"),
+    ]
+    for dim, cross, rate, recall, loss, status in plan:
+        payload = feature_payload(dataset["id"], name=f"user {dim}{' + cross' if cross else ''}")
+        payload["query_features"][0]["embedding_dim"] = dim
+        if not cross:
+            payload["cross_features"] = []
+        config = client.post("/api/feature-configs", json=payload).json
+        doc = client.post("/api/experiments", json=start_payload(
+            config, model_config, name=f"{dim}/{cross}/{rate}", parameters={"learning_rate": rate})).json
+        started.append(finish(platform, doc["id"], status=status, results=results(recall, loss)))
+    client.post("/api/experiments", json=start_payload(feature_config, model_config, name="still running"))
+    return started
+
+
+def test_stats_count_and_summarize_recall(
+    client: FlaskClient, platform: Platform, dataset: dict[str, Any],
+    feature_config: dict[str, Any], model_config: dict[str, Any],
+) -> None:
+    assert client.get("/api/dashboard/stats").json["best_recall_at_100"] is None
+    _grid(client, platform, dataset, feature_config, model_config)
+    body = client.get("/api/dashboard/stats").json
+    assert (body["total"], body["completed"], body["failed"], body["active"]) == (7, 5, 1, 1)
+    assert body["best_recall_at_100"]["value"] == 0.47
+    assert body["best_recall_at_100"]["experiment"]["label"] == "Exp #4"
+    assert abs(body["average_recall_at_100"] - (0.38 + 0.41 + 0.44 + 0.47 + 0.43) / 5) < 1e-12
+    assert body["mlflow_url"] == "http://127.0.0.1:5999"
+    assert client.get("/api/dashboard/stats?dataset_id=other").json["total"] == 0
+
+
+def test_leaderboard_ranks_by_any_metric(
+    client: FlaskClient, platform: Platform, dataset: dict[str, Any],
+    feature_config: dict[str, Any], model_config: dict[str, Any],
+) -> None:
+    _grid(client, platform, dataset, feature_config, model_config)
+    board = client.get("/api/dashboard/leaderboard").json
+    assert (board["metric"], board["label"], board["direction"], board["total"]) == (
+        "recall_at_100", "Recall@100", "higher", 5)
+    assert [(r["rank"], r["value"]) for r in board["items"]] == [(1, .47), (2, .44), (3, .43), (4, .41), (5, .38)]
+    assert board["items"][0]["metrics"]["test_loss"] == 0.35 and board["items"][0]["parameters"]["epochs"] == 4
+
+    by_loss = client.get("/api/dashboard/leaderboard?metric=test_loss").json
+    assert by_loss["direction"] == "lower" and [r["value"] for r in by_loss["items"]][:2] == [0.30, 0.35]
+    worst_first = client.get("/api/dashboard/leaderboard?metric=recall_at_100&order=asc&page=2&page_size=2").json
+    assert [(r["rank"], r["value"]) for r in worst_first["items"]] == [(3, .43), (4, .44)]
+
+    body = error_of(client.get("/api/dashboard/leaderboard?metric=recall_at_1000"))
+    assert body["field"] == "metric" and "recall_at_100" in body["suggestions"]
+    assert error_of(client.get("/api/dashboard/leaderboard?order=up"))["field"] == "order"
+    dims = client.get("/api/dashboard/dimensions").json
+    assert {"name": "test_loss", "label": "Test loss", "direction": "lower"} in dims["metrics"]
+    assert {"name": "embedding_dims", "label": "Id embedding dims (buyer/product)"} in dims["axes"]
+
+
+def test_heatmap_cells_and_best_cell(
+    client: FlaskClient, platform: Platform, dataset: dict[str, Any],
+    feature_config: dict[str, Any], model_config: dict[str, Any],
+) -> None:
+    started = _grid(client, platform, dataset, feature_config, model_config)
+    body = client.get("/api/dashboard/heatmap").json
+    assert body["x_axis"]["values"] == ["32/32", "64/32", "128/32"], "numeric parts sort as numbers"
+    assert body["y_axis"]["values"] == ["none", "user_id×city(16d)"]
+    cells = {(c["x"], c["y"]): c for c in body["cells"]}
+    assert set(cells) == {("32/32", "none"), ("64/32", "none"), ("128/32", "none"), ("64/32", "user_id×city(16d)")}
+    shared = cells[("64/32", "user_id×city(16d)")]
+    assert (shared["value"], shared["count"], shared["experiment_id"]) == (0.47, 2, started[3]["id"])
+    assert abs(shared["mean"] - 0.45) < 1e-12
+    assert body["best"] == shared
+    assert started[5]["id"] not in {i for c in body["cells"] for i in c["experiment_ids"]}, "failed runs are left out"
+
+    by_loss = client.get("/api/dashboard/heatmap?metric=test_loss&x_axis=learning_rate&y_axis=epochs").json
+    assert by_loss["x_axis"]["values"] == ["0.05", "0.1", "1"]
+    assert (by_loss["best"]["x"], by_loss["best"]["value"]) == ("0.05", 0.30), "lower loss is better"
+    by_path = client.get("/api/dashboard/heatmap?x_axis=parameters.seed&y_axis=model_config").json
+    assert [(c["x"], c["y"], c["count"]) for c in by_path["cells"]] == [("42", "Standard", 5)]
+
+    body = error_of(client.get("/api/dashboard/heatmap?x_axis=embeding_dims"))
+    assert body["field"] == "x_axis" and body["suggestions"][0] == "embedding_dims"
+    assert error_of(client.get("/api/dashboard/heatmap?y_axis=__class__.mro"))["field"] == "y_axis"
+
+
+def test_csv_export_has_parameters_and_metrics(
+    client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any]
+) -> None:
+    first = client.post("/api/experiments", json=start_payload(feature_config, model_config, name=XSS)).json
+    formula = "=HYPERLINK(\"http://evil\",\"x\")"
+    second = client.post("/api/experiments", json=start_payload(feature_config, model_config, name=formula,
+                                                                description="-2+3")).json
+    finish(platform, first["id"], results=results(0.42, 0.3))
+    response = client.get("/api/dashboard/export.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="experiments.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [r["number"] for r in rows] == ["1", "2"]
+    one, two = rows
+    assert one["name"] == XSS and one["status"] == "completed" and one["recall_at_100"] == "0.42"
+    assert one["query_features"] == "user_id(64d), city(16d)" and one["cross_features"] == "user_id×city(16d)"
+    assert one["query_tower_layers"] == "256→128→64" and one["sample_percent"] == "25"
+    assert (one["epochs"], one["learning_rate"], one["split_strategy"]) == ("4", "0.05", "random")
+    assert one["duration_s"] == "125.0" and one["popularity_recall_at_100"] == "0.295"
+    assert two["name"] == "'" + formula and two["description"] == "'-2+3", "formulas are defused"
+    assert two["recall_at_100"] == "" and two["id"] == second["id"]
+    only_done = client.get("/api/dashboard/export.csv?status=completed").get_data(as_text=True)
+    assert len(only_done.strip().splitlines()) == 2
+
+
+def test_mlflow_link(client: FlaskClient, platform: Platform, feature_config: dict[str, Any],
+                     model_config: dict[str, Any]) -> None:
+    assert client.get("/api/dashboard/mlflow").json == {"url": "http://127.0.0.1:5999"}
+    doc = client.post("/api/experiments", json=start_payload(feature_config, model_config)).json
+    assert client.get(f"/api/dashboard/mlflow?experiment_id={doc['id']}").json == {"url": "http://127.0.0.1:5999"}
+    assert client.get("/api/dashboard/mlflow?experiment_id=nope").status_code == 404
+
+
+def test_dashboard_at_1000_experiments(
+    client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any]
+) -> None:
+    template = client.post("/api/experiments", json=start_payload(feature_config, model_config)).json
+    dims, rates = (16, 32, 64, 128), (0.01, 0.05, 0.1, 0.5)
+
+    def fill(tx: Any) -> None:
+        for i in range(1000):
+            doc = copy.deepcopy(template)
+            doc.update(id=f"bulk{i:04d}", number=i + 2, name=f"bulk {i}", status="completed",
+                       results=results(0.2 + (i % 97) / 1000, 1.0 - (i % 89) / 1000))
+            doc["feature_config_snapshot"]["query_features"][0]["embedding_dim"] = dims[i % 4]
+            doc["parameters"]["learning_rate"] = rates[(i // 4) % 4]
+            tx.set("experiments", doc["id"], doc)
+
+    platform.documents.run_transaction(fill)
+    timings = {}
+    for name, url in (("stats", "/api/dashboard/stats"),
+                      ("leaderboard", "/api/dashboard/leaderboard?page_size=1000"),
+                      ("heatmap", "/api/dashboard/heatmap?x_axis=embedding_dims&y_axis=learning_rate"),
+                      ("list", "/api/experiments?page_size=50"),
+                      ("csv", "/api/dashboard/export.csv")):
+        began = time.perf_counter()
+        response = client.get(url)
+        timings[name] = time.perf_counter() - began
+        assert response.status_code == 200
+    print("dashboard at 1,001 experiments (s):", {k: round(v, 3) for k, v in timings.items()})
+    assert client.get("/api/dashboard/stats").json["completed"] == 1000
+    heat = client.get("/api/dashboard/heatmap?x_axis=embedding_dims&y_axis=learning_rate").json
+    assert len(heat["cells"]) == 16 and sum(c["count"] for c in heat["cells"]) == 1000
+    assert max(timings.values()) < 2.0, timings
