@@ -131,7 +131,8 @@ class RecordingSession(requests.Session):
         body = json.loads(data) if data else None
         self.calls.append(Call(method, url.split("?")[0], dict(params or {}), body))
         path = url.split("?")[0].removeprefix(API)
-        status, payload = self.routes.get((method, path), (404, {"error": {"code": 404, "message": f"no route {path}"}}))
+        unrouted = (404, {"error": {"code": 404, "message": f"no route {path}"}})
+        status, payload = self.routes.get((method, path), unrouted)
         response = requests.Response()
         response.status_code = status
         response._content = json.dumps(payload).encode()

