@@ -68,7 +68,7 @@ def apply(platform, event) -> None:
 
 def write_metrics(platform, experiment_id: str, recall: float) -> None:
     uri = platform.experiment_artifacts_uri(experiment_id, "metrics.json")
-    platform.blobs.write_bytes(uri, json.dumps({"recall_at_100": recall, "mlflow_run_id": "run-1"}).encode())
+    platform.blobs.write_bytes(uri, json.dumps({"final": {"recall_at_100": recall}, "mlflow_run_id": "run-1"}).encode())
 
 
 def test_submit_writes_the_spec_starts_one_build_and_records_it(platform, experiment):
@@ -122,7 +122,7 @@ def test_events_move_the_experiment_to_completed_with_results_and_comparison(pla
         apply(platform, event)
     doc = stored(platform, experiment.id)
     assert doc["status"] == "completed" and doc["finished_at"] and doc["pipeline_job_name"]
-    assert doc["results"]["recall_at_100"] == 0.412 and doc["mlflow_run_id"] == "run-1"
+    assert doc["results"]["final"]["recall_at_100"] == 0.412 and doc["mlflow_run_id"] == "run-1"
     assert doc["comparison"]["summary"] == "↑ 1.2 % vs Exp #2"
     starts = [doc["stages"][s.value]["started_at"] for s in Stage]
     assert all(starts) and starts == sorted(starts)

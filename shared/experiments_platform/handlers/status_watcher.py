@@ -297,10 +297,10 @@ def read_metrics(platform: Platform, experiment_id: str) -> dict[str, Any] | Non
 
 
 def primary_metric(results: dict[str, Any] | None, metric: str = PRIMARY_METRIC) -> float | None:
-    """The metric from a results dict: top level, or under ``metrics`` / ``test``."""
+    """The metric from a results dict (``metrics.json``): under ``final``, or at the top level."""
     if not results:
         return None
-    for holder in (results, results.get("metrics"), results.get("test")):
+    for holder in (results.get("final"), results, results.get("metrics")):
         if isinstance(holder, dict) and isinstance(holder.get(metric), (int, float)):
             return float(holder[metric])
     return None
