@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from experiments_platform.bootstrap import Platform
+from experiments_platform.handlers.experiments import Estimator
 from experiments_platform.jsonlog import fields, get_logger, log_context, trace_from_header
 from flask import Flask, Response, g, request
 
@@ -25,6 +26,7 @@ def create_app(platform: Platform | None = None, test_config: dict[str, Any] | N
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["platform"] = platform or Platform.from_env()
+    app.extensions["estimator"] = app.config.get("ESTIMATOR", _default_estimator())
 
     for blueprint in (system.blueprint, *configs.create_config_blueprints(), experiments.blueprint,
                       insights.blueprint, dashboard.blueprint, create_ui_blueprint()):
@@ -32,6 +34,14 @@ def create_app(platform: Platform | None = None, test_config: dict[str, Any] | N
     register_error_handlers(app)
     _log_requests(app)
     return app
+
+
+def _default_estimator() -> Estimator | None:
+    try:
+        from experiments_platform.domain import estimates  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return estimates.estimate  # type: ignore[no-any-return]
 
 
 def _log_requests(app: Flask) -> None:

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from experiments_platform.bootstrap import Platform
+from experiments_platform.handlers.experiments import Estimator
 from flask import current_app
 
 
 def platform() -> Platform:
     return current_app.extensions["platform"]  # type: ignore[no-any-return]
+
+
+def estimator() -> Estimator | None:
+    """The duration/cost estimator of new experiments (``app.extensions["estimator"]``)."""
+    return current_app.extensions.get("estimator")

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field
 
 from ..domain.base import DomainModel, new_id, utcnow
 from ..domain.dataset import Dataset
-from ..domain.experiment import ClassifiedError, Estimate, Experiment, QuickTestParameters
+from ..domain.experiment import ClassifiedError, Estimate, Experiment, HardwareTier, QuickTestParameters
 from ..domain.features import FeatureConfig
 from ..domain.model import ModelConfig
 from ..domain.names import unknown_name_message
@@ -133,6 +133,20 @@ def prepare(documents: DocumentStore, payload: Any) -> PreparedExperiment:
     return PreparedExperiment(
         request=request, dataset=dataset, feature_config=feature_config, model=model, parameters=parameters
     )
+
+
+def estimate_experiment(documents: DocumentStore, payload: Any, estimator: Estimator) -> dict[str, Any]:
+    """Duration and cost of the requested quick test on every hardware tier, and the recommended tier."""
+    prepared = prepare(documents, payload)
+    estimates = [
+        estimator(prepared.dataset, prepared.feature_config, prepared.model,
+                  prepared.parameters.model_copy(update={"hardware_tier": tier}))
+        for tier in get_args(HardwareTier)
+    ]
+    return {
+        "recommended_tier": estimates[0].recommended_tier,
+        "estimates": [e.to_document() for e in estimates],
+    }
 
 
 def _new_document(prepared: PreparedExperiment, experiment_id: str, number: int, estimate: Estimate | None) -> Doc:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from experiments_platform.errors import TransientError
 from experiments_platform.handlers import compare, experiments
 from flask import Blueprint, Response, jsonify
 
-from ..context import platform
+from ..context import estimator, platform
 from ..http import json_body, query_int, query_str
 
 blueprint = Blueprint("experiments", __name__, url_prefix="/api/experiments")
@@ -27,8 +28,16 @@ def list_experiments() -> Response:
 
 @blueprint.post("")
 def start_experiment() -> tuple[Response, int]:
-    doc = experiments.start_experiment(platform().documents, platform().bus, json_body())
+    doc = experiments.start_experiment(platform().documents, platform().bus, json_body(), estimator())
     return jsonify(doc), 202
+
+
+@blueprint.post("/estimate")
+def estimate() -> Response:
+    chosen = estimator()
+    if chosen is None:
+        raise TransientError("estimates are not available: experiments_platform.domain.estimates is not installed")
+    return jsonify(experiments.estimate_experiment(platform().documents, json_body(), chosen))
 
 
 @blueprint.get("/selectable")
