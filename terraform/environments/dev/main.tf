@@ -1,0 +1,305 @@
+# The experiments platform in one Google Cloud project.
+#
+# What the code expects, in one place (tests/deploy/test_terraform_matches_code.py checks it):
+#   topics          = experiments_platform.messages.Topics.ALL
+#   subscriptions   = experiments_platform.topology.SUBSCRIPTIONS (push paths, ack deadlines, backoff, attempts)
+#   publishers      = experiments_platform.topology.PUBLISHERS
+#   PLATFORM_* env  = fields of experiments_platform.config.Settings
+
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  apis = [
+    "aiplatform.googleapis.com", "artifactregistry.googleapis.com", "bigquery.googleapis.com",
+    "cloudbuild.googleapis.com", "cloudscheduler.googleapis.com", "dataflow.googleapis.com",
+    "firestore.googleapis.com", "iam.googleapis.com", "iap.googleapis.com", "logging.googleapis.com",
+    "pubsub.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com", "sqladmin.googleapis.com",
+    "storage.googleapis.com",
+  ]
+
+  topics = ["experiment-submit", "experiment-cancel", "cloud-builds", "pipeline-state"]
+
+  subscriptions = {
+    "submitter-experiment-submit"      = { topic = "experiment-submit", service = "submitter", push_path = "/pubsub/experiment-submit", ack_deadline_s = 120, max_delivery_attempts = 5, min_backoff_s = 1, max_backoff_s = 60 }
+    "status-watcher-cloud-builds"      = { topic = "cloud-builds", service = "status_watcher", push_path = "/pubsub/cloud-builds", ack_deadline_s = 60, max_delivery_attempts = 5, min_backoff_s = 1, max_backoff_s = 60 }
+    "status-watcher-pipeline-state"    = { topic = "pipeline-state", service = "status_watcher", push_path = "/pubsub/pipeline-state", ack_deadline_s = 60, max_delivery_attempts = 5, min_backoff_s = 1, max_backoff_s = 60 }
+    "status-watcher-experiment-cancel" = { topic = "experiment-cancel", service = "status_watcher", push_path = "/pubsub/experiment-cancel", ack_deadline_s = 60, max_delivery_attempts = 5, min_backoff_s = 1, max_backoff_s = 60 }
+  }
+
+  publishers = {
+    "experiment-submit" = ["api_gateway"]
+    "experiment-cancel" = ["api_gateway"]
+  }
+
+  reconcile_path = "/tasks/reconcile"
+
+  buckets = {
+    pipeline-root    = { purpose = "Vertex AI pipeline roots: quick-test intermediate artifacts", delete_age_days = 7 }
+    artifacts        = { purpose = "experiment specs, compiled pipelines, metrics and artifact indexes", delete_age_days = 30 }
+    staging          = { purpose = "Dataflow staging and temp files, build scratch", delete_age_days = 3 }
+    mlflow-artifacts = { purpose = "MLflow run artifacts (kept)", delete_age_days = 0 }
+  }
+
+  accounts = {
+    "api-gateway" = {
+      description   = "api_gateway: experiment documents, submit/cancel commands, dataset schemas"
+      project_roles = ["roles/datastore.user", "roles/bigquery.metadataViewer", "roles/bigquery.jobUser"]
+    }
+    "submitter" = {
+      description   = "submitter: validates against BigQuery, writes the spec, starts the compile build"
+      project_roles = ["roles/datastore.user", "roles/bigquery.dataViewer", "roles/bigquery.jobUser", "roles/cloudbuild.builds.editor"]
+    }
+    "status-watcher" = {
+      description   = "status_watcher: build and pipeline events, cancel, reconcile"
+      project_roles = ["roles/datastore.user", "roles/cloudbuild.builds.editor", "roles/aiplatform.user"]
+    }
+    "artifact-reader" = {
+      description   = "artifact_reader: metrics, component logs, artifacts"
+      project_roles = ["roles/datastore.viewer", "roles/logging.viewer"]
+    }
+    "tfdv-parser" = {
+      description   = "tfdv_parser: reads statistics and schema artifacts"
+      project_roles = []
+    }
+    "compile-build" = {
+      description   = "Cloud Build compile-and-submit step"
+      project_roles = ["roles/aiplatform.user", "roles/logging.logWriter"]
+    }
+    "pipeline-runner" = {
+      description   = "Vertex AI pipeline jobs and their Dataflow workers"
+      project_roles = ["roles/aiplatform.user", "roles/bigquery.dataViewer", "roles/bigquery.jobUser", "roles/logging.logWriter", "roles/dataflow.worker", "roles/dataflow.developer"]
+    }
+    "mlflow-server" = {
+      description   = "MLflow tracking server"
+      project_roles = []
+    }
+    "pubsub-push" = {
+      description   = "OIDC identity of Pub/Sub push deliveries"
+      project_roles = []
+    }
+    "reconcile-scheduler" = {
+      description   = "OIDC identity of the reconcile sweep"
+      project_roles = []
+    }
+  }
+
+  service_account_of = {
+    api_gateway     = "api-gateway"
+    submitter       = "submitter"
+    status_watcher  = "status-watcher"
+    artifact_reader = "artifact-reader"
+    tfdv_parser     = "tfdv-parser"
+  }
+
+  run_url = { for service in keys(local.service_account_of) : service => "https://${replace(service, "_", "-")}-${data.google_project.this.number}.${var.region}.run.app" }
+  images  = "${var.region}-docker.pkg.dev/${var.project_id}/experiments-platform"
+
+  common_env = {
+    PLATFORM_GCP_PROJECT         = var.project_id
+    PLATFORM_GCP_REGION          = var.region
+    PLATFORM_DOCUMENT_STORE      = "firestore"
+    PLATFORM_EVENT_BUS           = "pubsub"
+    PLATFORM_BLOB_STORE          = "gcs"
+    PLATFORM_WAREHOUSE           = "bigquery"
+    PLATFORM_BUILD_SERVICE       = "cloudbuild"
+    PLATFORM_PIPELINE_SERVICE    = "vertex"
+    PLATFORM_LOG_STORE           = "cloudlogging"
+    PLATFORM_ARTIFACTS_URI       = "gs://${module.storage.names["artifacts"]}"
+    PLATFORM_PIPELINE_ROOT       = "gs://${module.storage.names["pipeline-root"]}"
+    PLATFORM_MLFLOW_TRACKING_URI = module.mlflow.url
+  }
+
+  build_env = {
+    PLATFORM_COMPILER_IMAGE           = "${local.images}/tfx-compiler:${var.image_tag}"
+    PLATFORM_PIPELINE_IMAGE           = "${local.images}/tfx-pipeline:${var.image_tag}"
+    PLATFORM_STAGING_URI              = "gs://${module.storage.names["staging"]}"
+    PLATFORM_PIPELINE_SERVICE_ACCOUNT = module.identities.emails["pipeline-runner"]
+    PLATFORM_BUILD_SERVICE_ACCOUNT    = module.identities.emails["compile-build"]
+  }
+
+  services = {
+    api_gateway = {
+      builds = false, iap = true, memory = "1Gi", timeout_s = 60, min_instances = 0
+      env = {
+        PLATFORM_MLFLOW_UI_URL       = var.mlflow_ui_url
+        PLATFORM_ARTIFACT_READER_URL = local.run_url["artifact_reader"]
+        PLATFORM_TFDV_PARSER_URL     = local.run_url["tfdv_parser"]
+      }
+    }
+    submitter = {
+      builds = true, iap = false, memory = "1Gi", timeout_s = 180, min_instances = 0
+      env    = {}
+    }
+    status_watcher = {
+      builds = true, iap = false, memory = "512Mi", timeout_s = 120, min_instances = 0
+      env    = {}
+    }
+    artifact_reader = {
+      builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0
+      env = {
+        PLATFORM_TFDV_PARSER_URL = local.run_url["tfdv_parser"]
+      }
+    }
+    tfdv_parser = {
+      builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0
+      env    = {}
+    }
+  }
+
+  invokers = {
+    api_gateway     = []
+    submitter       = [module.identities.members["pubsub-push"]]
+    status_watcher  = [module.identities.members["pubsub-push"], module.identities.members["reconcile-scheduler"]]
+    artifact_reader = [module.identities.members["api-gateway"]]
+    tfdv_parser     = [module.identities.members["api-gateway"], module.identities.members["artifact-reader"]]
+  }
+
+  bucket_grants = [
+    { bucket = "artifacts", account = "submitter", role = "roles/storage.objectAdmin" },
+    { bucket = "artifacts", account = "status-watcher", role = "roles/storage.objectViewer" },
+    { bucket = "artifacts", account = "artifact-reader", role = "roles/storage.objectViewer" },
+    { bucket = "artifacts", account = "tfdv-parser", role = "roles/storage.objectViewer" },
+    { bucket = "artifacts", account = "compile-build", role = "roles/storage.objectAdmin" },
+    { bucket = "artifacts", account = "pipeline-runner", role = "roles/storage.objectAdmin" },
+    { bucket = "pipeline-root", account = "pipeline-runner", role = "roles/storage.objectAdmin" },
+    { bucket = "pipeline-root", account = "artifact-reader", role = "roles/storage.objectViewer" },
+    { bucket = "pipeline-root", account = "tfdv-parser", role = "roles/storage.objectViewer" },
+    { bucket = "staging", account = "pipeline-runner", role = "roles/storage.objectAdmin" },
+  ]
+
+  acts_as = [
+    { caller = "submitter", account = "compile-build" },
+    { caller = "compile-build", account = "pipeline-runner" },
+    { caller = "pipeline-runner", account = "pipeline-runner" },
+  ]
+}
+
+resource "google_project_service" "api" {
+  for_each           = toset(local.apis)
+  project            = var.project_id
+  service            = each.key
+  disable_on_destroy = false
+}
+
+module "identities" {
+  source     = "../../modules/service_identities"
+  project_id = var.project_id
+  accounts   = local.accounts
+  depends_on = [google_project_service.api]
+}
+
+module "storage" {
+  source        = "../../modules/storage"
+  project_id    = var.project_id
+  location      = var.region
+  name_prefix   = var.project_id
+  buckets       = local.buckets
+  force_destroy = var.throwaway
+  depends_on    = [google_project_service.api]
+}
+
+module "registry" {
+  source     = "../../modules/artifact_registry"
+  project_id = var.project_id
+  location   = var.region
+  readers = [
+    module.identities.members["compile-build"],
+    module.identities.members["pipeline-runner"],
+    "serviceAccount:service-${data.google_project.this.number}@gcp-sa-aiplatform-cc.iam.gserviceaccount.com",
+  ]
+  depends_on = [google_project_service.api]
+}
+
+module "firestore" {
+  source            = "../../modules/firestore"
+  project_id        = var.project_id
+  location          = var.firestore_location
+  delete_protection = !var.throwaway
+  depends_on        = [google_project_service.api]
+}
+
+resource "google_storage_bucket_iam_member" "grant" {
+  for_each = { for g in local.bucket_grants : "${g.bucket} ${g.account} ${g.role}" => g }
+  bucket   = module.storage.names[each.value.bucket]
+  role     = each.value.role
+  member   = module.identities.members[each.value.account]
+}
+
+resource "google_service_account_iam_member" "acts_as" {
+  for_each           = { for a in local.acts_as : "${a.caller} ${a.account}" => a }
+  service_account_id = "projects/${var.project_id}/serviceAccounts/${module.identities.emails[each.value.account]}"
+  role               = "roles/iam.serviceAccountUser"
+  member             = module.identities.members[each.value.caller]
+}
+
+module "mlflow" {
+  source                = "../../modules/mlflow"
+  project_id            = var.project_id
+  region                = var.region
+  image                 = "${local.images}/mlflow:${var.image_tag}"
+  service_account_email = module.identities.emails["mlflow-server"]
+  artifact_bucket       = module.storage.names["mlflow-artifacts"]
+  database_tier         = var.mlflow_database_tier
+  deletion_protection   = !var.throwaway
+  invokers = [
+    module.identities.members["pipeline-runner"],
+    module.identities.members["status-watcher"],
+    module.identities.members["artifact-reader"],
+    module.identities.members["api-gateway"],
+  ]
+  depends_on = [google_project_service.api]
+}
+
+module "services" {
+  source                = "../../modules/cloud_run_service"
+  for_each              = local.services
+  project_id            = var.project_id
+  region                = var.region
+  name                  = replace(each.key, "_", "-")
+  image                 = "${local.images}/${replace(each.key, "_", "-")}:${var.image_tag}"
+  service_account_email = module.identities.emails[local.service_account_of[each.key]]
+  env                   = merge(local.common_env, each.value.builds ? local.build_env : {}, each.value.env, { PLATFORM_SERVICE = each.key })
+  memory                = each.value.memory
+  timeout_s             = each.value.timeout_s
+  min_instances         = each.value.min_instances
+  invokers              = local.invokers[each.key]
+  iap                   = each.value.iap
+  iap_members           = each.value.iap ? var.gateway_users : []
+  deletion_protection   = !var.throwaway
+  depends_on            = [google_project_service.api]
+}
+
+module "pubsub" {
+  source     = "../../modules/pubsub"
+  project_id = var.project_id
+  topics     = local.topics
+  subscriptions = { for name, s in local.subscriptions : name => {
+    topic                 = s.topic
+    push_endpoint         = "${module.services[s.service].url}${s.push_path}"
+    ack_deadline_s        = s.ack_deadline_s
+    max_delivery_attempts = s.max_delivery_attempts
+    min_backoff_s         = s.min_backoff_s
+    max_backoff_s         = s.max_backoff_s
+  } }
+  push_service_account_email = module.identities.emails["pubsub-push"]
+  publishers                 = { for topic, services in local.publishers : topic => [for s in services : module.identities.members[local.service_account_of[s]]] }
+  depends_on                 = [google_project_service.api]
+}
+
+module "event_routing" {
+  source         = "../../modules/event_routing"
+  project_id     = var.project_id
+  state_topic_id = module.pubsub.topic_ids["pipeline-state"]
+}
+
+module "reconcile" {
+  source                = "../../modules/scheduler"
+  project_id            = var.project_id
+  region                = var.region
+  target_url            = "${module.services["status_watcher"].url}${local.reconcile_path}"
+  audience              = module.services["status_watcher"].url
+  service_account_email = module.identities.emails["reconcile-scheduler"]
+  depends_on            = [google_project_service.api]
+}
