@@ -296,9 +296,11 @@ class EmulatedStack:
         load_data: bool = True,
         reconcile_every_s: float = RECONCILE_EVERY_S,
         environ: Mapping[str, str] | None = None,
+        services: tuple[str, ...] = SERVICES,
     ) -> None:
         self.settings = settings or load_settings()
         self.env = emulated_environment(self.settings, environ)
+        self.services = services
         self.project = self.env["PLATFORM_GCP_PROJECT"]
         self.ports = dict(ports or SERVICE_PORTS)
         self.mlflow = MlflowServer(self.settings) if with_mlflow else None
@@ -311,7 +313,7 @@ class EmulatedStack:
 
     @property
     def url(self) -> str:
-        return self.base_url("api_gateway")
+        return self.base_url("api_gateway" if "api_gateway" in self.services else self.services[0])
 
     def _reconcile(self) -> None:
         requests.post(self.base_url("status_watcher") + RECONCILE_PATH, timeout=60).raise_for_status()
@@ -322,7 +324,8 @@ class EmulatedStack:
         saved = os.environ.get("PUBSUB_EMULATOR_HOST")
         os.environ["PUBSUB_EMULATOR_HOST"] = self.env["PUBSUB_EMULATOR_HOST"]
         try:
-            provision(self.project, SUBSCRIPTIONS, {s: self.base_url(s) for s in SERVICES})
+            chosen = [s for s in SUBSCRIPTIONS if s.service in self.services]
+            provision(self.project, chosen, {s: self.base_url(s) for s in self.services})
         finally:
             if saved is None:
                 os.environ.pop("PUBSUB_EMULATOR_HOST", None)
@@ -335,7 +338,7 @@ class EmulatedStack:
         logs.mkdir(parents=True, exist_ok=True)
         if self.mlflow:
             self.mlflow.start()
-        for service in SERVICES:
+        for service in self.services:
             command = [sys.executable, "-m", "experiments_platform.local_stack", "--serve", service,
                        "--port", str(self.ports[service])]
             env = {**self.env, "PLATFORM_SERVICE": service}
@@ -357,12 +360,14 @@ class EmulatedStack:
                 platform.close()
                 if saved is None:
                     os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-        self.sweeper.start()
+        if "status_watcher" in self.services:
+            self.sweeper.start()
         log.info("emulated stack running", extra=fields(url=self.url, ports=self.ports, project=self.project))
         return self
 
     def stop(self) -> None:
-        self.sweeper.stop()
+        if self.sweeper.thread.is_alive():
+            self.sweeper.stop()
         for process in self.processes.values():
             stop_process(process)
         self.processes.clear()
