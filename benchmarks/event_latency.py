@@ -61,10 +61,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(events: int, data_dir: Path) -> dict[str, object]:
-    from lifecycle_support import make_experiment, write_interactions  # type: ignore[import-not-found]
-
     from experiments_platform.adapters.firestore_documents import FirestoreDocumentStore
     from experiments_platform.adapters.pubsub_bus import PubSubBus
+    from lifecycle_support import make_experiment, write_interactions  # type: ignore[import-not-found]
 
     project = f"bench-latency-{os.getpid()}"
     os.environ.update(emulator_environment())
