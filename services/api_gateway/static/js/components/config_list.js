@@ -13,14 +13,14 @@ import { empty, withStates } from "../lib/states.js";
  */
 export function renderConfigList(root, { heading, intro, noun, resource, describe, openEditor, id }) {
   const listEl = h("div", { class: "list", id });
-  const createButton = h("button", { type: "button", class: "primary", dataset: { action: "create" } }, `＋ New ${noun}`);
+  const createButton = h("button", { type: "button", class: "primary", dataset: { action: "create" } }, `+ New ${noun}`);
   mount(root,
     h("div", { class: "page-head" }, h("div", {}, h("h1", {}, heading), h("p", {}, intro)), h("div", { class: "toolbar" }, createButton)),
     listEl);
 
   const refresh = () => withStates(listEl, () => resource.list(), (page) => {
     if (!page.items.length) {
-      return empty(`No ${noun}s yet.`, `Create the first ${noun} to get started.`, h("button", { type: "button", class: "primary", onClick: () => openEditor(null, saved) }, `＋ New ${noun}`));
+      return empty(`No ${noun}s yet.`, `Create the first ${noun} to get started.`, h("button", { type: "button", class: "primary", onClick: () => openEditor(null, saved) }, `+ New ${noun}`));
     }
     return page.items.map(card);
   });

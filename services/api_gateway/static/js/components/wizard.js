@@ -5,7 +5,7 @@
  * wizard at once and hands the new (pending) experiment to `onStarted`.
  */
 import { datasets, experiments, featureConfigs, modelConfigs, system } from "../lib/api.js";
-import { h, mount } from "../lib/dom.js";
+import { h, mount, s } from "../lib/dom.js";
 import { clearErrors, field, input, numberValue, select, setOptions, showErrors } from "../lib/forms.js";
 import { duration, int, usd } from "../lib/format.js";
 import { openModal, toast } from "../lib/modal.js";
@@ -33,6 +33,12 @@ export function openWizard({ onStarted }) {
     })
     .catch((error) => mount(modal.body, errorState(error)));
   return modal;
+}
+
+function lockIcon() {
+  return s("svg", { width: "12", height: "12", viewBox: "0 0 12 12", "aria-hidden": "true" },
+    s("rect", { x: "2", y: "5", width: "8", height: "6", rx: "1", fill: "currentColor" }),
+    s("path", { d: "M4 5V3.5a2 2 0 0 1 4 0V5", fill: "none", stroke: "currentColor", "stroke-width": "1.4" }));
 }
 
 function tiersFrom(options) {
@@ -101,7 +107,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
     tierButtons.find((b) => b.dataset.tier === next).focus();
   });
   const gpuCards = h("div", { class: "tiers", style: { marginTop: "0.6rem" } },
-    ["T4", "A100"].map((gpu) => h("div", { class: "tier locked", "aria-disabled": "true" }, h("span", { class: "tier-name" }, `🔒 ${gpu} GPU`), h("span", { class: "tier-spec" }, "Coming soon"))));
+    ["T4", "A100"].map((gpu) => h("div", { class: "tier locked", "aria-disabled": "true" }, h("span", { class: "tier-name" }, lockIcon(), ` ${gpu} GPU`), h("span", { class: "tier-spec" }, "Coming soon"))));
   const estimateLine = h("div", { class: "notice", id: "estimate-summary", "aria-live": "polite" }, "Estimating duration and cost…");
 
   const step1 = h("fieldset", { dataset: { step: "1" } },
@@ -119,7 +125,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
       splitHost),
     h("fieldset", {}, h("legend", {}, "Training"),
       h("div", { class: "inline" }, field("Epochs", epochs, { name: "parameters.epochs" }), field("Batch size", batchSize, { name: "parameters.batch_size" }), field("Learning rate", learningRate, { name: "parameters.learning_rate" })),
-      h("p", { class: "hint muted small", id: "params-hint" }, "ⓘ Filled from the selected model config.")),
+      h("p", { class: "hint muted small", id: "params-hint" }, "Filled from the selected model config; change them for this run only.")),
     h("fieldset", {}, h("legend", {}, "⚡ Hardware"), tierGroup, h("div", { class: "small muted", style: { margin: "0.6rem 0 0.2rem" } }, "GPU options"), gpuCards, estimateLine),
   );
   const stepsBar = h("div", { class: "steps" }, h("span", { "aria-current": "step" }, "1 · Configuration"), h("span", {}, "2 · Parameters & hardware"));
@@ -189,6 +195,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
       if (b.dataset.tier === recommended) b.prepend(h("span", { class: "recommended" }, "Recommended"));
     });
     if (!chosen) return;
+    estimateLine.className = "notice";
     mount(estimateLine, "Estimated for ", h("strong", {}, tiers.find((t) => t.name === tier)?.label || tier), ": ",
       h("strong", {}, `~${duration(chosen.duration_s)}`), " and ", h("strong", {}, `~${usd(chosen.cost_usd)}`),
       recommended && recommended !== tier ? ` · ${tiers.find((t) => t.name === recommended)?.label || recommended} is recommended for this dataset` : "");
@@ -216,6 +223,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
         else renderEstimateSummary();
       } catch (error) {
         if (error.name === "AbortError") return;
+        tierButtons.forEach((b) => (b.querySelector("[data-estimate]").textContent = "no estimate"));
         mount(estimateLine, h("span", {}, `No estimate: ${error.message}`));
         estimateLine.className = "notice warn";
       }

@@ -30,8 +30,15 @@ function describe(dataset) {
       h("dt", {}, "Date column"), h("dd", { class: "mono" }, dataset.date_column || "—"),
       sideTables.map(([label, t]) => [h("dt", {}, label), h("dd", { class: "mono" }, `${t.source.uri} on ${t.join_key} · ${t.columns?.length ?? 0} columns${t.row_count != null ? ` · ${int(t.row_count)} rows` : ""}`)])),
     h("details", { style: { marginTop: "0.4rem" } },
-      h("summary", {}, `${dataset.columns.length} columns`),
+      h("summary", {}, columnSummary(dataset)),
       columnsTable(dataset)));
+}
+
+function columnSummary(dataset) {
+  const buyer = dataset.buyer_features?.columns?.length || 0;
+  const product = dataset.product_features?.columns?.length || 0;
+  const total = dataset.columns.length + buyer + product;
+  return buyer || product ? `${total} columns (${dataset.columns.length} interactions, ${buyer} buyer, ${product} product)` : `${total} columns`;
 }
 
 function columnsTable(dataset) {

@@ -26,7 +26,7 @@ export function render(root, params) {
   let limit = PAGE;
   let firstLoad = true;
 
-  const newButton = h("button", { type: "button", class: "primary", id: "new-experiment" }, "＋ New experiment");
+  const newButton = h("button", { type: "button", class: "primary", id: "new-experiment" }, "+ New experiment");
   const compareButton = h("button", { type: "button", id: "compare-button" }, "⇄ Compare");
 
   mount(
@@ -96,7 +96,7 @@ export function render(root, params) {
     if (!items.length) {
       mount(listEl, statusFilter.value
         ? empty("No experiments with this status.", "Choose another filter.")
-        : empty("No experiments yet.", "Start a quick test to validate a feature config and a model config on a sample.", h("button", { type: "button", class: "primary", onClick: openWizard }, "＋ New experiment")));
+        : empty("No experiments yet.", "Start a quick test to validate a feature config and a model config on a sample.", h("button", { type: "button", class: "primary", onClick: openWizard }, "+ New experiment")));
     } else {
       listEl.querySelector(".state")?.remove();
       let previous = null;

@@ -8,7 +8,7 @@ import { crossLabel, featureLabel } from "../components/labels.js";
 
 export const title = "Feature configs";
 
-const KINDS = [["id", "id (vocabulary + embedding)"], ["categorical", "categorical"], ["numeric", "numeric"], ["timestamp", "timestamp"], ["text", "text tokens"]];
+const KINDS = [["id", "id"], ["categorical", "categorical"], ["numeric", "numeric"], ["timestamp", "timestamp"], ["text", "text tokens"]];
 const DEFAULT_DIMS = { id: 32, categorical: 16, numeric: 8, timestamp: 8, text: 16 };
 
 export function render(root) {
@@ -40,7 +40,7 @@ function featureRow(prefix, feature, columnsListId, onRemove) {
   const maxVocab = input({ type: "number", min: 1, value: feature?.max_vocab_size ?? "", placeholder: "all" });
   const maxTokens = input({ type: "number", min: 1, max: 256, value: feature?.max_tokens ?? 16 });
   const extras = h("div", { class: "inline", style: { flex: "3 1 300px" } });
-  const remove = h("button", { type: "button", class: "small danger-outline", style: { marginBottom: "0.8rem" }, "aria-label": "Remove feature", onClick: () => { el.remove(); onRemove(); } }, "Remove");
+  const remove = h("button", { type: "button", class: "small danger-outline", "aria-label": "Remove feature", onClick: () => { el.remove(); onRemove(); } }, "Remove");
   const el = h("div", { class: "inline feature-row", style: { borderBottom: "1px dashed var(--border)", marginBottom: "0.5rem" } },
     field("Column", column, { name: `${prefix}.column` }),
     field("Kind", kind, { name: `${prefix}.kind` }),
@@ -95,7 +95,7 @@ function crossRow(prefix, cross, onRemove) {
     h("div", { style: { flex: "2 1 220px" } }, field("Columns (comma separated)", columns, { name: `${prefix}.columns` })),
     field("Hash buckets", buckets, { name: `${prefix}.hash_buckets` }),
     field("Embedding dim", dim, { name: `${prefix}.embedding_dim` }),
-    h("button", { type: "button", class: "small danger-outline", style: { marginBottom: "0.8rem" }, "aria-label": "Remove cross feature", onClick: () => { el.remove(); onRemove(); } }, "Remove"));
+    h("button", { type: "button", class: "small danger-outline", "aria-label": "Remove cross feature", onClick: () => { el.remove(); onRemove(); } }, "Remove"));
   return {
     el,
     setPrefix(next) {
@@ -138,9 +138,9 @@ function openEditor(config, onSaved) {
       const description = h("textarea", { rows: 2, maxlength: 2000 }, config?.description || "");
       const dataset = select([["", "Loading datasets…"]]);
       const datasetHint = h("span", { class: "hint" });
-      const query = rowList("query_features", config?.query_features || [{ column: "", kind: "id", embedding_dim: 32 }], (p, f, rm) => featureRow(p, f, columnsListId, rm), "＋ Add query feature");
-      const candidate = rowList("candidate_features", config?.candidate_features || [{ column: "", kind: "id", embedding_dim: 32 }], (p, f, rm) => featureRow(p, f, columnsListId, rm), "＋ Add candidate feature");
-      const crosses = rowList("cross_features", config?.cross_features || [], crossRow, "＋ Add cross feature");
+      const query = rowList("query_features", config?.query_features || [{ column: "", kind: "id", embedding_dim: 32 }], (p, f, rm) => featureRow(p, f, columnsListId, rm), "+ Add query feature");
+      const candidate = rowList("candidate_features", config?.candidate_features || [{ column: "", kind: "id", embedding_dim: 32 }], (p, f, rm) => featureRow(p, f, columnsListId, rm), "+ Add candidate feature");
+      const crosses = rowList("cross_features", config?.cross_features || [], crossRow, "+ Add cross feature");
       form.append(columnList,
         h("div", { class: "grid-3" }, field("Name", name, { name: "name", required: true }), field("Description", description, { name: "description" }), h("div", {}, field("Dataset", dataset, { name: "dataset_id" }), datasetHint)),
         h("fieldset", {}, h("legend", {}, "Query tower (buyer features)"), query.el),

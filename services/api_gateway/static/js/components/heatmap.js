@@ -1,0 +1,63 @@
+/** The configuration heatmap: a metric over two axes, colour-scaled, best cell starred; a cell opens its best experiment. */
+import { h } from "../lib/dom.js";
+import { num, pct } from "../lib/format.js";
+import { isRate } from "../lib/results.js";
+import { empty } from "../lib/states.js";
+
+const LOW = [236, 242, 252];
+const HIGH = [36, 89, 214];
+
+export function rampColor(t) {
+  const c = LOW.map((lo, i) => Math.round(lo + (HIGH[i] - lo) * Math.max(0, Math.min(1, t))));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+export function formatMetric(metric, value) {
+  return isRate(metric) && Math.abs(value) <= 1 ? pct(value) : num(value, 4);
+}
+
+/** `data`: the API's heatmap; `onOpen(experimentId)` for a cell. */
+export function renderHeatmap(data, onOpen) {
+  if (!data.cells.length) return empty("No completed experiment has this metric yet.", "The heatmap fills in as experiments complete.");
+  const values = data.cells.map((c) => c.value);
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const goodness = (v) => (hi === lo ? 1 : data.direction === "lower" ? (hi - v) / (hi - lo) : (v - lo) / (hi - lo));
+  const byKey = new Map(data.cells.map((c) => [`${c.x}\u0000${c.y}`, c]));
+  const best = data.best;
+  const table = h("table", { class: "heatmap", id: "heatmap-table", "aria-label": `${data.label} by ${data.x_axis.label} and ${data.y_axis.label}` },
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "muted" }, `${data.y_axis.label} ↓ · ${data.x_axis.label} →`)), data.x_axis.values.map((x) => h("th", { scope: "col", class: "mono" }, x)))),
+    h("tbody", {}, data.y_axis.values.map((y) => h("tr", {},
+      h("th", { scope: "row", class: "mono", style: { textAlign: "right" } }, y),
+      data.x_axis.values.map((x) => {
+        const cell = byKey.get(`${x}\u0000${y}`);
+        if (!cell) return h("td", { class: "cell empty" }, "—");
+        const t = goodness(cell.value);
+        const isBest = best && best.x === x && best.y === y;
+        const label = `${data.label} ${formatMetric(data.metric, cell.value)} at ${data.x_axis.label} ${x}, ${data.y_axis.label} ${y}; best of ${cell.count} (mean ${formatMetric(data.metric, cell.mean)}); open Exp #${cell.experiment_number}`;
+        return h("td", {
+          class: ["cell", isBest ? "best" : ""],
+          style: { background: rampColor(0.15 + 0.85 * t), color: t > 0.55 ? "#fff" : "#0f172a", cursor: "pointer" },
+          tabindex: "0",
+          role: "button",
+          title: label,
+          "aria-label": label,
+          dataset: { x, y, value: String(cell.value), best: isBest ? "true" : "false" },
+          onClick: () => onOpen(cell.experiment_id),
+          onKeydown: (event) => {
+            if (event.key === "Enter" || event.key === " ") {
+              event.preventDefault();
+              onOpen(cell.experiment_id);
+            }
+          },
+        }, formatMetric(data.metric, cell.value), h("span", { class: "n" }, `n=${cell.count}`));
+      })))));
+  return [
+    h("div", { class: "table-wrap", style: { border: "none", overflowX: "auto" } }, table),
+    h("div", { class: "legend-scale" },
+      h("span", {}, formatMetric(data.metric, data.direction === "lower" ? hi : lo)),
+      h("span", { class: "ramp", style: { background: `linear-gradient(90deg, ${rampColor(0.15)}, ${rampColor(1)})` } }),
+      h("span", {}, formatMetric(data.metric, data.direction === "lower" ? lo : hi)),
+      h("span", {}, `· ★ best cell${best ? `: Exp #${best.experiment_number} (${formatMetric(data.metric, best.value)})` : ""} · each cell shows its best run and the number of runs`)),
+  ];
+}

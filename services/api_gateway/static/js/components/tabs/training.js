@@ -1,0 +1,236 @@
+/**
+ * Training tab: loss chart (train, validation, regularisation, total; each toggleable), recall
+ * bars against the popularity baseline, weight norms per tower, weight distribution with a tower
+ * selector, and the final metrics. Charts without data say "not available".
+ */
+import { experiments } from "../../lib/api.js";
+import { COLORS, chart } from "../../lib/charts.js";
+import { h, mount, nextId } from "../../lib/dom.js";
+import { isNum, num, pct } from "../../lib/format.js";
+import { baselineRecall, recall, RECALL_KS, testLoss } from "../../lib/results.js";
+import { errorState, loading } from "../../lib/states.js";
+
+const LOSS_SERIES = [
+  { key: "train", label: "Training loss", names: ["loss", "train_loss", "training_loss"], color: COLORS.blue },
+  { key: "val", label: "Validation loss", names: ["val_loss", "validation_loss"], color: COLORS.orange },
+  { key: "reg", label: "Regularization loss", names: ["regularization_loss", "reg_loss"], color: COLORS.grey, dash: true },
+  { key: "total", label: "Total loss", names: ["total_loss"], color: COLORS.purple, dash: true },
+];
+const NORM_SERIES = [
+  { label: "Total", names: ["weight_norm", "total_weight_norm"], color: COLORS.grey, dash: true },
+  { label: "Query tower", names: ["query_weight_norm"], color: COLORS.blue },
+  { label: "Candidate tower", names: ["candidate_weight_norm"], color: COLORS.green },
+];
+const STATS = [["mean", COLORS.blue], ["std", COLORS.orange], ["min", COLORS.grey], ["max", COLORS.purple]];
+
+/** `[{step, value}]` (or numbers) → `[{x, y}]`. */
+function points(raw) {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((p, i) => (isNum(p) ? { x: i, y: p } : { x: p.step ?? i, y: p.value })).filter((p) => isNum(p.y));
+}
+
+function find(series, names) {
+  for (const name of names) if (series[name]?.length) return points(series[name]);
+  return [];
+}
+
+function placeholder(text) {
+  return h("div", { class: "placeholder" }, text);
+}
+
+function chartCard(title, controls = null) {
+  const body = h("div", { class: "chart-box" });
+  return { card: h("section", { class: "chart-card", "aria-label": title }, h("header", {}, h("h4", {}, title), controls), body), body };
+}
+
+function epochLabel(x) {
+  return `epoch ${Number(x) + 1}`;
+}
+
+function lineOptions(yTitle) {
+  return {
+    parsing: false,
+    interaction: { mode: "index", intersect: false },
+    scales: {
+      x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { stepSize: 1, precision: 0, callback: (v) => Number(v) + 1 } },
+      y: { title: { display: Boolean(yTitle), text: yTitle } },
+    },
+    plugins: { legend: { position: "bottom", labels: { boxWidth: 14 } }, tooltip: { callbacks: { title: (items) => epochLabel(items[0].parsed.x) } } },
+  };
+}
+
+function dataset(label, data, color, dash) {
+  return { label, data, borderColor: color, backgroundColor: color, borderDash: dash ? [6, 4] : [], pointRadius: 3, tension: 0.2 };
+}
+
+export function createTab(panel) {
+  let lastKey = null;
+  let history = null;
+  const instances = [];
+
+  async function update(experiment) {
+    const training = experiment.stages?.train?.status;
+    const key = `${experiment.status}|${experiment.mlflow_run_id}|${training}|${training === "running" ? experiment.updated_at : ""}`;
+    if (key === lastKey) return;
+    const firstLoad = lastKey === null;
+    lastKey = key;
+    if (firstLoad) mount(panel, loading("Loading training history…"));
+    try {
+      history = await experiments.trainingHistory(experiment.id);
+    } catch (error) {
+      mount(panel, errorState(error, () => { lastKey = null; update(experiment); }));
+      return;
+    }
+    render(experiment);
+  }
+
+  function render(experiment) {
+    instances.splice(0).forEach((c) => c.destroy());
+    const series = history?.available ? history.series || {} : {};
+    const results = experiment.results || {};
+    const runMetrics = history?.run?.metrics || {};
+    const notice = history?.available ? null : h("div", { class: "notice" }, `Training history is not available: ${history?.reason || "no MLflow run"}.`);
+
+    const loss = lossChart(series);
+    const recallCard = recallChart(results, runMetrics);
+    const norms = normsChart(series);
+    const dist = distributionChart(series);
+    mount(panel,
+      notice,
+      h("div", { class: "grid-2" }, loss.card, recallCard.card),
+      h("div", { class: "grid-2", style: { marginTop: "1rem" } }, norms.card, dist.card),
+      h("div", { class: "section-title" }, "Final metrics"),
+      finalMetrics(series, results, runMetrics),
+      history?.mlflow_url ? h("p", { style: { marginTop: "0.6rem" } }, h("a", { href: history.mlflow_url, target: "_blank", rel: "noopener" }, "Open this run in MLflow ↗")) : null);
+    [loss, recallCard, norms, dist].forEach((c) => c.draw?.());
+  }
+
+  function lossChart(series) {
+    const present = LOSS_SERIES.map((s) => ({ ...s, data: find(series, s.names) })).filter((s) => s.data.length);
+    const toggles = h("div", { class: "toolbar small", role: "group", "aria-label": "Loss series" });
+    const { card, body } = chartCard("Loss", toggles);
+    if (!present.length) {
+      mount(body, placeholder("Loss per epoch is not available for this run."));
+      return { card };
+    }
+    const canvas = h("canvas", { id: "loss-chart" });
+    mount(body, canvas);
+    let instance = null;
+    present.forEach((s, i) => {
+      const id = nextId("loss");
+      const box = h("input", { type: "checkbox", id, checked: true, dataset: { series: s.key } });
+      box.addEventListener("change", () => {
+        instance?.setDatasetVisibility(i, box.checked);
+        instance?.update();
+      });
+      toggles.append(h("span", { class: "nowrap", style: { display: "inline-flex", gap: "0.25rem", alignItems: "center" } }, box, h("label", { for: id, style: { fontWeight: 400, color: s.color } }, s.label)));
+    });
+    const options = lineOptions("loss");
+    options.plugins.legend.onClick = (event, item, legend) => {
+      const ci = legend.chart;
+      const visible = !ci.isDatasetVisible(item.datasetIndex);
+      ci.setDatasetVisibility(item.datasetIndex, visible);
+      ci.update();
+      toggles.querySelectorAll("input")[item.datasetIndex].checked = visible;
+    };
+    const summary = present.map((s) => `${s.label} ${num(s.data[0].y, 3)} → ${num(s.data[s.data.length - 1].y, 3)}`).join("; ");
+    return {
+      card,
+      async draw() {
+        instance = await chart(canvas, { type: "line", data: { datasets: present.map((s) => dataset(s.label, s.data, s.color, s.dash)) }, options }, `Loss over ${present[0].data.length} epochs: ${summary}`);
+        instances.push(instance);
+      },
+    };
+  }
+
+  function recallChart(results, runMetrics) {
+    const { card, body } = chartCard("Recall on the test split");
+    const model = RECALL_KS.map((k) => recall(results, k) ?? runMetrics[`recall_at_${k}`] ?? runMetrics[`test_recall_at_${k}`]);
+    const base = RECALL_KS.map((k) => baselineRecall(results, k) ?? runMetrics[`popularity_recall_at_${k}`] ?? runMetrics[`baseline_recall_at_${k}`]);
+    if (!model.some(isNum)) {
+      mount(body, placeholder("Recall is computed at the end of training; it is not available for this run."));
+      return { card };
+    }
+    const canvas = h("canvas", { id: "recall-chart" });
+    mount(body, canvas);
+    const datasets = [{ label: "Model", data: model.map((v) => (isNum(v) ? v * 100 : null)), backgroundColor: COLORS.blue }];
+    if (base.some(isNum)) datasets.push({ label: "Most-popular baseline", data: base.map((v) => (isNum(v) ? v * 100 : null)), backgroundColor: COLORS.grey });
+    return {
+      card,
+      async draw() {
+        instances.push(await chart(canvas, {
+          type: "bar",
+          data: { labels: RECALL_KS.map((k) => `Recall@${k}`), datasets },
+          options: { scales: { y: { beginAtZero: true, title: { display: true, text: "%" } } }, plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${c.parsed.y.toFixed(1)}%` } } } },
+        }, `Recall: ${RECALL_KS.map((k, i) => `@${k} ${pct(model[i])} (popularity ${pct(base[i])})`).join(", ")}`));
+      },
+    };
+  }
+
+  function normsChart(series) {
+    const { card, body } = chartCard("Weight norms (L2)");
+    const present = NORM_SERIES.map((s) => ({ ...s, data: find(series, s.names) })).filter((s) => s.data.length);
+    if (!present.length) {
+      mount(body, placeholder("Weight norms are not available for this run."));
+      return { card };
+    }
+    const canvas = h("canvas", { id: "norms-chart" });
+    mount(body, canvas);
+    return {
+      card,
+      async draw() {
+        instances.push(await chart(canvas, { type: "line", data: { datasets: present.map((s) => dataset(s.label, s.data, s.color, s.dash)) }, options: lineOptions("L2 norm") },
+          `Weight norms: ${present.map((s) => `${s.label} ${num(s.data[s.data.length - 1].y, 3)}`).join(", ")}`));
+      },
+    };
+  }
+
+  function distributionChart(series) {
+    const towers = ["query", "candidate"].filter((t) => STATS.some(([stat]) => find(series, [`${t}_weights_${stat}`, `${t}_weight_${stat}`]).length));
+    const towerSelect = h("select", { id: "weight-tower", "aria-label": "Tower" }, towers.map((t) => h("option", { value: t }, `${t} tower`)));
+    const { card, body } = chartCard("Weight distribution", towers.length ? towerSelect : null);
+    if (!towers.length) {
+      mount(body, placeholder("Weight statistics are not available for this run."));
+      return { card };
+    }
+    const canvas = h("canvas", { id: "distribution-chart" });
+    mount(body, canvas);
+    let instance = null;
+    async function draw() {
+      const tower = towerSelect.value;
+      const datasets = STATS.map(([stat, color]) => dataset(stat, find(series, [`${tower}_weights_${stat}`, `${tower}_weight_${stat}`]), color, stat === "min" || stat === "max"));
+      if (instance) instances.splice(instances.indexOf(instance), 1);
+      instance = await chart(canvas, { type: "line", data: { datasets }, options: lineOptions("weight value") },
+        `${tower} tower weights: ${datasets.map((d) => `${d.label} ${num(d.data[d.data.length - 1]?.y, 3)}`).join(", ")}`);
+      canvas.dataset.tower = tower;
+      instances.push(instance);
+    }
+    towerSelect.addEventListener("change", draw);
+    return { card, draw };
+  }
+
+  function finalMetrics(series, results, runMetrics) {
+    const last = (names) => {
+      const data = find(series, names);
+      return data.length ? data[data.length - 1].y : undefined;
+    };
+    const test = [
+      ["Test loss", testLoss(results) ?? runMetrics.test_loss, num],
+      ...RECALL_KS.map((k) => [`Recall@${k}`, recall(results, k) ?? runMetrics[`recall_at_${k}`], pct]),
+      ...RECALL_KS.map((k) => [`Popularity Recall@${k}`, baselineRecall(results, k), pct]),
+    ];
+    const training = [
+      ["Final training loss", last(LOSS_SERIES[0].names), num],
+      ["Final validation loss", last(LOSS_SERIES[1].names), num],
+      ["Final regularization loss", last(LOSS_SERIES[2].names), num],
+      ["Final total loss", last(LOSS_SERIES[3].names), num],
+      ["Final weight norm", last(NORM_SERIES[0].names), num],
+    ];
+    const table = (title, rows) => h("div", { class: "table-wrap" }, h("table", { class: "final-metrics" },
+      h("thead", {}, h("tr", {}, h("th", { colspan: "2" }, title))),
+      h("tbody", {}, rows.map(([label, value, fmt]) => h("tr", {}, h("td", {}, label), h("td", { class: "num" }, isNum(value) ? fmt(value) : "not available"))))));
+    return h("div", { class: "grid-2" }, table("Test metrics", test), table("Final training metrics", training));
+  }
+
+  return { update };
+}

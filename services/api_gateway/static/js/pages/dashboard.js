@@ -1,0 +1,220 @@
+/** Dashboard: summary cards, leaderboard, heatmap, parallel coordinates, CSV export and the MLflow link. */
+import { dashboard, datasets } from "../lib/api.js";
+import { h, mount } from "../lib/dom.js";
+import { field, select, setOptions } from "../lib/forms.js";
+import { int, pct } from "../lib/format.js";
+import { metricLabel } from "../lib/results.js";
+import { empty, errorState, loading } from "../lib/states.js";
+import { formatMetric, renderHeatmap } from "../components/heatmap.js";
+import { statusBadge } from "../components/labels.js";
+import { parallelCoordinates } from "../components/parallel_coords.js";
+
+export const title = "Dashboard";
+
+const LEADERBOARD_SIZE = 1000;
+const COLUMNS = ["recall_at_10", "recall_at_50", "recall_at_100", "test_loss"];
+const PC_AXES = [
+  { key: "sample_percent", label: "Sample %", value: (i) => i.parameters?.sample_percent },
+  { key: "split", label: "Split", value: (i) => i.parameters?.split?.strategy },
+  { key: "epochs", label: "Epochs", value: (i) => i.parameters?.epochs },
+  { key: "batch_size", label: "Batch size", value: (i) => i.parameters?.batch_size },
+  { key: "learning_rate", label: "Learning rate", value: (i) => i.parameters?.learning_rate },
+  { key: "hardware_tier", label: "Hardware", value: (i) => i.parameters?.hardware_tier },
+];
+
+export function render(root) {
+  const datasetFilter = select([["", "All datasets"]], { id: "dashboard-dataset", "aria-label": "Dataset" });
+  const exportLink = h("a", { class: "button", id: "export-csv", href: dashboard.exportUrl({}), download: "experiments.csv" }, "⇩ Export CSV");
+  const mlflowLink = h("a", { class: "button", id: "open-mlflow", href: "#", target: "_blank", rel: "noopener", hidden: true }, "Open MLflow ↗");
+  const statsHost = h("div", { id: "summary-cards" });
+  const metricSelect = select([["recall_at_100", "Recall@100"]], { id: "leaderboard-metric" });
+  const leaderboardHost = h("div", { id: "leaderboard" });
+  const heatMetric = select([["recall_at_100", "Recall@100"]], { id: "heatmap-metric" });
+  const xAxis = select([["embedding_dims", "Id embedding dims"]], { id: "heatmap-x" });
+  const yAxis = select([["cross_features", "Cross features"]], { id: "heatmap-y" });
+  const heatmapHost = h("div", { id: "heatmap" });
+  const pcHost = h("div", { id: "parallel" });
+  const pcAxes = h("div", { class: "toolbar small", role: "group", "aria-label": "Parallel coordinates axes" });
+
+  mount(root,
+    h("div", { class: "page-head" },
+      h("div", {}, h("h1", {}, "Experiments dashboard"), h("p", {}, "Which configuration is best? Compare completed quick tests by any metric.")),
+      h("div", { class: "toolbar" }, datasetFilter, exportLink, mlflowLink)),
+    statsHost,
+    h("section", { class: "panel", "aria-labelledby": "lb-title" },
+      h("header", {}, h("h2", { id: "lb-title" }, "Leaderboard"), h("div", { class: "inline" }, field("Rank by", metricSelect))),
+      leaderboardHost),
+    h("section", { class: "panel", "aria-labelledby": "hm-title" },
+      h("header", {}, h("h2", { id: "hm-title" }, "Configuration heatmap"),
+        h("div", { class: "inline" }, field("Metric", heatMetric), field("Columns (X)", xAxis), field("Rows (Y)", yAxis))),
+      heatmapHost),
+    h("section", { class: "panel", "aria-labelledby": "pc-title" },
+      h("header", {}, h("h2", { id: "pc-title" }, "Parameters vs metric"), pcAxes),
+      pcHost));
+
+  let leaderboard = null;
+  let sort = null;
+  let pcDraw = null;
+  const pcChosen = new Set(["sample_percent", "epochs", "batch_size", "learning_rate"]);
+
+  const scope = () => ({ dataset_id: datasetFilter.value || undefined });
+  const open = async (id) => (await import("../components/view_modal.js")).openViewModal(id);
+
+  async function loadStats() {
+    mount(statsHost, loading("Loading summary…"));
+    try {
+      const stats = await dashboard.stats(scope());
+      if (stats.mlflow_url) {
+        mlflowLink.href = stats.mlflow_url;
+        mlflowLink.hidden = false;
+      }
+      const best = stats.best_recall_at_100;
+      const tile = (label, value, sub, extra = {}) => h("div", { class: "tile", ...extra }, h("div", { class: "label" }, label), h("div", { class: "value" }, value), sub ? h("div", { class: "sub" }, sub) : null);
+      mount(statsHost, h("div", { class: "tiles", style: { marginBottom: "1rem" } },
+        tile("Experiments", int(stats.total), `${int(stats.active)} active · ${int(stats.failed)} failed · ${int(stats.cancelled)} cancelled`, { dataset: { stat: "total" } }),
+        tile("Completed", int(stats.completed), null, { dataset: { stat: "completed" } }),
+        tile("Best Recall@100", pct(best?.value), best ? h("button", { type: "button", class: "small ghost", style: { padding: 0, color: "var(--accent)" }, onClick: () => open(best.experiment.id) }, `${best.experiment.label} · ${best.experiment.name}`) : "no completed run yet", { dataset: { stat: "best" } }),
+        tile("Average Recall@100", pct(stats.average_recall_at_100), "over completed experiments", { dataset: { stat: "average" } })));
+    } catch (error) {
+      mount(statsHost, errorState(error, loadStats));
+    }
+  }
+
+  async function loadDimensions() {
+    const dims = await dashboard.dimensions();
+    const metrics = dims.metrics.length ? dims.metrics.map((m) => [m.name, m.label]) : [["recall_at_100", "Recall@100"]];
+    for (const el of [metricSelect, heatMetric]) setOptions(el, metrics, metrics.some(([n]) => n === el.value) ? el.value : "recall_at_100");
+    const axes = dims.axes.map((a) => [a.name, a.label]);
+    setOptions(xAxis, axes, xAxis.value);
+    setOptions(yAxis, axes, yAxis.value);
+  }
+
+  function sortedItems() {
+    if (!sort) return leaderboard.items;
+    const get = (item) => (sort.key === "value" ? item.value : item.metrics?.[sort.key]);
+    return [...leaderboard.items].sort((a, b) => {
+      const va = get(a);
+      const vb = get(b);
+      if (va == null) return 1;
+      if (vb == null) return -1;
+      return sort.desc ? vb - va : va - vb;
+    });
+  }
+
+  function renderLeaderboard() {
+    if (!leaderboard.items.length) {
+      mount(leaderboardHost, empty("No completed experiments have this metric yet.", "Completed quick tests are ranked here."));
+      return;
+    }
+    const metric = leaderboard.metric;
+    const columns = [...new Set([metric, ...COLUMNS])];
+    const header = (key) => {
+      const active = sort ? sort.key === key || (sort.key === "value" && key === metric) : key === metric;
+      const desc = sort ? sort.desc : leaderboard.direction === "higher";
+      const button = h("button", { type: "button", class: "sort", title: `Sort by ${metricLabel(key)}` }, metricLabel(key), active ? (desc ? " ▼" : " ▲") : "");
+      button.addEventListener("click", () => {
+        sort = { key: key === metric ? "value" : key, desc: active ? !desc : !/loss/.test(key) };
+        renderLeaderboard();
+      });
+      return h("th", { scope: "col", class: "num", "aria-sort": active ? (desc ? "descending" : "ascending") : null }, button);
+    };
+    const rows = sortedItems().map((item, index) => {
+      const tr = h("tr", { class: "clickable", tabindex: "0", dataset: { id: item.id }, "aria-label": `${item.label} ${item.name}: open` },
+        h("td", { class: "rank num" }, String(sort ? index + 1 : item.rank)),
+        h("td", { class: "nowrap" }, h("strong", {}, item.label)),
+        h("td", { style: { maxWidth: "260px", overflowWrap: "anywhere" } }, item.name),
+        h("td", { class: "small" }, item.feature_config_name ?? "—"),
+        h("td", { class: "small" }, item.model_config_name ?? "—"),
+        columns.map((key) => {
+          const value = key === metric ? item.value : item.metrics?.[key];
+          return h("td", { class: ["num", key === metric ? "metric-chip" : ""] }, value == null ? "—" : formatMetric(key, value));
+        }));
+      return tr;
+    });
+    const tbody = h("tbody", {}, rows);
+    tbody.addEventListener("click", (event) => {
+      const tr = event.target.closest("tr[data-id]");
+      if (tr) open(tr.dataset.id);
+    });
+    tbody.addEventListener("keydown", (event) => {
+      const tr = event.target.closest("tr[data-id]");
+      if (tr && (event.key === "Enter" || event.key === " ")) {
+        event.preventDefault();
+        open(tr.dataset.id);
+      }
+    });
+    mount(leaderboardHost,
+      h("p", { class: "small muted", style: { marginTop: 0 } }, `${int(leaderboard.total)} completed experiments ranked by ${leaderboard.label} (${leaderboard.direction} is better). Click a row to open it.`),
+      h("div", { class: "table-wrap leaderboard-wrap" }, h("table", { id: "leaderboard-table" },
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), h("th", { scope: "col" }, "Exp"), h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Features"), h("th", { scope: "col" }, "Model"), columns.map(header))),
+        tbody)));
+  }
+
+  async function loadLeaderboard() {
+    mount(leaderboardHost, loading("Ranking experiments…"));
+    try {
+      leaderboard = await dashboard.leaderboard({ metric: metricSelect.value, order: "best", page_size: LEADERBOARD_SIZE, ...scope() });
+      sort = null;
+      renderLeaderboard();
+      renderParallel();
+    } catch (error) {
+      mount(leaderboardHost, errorState(error, loadLeaderboard));
+    }
+  }
+
+  async function loadHeatmap() {
+    mount(heatmapHost, loading("Building heatmap…"));
+    try {
+      const data = await dashboard.heatmap({ metric: heatMetric.value, x_axis: xAxis.value, y_axis: yAxis.value, ...scope() });
+      mount(heatmapHost, renderHeatmap(data, open));
+    } catch (error) {
+      mount(heatmapHost, errorState(error, loadHeatmap));
+    }
+  }
+
+  function renderParallel() {
+    if (!pcAxes.childElementCount) {
+      for (const axis of PC_AXES) {
+        const box = h("input", { type: "checkbox", id: `pc-${axis.key}`, checked: pcChosen.has(axis.key) });
+        box.addEventListener("change", () => {
+          if (box.checked) pcChosen.add(axis.key);
+          else pcChosen.delete(axis.key);
+          renderParallel();
+        });
+        pcAxes.append(h("span", { class: "nowrap", style: { display: "inline-flex", gap: "0.25rem", alignItems: "center" } }, box, h("label", { for: box.id, style: { fontWeight: 400 } }, axis.label)));
+      }
+    }
+    if (!leaderboard?.items.length) {
+      mount(pcHost, empty("No completed experiments to plot yet."));
+      pcDraw = null;
+      return;
+    }
+    const axes = PC_AXES.filter((a) => pcChosen.has(a.key));
+    const metricAxis = { label: leaderboard.label, value: (i) => i.value, format: (v) => formatMetric(leaderboard.metric, v) };
+    const { canvas, draw } = parallelCoordinates(leaderboard.items, [...axes, metricAxis], leaderboard.direction);
+    mount(pcHost, canvas, h("p", { class: "small muted" }, `${int(leaderboard.items.length)} experiments; darker lines are better by ${leaderboard.label}.`));
+    pcDraw = draw;
+    requestAnimationFrame(draw);
+  }
+
+  async function loadAll() {
+    exportLink.href = dashboard.exportUrl(scope());
+    loadStats();
+    loadLeaderboard();
+    loadHeatmap();
+  }
+
+  const onResize = () => pcDraw?.();
+  window.addEventListener("resize", onResize);
+  metricSelect.addEventListener("change", loadLeaderboard);
+  for (const el of [heatMetric, xAxis, yAxis]) el.addEventListener("change", loadHeatmap);
+  datasetFilter.addEventListener("change", loadAll);
+
+  datasets.list().then((page) => setOptions(datasetFilter, [["", "All datasets"], ...page.items.map((d) => [d.id, d.name])])).catch(() => {});
+  loadAll();
+  loadDimensions().then(() => {
+    if (metricSelect.value !== "recall_at_100") loadLeaderboard();
+  }).catch((error) => console.warn("dimensions unavailable", error));
+
+  return { unmount: () => window.removeEventListener("resize", onResize) };
+}
