@@ -73,6 +73,7 @@ def real_data_dir(tmp_path_factory) -> Path:
 def test_the_real_wheel_gives_movielens_100k(real_data_dir, monkeypatch):
     dataset = movielens_dataset(real_data_dir)
     assert dataset.row_count == 100_000
+    assert dataset.buyer_features is not None and dataset.product_features is not None
     assert dataset.buyer_features.row_count == 943
     assert dataset.product_features.row_count == 1682
     assert [(c.name, c.type) for c in dataset.columns] == [
@@ -101,6 +102,7 @@ def test_sample_keeps_the_first_users_and_every_item(real_data_dir):
     path = sample.source.uri.removeprefix("file://")
     users = warehouse.query(f"SELECT DISTINCT CAST(user_id AS INTEGER) AS u FROM read_parquet('{path}') ORDER BY u")
     assert [r["u"] for r in users] == list(range(1, 21))
+    assert sample.buyer_features is not None and sample.product_features is not None
     assert sample.buyer_features.row_count == 20
     assert sample.product_features.row_count == 1682
     assert sample.row_count == movielens_sample(real_data_dir, users=20).row_count

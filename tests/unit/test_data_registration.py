@@ -49,6 +49,7 @@ def test_columns_types_and_rows_come_from_the_file(files, name):
     ]
     assert dataset.row_count == 4
     assert dataset.source.uri == (files / name).as_uri()
+    assert dataset.buyer_features is not None
     assert dataset.buyer_features.row_count == 3
     assert [c.name for c in dataset.buyer_features.columns] == ["customer_id", "city"]
 

@@ -67,6 +67,7 @@ def test_dataset_is_written_once_per_config(tmp_path):
     assert (dataset.query_id_column, dataset.candidate_id_column, dataset.date_column) == (
         "customer_id", "product_id", "date")
     assert {c.name: c.type for c in dataset.columns}["date"] == "date"
+    assert dataset.buyer_features is not None
     assert dataset.buyer_features.join_key == "customer_id" and dataset.buyer_features.row_count == 200
     path = tmp_path / "warehouse" / "synthetic_b2b_seed5" / "transactions.parquet"
     written = path.stat().st_mtime_ns
