@@ -13,6 +13,8 @@ straight from the zip and writes, under ``{data_dir}/warehouse/movielens_100k/``
 It is idempotent: a manifest records what was written and a second call reads nothing.
 ``movielens_dataset`` returns the registered ``Dataset``; ``movielens_sample`` a small
 deterministic subset (the first N users by id) for tests.
+
+CLI: ``python -m experiments_platform.data.movielens --data-dir var [--sample-users 50]``.
 """
 
 from __future__ import annotations
@@ -261,3 +263,21 @@ def _sha256(path: Path) -> str:
     if not path.exists():
         return ""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write MovieLens 100k (and a first-N-users sample) as Parquet")
+    parser.add_argument("--data-dir", default="var", help="platform data root (tables go to DATA_DIR/warehouse/)")
+    parser.add_argument("--sample-users", type=int, default=None, help="also write the first N users as a sample")
+    args = parser.parse_args(argv)
+    datasets = [movielens_dataset(args.data_dir)]
+    if args.sample_users:
+        datasets.append(movielens_sample(args.data_dir, args.sample_users))
+    print(json.dumps([d.to_document() for d in datasets], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
