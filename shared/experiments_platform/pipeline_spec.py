@@ -8,9 +8,10 @@ executed as Python. No TensorFlow import here: both environments load it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -19,7 +20,6 @@ from .domain.experiment import Experiment, HardwareTier, QuickTestParameters
 from .domain.features import FeatureConfig
 from .domain.model import ModelConfig
 
-SPEC_VERSION = 1
 PIPELINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 URI = re.compile(r"^(file|gs)://\S+$")
@@ -78,6 +78,15 @@ class SplitQueries(_Frozen):
     eval: str = Field(min_length=1)
     test: str = Field(min_length=1)
     candidates: str = Field(min_length=1)
+    columns: tuple[str, ...] = Field(default=(), description="output columns of the split queries")
+    candidate_columns: tuple[str, ...] = Field(default=(), description="output columns of the candidates query")
+    protocol: dict[str, Any] = Field(default_factory=dict, description="what produced the splits, for the metrics")
+
+    @classmethod
+    def from_rendered(cls, rendered: Any) -> SplitQueries:
+        """From ``experiments_platform.sql.render_split_queries``'s result (a dataclass); extra fields are left out."""
+        values = dataclasses.asdict(rendered)
+        return cls.model_validate({name: values[name] for name in cls.model_fields if name in values})
 
     def split(self, name: SplitName) -> str:
         return {"train": self.train, "eval": self.eval, "test": self.test}[name]

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from experiments_platform.pipeline_spec import QuickTestSpec, SplitQueries, data_pipeline_name
+from pydantic import ValidationError
 
 from .factories import make_spec
 

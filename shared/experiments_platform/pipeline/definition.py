@@ -1,0 +1,136 @@
+"""The one quick-test pipeline definition, a pure function of the spec and the runtime choices.
+
+ExampleGen (DuckDB locally, BigQuery on GCP) → StatisticsGen → SchemaGen → Transform
+(vocabularies and statistics of the training split; no materialisation) → Trainer (two-tower
+TFRS, ``run_fn`` module path) → Evaluator (publishes metrics.json, closes the MLflow run).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any, Literal  # noqa: E402
+
+from tfx import v1 as tfx  # noqa: E402
+from tfx.proto import transform_pb2  # noqa: E402
+
+from ..pipeline_spec import QuickTestSpec  # noqa: E402
+from .evaluator import QuickTestEvaluator  # noqa: E402
+from .example_gen import bigquery_example_gen, duckdb_example_gen  # noqa: E402
+from .preprocessing import transform_config  # noqa: E402
+from .trainer import trainer_config  # noqa: E402
+
+PREPROCESSING_FN = "experiments_platform.pipeline.preprocessing.preprocessing_fn"
+RUN_FN = "experiments_platform.pipeline.trainer.run_fn"
+LOCAL_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+COMPONENT_IDS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
+
+
+@dataclass(frozen=True)
+class VertexTarget:
+    """Where the data stages (Dataflow) and the Trainer (Vertex custom job) run on GCP."""
+
+    project: str
+    region: str
+    pipeline_image: str
+    staging_uri: str
+    service_account: str | None = None
+    extra_beam_args: tuple[str, ...] = field(default_factory=tuple)
+
+
+def dataflow_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
+    machine = spec.machine
+    args = [
+        "--runner=DataflowRunner",
+        f"--project={target.project}",
+        f"--region={target.region}",
+        f"--temp_location={target.staging_uri.rstrip('/')}/dataflow/tmp",
+        f"--staging_location={target.staging_uri.rstrip('/')}/dataflow/staging",
+        f"--machine_type={machine.machine_type}",
+        f"--max_num_workers={machine.dataflow_max_workers}",
+        f"--sdk_container_image={target.pipeline_image}",
+        "--experiments=use_runner_v2",
+    ]
+    if target.service_account:
+        args.append(f"--service_account_email={target.service_account}")
+    return args + list(target.extra_beam_args)
+
+
+def _vertex_trainer_config(spec: QuickTestSpec, target: VertexTarget) -> dict[str, Any]:
+    from tfx.extensions.google_cloud_ai_platform import constants
+    from tfx.extensions.google_cloud_ai_platform.trainer import executor
+
+    job: dict[str, Any] = {
+        "project": target.project,
+        "worker_pool_specs": [{
+            "machine_spec": {"machine_type": spec.machine.machine_type},
+            "replica_count": 1,
+            "container_spec": {"image_uri": target.pipeline_image},
+        }],
+    }
+    if target.service_account:
+        job["service_account"] = target.service_account
+    return {
+        **trainer_config(spec),
+        constants.ENABLE_VERTEX_KEY: True,
+        constants.VERTEX_REGION_KEY: target.region,
+        executor.TRAINING_ARGS_KEY: job,
+    }
+
+
+def create_pipeline(
+    spec: QuickTestSpec,
+    *,
+    runner: Literal["local", "vertex"] = "local",
+    metadata_path: str | None = None,
+    vertex: VertexTarget | None = None,
+    enable_cache: bool = True,
+) -> tfx.dsl.Pipeline:
+    """The quick-test pipeline of ``spec``; ``metadata_path`` (SQLite MLMD) for the local runner."""
+    if runner == "vertex" and vertex is None:
+        raise ValueError("runner='vertex' needs a VertexTarget (project, region, pipeline image, staging URI)")
+    example_gen = duckdb_example_gen(spec.queries) if spec.queries.dialect == "duckdb" \
+        else bigquery_example_gen(spec.queries)
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FN,
+        custom_config=transform_config(spec.features, spec.query_id_column, spec.candidate_id_column),
+        splits_config=transform_pb2.SplitsConfig(analyze=["train"]),
+        materialize=False,
+        disable_statistics=True,
+        disable_analyzer_cache=True,
+    )
+    trainer_args: dict[str, Any] = {
+        "examples": example_gen.outputs["examples"],
+        "transform_graph": transform.outputs["transform_graph"],
+        "schema": schema_gen.outputs["schema"],
+        "run_fn": RUN_FN,
+        "train_args": tfx.proto.TrainArgs(splits=["train"]),
+        "eval_args": tfx.proto.EvalArgs(splits=["eval"]),
+    }
+    if runner == "vertex":
+        assert vertex is not None
+        trainer = tfx.extensions.google_cloud_ai_platform.Trainer(
+            **trainer_args, custom_config=_vertex_trainer_config(spec, vertex))
+    else:
+        trainer = tfx.components.Trainer(**trainer_args, custom_config=trainer_config(spec))
+    evaluator = QuickTestEvaluator(model_run=trainer.outputs["model_run"], spec_json=spec.to_json()).with_id(
+        "Evaluator")
+    components = [example_gen, statistics_gen, schema_gen, transform, trainer, evaluator]
+    beam_args = dataflow_beam_args(spec, vertex) if runner == "vertex" and vertex else list(LOCAL_BEAM_ARGS)
+    return tfx.dsl.Pipeline(
+        pipeline_name=spec.pipeline_name,
+        pipeline_root=spec.pipeline_root if runner == "vertex" else spec.pipeline_root.removeprefix("file://"),
+        components=components,
+        enable_cache=enable_cache,
+        metadata_connection_config=(
+            tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path) if metadata_path else None
+        ),
+        beam_pipeline_args=beam_args,
+    )

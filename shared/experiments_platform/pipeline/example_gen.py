@@ -1,0 +1,132 @@
+"""ExampleGen over DuckDB: the same QueryBasedExampleGen as BigQueryExampleGen, run on DuckDB.
+
+Each split's ``pattern`` is a rendered DuckDB query (``experiments_platform.sql``). The executor
+runs it and turns every row into a ``tf.train.Example``; the base executor then writes the
+gzipped TFRecord splits exactly as for BigQuery. Value mapping (what BigQueryExampleGen does,
+plus temporal types): integers and booleans → int64, floats and decimals → float, text → bytes,
+TIMESTAMP/DATE → int64 Unix seconds, NULL → an empty feature.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+import tensorflow as tf
+from tfx.components.example_gen import base_example_gen_executor
+from tfx.components.example_gen.component import QueryBasedExampleGen
+from tfx.dsl.components.base import executor_spec
+from tfx.proto import example_gen_pb2
+
+from ..pipeline_spec import SPLITS, SplitQueries
+
+FETCH_ROWS = 20_000
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _kind(duckdb_type: str) -> str:
+    name = duckdb_type.upper()
+    if name.startswith(("TIMESTAMP", "DATE")):
+        return "time"
+    if name in {"BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                "UINTEGER", "UBIGINT"}:
+        return "int"
+    if name in {"FLOAT", "DOUBLE", "REAL"} or name.startswith("DECIMAL"):
+        return "float"
+    if name in {"VARCHAR", "TEXT", "STRING", "UUID"} or name.startswith("ENUM"):
+        return "bytes"
+    raise ValueError(f"DuckDB column type {duckdb_type} is not supported by ExampleGen; cast it in the query")
+
+
+def _seconds(value: Any) -> int:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return int(value.timestamp())
+        return int((value - _EPOCH).total_seconds())
+    return int((dt.datetime(value.year, value.month, value.day) - _EPOCH).total_seconds())
+
+
+def _feature(kind: str, value: Any) -> tf.train.Feature:
+    if value is None:
+        return tf.train.Feature()
+    if kind == "int":
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
+    if kind == "float":
+        return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
+    if kind == "time":
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=[_seconds(value)]))
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(value).encode()]))
+
+
+def query_to_examples(sql: str) -> Iterator[tf.train.Example]:
+    """Run one DuckDB query (UTC session) and yield its rows as examples."""
+    import duckdb
+
+    with duckdb.connect(":memory:") as connection:
+        connection.execute("SET TimeZone='UTC'")
+        cursor = connection.execute(sql)
+        names = [d[0] for d in cursor.description]
+        kinds = [_kind(str(d[1])) for d in cursor.description]
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            for row in rows:
+                yield tf.train.Example(features=tf.train.Features(
+                    feature={name: _feature(kind, value) for name, kind, value in zip(names, kinds, row, strict=True)}
+                ))
+
+
+@beam.ptransform_fn
+@beam.typehints.with_input_types(beam.Pipeline)
+@beam.typehints.with_output_types(tf.train.Example)
+def _DuckDBToExample(pipeline: beam.Pipeline, exec_properties: dict[str, Any], split_pattern: str) -> Any:  # noqa: N802
+    return pipeline | "Query" >> beam.Create([split_pattern]) | "ToTFExample" >> beam.FlatMap(query_to_examples)
+
+
+class DuckDBExampleGenExecutor(base_example_gen_executor.BaseExampleGenExecutor):
+    def GetInputSourceToExamplePTransform(self) -> beam.PTransform:  # noqa: N802
+        return _DuckDBToExample
+
+
+def split_input_config(queries: SplitQueries) -> example_gen_pb2.Input:
+    return example_gen_pb2.Input(
+        splits=[example_gen_pb2.Input.Split(name=name, pattern=queries.split(name)) for name in SPLITS]
+    )
+
+
+def duckdb_example_gen(queries: SplitQueries) -> QueryBasedExampleGen:
+    """ExampleGen reading the three split queries from DuckDB (component id ``ExampleGen``)."""
+    if queries.dialect != "duckdb":
+        raise ValueError(f"queries.dialect is {queries.dialect!r}; the DuckDB ExampleGen needs 'duckdb' queries")
+    return QueryBasedExampleGen(
+        input_config=split_input_config(queries),
+        custom_executor_spec=executor_spec.BeamExecutorSpec(DuckDBExampleGenExecutor),
+    ).with_id("ExampleGen")
+
+
+def bigquery_example_gen(queries: SplitQueries) -> Any:
+    """BigQueryExampleGen over the same three split queries rendered for BigQuery."""
+    from tfx.extensions.google_cloud_big_query.example_gen.component import BigQueryExampleGen
+
+    if queries.dialect != "bigquery":
+        raise ValueError(f"queries.dialect is {queries.dialect!r}; BigQueryExampleGen needs 'bigquery' queries")
+    return BigQueryExampleGen(input_config=split_input_config(queries)).with_id("ExampleGen")
+
+
+def bigquery_query_to_examples(sql: str, project: str | None = None) -> Iterator[tf.train.Example]:
+    """Run one BigQuery query and yield its rows as examples (BigQueryExampleGen's mapping)."""
+    from google.cloud import bigquery
+    from tfx.extensions.google_cloud_big_query import utils
+
+    client = bigquery.Client(project=project)
+    rows = client.query(sql).result()
+    types = {field.name: field.field_type for field in rows.schema}
+    for row in rows:
+        yield utils.row_to_example(types, dict(row.items()))
+
+
+def candidate_examples(queries: SplitQueries) -> Iterator[tf.train.Example]:
+    """The candidate corpus (one example per candidate) from the candidates query, in its dialect."""
+    if queries.dialect == "duckdb":
+        return query_to_examples(queries.candidates)
+    return bigquery_query_to_examples(queries.candidates)

@@ -1,0 +1,156 @@
+"""The two-tower TFRS retrieval model, built from validated configs (values, never code)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_recommenders as tfrs  # noqa: E402
+
+from ..domain.model import ModelConfig  # noqa: E402
+from .feature_names import ModelInput  # noqa: E402
+
+SAMPLING_PROBABILITY = "qt_sampling_probability"
+
+OPTIMIZERS = {
+    "adagrad": tf.keras.optimizers.Adagrad,
+    "adam": tf.keras.optimizers.Adam,
+    "sgd": tf.keras.optimizers.SGD,
+    "rmsprop": tf.keras.optimizers.RMSprop,
+}
+
+
+def _regularizer(l2: float) -> Any:
+    return tf.keras.regularizers.l2(l2) if l2 > 0 else None
+
+
+class Tower(tf.keras.Model):
+    """Embeddings per input, concatenated, then the configured dense layers (last one linear)."""
+
+    def __init__(self, inputs: list[ModelInput], layers: list[int], output_dim: int | None, activation: str,
+                 l2: float, name: str) -> None:
+        super().__init__(name=name)
+        self.model_inputs = list(inputs)
+        self.embeddings = {}
+        for item in self.model_inputs:
+            if item.kind in ("embedding", "bag"):
+                self.embeddings[item.name] = tf.keras.layers.Embedding(
+                    item.size, item.dim, embeddings_regularizer=_regularizer(l2), name=f"{item.name}__embedding",
+                    mask_zero=False,
+                )
+        sizes = list(layers) + ([output_dim] if output_dim else [])
+        self.dense = [
+            tf.keras.layers.Dense(units, activation=None if i == len(sizes) - 1 else activation,
+                                  kernel_regularizer=_regularizer(l2), name=f"{name}_dense_{i}")
+            for i, units in enumerate(sizes)
+        ]
+
+    def output_width(self) -> int:
+        if self.dense:
+            return self.dense[-1].units
+        return sum(i.dim if i.kind in ("embedding", "bag") else i.width for i in self.model_inputs)
+
+    def call(self, features: dict[str, tf.Tensor]) -> tf.Tensor:
+        parts = []
+        for item in self.model_inputs:
+            value = features[item.name]
+            if item.kind == "embedding":
+                parts.append(self.embeddings[item.name](tf.reshape(value, [-1])))
+            elif item.kind == "bag":
+                vectors = self.embeddings[item.name](value)
+                mask = tf.cast(tf.expand_dims(value > 0, -1), vectors.dtype)
+                parts.append(tf.reduce_sum(vectors * mask, 1) / tf.maximum(tf.reduce_sum(mask, 1), 1.0))
+            else:
+                parts.append(tf.reshape(tf.cast(value, tf.float32), [-1, item.width]))
+        x = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
+        for layer in self.dense:
+            x = layer(x)
+        return x
+
+
+class TwoTowerModel(tfrs.Model):
+    """In-batch softmax retrieval; with ``correct_sampling_bias`` the logits get −log(p) (Yi et al. 2019).
+
+    Reported losses are per step, as optimised: ``loss`` is the batch's summed softmax
+    cross-entropy, ``regularization_loss`` the L2 penalty, ``total_loss`` their sum; Keras
+    averages them over the epoch's steps.
+    """
+
+    def __init__(self, query_tower: Tower, candidate_tower: Tower, correct_sampling_bias: bool) -> None:
+        super().__init__()
+        self.query_tower = query_tower
+        self.candidate_tower = candidate_tower
+        self.correct_sampling_bias = correct_sampling_bias
+        self.task = tfrs.tasks.Retrieval()
+        self.trackers = [tf.keras.metrics.Mean(name=n) for n in ("loss", "regularization_loss", "total_loss")]
+
+    @property
+    def metrics(self) -> list[Any]:
+        return self.trackers
+
+    def compute_loss(self, features: dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
+        queries = self.query_tower(features)
+        candidates = self.candidate_tower(features)
+        probability = features[SAMPLING_PROBABILITY] if self.correct_sampling_bias else None
+        return self.task(queries, candidates, candidate_sampling_probability=probability, compute_metrics=False)
+
+    def _record(self, loss: tf.Tensor, regularization: tf.Tensor) -> dict[str, tf.Tensor]:
+        for tracker, value in zip(self.trackers, (loss, regularization, loss + regularization), strict=True):
+            tracker.update_state(value)
+        return {t.name: t.result() for t in self.trackers}
+
+    def _regularization(self) -> tf.Tensor:
+        return tf.add_n(self.losses) if self.losses else tf.constant(0.0)
+
+    def train_step(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(features, training=True)
+            regularization = self._regularization()
+            total = loss + regularization
+        gradients = tape.gradient(total, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
+        return self._record(loss, regularization)
+
+    def test_step(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        loss = self.compute_loss(features, training=False)
+        return self._record(loss, self._regularization())
+
+
+def build_model(query_inputs: list[ModelInput], candidate_inputs: list[ModelInput], config: ModelConfig,
+                learning_rate: float) -> TwoTowerModel:
+    """Compile the two-tower model; raise ValueError when the towers' outputs cannot be compared."""
+    query = Tower(query_inputs, config.query_tower_layers, config.output_dim, config.activation,
+                  config.l2_regularization, "query_tower")
+    candidate = Tower(candidate_inputs, config.candidate_tower_layers, config.output_dim, config.activation,
+                      config.l2_regularization, "candidate_tower")
+    if query.output_width() != candidate.output_width():
+        raise ValueError(
+            f"model_config: the query tower outputs {query.output_width()} values and the candidate tower "
+            f"{candidate.output_width()}; give both towers the same last layer or set output_dim"
+        )
+    model = TwoTowerModel(query, candidate, config.sampling_bias_correction)
+    model.compile(optimizer=OPTIMIZERS[config.optimizer](learning_rate=learning_rate))
+    return model
+
+
+def weight_statistics(model: TwoTowerModel) -> dict[str, float]:
+    """L2 norms (total and per tower) and mean/std/min/max of each tower's trainable weights."""
+    out: dict[str, float] = {}
+    squares = 0.0
+    for tower_name, tower in (("query", model.query_tower), ("candidate", model.candidate_tower)):
+        values = np.concatenate([v.numpy().ravel() for v in tower.trainable_variables]) if tower.trainable_variables \
+            else np.zeros(1, dtype=np.float32)
+        square = float(np.sum(np.square(values, dtype=np.float64)))
+        squares += square
+        out[f"{tower_name}_weight_norm"] = square ** 0.5
+        out[f"{tower_name}_weights_mean"] = float(values.mean())
+        out[f"{tower_name}_weights_std"] = float(values.std())
+        out[f"{tower_name}_weights_min"] = float(values.min())
+        out[f"{tower_name}_weights_max"] = float(values.max())
+    out["weight_norm"] = squares ** 0.5
+    return out

@@ -1,0 +1,200 @@
+"""The Trainer's ``run_fn``: a fixed module configured by the validated spec in ``custom_config``.
+
+``custom_config["spec"]`` is the ``QuickTestSpec`` JSON. It is parsed by pydantic; config values
+(names, sizes, rates) are used as data only. The run: wait for MLflow (fail early), load the
+transformed splits and corpus, train with per-epoch metrics, evaluate exactly on the test split,
+write ``evaluation.json`` to the model-run directory and the tower weights to the model directory.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import io  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+
+from ..jsonlog import fields, get_logger  # noqa: E402
+from ..pipeline_spec import QuickTestSpec  # noqa: E402
+from .evaluation import (  # noqa: E402
+    PROTOCOL_TEXT,
+    flat_final_metrics,
+    recall_report,
+    sampling_probabilities,
+    vocabulary_report,
+)
+from .example_gen import candidate_examples  # noqa: E402
+from .feature_names import CANDIDATE_KEY, tower_inputs, vocabulary_features  # noqa: E402
+from .model import SAMPLING_PROBABILITY, TwoTowerModel, build_model, weight_statistics  # noqa: E402
+from .tracking import RunLogger  # noqa: E402
+from .trainer_data import Arrays, load_corpus, load_split, select, split_files  # noqa: E402
+
+log = get_logger(__name__)
+EVALUATION_FILE = "evaluation.json"
+EMBED_BATCH = 8192
+
+
+def trainer_config(spec: QuickTestSpec) -> dict[str, Any]:
+    """The Trainer's ``custom_config``: the whole spec as JSON text (data, parsed by pydantic)."""
+    return {"spec": spec.to_json()}
+
+
+class EpochLogger(tf.keras.callbacks.Callback):
+    """Collects each epoch's losses and weight statistics and sends them to MLflow in one batch."""
+
+    def __init__(self, tracker: RunLogger | None) -> None:
+        super().__init__()
+        self.tracker = tracker
+        self.history: list[dict[str, float]] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        assert isinstance(self.model, TwoTowerModel)
+        values = {k: float(v) for k, v in (logs or {}).items()}
+        values.update(weight_statistics(self.model))
+        if not all(np.isfinite(v) for v in values.values()):
+            raise FloatingPointError(f"NaN or infinite loss/weights at epoch {epoch + 1}: {values}; "
+                                     "lower the learning rate")
+        self.history.append({"epoch": epoch + 1, **values})
+        if self.tracker:
+            self.tracker.log_metrics(values, step=epoch + 1)
+        log.info("epoch finished", extra=fields(epoch=epoch + 1, **values))
+
+
+def _embed(tower: tf.keras.Model, arrays: Arrays) -> np.ndarray:
+    dataset = tf.data.Dataset.from_tensor_slices(arrays).batch(EMBED_BATCH)
+    return np.concatenate([tower(batch).numpy() for batch in dataset])
+
+
+def _dataset(arrays: Arrays, batch_size: int, seed: int | None = None) -> tf.data.Dataset:
+    dataset = tf.data.Dataset.from_tensor_slices(arrays)
+    if seed is not None:
+        dataset = dataset.shuffle(len(next(iter(arrays.values()))), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size)
+
+
+def params_of(spec: QuickTestSpec) -> dict[str, Any]:
+    features = [f"{f.column}:{f.kind}({getattr(f, 'embedding_dim', '-')})" for f in spec.features.query_features]
+    candidates = [f"{f.column}:{f.kind}({getattr(f, 'embedding_dim', '-')})" for f in spec.features.candidate_features]
+    crosses = [f"{c.tower}:{c.name}({c.embedding_dim})" for c in spec.features.cross_features]
+    p, m = spec.parameters, spec.model
+    return {
+        "experiment_id": spec.experiment_id, "experiment_number": spec.experiment_number,
+        "dataset_id": spec.dataset_id, "pipeline_name": spec.pipeline_name,
+        "query_features": ", ".join(features), "candidate_features": ", ".join(candidates),
+        "cross_features": ", ".join(crosses) or "-",
+        "query_tower": m.tower_summary("query"), "candidate_tower": m.tower_summary("candidate"),
+        "output_dim": m.output_dim, "activation": m.activation, "optimizer": m.optimizer,
+        "l2_regularization": m.l2_regularization, "sampling_bias_correction": m.sampling_bias_correction,
+        "epochs": p.epochs, "batch_size": p.batch_size, "learning_rate": p.learning_rate,
+        "sample_percent": p.sample_percent, "split_strategy": p.split.strategy, "seed": p.seed,
+        "hardware_tier": p.hardware_tier,
+    }
+
+
+def train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: list[str], model_dir: str,
+                       run_dir: str) -> dict[str, Any]:
+    """Everything ``run_fn`` does, callable without TFX (tests, benchmarks)."""
+    started = time.monotonic()
+    tracker = RunLogger(spec.mlflow, tags={
+        "experiment_id": spec.experiment_id, "experiment_number": str(spec.experiment_number),
+        "pipeline_name": spec.pipeline_name, "quick_test": "true",
+    })
+    tracker.log_params(params_of(spec))
+    try:
+        result = _train_and_evaluate(spec, transform_dir, train_files, model_dir, run_dir, tracker, started)
+    except BaseException:
+        tracker.finish("FAILED")
+        raise
+    return result
+
+
+def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: list[str], model_dir: str,
+                        run_dir: str, tracker: RunLogger, started: float) -> dict[str, Any]:
+    tf.keras.utils.set_random_seed(spec.parameters.seed)
+    transform = tft.TFTransformOutput(transform_dir)
+    sizes = {name: transform.vocabulary_size_by_name(name) for _, name, _ in vocabulary_features(spec.features)}
+    query_inputs = tower_inputs(spec.features, "query", sizes)
+    candidate_inputs = tower_inputs(spec.features, "candidate", sizes)
+    model_names = [i.name for i in query_inputs + candidate_inputs]
+
+    timings: dict[str, float] = {}
+    mark = time.monotonic()
+    splits = {name: load_split(split_files(train_files, name), transform) for name in ("train", "eval", "test")}
+    corpus = load_corpus(candidate_examples(spec.queries), transform)
+    timings["load_s"] = time.monotonic() - mark
+
+    def model_arrays(split: Arrays) -> Arrays:
+        arrays = select(split, model_names)
+        arrays[SAMPLING_PROBABILITY] = sampling_probabilities(splits["train"][CANDIDATE_KEY], split[CANDIDATE_KEY])
+        return arrays
+
+    model = build_model(query_inputs, candidate_inputs, spec.model, spec.parameters.learning_rate)
+    epochs = EpochLogger(tracker)
+    batch = spec.parameters.batch_size
+    mark = time.monotonic()
+    model.fit(
+        _dataset(model_arrays(splits["train"]), batch, seed=spec.parameters.seed),
+        validation_data=_dataset(model_arrays(splits["eval"]), batch),
+        epochs=spec.parameters.epochs, callbacks=[epochs], verbose=0,
+    )
+    timings["fit_s"] = time.monotonic() - mark
+
+    mark = time.monotonic()
+    test_loss = model.evaluate(_dataset(model_arrays(splits["test"]), batch), return_dict=True, verbose=0)["loss"]
+    query_embeddings = _embed(model.query_tower, select(splits["test"], [i.name for i in query_inputs]))
+    candidate_embeddings = _embed(model.candidate_tower, select(corpus, [i.name for i in candidate_inputs]))
+    recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
+    timings["evaluate_s"] = time.monotonic() - mark
+
+    final = flat_final_metrics(test_loss, recall)
+    evaluation = {
+        "experiment_id": spec.experiment_id,
+        "mlflow_run_id": tracker.run_id,
+        "mlflow_experiment_id": tracker.experiment_id,
+        "final": final,
+        "history": epochs.history,
+        "recall": recall,
+        "vocabularies": vocabulary_report(spec.features, sizes, splits["eval"]),
+        "protocol": {
+            **spec.queries.protocol,
+            "split_strategy": spec.parameters.split.strategy,
+            "corpus_size": len(corpus[CANDIDATE_KEY]),
+            "test_interactions": len(splits["test"][CANDIDATE_KEY]),
+            "rows": {name: len(split[CANDIDATE_KEY]) for name, split in splits.items()},
+            "ks": [10, 50, 100],
+            "sampling_bias_correction": spec.model.sampling_bias_correction,
+            "description": PROTOCOL_TEXT,
+        },
+        "timings": {**timings, "trainer_s": time.monotonic() - started},
+    }
+    tf.io.gfile.makedirs(run_dir)
+    with tf.io.gfile.GFile(f"{run_dir}/{EVALUATION_FILE}", "w") as out:
+        out.write(json.dumps(evaluation, indent=2))
+    _save_towers(model, model_dir, corpus[CANDIDATE_KEY], candidate_embeddings)
+    log.info("trainer finished", extra=fields(**final, **timings))
+    return evaluation
+
+
+def _save_towers(model: TwoTowerModel, model_dir: str, candidate_keys: np.ndarray, embeddings: np.ndarray) -> None:
+    """Tower weights (a TF checkpoint) and the corpus embeddings: enough to rebuild or serve the index."""
+    tf.io.gfile.makedirs(model_dir)
+    tf.train.Checkpoint(query_tower=model.query_tower, candidate_tower=model.candidate_tower).write(
+        f"{model_dir}/towers")
+    buffer = io.BytesIO()
+    np.savez(buffer, keys=candidate_keys, embeddings=embeddings)
+    with tf.io.gfile.GFile(f"{model_dir}/candidate_embeddings.npz", "wb") as out:
+        out.write(buffer.getvalue())
+
+
+def run_fn(fn_args: Any) -> None:
+    """TFX Trainer entry point (``run_fn`` module path; no module file)."""
+    spec = QuickTestSpec.from_json(fn_args.custom_config["spec"])
+    train_and_evaluate(spec, fn_args.transform_output, list(fn_args.train_files), fn_args.serving_model_dir,
+                       fn_args.model_run_dir)
