@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 from experiments_platform.bootstrap import Platform
+from experiments_platform.config import Settings
+from experiments_platform.domain import estimates
 from experiments_platform.handlers.experiments import Estimator
 from experiments_platform.jsonlog import fields, get_logger, log_context, trace_from_header
 from flask import Flask, Response, g, request
@@ -26,7 +29,7 @@ def create_app(platform: Platform | None = None, test_config: dict[str, Any] | N
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["platform"] = platform or Platform.from_env()
-    app.extensions["estimator"] = app.config.get("ESTIMATOR", _default_estimator())
+    app.extensions["estimator"] = _estimator(app.extensions["platform"].settings)
 
     for blueprint in (system.blueprint, *configs.create_config_blueprints(), experiments.blueprint,
                       insights.blueprint, dashboard.blueprint, create_ui_blueprint()):
@@ -36,12 +39,10 @@ def create_app(platform: Platform | None = None, test_config: dict[str, Any] | N
     return app
 
 
-def _default_estimator() -> Estimator | None:
-    try:
-        from experiments_platform.domain import estimates  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return estimates.estimate  # type: ignore[no-any-return]
+def _estimator(settings: Settings) -> Estimator:
+    """Estimates for where the pipeline runs: this machine (no cost) or Vertex AI in the configured region."""
+    target = "local" if settings.pipeline_service == "local" else "vertex"
+    return functools.partial(estimates.estimate, target=target, region=settings.gcp_region)
 
 
 def _log_requests(app: Flask) -> None:

@@ -11,6 +11,6 @@ def platform() -> Platform:
     return current_app.extensions["platform"]  # type: ignore[no-any-return]
 
 
-def estimator() -> Estimator | None:
-    """The duration/cost estimator of new experiments (``app.extensions["estimator"]``)."""
-    return current_app.extensions.get("estimator")
+def estimator() -> Estimator:
+    """The duration/cost estimator of new experiments."""
+    return current_app.extensions["estimator"]  # type: ignore[no-any-return]

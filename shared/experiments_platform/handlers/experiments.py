@@ -26,7 +26,7 @@ from ..errors import Conflict, InvalidInput, NotFound, TransientError
 from ..jsonlog import fields, get_logger
 from ..messages import CancelExperiment, SubmitExperiment, Topics
 from ..ports.bus import EventBus
-from ..ports.documents import Doc, DocumentStore, Filter, Order, Transaction
+from ..ports.documents import Doc, DocumentStore, Filter, Transaction
 from . import configs
 
 log = get_logger(__name__)
@@ -145,6 +145,8 @@ def estimate_experiment(documents: DocumentStore, payload: Any, estimator: Estim
     ]
     return {
         "recommended_tier": estimates[0].recommended_tier,
+        "row_count": prepared.dataset.row_count,
+        "sample_percent": prepared.parameters.sample_percent,
         "estimates": [e.to_document() for e in estimates],
     }
 
@@ -266,7 +268,7 @@ def list_experiments(
     page: int = 1,
     page_size: int = 50,
 ) -> dict[str, Any]:
-    """One page of experiments matching every given filter, with the total count (one query)."""
+    """One page of experiments matching every given filter, with the total count (one query, sorted in memory)."""
     _page_numbers(page, page_size)
     sort_field = sort.lstrip("-")
     if sort_field not in SORTABLE:
@@ -278,12 +280,19 @@ def list_experiments(
                         ("model_config_id", model_config_id)):
         if value:
             filters.append(Filter(name, "==", value))
-    order = [Order(sort_field, direction)]
-    if sort_field != "number":
-        order.append(Order("number", direction))
-    docs = documents.query(COLLECTION, filters=filters, order_by=order)
+    docs = sort_documents(documents.query(COLLECTION, filters=filters), sort_field, direction == "desc")
     start = (page - 1) * page_size
     return {"items": docs[start:start + page_size], "total": len(docs), "page": page, "page_size": page_size}
+
+
+def sort_documents(docs: list[Doc], field: str, descending: bool) -> list[Doc]:
+    """Sorted in memory by ``field`` then ``number`` (missing values last), so that queries need only
+    equality filters: Firestore serves those from single-field indexes, without composite indexes."""
+    present = [d for d in docs if d.get(field) is not None]
+    absent = [d for d in docs if d.get(field) is None]
+    present.sort(key=lambda d: (d[field], d.get("number") or 0), reverse=descending)
+    absent.sort(key=lambda d: d.get("number") or 0, reverse=descending)
+    return present + absent
 
 
 def cancel_experiment(documents: DocumentStore, bus: EventBus, experiment_id: str) -> Doc:
@@ -401,10 +410,9 @@ def summarize(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 def selectable_experiments(documents: DocumentStore) -> dict[str, Any]:
     """Completed, failed or cancelled experiments (the ones that can be compared), newest first."""
-    docs = documents.query(
-        COLLECTION,
-        filters=[Filter("status", "in", [s.value for s in SELECTABLE])],
-        order_by=[Order("created_at", "desc"), Order("number", "desc")],
+    docs = sort_documents(
+        documents.query(COLLECTION, filters=[Filter("status", "in", [s.value for s in SELECTABLE])]),
+        "created_at", descending=True,
     )
     items = [summarize(d) for d in docs]
     return {"items": items, "total": len(items)}

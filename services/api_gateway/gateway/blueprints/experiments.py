@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from experiments_platform.errors import TransientError
 from experiments_platform.handlers import compare, experiments
 from flask import Blueprint, Response, jsonify
 
@@ -34,10 +33,7 @@ def start_experiment() -> tuple[Response, int]:
 
 @blueprint.post("/estimate")
 def estimate() -> Response:
-    chosen = estimator()
-    if chosen is None:
-        raise TransientError("estimates are not available: experiments_platform.domain.estimates is not installed")
-    return jsonify(experiments.estimate_experiment(platform().documents, json_body(), chosen))
+    return jsonify(experiments.estimate_experiment(platform().documents, json_body(), estimator()))
 
 
 @blueprint.get("/selectable")
