@@ -1,0 +1,74 @@
+"""Artifacts, data insights and the statistics report, read from real TFDV artifacts in the local blob store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from experiments_platform.bootstrap import Platform
+
+from .conftest import finish, results, start_payload
+from .test_configs import XSS, error_of
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tfdv" / "movielens"
+
+
+def _with_data_artifacts(platform: Platform, experiment_id: str) -> None:
+    """Place real StatisticsGen/SchemaGen outputs where a local pipeline run writes them."""
+    root = platform.settings.data_dir / "pipelines" / experiment_id
+    shutil.copytree(FIXTURES / "statistics", root / "StatisticsGen" / "statistics" / "7")
+    shutil.copytree(FIXTURES / "schema", root / "SchemaGen" / "schema" / "8")
+    index = {
+        "StatisticsGen": {"statistics": [(root / "StatisticsGen" / "statistics" / "7").resolve().as_uri()]},
+        "SchemaGen": {"schema": [(root / "SchemaGen" / "schema" / "8").resolve().as_uri()]},
+    }
+    platform.blobs.write_bytes(platform.experiment_artifacts_uri(experiment_id, "artifacts.json"),
+                               json.dumps(index).encode())
+
+
+def test_data_insights_and_the_report_page(
+    client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any]
+) -> None:
+    doc = client.post("/api/experiments", json=start_payload(feature_config, model_config, name=XSS)).json
+    early = client.get(f"/api/experiments/{doc['id']}/data-insights").json
+    assert early["statistics"] is None and "StatisticsGen has produced no artifact" in early["missing"]["statistics"]
+    assert client.get(f"/api/experiments/{doc['id']}/statistics-report").status_code == 404
+
+    _with_data_artifacts(platform, doc["id"])
+    finish(platform, doc["id"], results=results(0.4, 0.2))
+    insights = client.get(f"/api/experiments/{doc['id']}/data-insights").json
+    assert [s["split"] for s in insights["statistics"]["splits"]] == ["train", "eval"]
+    assert insights["schema"]["features"], "schema features parsed from schema.pbtxt"
+    assert insights["vocabularies"] == {"query.user_id": {"vocab_size": 3, "oov_rate": 0.0}}
+    assert insights["missing"] == {}
+    assert insights["report_url"] == f"/api/experiments/{doc['id']}/statistics-report"
+
+    artifacts = client.get(f"/api/experiments/{doc['id']}/artifacts").json
+    by_component = {c["component"]: c for c in artifacts["components"]}
+    assert by_component["StatisticsGen"]["stage"] == "stats"
+    assert by_component["StatisticsGen"]["outputs"]["statistics"][0].endswith("/StatisticsGen/statistics/7")
+
+    page = client.get(f"/api/experiments/{doc['id']}/statistics-report")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    html = page.get_data(as_text=True)
+    assert "Exp #1 · &lt;img src=x onerror=alert(1)&gt;" in html and XSS not in html
+    assert "user_id" in html
+
+
+def test_training_history_before_a_run_and_unknown_experiments(
+    client: FlaskClient, feature_config: dict[str, Any], model_config: dict[str, Any]
+) -> None:
+    doc = client.post("/api/experiments", json=start_payload(feature_config, model_config)).json
+    history = client.get(f"/api/experiments/{doc['id']}/training-history").json
+    assert history["available"] is False and "has no MLflow run yet" in history["reason"]
+    for path in ("training-history", "artifacts", "data-insights", "statistics-report", "logs/Trainer"):
+        response = client.get(f"/api/experiments/missing/{path}")
+        assert response.status_code == 404, path
+        assert error_of(response)["error_code"] == "NOT_FOUND"
+    body = error_of(client.get(f"/api/experiments/{doc['id']}/logs/Trainer?lines=0"))
+    assert body["field"] == "lines"
