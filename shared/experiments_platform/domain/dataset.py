@@ -57,9 +57,9 @@ class Dataset(Document):
                 raise ValueError(f"{field}: {message}")
         return self
 
-    def all_columns(self) -> dict[str, str]:
+    def all_columns(self) -> dict[str, ColumnType]:
         """Every column a feature may use (interactions and side tables), name → type."""
-        out = {c.name: c.type for c in self.columns}
+        out: dict[str, ColumnType] = {c.name: c.type for c in self.columns}
         for table in (self.buyer_features, self.product_features):
             if table:
                 out.update({c.name: c.type for c in table.columns})
