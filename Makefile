@@ -10,7 +10,7 @@ TOOLS_VENV := .venv-tools
 PIP_QUIET := --quiet --disable-pip-version-check
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: help setup run run-emulated test lint typecheck test-unit test-contract test-pipeline test-api \
+.PHONY: help setup data run run-emulated test lint typecheck test-unit test-contract test-pipeline test-api \
         test-integration test-deploy test-browser emulators-start emulators-stop bench clean
 
 help:  ## list targets
@@ -76,6 +76,10 @@ test-deploy: $(VENV)/.installed $(TOOLS_VENV)/.installed
 
 test-browser: setup
 	$(VENV)/bin/python -m pytest tests/browser -q
+
+data: $(VENV)/.installed  ## load MovieLens 100k (and a 50-user sample) and the synthetic B2B dataset into var/warehouse
+	$(VENV)/bin/python -m experiments_platform.data.movielens --data-dir var --sample-users 50
+	$(VENV)/bin/python -m experiments_platform.data.synthetic_b2b --data-dir var
 
 emulators-start:  ## start the Pub/Sub, Firestore and fake-gcs-server emulators on 127.0.0.1
 	scripts/emulators.sh start
