@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
-from flask.testing import FlaskClient
-
 from experiments_platform.bootstrap import Platform
+from experiments_platform.entrypoints import service_app
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
-from .conftest import finish, results, start_payload
+from .conftest import create_app, finish, results, start_payload
 from .test_configs import XSS, error_of
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tfdv" / "movielens"
@@ -72,3 +74,35 @@ def test_training_history_before_a_run_and_unknown_experiments(
         assert error_of(response)["error_code"] == "NOT_FOUND"
     body = error_of(client.get(f"/api/experiments/{doc['id']}/logs/Trainer?lines=0"))
     assert body["field"] == "lines"
+
+
+def test_the_same_views_over_http_from_the_artifact_reader_service(
+    tmp_path: Path, client: FlaskClient, platform: Platform,
+    feature_config: dict[str, Any], model_config: dict[str, Any],
+) -> None:
+    doc = client.post("/api/experiments", json=start_payload(feature_config, model_config)).json
+    _with_data_artifacts(platform, doc["id"])
+    server = make_server("127.0.0.1", 0, service_app("artifact_reader", platform), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        settings = platform.settings.model_copy(update={"artifact_reader_url": f"http://127.0.0.1:{server.port}"})
+        remote = Platform(settings, documents=platform.documents, bus=platform.bus, blobs=platform.blobs)
+        over_http = create_app(remote).test_client()
+        for view in ("artifacts", "data-insights", "training-history"):
+            path = f"/api/experiments/{doc['id']}/{view}"
+            assert over_http.get(path).json == client.get(path).json, view
+        assert over_http.get(f"/api/experiments/{doc['id']}/statistics-report").data == \
+            client.get(f"/api/experiments/{doc['id']}/statistics-report").data
+        missing = over_http.get("/api/experiments/missing/artifacts")
+        assert missing.status_code == 404 and error_of(missing)["message"] == "experiment 'missing' doesn't exist"
+        wrong = over_http.get(f"/api/experiments/{doc['id']}/logs/Trainr")
+        assert wrong.status_code == 400 and error_of(wrong)["field"] == "component"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+    unreachable = platform.settings.model_copy(update={"artifact_reader_url": f"http://127.0.0.1:{server.port}"})
+    down = create_app(Platform(unreachable, documents=platform.documents, bus=platform.bus)).test_client()
+    response = down.get(f"/api/experiments/{doc['id']}/artifacts")
+    assert response.status_code == 503 and "cannot be reached" in error_of(response)["message"]

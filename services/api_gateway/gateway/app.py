@@ -41,7 +41,7 @@ def create_app(platform: Platform | None = None, test_config: dict[str, Any] | N
 
 def _estimator(settings: Settings) -> Estimator:
     """Estimates for where the pipeline runs: this machine (no cost) or Vertex AI in the configured region."""
-    target = "local" if settings.pipeline_service == "local" else "vertex"
+    target: estimates.Target = "local" if settings.pipeline_service == "local" else "vertex"
     return functools.partial(estimates.estimate, target=target, region=settings.gcp_region)
 
 

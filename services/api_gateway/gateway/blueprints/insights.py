@@ -1,7 +1,6 @@
 """Training history, component logs, artifacts, data insights and the statistics report of an experiment.
 
-Served in-process by ``experiments_platform.handlers.artifact_reader`` (the same functions the
-artifact_reader service exposes).
+Read through ``gateway.reader``: in-process, or from the artifact_reader service when its URL is set.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from experiments_platform.tfdv.schema import SchemaReport
 from experiments_platform.tfdv.statistics import StatisticsReport
 from flask import Blueprint, Response, jsonify
 
+from .. import reader
 from ..context import platform
 from ..http import query_int
 
@@ -24,23 +24,23 @@ blueprint = Blueprint("insights", __name__, url_prefix="/api/experiments/<experi
 
 @blueprint.get("/training-history")
 def training_history(experiment_id: str) -> Response:
-    return jsonify(artifact_reader.training_history(platform(), experiment_id))
+    return jsonify(reader.read(platform(), experiment_id, "training-history"))
 
 
 @blueprint.get("/artifacts")
 def artifacts(experiment_id: str) -> Response:
-    return jsonify(artifact_reader.artifacts(platform(), experiment_id))
+    return jsonify(reader.read(platform(), experiment_id, "artifacts"))
 
 
 @blueprint.get("/logs/<component>")
 def component_logs(experiment_id: str, component: str) -> Response:
     lines = query_int("lines", 200, minimum=1, maximum=artifact_reader.MAX_LOG_LINES)
-    return jsonify(artifact_reader.component_logs(platform(), experiment_id, component, lines))
+    return jsonify(reader.component_logs(platform(), experiment_id, component, lines))
 
 
-def _optional(read: Any, experiment_id: str) -> tuple[Any, str | None]:
+def _optional(view: str, experiment_id: str) -> tuple[Any, str | None]:
     try:
-        return read(platform(), experiment_id), None
+        return reader.read(platform(), experiment_id, view), None
     except NotFound as exc:
         return None, exc.message
 
@@ -48,8 +48,8 @@ def _optional(read: Any, experiment_id: str) -> tuple[Any, str | None]:
 @blueprint.get("/data-insights")
 def data_insights(experiment_id: str) -> Response:
     doc = get_experiment(platform().documents, experiment_id)
-    statistics, statistics_missing = _optional(artifact_reader.statistics, experiment_id)
-    schema, schema_missing = _optional(artifact_reader.schema, experiment_id)
+    statistics, statistics_missing = _optional("statistics", experiment_id)
+    schema, schema_missing = _optional("schema", experiment_id)
     return jsonify({
         "experiment_id": experiment_id,
         "statistics": statistics,
@@ -63,8 +63,8 @@ def data_insights(experiment_id: str) -> Response:
 @blueprint.get("/statistics-report")
 def statistics_report(experiment_id: str) -> Response:
     doc = get_experiment(platform().documents, experiment_id)
-    statistics = StatisticsReport.model_validate(artifact_reader.statistics(platform(), experiment_id))
-    schema_doc, _ = _optional(artifact_reader.schema, experiment_id)
+    statistics = StatisticsReport.model_validate(reader.read(platform(), experiment_id, "statistics"))
+    schema_doc, _ = _optional("schema", experiment_id)
     schema = SchemaReport.model_validate(schema_doc) if schema_doc else None
     page = render_report(statistics, schema, title=f"Exp #{doc.get('number')} · {doc.get('name')}")
     response = Response(page, mimetype="text/html")
