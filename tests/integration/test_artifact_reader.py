@@ -12,7 +12,7 @@ from experiments_platform.adapters.local_logs import LocalLogStore
 from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
 from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
-from experiments_platform.domain.status import StageStatus, Status
+from experiments_platform.domain.status import Stage, StageStatus, Status
 from experiments_platform.errors import InvalidInput, NotFound
 from experiments_platform.handlers import artifact_reader as reader
 
@@ -32,7 +32,7 @@ def platform(tmp_path: Path):
 @pytest.fixture
 def experiment(platform, tmp_path: Path):
     experiment = make_experiment(write_interactions(tmp_path), status=Status.RUNNING)
-    experiment.stages["stats"].status = StageStatus.SUCCEEDED
+    experiment.stages[Stage.STATS].status = StageStatus.SUCCEEDED
     platform.documents.create("experiments", experiment.id, experiment.to_document())
     pipeline_root = tmp_path / "pipelines" / "qt-x"
     shutil.copytree(FIXTURES / "statistics", pipeline_root / "StatisticsGen" / "statistics" / "3")

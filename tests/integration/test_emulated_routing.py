@@ -76,8 +76,7 @@ def test_commands_and_google_events_reach_the_service_processes(stack, tmp_path)
     doc = wait_until(read(running.id), lambda d: d["stages"]["examples"]["status"] == "running")
     assert doc["status"] == "running" and doc["pipeline_job_name"] == job
 
-    documents.run_transaction(lambda tx: tx.set("experiments", waiting.id, {
-        **tx.get("experiments", waiting.id), "cancel_requested": True}))
+    documents.set("experiments", waiting.id, {**waiting.to_document(), "cancel_requested": True})
     bus.publish(Topics.CANCEL, *CancelExperiment(experiment_id=waiting.id).encode())
     assert wait_until(read(waiting.id), lambda d: d["status"] == "cancelled")["cancel_requested"] is True
 

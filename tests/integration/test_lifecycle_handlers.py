@@ -228,7 +228,9 @@ def test_a_failed_build_fails_the_compile_stage(platform, experiment):
     submit(platform, experiment.id)
     build = ge.build_resource("build-1", experiment.id, "FAILURE", project="local",
                               failure_detail="ModuleNotFoundError: No module named 'tfx'")
-    status_watcher.on_build(platform, ge.parse_build(build))
+    event = ge.parse_build(build)
+    assert event is not None
+    status_watcher.on_build(platform, event)
     doc = stored(platform, experiment.id)
     assert doc["status"] == "failed" and doc["stages"]["compile"]["status"] == "failed"
     assert doc["error"]["stage"] == "compile" and doc["error"]["code"] == "MISSING_MODULE"
