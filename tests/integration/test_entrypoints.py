@@ -61,7 +61,8 @@ def seed(documents, data_dir: Path, **values: Any):
     return experiment
 
 
-def push_envelope(data: bytes, attributes: dict[str, str], subscription: str, attempt: int = 1) -> dict[str, Any]:
+def push_envelope(message: tuple[bytes, dict[str, str]], subscription: str, attempt: int = 1) -> dict[str, Any]:
+    data, attributes = message
     message_id = str(uuid.uuid4().int)[:16]
     return {
         "message": {
@@ -99,7 +100,7 @@ def test_cloud_build_notification_in_a_push_envelope(documents, data_dir):
     experiment = seed(documents, data_dir, status=Status.SUBMITTING, cloud_build_id="b-7")
     job = job_name(experiment.id)
     build = ge.build_resource("b-7", experiment.id, "SUCCESS", project=PROJECT, pipeline_job_name=job)
-    body = push_envelope(*ge.build_notification(build), "status-watcher-cloud-builds")
+    body = push_envelope(ge.build_notification(build), "status-watcher-cloud-builds")
     client = load_main("status_watcher").app.test_client()
     answer = client.post("/pubsub/cloud-builds", json=body,
                          headers={"X-Cloud-Trace-Context": "0123456789abcdef/1;o=1"})
@@ -123,7 +124,7 @@ def test_cloud_build_statuschanged_cloudevent_in_binary_mode(documents, data_dir
 def test_vertex_log_sink_entry_through_eventarc_pubsub_binary_mode(documents, data_dir):
     experiment = seed(documents, data_dir, status=Status.SUBMITTING, cloud_build_id="b-9")
     entry = ge.pipeline_task_log_entry(job_name(experiment.id), "ExampleGen", "RUNNING")
-    envelope = push_envelope(*ge.log_sink_message(entry), "eventarc-europe-west1-pipeline-state-sub-123")
+    envelope = push_envelope(ge.log_sink_message(entry), "eventarc-europe-west1-pipeline-state-sub-123")
     headers = binary_cloudevent_headers(ge.PUBSUB_EVENT_TYPE,
                                         f"//pubsub.googleapis.com/projects/{PROJECT}/topics/pipeline-state")
     answer = load_main("status_watcher").app.test_client().post(
@@ -142,7 +143,7 @@ def test_structured_cloudevent_and_the_functions_framework_target(documents, dat
         "specversion": "1.0", "id": "1", "type": ge.PUBSUB_EVENT_TYPE,
         "source": f"//pubsub.googleapis.com/projects/{PROJECT}/topics/pipeline-state",
         "datacontenttype": "application/json",
-        "data": push_envelope(*ge.log_sink_message(entry), "pipeline-state-sub"),
+        "data": push_envelope(ge.log_sink_message(entry), "pipeline-state-sub"),
     }
     app = functions_framework.create_app(target="status_watcher",
                                          source=str(ROOT / "services" / "status_watcher" / "main.py"))
@@ -156,7 +157,7 @@ def test_structured_cloudevent_and_the_functions_framework_target(documents, dat
 
 def test_submit_command_in_a_push_envelope_rejects_a_typo(documents, data_dir):
     experiment = seed(documents, data_dir, query_column="ratng")
-    body = push_envelope(*SubmitExperiment(experiment_id=experiment.id).encode(), "submitter-experiment-submit")
+    body = push_envelope(SubmitExperiment(experiment_id=experiment.id).encode(), "submitter-experiment-submit")
     answer = load_main("submitter").app.test_client().post("/pubsub/experiment-submit", json=body)
     assert answer.status_code == 204
     doc = documents.get("experiments", experiment.id)
@@ -180,10 +181,10 @@ def test_malformed_requests_are_acknowledged(data_dir, body, headers, reason):
 
 def test_a_message_of_the_wrong_type_or_about_no_experiment_is_acknowledged(data_dir):
     client = load_main("status_watcher").app.test_client()
-    wrong = push_envelope(*SubmitExperiment(experiment_id="x").encode(), "status-watcher-cloud-builds")
+    wrong = push_envelope(SubmitExperiment(experiment_id="x").encode(), "status-watcher-cloud-builds")
     assert client.post("/pubsub/cloud-builds", json=wrong).status_code == 204
     foreign = {"id": "b", "status": "SUCCESS", "tags": ["nightly-deploy"]}
-    other = push_envelope(json.dumps(foreign).encode(), {"buildId": "b", "status": "SUCCESS"}, "x")
+    other = push_envelope((json.dumps(foreign).encode(), {"buildId": "b", "status": "SUCCESS"}), "x")
     assert client.post("/pubsub/cloud-builds", json=other).status_code == 204
 
 
@@ -195,7 +196,7 @@ class ContendedDocuments(SqliteDocumentStore):
 def test_transient_failures_ask_for_redelivery(tmp_path):
     platform = Platform(Settings(data_dir=tmp_path), documents=ContendedDocuments(tmp_path / "d.sqlite"))
     build = ge.build_resource("b", "e1", "WORKING", project=PROJECT)
-    body = push_envelope(*ge.build_notification(build), "status-watcher-cloud-builds", attempt=2)
+    body = push_envelope(ge.build_notification(build), "status-watcher-cloud-builds", attempt=2)
     answer = service_app("status_watcher", platform).test_client().post("/pubsub/cloud-builds", json=body)
     assert answer.status_code == 503 and answer.get_json()["error_code"] == "CONTENTION"
 
