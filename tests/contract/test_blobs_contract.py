@@ -30,9 +30,9 @@ def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Blobs]:
         yield Blobs(LocalBlobStore(root=tmp_path), tmp_path.resolve().as_uri())
         return
     request.getfixturevalue("emulators")
-    from google.cloud import storage
+    from google.cloud.storage import Client
 
-    client = storage.Client(project="test")
+    client = Client(project="test")
     bucket = client.create_bucket(f"bucket-{uuid.uuid4().hex[:12]}")
     yield Blobs(GcsBlobStore(client=client), f"gs://{bucket.name}")
     for blob in client.list_blobs(bucket.name):

@@ -95,7 +95,7 @@ class PubSubPushHarness:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def subscribe(self, topic: str, subscription: str, handler: Handler, max_delivery_attempts: int = 5) -> None:
         spec = PushSpec(subscription, topic, f"/push/{subscription}", max_delivery_attempts)
@@ -107,9 +107,9 @@ class PubSubPushHarness:
         return self.bus.publish(topic, data, attributes)
 
     def dead_lettered(self, topic: str) -> list[tuple[bytes, dict[str, str]]]:
-        from google.cloud import pubsub_v1
+        from google.cloud.pubsub_v1 import SubscriberClient
 
-        subscriber = pubsub_v1.SubscriberClient()
+        subscriber = SubscriberClient()
         path = subscriber.subscription_path(self.project, self.dead_letter_subscriptions[topic])
         try:
             response = subscriber.pull(subscription=path, max_messages=10, timeout=1)

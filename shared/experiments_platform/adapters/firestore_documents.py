@@ -18,7 +18,7 @@ from ..ports.documents import Doc, Filter, Order
 from . import ReadAfterWriteError, check_collection, check_doc_id, field_segments
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
+    from google.cloud.firestore import Client, Transaction
 
 T = TypeVar("T")
 
@@ -30,7 +30,7 @@ TRANSACTION_ATTEMPTS = 8
 class FirestoreTransaction:
     """Wraps a ``google.cloud.firestore.Transaction``; reads first, then writes."""
 
-    def __init__(self, client: firestore.Client, transaction: firestore.Transaction) -> None:
+    def __init__(self, client: Client, transaction: Transaction) -> None:
         self._client = client
         self._txn = transaction
         self._wrote = False
@@ -63,7 +63,7 @@ class FirestoreDocumentStore:
     """``ports.documents.DocumentStore`` on Cloud Firestore. The client is built on first use."""
 
     def __init__(self, project: str | None = None, database: str | None = None,
-                 client: firestore.Client | None = None) -> None:
+                 client: Client | None = None) -> None:
         self.project = project
         self.database = database
         self._client = client
@@ -75,11 +75,11 @@ class FirestoreDocumentStore:
         return cls(project=settings.gcp_project)
 
     @property
-    def client(self) -> firestore.Client:
+    def client(self) -> Client:
         if self._client is None:
-            from google.cloud import firestore
+            from google.cloud.firestore import Client
 
-            self._client = firestore.Client(project=self.project, database=self.database)
+            self._client = Client(project=self.project, database=self.database)
         return self._client
 
     def _ref(self, collection: str, doc_id: str) -> Any:
@@ -148,10 +148,10 @@ class FirestoreDocumentStore:
 
         After ``TRANSACTION_ATTEMPTS`` aborted attempts raises ``ContentionError``.
         """
-        from google.cloud import firestore
+        from google.cloud.firestore import transactional
 
-        @firestore.transactional
-        def attempt(transaction: firestore.Transaction) -> T:
+        @transactional
+        def attempt(transaction: Transaction) -> T:
             return fn(FirestoreTransaction(self.client, transaction))
 
         retrying = tenacity.Retrying(

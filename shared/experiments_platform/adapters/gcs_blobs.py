@@ -14,7 +14,7 @@ from ..config import Settings
 from ..errors import InvalidInput, NotFound, TransientError
 
 if TYPE_CHECKING:
-    from google.cloud import storage
+    from google.cloud.storage import Blob, Client
 
 _GS_URI = re.compile(r"^gs://(?P<bucket>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/(?P<name>.*)$")
 
@@ -28,7 +28,7 @@ def split_uri(uri: str, allow_empty_name: bool = False) -> tuple[str, str]:
 
 
 class GcsBlobStore:
-    def __init__(self, project: str | None = None, client: storage.Client | None = None) -> None:
+    def __init__(self, project: str | None = None, client: Client | None = None) -> None:
         self.project = project
         self._client = client
 
@@ -37,14 +37,14 @@ class GcsBlobStore:
         return cls(project=settings.gcp_project)
 
     @property
-    def client(self) -> storage.Client:
+    def client(self) -> Client:
         if self._client is None:
-            from google.cloud import storage
+            from google.cloud.storage import Client
 
-            self._client = storage.Client(project=self.project)
+            self._client = Client(project=self.project)
         return self._client
 
-    def _blob(self, uri: str) -> storage.Blob:
+    def _blob(self, uri: str) -> Blob:
         bucket, name = split_uri(uri)
         return self.client.bucket(bucket).blob(name)
 

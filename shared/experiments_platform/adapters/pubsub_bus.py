@@ -15,7 +15,7 @@ from ..config import Settings
 from ..errors import ConfigurationError, InvalidInput, TransientError
 
 if TYPE_CHECKING:
-    from google.cloud import pubsub_v1
+    from google.cloud.pubsub_v1 import PublisherClient
 
 PUBLISH_TIMEOUT_S = 30.0
 
@@ -23,7 +23,7 @@ PUBLISH_TIMEOUT_S = 30.0
 class PubSubBus:
     """Publishes to ``projects/{project}/topics/{topic}``. The client is built on first use."""
 
-    def __init__(self, project: str, publisher: pubsub_v1.PublisherClient | None = None,
+    def __init__(self, project: str, publisher: PublisherClient | None = None,
                  timeout_s: float = PUBLISH_TIMEOUT_S) -> None:
         if not project:
             raise ConfigurationError("PLATFORM_GCP_PROJECT is required by PLATFORM_EVENT_BUS=pubsub")
@@ -36,11 +36,11 @@ class PubSubBus:
         return cls(project=settings.gcp_project or "")
 
     @property
-    def publisher(self) -> pubsub_v1.PublisherClient:
+    def publisher(self) -> PublisherClient:
         if self._publisher is None:
-            from google.cloud import pubsub_v1
+            from google.cloud.pubsub_v1 import PublisherClient
 
-            self._publisher = pubsub_v1.PublisherClient()
+            self._publisher = PublisherClient()
         return self._publisher
 
     def topic_path(self, topic: str) -> str:

@@ -41,7 +41,7 @@ from ..jsonlog import fields, get_logger
 from ..ports.bus import Delivery, Handler
 
 if TYPE_CHECKING:
-    from google.cloud import pubsub_v1
+    from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 
 log = get_logger(__name__)
 
@@ -98,8 +98,8 @@ def provision(
     endpoint_for: Callable[[SubscriptionSpec], str] | Mapping[str, str],
     extra_topics: Iterable[str] = (),
     oidc_service_account: str | None = None,
-    publisher: pubsub_v1.PublisherClient | None = None,
-    subscriber: pubsub_v1.SubscriberClient | None = None,
+    publisher: PublisherClient | None = None,
+    subscriber: SubscriberClient | None = None,
 ) -> ProvisionReport:
     """Create or update every topic and subscription; idempotent.
 
@@ -108,11 +108,11 @@ def provision(
     subscription's ``push_path`` is appended. With ``oidc_service_account`` pushes carry an OIDC
     token of that account (Cloud Run authentication); the emulator ignores it.
     """
-    from google.cloud import pubsub_v1
+    from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
     from google.pubsub_v1.types import DeadLetterPolicy, PushConfig, RetryPolicy
 
-    publisher = publisher or pubsub_v1.PublisherClient()
-    subscriber = subscriber or pubsub_v1.SubscriberClient()
+    publisher = publisher or PublisherClient()
+    subscriber = subscriber or SubscriberClient()
     specs = list(subscriptions)
     report = ProvisionReport()
 
@@ -168,7 +168,7 @@ def _retry_policy(spec: SubscriptionSpec, policy_type: Any) -> Any:
     return policy_type(minimum_backoff=_duration(spec.min_backoff_s), maximum_backoff=_duration(spec.max_backoff_s))
 
 
-def _update(subscriber: pubsub_v1.SubscriberClient, subscription: dict[str, Any]) -> None:
+def _update(subscriber: SubscriberClient, subscription: dict[str, Any]) -> None:
     current = subscriber.get_subscription(subscription=subscription["name"])
     if current.topic != subscription["topic"]:
         raise InvalidInput(
