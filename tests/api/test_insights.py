@@ -106,3 +106,19 @@ def test_the_same_views_over_http_from_the_artifact_reader_service(
     down = create_app(Platform(unreachable, documents=platform.documents, bus=platform.bus)).test_client()
     response = down.get(f"/api/experiments/{doc['id']}/artifacts")
     assert response.status_code == 503 and "cannot be reached" in error_of(response)["message"]
+
+
+def test_component_logs_tail_the_local_log_files(
+    client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any]
+) -> None:
+    doc = client.post("/api/experiments", json=start_payload(feature_config, model_config)).json
+    folder = platform.settings.data_dir / "logs" / doc["id"]
+    folder.mkdir(parents=True)
+    (folder / "Trainer.log").write_text("".join(f"epoch {i} <b>loss</b>\n" for i in range(300)))
+    assert client.get(f"/api/experiments/{doc['id']}/logs/Compile").json["lines"] == []
+    tail = client.get(f"/api/experiments/{doc['id']}/logs/Trainer?lines=3").json
+    assert tail == {"experiment_id": doc["id"], "component": "Trainer",
+                    "lines": ["epoch 297 <b>loss</b>", "epoch 298 <b>loss</b>", "epoch 299 <b>loss</b>"]}
+    assert len(client.get(f"/api/experiments/{doc['id']}/logs/Trainer").json["lines"]) == 200
+    assert client.get(f"/api/experiments/{doc['id']}/logs/..%2F..%2Fsecrets").status_code == 404
+    assert error_of(client.get(f"/api/experiments/{doc['id']}/logs/..secrets"))["field"] == "component"
