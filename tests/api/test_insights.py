@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,30 @@ def test_component_logs_tail_the_local_log_files(
     assert len(client.get(f"/api/experiments/{doc['id']}/logs/Trainer").json["lines"]) == 200
     assert client.get(f"/api/experiments/{doc['id']}/logs/..%2F..%2Fsecrets").status_code == 404
     assert error_of(client.get(f"/api/experiments/{doc['id']}/logs/..secrets"))["field"] == "component"
+
+
+def test_training_history_and_mlflow_link_from_a_real_mlflow_run(
+    mlflow_server: str, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any],
+    client: FlaskClient,
+) -> None:
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    mlflow = MlflowClient(mlflow_server)
+    run = mlflow.create_run(mlflow.create_experiment(f"api-test-{time.time_ns()}"))
+    run_id = run.info.run_id
+    stamp = int(time.time() * 1000)
+    mlflow.log_batch(run_id, metrics=[Metric(name, value, stamp, step) for step in range(3) for name, value in
+                                      (("loss", 1.0 - step / 10), ("val_loss", 1.2 - step / 10))])
+    doc = client.post("/api/experiments", json=start_payload(feature_config, model_config)).json
+    finish(platform, doc["id"], mlflow_run_id=run_id, results=results(0.4, 0.2))
+
+    settings = platform.settings.model_copy(update={"mlflow_tracking_uri": mlflow_server})
+    tracked = create_app(Platform(settings, documents=platform.documents, bus=platform.bus)).test_client()
+    history = tracked.get(f"/api/experiments/{doc['id']}/training-history").json
+    assert history["available"] is True and history["run_id"] == run_id
+    assert [p["value"] for p in history["series"]["loss"]] == [1.0, 0.9, 0.8]
+    assert [p["step"] for p in history["series"]["val_loss"]] == [0, 1, 2]
+    link = tracked.get(f"/api/dashboard/mlflow?experiment_id={doc['id']}").json["url"]
+    assert link == f"{mlflow_server}/#/experiments/{run.info.experiment_id}/runs/{run_id}"
+    assert tracked.get("/api/dashboard/mlflow").json["url"] == mlflow_server
