@@ -83,10 +83,14 @@ class ClassifiedError(DomainModel):
 
 
 class Estimate(DomainModel):
+    """Launch estimate for one hardware tier (``domain.estimates``); ``target`` says where it would run."""
+
     duration_s: float
     cost_usd: float
     hardware_tier: HardwareTier
     recommended_tier: HardwareTier
+    target: Literal["local", "vertex"] = "vertex"
+    stage_durations_s: dict[Stage, float] = Field(default_factory=dict)
 
 
 def _initial_stages() -> dict[Stage, StageState]:

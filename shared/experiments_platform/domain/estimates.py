@@ -1,0 +1,376 @@
+"""Launch estimates: duration and cost of a quick test for each hardware tier.
+
+The time of each stage is ``fixed_s + per_unit_s × units`` on the reference machine (where the
+calibration runs were measured): units are thousands of sampled rows for the data stages and
+thousands of training example-epochs of the reference model for Train. ``estimates.json`` holds
+those constants (refitted by ``benchmarks/calibrate_estimates.py``), the assumptions that carry
+them to Vertex AI (start-up overheads, per-core speed, parallel share of each stage) and the
+public prices used for cost. ``docs/estimates.md`` explains the model and the runs behind it.
+
+``estimate(...)`` has the ``handlers.experiments.Estimator`` signature; ``estimate_tiers`` gives
+all three tiers; ``actual_cost`` prices measured stage times after a run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .dataset import Dataset
+from .experiment import Estimate, HardwareTier, QuickTestParameters, RandomSplit
+from .features import (
+    CategoricalFeature,
+    Feature,
+    FeatureConfig,
+    IdFeature,
+    NumericFeature,
+    TextFeature,
+    TimestampFeature,
+)
+from .model import ModelConfig
+from .status import STAGE_ORDER, Stage
+
+CONSTANTS_FILE = Path(__file__).with_name("estimates.json")
+Target = Literal["local", "vertex"]
+TIER_ORDER: tuple[HardwareTier, ...] = get_args(HardwareTier)
+DATA_STAGES = (Stage.EXAMPLES, Stage.STATS, Stage.SCHEMA, Stage.TRANSFORM)
+DATAFLOW_STAGES = (Stage.STATS, Stage.TRANSFORM)
+BYTES_PER_PARAMETER_TRAINING = 12  # float32 weight plus two optimizer slots
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HardwareSpec(_Model):
+    label: str
+    machine_type: str
+    vcpu: int
+    memory_gb: float
+    recommended_for: str
+
+
+HARDWARE_TIERS: dict[HardwareTier, HardwareSpec] = {
+    "small": HardwareSpec(label="Small", machine_type="n1-standard-4", vcpu=4, memory_gb=15,
+                          recommended_for="under 100K rows"),
+    "medium": HardwareSpec(label="Medium", machine_type="n1-standard-8", vcpu=8, memory_gb=30,
+                           recommended_for="100K to 1M rows"),
+    "large": HardwareSpec(label="Large", machine_type="n1-standard-16", vcpu=16, memory_gb=60,
+                          recommended_for="over 1M rows"),
+}
+MEDIUM_FROM_ROWS = 100_000
+LARGE_FROM_ROWS = 1_000_000
+
+
+class StageModel(_Model):
+    fixed_s: float = Field(ge=0)
+    per_unit_s: float = Field(ge=0, description="seconds per 1,000 units (rows, or example-epochs for train)")
+
+
+class CalibrationRun(_Model):
+    """One measured run, kept so that a refit can start from the same evidence."""
+
+    source: str
+    rows: int = Field(gt=0, description="rows the pipeline processed (after sampling)")
+    epochs: int = Field(default=0, ge=0)
+    train_fraction: float = Field(default=0.8, gt=0, le=1)
+    model_cost_ratio: float = Field(default=1.0, gt=0, description="model cost per example vs the reference model")
+    stages: dict[Stage, float]
+
+
+class Calibration(_Model):
+    reference_machine: str
+    reference_vcpu: int = Field(gt=0)
+    reference_model: str
+    reference_model_flops: float = Field(gt=0, description="flops per training example of the reference model")
+    train_overhead_share: float = Field(ge=0, le=1, description="per-example train time share not scaling with flops")
+    fitted_at: str
+    stages: dict[Stage, StageModel]
+    runs: list[CalibrationRun]
+
+
+class VertexModel(_Model):
+    """Assumptions that carry reference-machine times to Vertex AI Pipelines (see docs/estimates.md)."""
+
+    compile_s: float = Field(ge=0, description="Cloud Build: queue, image pull, compile and submit")
+    component_startup_s: float = Field(ge=0, description="provisioning and image pull per pipeline component")
+    dataflow_startup_s: float = Field(ge=0, description="Dataflow job start and worker boot (Stats, Transform)")
+    core_speed_ratio: float = Field(gt=0, description="time of one n1 vCPU relative to one reference-machine core")
+    parallel_share: dict[Stage, float] = Field(description="share of each stage's time that scales with vCPUs")
+    dataflow_rows_per_worker: int = Field(gt=0)
+    dataflow_max_workers: int = Field(gt=0)
+    build_minutes_floor: float = Field(ge=0)
+    bytes_per_row: int = Field(gt=0, description="assumed warehouse bytes scanned per row and column")
+
+
+class Prices(_Model):
+    region: str
+    currency: Literal["USD"] = "USD"
+    as_of: str
+    source: str
+    vertex_machine_hour: dict[str, float]
+    pipeline_run_fee: float
+    cloud_build_minute: float
+    dataflow_vcpu_hour: float
+    dataflow_memory_gb_hour: float
+    bigquery_tib_scanned: float
+    bigquery_min_bytes: int
+
+
+class EstimateConstants(_Model):
+    calibration: Calibration
+    vertex: VertexModel
+    prices: dict[str, Prices]
+    default_region: str
+
+    def prices_for(self, region: str | None) -> Prices:
+        return self.prices.get(region or self.default_region) or self.prices[self.default_region]
+
+
+@lru_cache(maxsize=4)
+def load_constants(path: Path = CONSTANTS_FILE) -> EstimateConstants:
+    return EstimateConstants.model_validate(json.loads(path.read_text()))
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a quick test will process, derived from its configs before launch."""
+
+    rows: int
+    train_examples: int
+    epochs: int
+    flops_per_example: float
+    parameters: int
+    columns: int
+
+    @property
+    def model_memory_gb(self) -> float:
+        return self.parameters * BYTES_PER_PARAMETER_TRAINING / 1e9
+
+    @classmethod
+    def from_configs(
+        cls, dataset: Dataset, feature_config: FeatureConfig, model_config: ModelConfig, parameters: QuickTestParameters
+    ) -> Workload:
+        rows = max(1, math.ceil(dataset.row_count * parameters.sample_percent / 100))
+        split = parameters.split
+        train_fraction = split.train_percent / 100 if isinstance(split, RandomSplit) else 0.8
+        size = model_size(feature_config, model_config, rows, parameters.batch_size)
+        return cls(
+            rows=rows,
+            train_examples=max(1, math.ceil(rows * train_fraction)),
+            epochs=parameters.epochs,
+            flops_per_example=size.flops_per_example,
+            parameters=size.embedding_parameters + size.dense_parameters,
+            columns=len(dataset.all_columns()),
+        )
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    embedding_parameters: int
+    dense_parameters: int
+    flops_per_example: float
+
+
+def _feature_width(feature: Feature) -> int:
+    if isinstance(feature, NumericFeature) and feature.transform == "normalize":
+        return 1
+    if isinstance(feature, TimestampFeature):
+        return feature.embedding_dim + 5
+    return feature.embedding_dim
+
+
+def _feature_embeddings(feature: Feature, rows: int) -> int:
+    if isinstance(feature, (IdFeature, CategoricalFeature, TextFeature)):
+        vocabulary = min(rows, feature.max_vocab_size or rows) + getattr(feature, "oov_buckets", 1)
+        return vocabulary * feature.embedding_dim
+    if isinstance(feature, NumericFeature):
+        return feature.buckets * feature.embedding_dim if feature.transform == "bucketize" else 0
+    return feature.buckets * feature.embedding_dim
+
+
+def _dense(input_width: int, layers: list[int], output_dim: int | None) -> tuple[int, int]:
+    """(parameters, output width) of a tower's dense stack."""
+    widths = [input_width, *layers] + ([output_dim] if output_dim and (not layers or layers[-1] != output_dim) else [])
+    params = sum(a * b + b for a, b in zip(widths, widths[1:], strict=False))
+    return params, widths[-1]
+
+
+def model_size(feature_config: FeatureConfig, model_config: ModelConfig, rows: int, batch_size: int) -> ModelSize:
+    """Parameters and training flops per example (both towers' dense layers and the in-batch softmax).
+
+    Vocabulary sizes are not known before the run: each id, categorical or text feature is assumed
+    to have ``min(rows, max_vocab_size)`` values, an upper bound.
+    """
+    embeddings = 0
+    dense_total = 0
+    outputs = []
+    for tower in ("query", "candidate"):
+        features = feature_config.tower_features(tower)
+        crosses = [c for c in feature_config.cross_features if c.tower == tower]
+        width = sum(_feature_width(f) for f in features) + sum(c.embedding_dim for c in crosses)
+        embeddings += sum(_feature_embeddings(f, rows) for f in features)
+        embeddings += sum(c.hash_buckets * c.embedding_dim for c in crosses)
+        layers = model_config.query_tower_layers if tower == "query" else model_config.candidate_tower_layers
+        params, out = _dense(width, list(layers), model_config.output_dim)
+        dense_total += params
+        outputs.append(out)
+    output_dim = max(outputs)
+    flops = 2.0 * dense_total + 2.0 * batch_size * output_dim
+    return ModelSize(embedding_parameters=embeddings, dense_parameters=dense_total, flops_per_example=flops)
+
+
+def recommended_tier(rows: int, model_memory_gb: float = 0.0) -> HardwareTier:
+    """By processed rows (small < 100K ≤ medium < 1M ≤ large), one tier up while the model would
+    take more than a quarter of the tier's memory."""
+    if rows >= LARGE_FROM_ROWS:
+        index = 2
+    elif rows >= MEDIUM_FROM_ROWS:
+        index = 1
+    else:
+        index = 0
+    while index < 2 and model_memory_gb > HARDWARE_TIERS[TIER_ORDER[index]].memory_gb / 4:
+        index += 1
+    return TIER_ORDER[index]
+
+
+def model_cost_ratio(flops_per_example: float, constants: EstimateConstants) -> float:
+    """Training time per example relative to the reference model."""
+    calibration = constants.calibration
+    share = calibration.train_overhead_share
+    return share + (1 - share) * flops_per_example / calibration.reference_model_flops
+
+
+def reference_seconds(workload: Workload, constants: EstimateConstants) -> dict[Stage, float]:
+    """Stage times on the reference machine (the calibration runs' machine)."""
+    models = constants.calibration.stages
+    out = {}
+    for stage in STAGE_ORDER:
+        model = models[stage]
+        if stage == Stage.TRAIN:
+            units = workload.train_examples * workload.epochs * model_cost_ratio(workload.flops_per_example, constants)
+        elif stage == Stage.COMPILE:
+            units = 0
+        else:
+            units = workload.rows
+        out[stage] = model.fixed_s + model.per_unit_s * units / 1000
+    return out
+
+
+def dataflow_workers(rows: int, constants: EstimateConstants) -> int:
+    vertex = constants.vertex
+    return max(1, min(vertex.dataflow_max_workers, math.ceil(rows / vertex.dataflow_rows_per_worker)))
+
+
+def stage_durations(workload: Workload, tier: HardwareTier, target: Target, constants: EstimateConstants) -> dict[
+    Stage, float
+]:
+    """Seconds per stage: the reference-machine model locally; on Vertex, scaled by the tier's vCPUs
+    (Amdahl, with each stage's parallel share) plus the start-up overheads."""
+    local = reference_seconds(workload, constants)
+    if target == "local":
+        return local
+    vertex = constants.vertex
+    spec = HARDWARE_TIERS[tier]
+    reference_vcpu = constants.calibration.reference_vcpu
+    out: dict[Stage, float] = {Stage.COMPILE: vertex.compile_s}
+    for stage in STAGE_ORDER[1:]:
+        vcpus = spec.vcpu * (dataflow_workers(workload.rows, constants) if stage in DATAFLOW_STAGES else 1)
+        parallel = vertex.parallel_share[stage]
+        compute = local[stage] * vertex.core_speed_ratio * ((1 - parallel) + parallel * reference_vcpu / vcpus)
+        startup = vertex.component_startup_s + (vertex.dataflow_startup_s if stage in DATAFLOW_STAGES else 0)
+        out[stage] = startup + compute
+    return out
+
+
+def actual_cost(
+    tier: HardwareTier,
+    stage_seconds: Mapping[Stage, float],
+    rows: int = 0,
+    columns: int = 0,
+    target: Target = "vertex",
+    region: str | None = None,
+    constants: EstimateConstants | None = None,
+) -> float:
+    """USD of a run on Vertex AI from its stage times (estimated or measured); 0 for local runs.
+
+    Every pipeline component runs on the tier's machine; Stats and Transform also run a Dataflow
+    job with workers of that machine type while the component waits for it.
+    """
+    if target == "local":
+        return 0.0
+    constants = constants or load_constants()
+    prices = constants.prices_for(region)
+    vertex = constants.vertex
+    spec = HARDWARE_TIERS[tier]
+    machine_hour = prices.vertex_machine_hour[spec.machine_type]
+    build_minutes = max(vertex.build_minutes_floor, stage_seconds.get(Stage.COMPILE, 0.0) / 60)
+    cost = prices.pipeline_run_fee + build_minutes * prices.cloud_build_minute
+    workers = dataflow_workers(rows, constants) if rows else 1
+    for stage in STAGE_ORDER[1:]:
+        hours = stage_seconds.get(stage, 0.0) / 3600
+        cost += hours * machine_hour
+        if stage in DATAFLOW_STAGES:
+            dataflow_hours = max(0.0, stage_seconds.get(stage, 0.0) - vertex.component_startup_s) / 3600
+            worker_hour = spec.vcpu * prices.dataflow_vcpu_hour + spec.memory_gb * prices.dataflow_memory_gb_hour
+            cost += dataflow_hours * workers * worker_hour
+    scanned = max(prices.bigquery_min_bytes, rows * max(columns, 1) * vertex.bytes_per_row)
+    cost += scanned / 2**40 * prices.bigquery_tib_scanned
+    return round(cost, 4)
+
+
+def estimate_workload(
+    workload: Workload,
+    tier: HardwareTier,
+    target: Target = "vertex",
+    region: str | None = None,
+    constants: EstimateConstants | None = None,
+) -> Estimate:
+    constants = constants or load_constants()
+    durations = stage_durations(workload, tier, target, constants)
+    return Estimate(
+        duration_s=round(sum(durations.values()), 1),
+        cost_usd=actual_cost(tier, durations, workload.rows, workload.columns, target, region, constants),
+        hardware_tier=tier,
+        recommended_tier=recommended_tier(workload.rows, workload.model_memory_gb),
+        target=target,
+        stage_durations_s={stage: round(seconds, 1) for stage, seconds in durations.items()},
+    )
+
+
+def estimate(
+    dataset: Dataset,
+    feature_config: FeatureConfig,
+    model_config: ModelConfig,
+    parameters: QuickTestParameters,
+    *,
+    tier: HardwareTier | None = None,
+    target: Target = "vertex",
+    region: str | None = None,
+    constants: EstimateConstants | None = None,
+) -> Estimate:
+    """The estimate for ``tier`` (default: the parameters' hardware tier)."""
+    workload = Workload.from_configs(dataset, feature_config, model_config, parameters)
+    return estimate_workload(workload, tier or parameters.hardware_tier, target, region, constants)
+
+
+def estimate_tiers(
+    dataset: Dataset,
+    feature_config: FeatureConfig,
+    model_config: ModelConfig,
+    parameters: QuickTestParameters,
+    *,
+    target: Target = "vertex",
+    region: str | None = None,
+    constants: EstimateConstants | None = None,
+) -> list[Estimate]:
+    """One estimate per tier, small to large, each naming the recommended tier."""
+    workload = Workload.from_configs(dataset, feature_config, model_config, parameters)
+    return [estimate_workload(workload, tier, target, region, constants) for tier in TIER_ORDER]
