@@ -58,3 +58,11 @@ def test_lifecycle_of_the_api_on_firestore(
     assert client.get(f"/api/dashboard/stats?dataset_id={dataset['id']}").json["completed"] == 2
     assert client.delete(f"/api/model-configs/{other['id']}").status_code == 409
     assert client.delete(f"/api/feature-configs/{feature_config['id']}").status_code == 409
+
+
+def test_config_lists_filter_by_dataset_on_firestore(
+    client: FlaskClient, dataset: dict[str, Any], feature_config: dict[str, Any]
+) -> None:
+    client.post(f"/api/feature-configs/{feature_config['id']}/duplicate", json={"name": "second"})
+    listed = client.get(f"/api/feature-configs?dataset_id={dataset['id']}").json
+    assert [c["name"] for c in listed["items"]] == ["second", "ids + city"]

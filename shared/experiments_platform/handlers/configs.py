@@ -21,7 +21,7 @@ from ..domain.features import FeatureConfig
 from ..domain.model import ModelConfig
 from ..domain.names import unknown_name_message
 from ..errors import Conflict, InvalidInput, NotFound
-from ..ports.documents import Doc, DocumentStore, Filter, Order
+from ..ports.documents import Doc, DocumentStore, Filter
 from ..ports.warehouse import Warehouse
 
 M = TypeVar("M", bound=BaseModel)
@@ -142,7 +142,9 @@ def get_or_none(documents: DocumentStore, collection: str, doc_id: str) -> Doc |
 
 
 def list_documents(documents: DocumentStore, kind: ConfigKind, filters: Sequence[Filter] = ()) -> dict[str, Any]:
-    items = documents.query(kind.collection, filters=filters, order_by=[Order("created_at", "desc")])
+    """Newest first; sorted in memory so that a filtered list needs no composite index in Firestore."""
+    items = sorted(documents.query(kind.collection, filters=filters), key=lambda d: d.get("created_at") or "",
+                   reverse=True)
     return {"items": items, "total": len(items)}
 
 
