@@ -49,8 +49,8 @@ run-emulated: setup  ## the same, each service its own process on the Pub/Sub an
 
 lint: $(VENV)/.installed  ## ruff and mypy
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check shared services tests benchmarks scripts || true
-	$(VENV)/bin/mypy shared/experiments_platform services
+	$(VENV)/bin/mypy shared/experiments_platform
+	for s in services/*/; do (cd $$s && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml .) || exit 1; done
 
 test: setup lint  ## the whole suite: lint, type-check, unit, contract (emulators), API, pipeline, integration, deploy, browser
 	$(VENV)/bin/python -m pytest tests --ignore=tests/pipeline -x -q
