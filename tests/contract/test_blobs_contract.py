@@ -99,6 +99,18 @@ def test_local_store_refuses_uris_outside_its_root(tmp_path: Path) -> None:
         store.write_bytes("file:///etc/cron.d/x", b"x")
 
 
+def test_local_store_from_settings_allows_configured_roots(tmp_path: Path) -> None:
+    from experiments_platform.config import load_settings
+
+    artifacts = tmp_path / "elsewhere" / "artifacts"
+    settings = load_settings({"PLATFORM_DATA_DIR": str(tmp_path / "var"), "PLATFORM_ARTIFACTS_URI": artifacts.as_uri()})
+    store = LocalBlobStore.from_settings(settings)
+    store.write_bytes((artifacts / "e1" / "metrics.json").as_uri(), b"{}")
+    store.write_bytes((tmp_path / "var" / "blobs" / "x").as_uri(), b"x")
+    with pytest.raises(InvalidInput, match="outside the blob root"):
+        store.write_bytes((tmp_path / "elsewhere" / "other").as_uri(), b"x")
+
+
 def test_local_writes_are_atomic_for_concurrent_readers(tmp_path: Path) -> None:
     store = LocalBlobStore(root=tmp_path)
     uri = (tmp_path / "artifacts.json").as_uri()

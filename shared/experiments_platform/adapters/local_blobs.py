@@ -2,7 +2,7 @@
 
 Behaves like Cloud Storage: objects are files, "folders" are only name prefixes (``list`` matches
 the URI prefix as a string), writes are atomic (a reader never sees half an object), deleting a
-missing object does nothing. With a ``root``, URIs outside it are refused, so a URI from a request
+missing object does nothing. With ``roots``, URIs outside them are refused, so a URI from a request
 can never reach other files of the machine.
 """
 
@@ -26,17 +26,25 @@ def path_of(uri: str) -> Path:
 
 
 class LocalBlobStore:
-    def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root).resolve() if root is not None else None
+    def __init__(self, root: str | Path | None = None, extra_roots: tuple[str | Path, ...] = ()) -> None:
+        given = [root, *extra_roots] if root is not None else []
+        self.roots = tuple(dict.fromkeys(Path(r).resolve() for r in given))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalBlobStore:
-        return cls(root=settings.data_dir)
+        """Confined to the data folder and any ``file://`` artifacts root or pipeline root configured elsewhere."""
+        extra = tuple(path_of(uri) for uri in (settings.artifacts_uri, settings.pipeline_root)
+                      if uri and uri.startswith("file:"))
+        return cls(root=settings.data_dir, extra_roots=extra)
+
+    def _inside(self, path: Path) -> bool:
+        return not self.roots or any(path == root or root in path.parents for root in self.roots)
 
     def _path(self, uri: str) -> Path:
         path = Path(os.path.normpath(path_of(uri)))
-        if self.root is not None and path != self.root and self.root not in path.parents:
-            raise InvalidInput(f"{uri!r} is outside the blob root {self.root.as_uri()}", field="uri")
+        if not self._inside(path):
+            roots = ", ".join(root.as_uri() for root in self.roots)
+            raise InvalidInput(f"{uri!r} is outside the blob root(s) {roots}", field="uri")
         return path
 
     def read_bytes(self, uri: str) -> bytes:
@@ -75,7 +83,7 @@ class LocalBlobStore:
                 full = os.path.join(dirpath, name)
                 if not full.startswith(prefix) or (name.startswith(".") and name.endswith(".tmp")):
                     continue
-                if self.root is None or self.root in Path(full).parents:
+                if self._inside(Path(full)):
                     found.append(Path(full).as_uri())
         return sorted(found)
 
