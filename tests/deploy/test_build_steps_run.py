@@ -1,0 +1,153 @@
+"""The two steps of the compile-and-submit build, run for real in the pipeline environment.
+
+``compile`` is the TFX 1.16 compile of a quick-test spec for Vertex AI; ``submit`` sends the result
+through the real Vertex AI client of the pipeline environment (as in the compiler image) to a
+gRPC server here that records the request. Arguments and environment are the build's own
+(``cloud_build.STEPS`` and ``STEP_ENV``) with its substitutions applied.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from deploy_model import REPO
+from experiments_platform import google_events
+from experiments_platform.adapters.cloud_build import COMPILED_PATH, STEP_ENV, STEPS, SUBMIT_MODULE
+from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit
+from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.model import ModelConfig
+from experiments_platform.pipeline_spec import ArtifactUris, MlflowTarget, QuickTestSpec, SplitQueries
+from google.cloud import aiplatform_v1
+from google.protobuf import json_format
+
+TFX_PYTHON = REPO / ".venv-tfx" / "bin" / "python"
+EXPERIMENT = "a1b2c3"
+PIPELINE_IMAGE = "europe-west1-docker.pkg.dev/demo/experiments-platform/tfx-pipeline:t1"
+PIPELINE_SA = "pipeline-runner@demo.iam.gserviceaccount.com"
+
+
+def spec() -> QuickTestSpec:
+    table = "`demo.movielens.ratings`"
+    queries = SplitQueries(
+        dialect="bigquery",
+        train=f"SELECT user_id, item_id FROM {table} WHERE split = 'train'",
+        eval=f"SELECT user_id, item_id FROM {table} WHERE split = 'eval'",
+        test=f"SELECT user_id, item_id FROM {table} WHERE split = 'test'",
+        candidates=f"SELECT DISTINCT item_id FROM {table}",
+        columns=("user_id", "item_id"),
+        candidate_columns=("item_id",),
+    )
+    return QuickTestSpec(
+        experiment_id=EXPERIMENT,
+        experiment_number=1,
+        pipeline_name="qt-ds1-abc",
+        dataset_id="ds1",
+        queries=queries,
+        query_id_column="user_id",
+        candidate_id_column="item_id",
+        features=FeatureConfig(
+            name="ids",
+            query_features=[{"kind": "id", "column": "user_id", "embedding_dim": 8}],
+            candidate_features=[{"kind": "id", "column": "item_id", "embedding_dim": 8}],
+        ),
+        model=ModelConfig(name="m", query_tower_layers=[], candidate_tower_layers=[]),
+        parameters=QuickTestParameters(split=RandomSplit(train_percent=80, val_percent=10)),
+        pipeline_root="gs://demo-pipeline-root/qt-ds1-abc",
+        artifacts=ArtifactUris.under("gs://demo-artifacts", EXPERIMENT),
+        mlflow=MlflowTarget(tracking_uri="https://mlflow-1.europe-west1.run.app", experiment_name="q", run_name="r"),
+    )
+
+
+def substitute(value: str, substitutions: dict[str, str]) -> str:
+    return re.sub(r"\$\{([A-Z_][A-Z0-9_]*)\}", lambda m: substitutions[m.group(1)], value)
+
+
+@pytest.fixture
+def recorded_jobs() -> Iterator[tuple[str, list[Any]]]:
+    requests: list[Any] = []
+
+    def create(request: Any, context: grpc.ServicerContext) -> aiplatform_v1.PipelineJob:
+        requests.append(request)
+        return aiplatform_v1.PipelineJob(name=f"{request.parent}/pipelineJobs/{request.pipeline_job_id}")
+
+    handler = grpc.unary_unary_rpc_method_handler(
+        create,
+        request_deserializer=aiplatform_v1.CreatePipelineJobRequest.deserialize,
+        response_serializer=aiplatform_v1.PipelineJob.serialize,
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("google.cloud.aiplatform.v1.PipelineService",
+                                              {"CreatePipelineJob": handler}),)
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield f"127.0.0.1:{port}", requests
+    server.stop(grace=None)
+
+
+def test_compile_then_submit_as_the_build_runs_them(tmp_path: Path, recorded_jobs: tuple[str, list[Any]]) -> None:
+    assert TFX_PYTHON.exists(), "the pipeline environment .venv-tfx is required (make setup)"
+    endpoint, requests = recorded_jobs
+    workspace, outputs = tmp_path / "workspace", tmp_path / "builder"
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(spec().to_json())
+    substitutions = {
+        "PROJECT_ID": "demo",
+        "_EXPERIMENT_ID": EXPERIMENT,
+        "_SPEC_URI": spec_path.as_uri(),
+        "_REGION": "europe-west1",
+        "_PIPELINE_IMAGE": PIPELINE_IMAGE,
+        "_PIPELINE_ROOT": "gs://demo-pipeline-root",
+        "_ARTIFACTS_URI": "gs://demo-artifacts",
+        "_STAGING_URI": "gs://demo-staging",
+        "_PIPELINE_SERVICE_ACCOUNT": PIPELINE_SA,
+        "_MLFLOW_TRACKING_URI": "https://mlflow-1.europe-west1.run.app",
+    }
+    env = dict(entry.split("=", 1) for entry in (substitute(e, substitutions) for e in STEP_ENV))
+    env.update({"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3",
+                "BUILDER_OUTPUT": str(outputs), "PYTHONWARNINGS": "ignore"})
+    compile_step, submit_step = STEPS
+    assert submit_step["args"][:2] == ["-m", SUBMIT_MODULE]
+
+    def args(step: dict[str, Any]) -> list[str]:
+        local = str(workspace / Path(COMPILED_PATH).name)
+        return [substitute(a, substitutions).replace(COMPILED_PATH, local) for a in step["args"]]
+
+    compiled = subprocess.run([str(TFX_PYTHON), *args(compile_step)], env=env, capture_output=True, text=True,
+                              timeout=300)
+    assert compiled.returncode == 0, compiled.stderr[-3000:]
+    submitted = subprocess.run(
+        [str(TFX_PYTHON), str(Path(__file__).with_name("run_submit_step.py")), endpoint, *args(submit_step)[2:]],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert submitted.returncode == 0, submitted.stderr[-3000:]
+
+    pipeline_job = json.loads((workspace / "pipeline.json").read_text())
+    executors = pipeline_job["pipelineSpec"]["deploymentSpec"]["executors"]
+    assert {e["container"]["image"] for e in executors.values()} == {PIPELINE_IMAGE}
+    assert set(pipeline_job["pipelineSpec"]["root"]["dag"]["tasks"]) >= {
+        "ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer"
+    }
+
+    [request] = requests
+    job = request.pipeline_job
+    assert json_format.MessageToDict(aiplatform_v1.PipelineJob.pb(job).pipeline_spec) == pipeline_job["pipelineSpec"]
+    assert job.service_account == PIPELINE_SA
+    assert job.labels["experiment_id"] == EXPERIMENT
+    assert job.runtime_config.gcs_output_directory == "gs://demo-pipeline-root/qt-ds1-abc"
+    assert request.parent == "projects/demo/locations/europe-west1"
+
+    build = google_events.build_resource("b-1", EXPERIMENT, "SUCCESS", project="demo")
+    build["results"] = {"buildStepOutputs": ["", base64.b64encode((outputs / "output").read_bytes()).decode()]}
+    event = google_events.parse_build(build)
+    assert event is not None and event.pipeline_job_name == f"{request.parent}/pipelineJobs/{request.pipeline_job_id}"
