@@ -45,11 +45,11 @@ locals {
   accounts = {
     "api-gateway" = {
       description   = "api_gateway: experiment documents, submit/cancel commands, dataset schemas"
-      project_roles = ["roles/datastore.user", "roles/bigquery.metadataViewer", "roles/bigquery.jobUser"]
+      project_roles = ["roles/datastore.user", "roles/bigquery.metadataViewer"]
     }
     "submitter" = {
-      description   = "submitter: validates against BigQuery, writes the spec, starts the compile build"
-      project_roles = ["roles/datastore.user", "roles/bigquery.dataViewer", "roles/bigquery.jobUser", "roles/cloudbuild.builds.editor"]
+      description   = "submitter: reads table schemas, writes the spec, starts the compile build"
+      project_roles = ["roles/datastore.user", "roles/bigquery.metadataViewer", "roles/cloudbuild.builds.editor"]
     }
     "status-watcher" = {
       description   = "status_watcher: build and pipeline events, cancel, reconcile"
