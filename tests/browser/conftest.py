@@ -9,6 +9,7 @@ Screenshots go to ``test-results/screenshots/``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -119,3 +120,53 @@ def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+FIXTURES = ROOT / "tests" / "fixtures" / "tfdv" / "movielens"
+
+
+def attach_pipeline_outputs(gateway: Gateway, experiment_id: str) -> None:
+    """Give a seeded experiment what the local pipeline runner leaves behind: ``artifacts.json``
+    pointing at real StatisticsGen/SchemaGen outputs (the TFX MovieLens fixtures) and component logs."""
+    from experiments_platform.handlers.artifact_reader import PIPELINE_COMPONENTS
+
+    settings = gateway.stack.settings
+    outputs = settings.data_dir / "pipelines" / "seeded" / experiment_id
+    shutil.copytree(FIXTURES / "statistics", outputs / "StatisticsGen" / "statistics")
+    shutil.copytree(FIXTURES / "schema", outputs / "SchemaGen" / "schema")
+    index = {
+        "ExampleGen": {"examples": [(outputs / "ExampleGen" / "examples").as_uri()]},
+        "StatisticsGen": {"statistics": [(outputs / "StatisticsGen" / "statistics").as_uri()]},
+        "SchemaGen": {"schema": [(outputs / "SchemaGen" / "schema").as_uri()]},
+        "Transform": {"transform_graph": [(outputs / "Transform" / "transform_graph").as_uri()],
+                      "transformed_examples": [(outputs / "Transform" / "transformed_examples").as_uri()]},
+        "Trainer": {"model": [(outputs / "Trainer" / "model").as_uri()],
+                    "model_run": [(outputs / "Trainer" / "model_run").as_uri()]},
+    }
+    platform = gateway.stack.platform
+    platform.blobs.write_bytes(platform.experiment_artifacts_uri(experiment_id, "artifacts.json"),
+                               json.dumps(index).encode())
+    logs = settings.data_dir / "logs" / experiment_id
+    logs.mkdir(parents=True, exist_ok=True)
+    for component in ("Compile", *PIPELINE_COMPONENTS[:-1]):
+        (logs / f"{component}.log").write_text(
+            "".join(f"{component} step {i}: processing <b>batch</b> {i}\n" for i in range(1, 31)))
+
+
+@dataclass(frozen=True)
+class SeededRuns:
+    ids: list[str]
+    completed: list[str]
+    best: str
+
+
+@pytest.fixture(scope="session")
+def seeded(gateway: Gateway, mlflow_server: str) -> SeededRuns:
+    """Thirty finished experiments with MLflow runs; the best one has statistics, schema and logs."""
+    from .seeding import seed_experiments
+
+    result = seed_experiments(gateway.stack.platform.documents, gateway.dataset(), 30, mlflow_uri=mlflow_server)
+    board = gateway.api("GET", "/api/dashboard/leaderboard?metric=recall_at_100&page_size=1")
+    best = board["items"][0]["id"]
+    attach_pipeline_outputs(gateway, best)
+    return SeededRuns(ids=result.ids, completed=result.completed, best=best)

@@ -1,6 +1,7 @@
 /** One experiment as a card: identity, configs, key parameters, stage bar, View and Cancel. */
 import { h } from "../lib/dom.js";
 import { dateTime, duration, pct, secondsBetween, truncate } from "../lib/format.js";
+import { recall } from "../lib/results.js";
 import { currentStage, isActive, isCancellable, statusClass } from "../lib/status.js";
 import { progressBar } from "./progress_bar.js";
 import { splitLabel, statusBadge } from "./labels.js";
@@ -29,7 +30,8 @@ export function experimentCard(experiment, { onView, onCancel }) {
   cancelButton.setAttribute("aria-label", `Cancel Exp #${experiment.number}`);
 
   let caption;
-  if (experiment.status === "completed") caption = ["Completed", results.recall_at_100 != null ? ` · R@100 ${pct(results.recall_at_100)}` : ""];
+  const r100 = recall(results, 100);
+  if (experiment.status === "completed") caption = ["Completed", r100 != null ? h("span", { class: "metric-chip" }, ` · Recall@100 ${pct(r100)}`) : "", experiment.comparison?.summary ? h("span", { class: "muted" }, ` · ${experiment.comparison.summary}`) : ""];
   else if (experiment.status === "failed") caption = ["Failed", experiment.error?.title ? `: ${experiment.error.title}` : ""];
   else if (experiment.status === "cancelled") caption = ["Cancelled"];
   else if (stage && stage.state.status === "running") caption = ["Current: ", stage.label];
@@ -63,7 +65,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
       {},
       h("dt", {}, "Sample"), h("dd", {}, p.sample_percent != null ? `${p.sample_percent}%` : "—"),
       h("dt", {}, "Split"), h("dd", {}, splitLabel(p.split)),
-      h("dt", {}, "Training"), h("dd", {}, `${p.epochs ?? "—"} epochs · batch ${p.batch_size ?? "—"} · lr ${p.learning_rate ?? "—"}`),
+      h("dt", {}, "Training"), h("dd", {}, `${p.epochs ?? "—"} epoch${p.epochs === 1 ? "" : "s"} · batch ${p.batch_size ?? "—"} · lr ${p.learning_rate ?? "—"}`),
       h("dt", {}, "Hardware"), h("dd", { style: { textTransform: "capitalize" } }, p.hardware_tier ?? "—"),
     ),
     h("div", { class: "actions" }, viewButton, cancelButton),

@@ -73,8 +73,9 @@ export function parallelCoordinates(items, axes, direction) {
       const dx = i === scales.length - 1 ? 5 : -5;
       if (scale.numeric) {
         if (Number.isFinite(scale.lo)) {
-          ctx.fillText(scale.format ? scale.format(scale.hi) : String(+scale.hi.toPrecision(3)), x + dx, yAt(1) + 4);
-          ctx.fillText(scale.format ? scale.format(scale.lo) : String(+scale.lo.toPrecision(3)), x + dx, yAt(0) + 4);
+          const text = (v) => (scale.format ? scale.format(v) : Number.isInteger(v) ? String(v) : String(+v.toPrecision(3)));
+          ctx.fillText(text(scale.hi), x + dx, yAt(1) + 4);
+          ctx.fillText(text(scale.lo), x + dx, yAt(0) + 4);
         }
       } else {
         scale.categories.slice(0, 12).forEach((c) => ctx.fillText(c.length > 14 ? `${c.slice(0, 13)}…` : c, x + dx, yAt(scale.pos(c)) + 4));

@@ -15,7 +15,8 @@ export function num(value, digits = 4) {
   if (Number.isInteger(value)) return value.toLocaleString("en-US");
   const abs = Math.abs(value);
   if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return value.toExponential(2);
-  return Number(value.toFixed(digits)).toString();
+  const places = abs >= 100 ? Math.min(digits, 1) : abs >= 10 ? Math.min(digits, 2) : digits;
+  return Number(value.toFixed(places)).toString();
 }
 
 export function int(value) {

@@ -14,16 +14,37 @@ function pick(obj, ...paths) {
   return undefined;
 }
 
-export function recall(results, k) {
-  return pick(results, `recall_at_${k}`, `test_recall_at_${k}`, `model.recall_at_${k}`);
+/** Model recall@k; `variant` "excluding_train_items" ranks without the buyer's training items. */
+export function recall(results, k, variant = "") {
+  const suffix = variant ? `_${variant}` : "";
+  return pick(results, `final.recall_at_${k}${suffix}`, `recall_at_${k}${suffix}`, `test_recall_at_${k}${suffix}`);
 }
 
-export function baselineRecall(results, k) {
-  return pick(results, `baseline.recall_at_${k}`, `popularity.recall_at_${k}`, `popularity_recall_at_${k}`, `baseline_recall_at_${k}`, `baselines.popularity.recall_at_${k}`);
+/** Most-popular baseline recall@k under the same protocol. */
+export function baselineRecall(results, k, variant = "") {
+  const suffix = variant ? `_${variant}` : "";
+  return pick(results, `final.popularity_recall_at_${k}${suffix}`, `popularity_recall_at_${k}${suffix}`, `baseline.recall_at_${k}`);
+}
+
+export function randomRecall(results) {
+  return pick(results, "recall.random_recall_at_100", "random_recall_at_100");
 }
 
 export function testLoss(results) {
-  return pick(results, "test_loss", "loss", "final_test_loss");
+  return pick(results, "final.test_loss", "test_loss");
+}
+
+/** Per-epoch history kept in the results (`[{epoch, loss, val_loss, ...}]`) as tracker-like series. */
+export function historySeries(results) {
+  const out = {};
+  for (const row of Array.isArray(results?.history) ? results.history : []) {
+    const step = isNum(row.epoch) ? row.epoch - 1 : undefined;
+    for (const [name, value] of Object.entries(row)) {
+      if (name === "epoch" || !isNum(value)) continue;
+      (out[name] ||= []).push({ step: step ?? out[name].length, value });
+    }
+  }
+  return out;
 }
 
 export function protocol(results) {
@@ -32,15 +53,16 @@ export function protocol(results) {
 
 /** Vocabulary rows `[{feature, size, oov_rate, tower}]` from a dict or list. */
 export function vocabularies(source) {
-  const raw = source && !Array.isArray(source) && typeof source === "object" && ("features" in source || "vocabulary" in source || "vocabularies" in source)
-    ? (source.features || source.vocabulary || source.vocabularies)
+  const raw = source && !Array.isArray(source) && typeof source === "object" && ("vocabularies" in source || "vocabulary" in source)
+    ? (source.vocabularies || source.vocabulary)
     : source;
   if (!raw) return [];
   const entries = Array.isArray(raw) ? raw.map((v) => [v.feature || v.name || v.column, v]) : Object.entries(raw);
   return entries
     .map(([feature, v]) => ({
-      feature,
-      tower: v?.tower,
+      feature: v?.column || feature,
+      tower: v?.tower || (String(feature).includes(".") ? String(feature).split(".")[0] : undefined),
+      kind: v?.kind,
       size: pick(v, "vocabulary_size", "vocab_size", "size"),
       oov_rate: pick(v, "oov_rate", "eval_oov_rate", "oov"),
     }))

@@ -4,6 +4,7 @@ import { h, mount } from "../../lib/dom.js";
 import { compact, int, isNum, num, pct } from "../../lib/format.js";
 import { vocabularies } from "../../lib/results.js";
 import { empty, errorState, loading } from "../../lib/states.js";
+import { isActive } from "../../lib/status.js";
 
 export function createTab(panel) {
   let lastKey = null;
@@ -37,11 +38,11 @@ export function createTab(panel) {
       h("div", { class: "toolbar", style: { justifyContent: "space-between", marginBottom: "0.5rem" } },
         h("div", { class: "toolbar" }, splits.length ? [h("label", { for: "insights-split" }, "Split"), splitSelect] : null),
         reportLink),
-      current ? statistics(current) : empty("Statistics are not available yet.", data.missing?.statistics || (experiment.status === "running" || experiment.status === "submitting" || experiment.status === "pending" ? "They appear when the Stats stage finishes." : "This run produced no statistics.")),
+      current ? statistics(current) : empty(isActive(experiment) ? "Statistics are not available yet." : "Statistics are not available.", data.missing?.statistics || (experiment.status === "running" || experiment.status === "submitting" || experiment.status === "pending" ? "They appear when the Stats stage finishes." : "This run produced no statistics.")),
       h("div", { class: "section-title" }, "Vocabularies"),
       vocabularyTable(data.vocabularies ?? experiment.results),
       h("div", { class: "section-title" }, "Schema"),
-      data.schema?.features?.length ? schemaTable(data.schema) : empty("The schema is not available yet.", data.missing?.schema || "It appears when the Schema stage finishes."));
+      data.schema?.features?.length ? schemaTable(data.schema) : empty(isActive(experiment) ? "The schema is not available yet." : "The schema is not available.", data.missing?.schema || "It appears when the Schema stage finishes."));
   }
 
   return { update: load };

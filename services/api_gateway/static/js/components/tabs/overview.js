@@ -1,7 +1,7 @@
 /** Overview tab: status and stages, results against the popularity baseline and the previous best, configuration, parameters, failure. */
 import { h, mount } from "../../lib/dom.js";
 import { dash, dateTime, duration, int, isNum, num, pct, secondsBetween, usd } from "../../lib/format.js";
-import { baselineRecall, flatten, isRate, metricLabel, protocol, recall, RECALL_KS, testLoss } from "../../lib/results.js";
+import { baselineRecall, flatten, isRate, metricLabel, protocol, randomRecall, recall, RECALL_KS, testLoss } from "../../lib/results.js";
 import { STAGES } from "../../lib/status.js";
 import { crossLabel, featureLabel, splitLabel, towerLabel } from "../labels.js";
 import { progressBar } from "../progress_bar.js";
@@ -50,45 +50,55 @@ function failure(error) {
     error.excerpt ? h("details", {}, h("summary", {}, "Raw error details"), h("pre", {}, error.excerpt)) : null);
 }
 
+const EXCLUDING = "excluding_train_items";
+
+function delta(value, base) {
+  if (!isNum(value) || !isNum(base)) return null;
+  const d = value - base;
+  return h("span", { class: d >= 0 ? "delta-up" : "delta-down" }, ` (${d >= 0 ? "+" : "−"}${Math.abs(d * 100).toFixed(1)} pts)`);
+}
+
 function resultsBlock(e) {
   const r = e.results;
-  const tiles = RECALL_KS.map((k) => {
-    const value = recall(r, k);
-    const base = baselineRecall(r, k);
-    const beats = isNum(value) && isNum(base) ? value - base : null;
-    return h("div", { class: "tile", dataset: { metric: `recall_at_${k}` } },
-      h("div", { class: "label" }, `Recall@${k}`),
-      h("div", { class: "value" }, pct(value)),
-      h("div", { class: "sub" }, "popularity ", pct(base),
-        beats != null ? h("span", { class: beats >= 0 ? "delta-up" : "delta-down" }, ` (${beats >= 0 ? "+" : "−"}${Math.abs(beats * 100).toFixed(1)} pts)`) : null));
-  });
+  const tiles = RECALL_KS.map((k) => h("div", { class: "tile", dataset: { metric: `recall_at_${k}` } },
+    h("div", { class: "label" }, `Recall@${k}`),
+    h("div", { class: "value" }, pct(recall(r, k))),
+    h("div", { class: "sub" }, "popularity ", pct(baselineRecall(r, k)), delta(recall(r, k), baselineRecall(r, k)))));
   tiles.push(h("div", { class: "tile" }, h("div", { class: "label" }, "Test loss"), h("div", { class: "value" }, num(testLoss(r), 4))));
   const comparison = e.comparison;
-  const proto = protocol(r);
+  const hasExcluding = RECALL_KS.some((k) => isNum(recall(r, k, EXCLUDING)));
+  const random = randomRecall(r);
   return [
     h("div", { class: "section-title" }, "Results"),
     h("div", { class: "tiles" }, tiles),
-    comparison?.summary ? h("p", { class: comparison.improved ? "delta-up" : comparison.delta_points < 0 ? "delta-down" : "muted", style: { marginTop: "0.6rem" } },
-      comparison.summary, isNum(comparison.previous_best) ? h("span", { class: "muted" }, ` (Recall@100 was ${pct(comparison.previous_best)})`) : null) : null,
-    proto ? protocolLine(proto, e) : h("p", { class: "small muted" }, `Split: ${splitLabel(e.parameters?.split)}.`),
+    comparison?.summary ? h("p", { class: ["vs-best", comparison.improved ? "delta-up" : comparison.delta_points < 0 ? "delta-down" : "muted"], style: { marginTop: "0.6rem" } },
+      comparison.summary, isNum(comparison.previous_best) ? h("span", { class: "muted" }, ` (previous best Recall@100 ${pct(comparison.previous_best)})`) : null) : null,
+    hasExcluding ? h("div", { class: "table-wrap", style: { marginTop: "0.6rem" } }, h("table", { class: "protocol-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Ranking"), RECALL_KS.map((k) => h("th", { class: "num" }, `Model R@${k}`)), RECALL_KS.map((k) => h("th", { class: "num" }, `Popularity R@${k}`)))),
+      h("tbody", {}, [["all items", ""], ["excluding the buyer's training items", EXCLUDING]].map(([label, variant]) => h("tr", {},
+        h("td", {}, label),
+        RECALL_KS.map((k) => h("td", { class: "num" }, pct(recall(r, k, variant)))),
+        RECALL_KS.map((k) => h("td", { class: "num muted" }, pct(baselineRecall(r, k, variant))))))))) : null,
+    protocolLine(protocol(r), e, random),
     allMetrics(r),
   ];
 }
 
-function protocolLine(p, e) {
-  if (typeof p === "string") return h("p", { class: "small muted" }, p);
+function protocolLine(p, e, random) {
   const parts = [
-    `Split: ${p.split_strategy ? p.split_strategy : splitLabel(e.parameters?.split)}`,
-    isNum(p.corpus_size) ? `ranked against all ${int(p.corpus_size)} candidates` : null,
-    p.exclude_seen !== undefined || p.excluding_seen !== undefined ? ((p.exclude_seen ?? p.excluding_seen) ? "items the buyer already has in training excluded" : "items seen in training included") : null,
-    isNum(p.test_queries) ? `${int(p.test_queries)} test queries` : null,
-    p.description || null,
+    `split ${p?.split_strategy || splitLabel(e.parameters?.split)}`,
+    isNum(p?.corpus_size) ? `exact ranking of all ${int(p.corpus_size)} candidates` : null,
+    isNum(p?.test_interactions) ? `${int(p.test_interactions)} test interactions` : null,
+    p?.sampling_bias_correction !== undefined ? `sampling-bias correction ${p.sampling_bias_correction ? "on" : "off"}` : null,
+    isNum(random) ? `random ranking would score Recall@100 ${pct(random)}` : null,
   ].filter(Boolean);
-  return h("p", { class: "small muted", style: { marginTop: "0.4rem" } }, `Protocol — ${parts.join(" · ")}.`);
+  return h("div", { class: "small muted protocol", style: { marginTop: "0.5rem" } },
+    h("strong", {}, "Protocol: "), parts.join(" · "), ".",
+    p?.description ? h("details", {}, h("summary", {}, "How recall is computed"), h("p", {}, p.description)) : null);
 }
 
 function allMetrics(results) {
-  const rows = flatten(results).filter(([name]) => !/mlflow|run_id/.test(name));
+  const rows = flatten(results.final ? { final: results.final, protocol: results.protocol, timings: results.timings } : results).filter(([name]) => !/mlflow|run_id|protocol\.rows|protocol\.ks/.test(name));
   if (!rows.length) return null;
   return h("details", { style: { marginTop: "0.4rem" } },
     h("summary", {}, `All ${rows.length} result values`),

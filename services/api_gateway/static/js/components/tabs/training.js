@@ -7,7 +7,7 @@ import { experiments } from "../../lib/api.js";
 import { COLORS, chart } from "../../lib/charts.js";
 import { h, mount, nextId } from "../../lib/dom.js";
 import { isNum, num, pct } from "../../lib/format.js";
-import { baselineRecall, recall, RECALL_KS, testLoss } from "../../lib/results.js";
+import { baselineRecall, historySeries, recall, RECALL_KS, testLoss } from "../../lib/results.js";
 import { errorState, loading } from "../../lib/states.js";
 
 const LOSS_SERIES = [
@@ -86,10 +86,11 @@ export function createTab(panel) {
 
   function render(experiment) {
     instances.splice(0).forEach((c) => c.destroy());
-    const series = history?.available ? history.series || {} : {};
     const results = experiment.results || {};
+    const tracked = history?.available ? history.series || {} : {};
+    const series = Object.keys(tracked).length ? tracked : historySeries(results);
     const runMetrics = history?.run?.metrics || {};
-    const notice = history?.available ? null : h("div", { class: "notice" }, `Training history is not available: ${history?.reason || "no MLflow run"}.`);
+    const notice = history?.available ? null : h("div", { class: "notice" }, `MLflow history is not available: ${history?.reason || "no MLflow run"}.${Object.keys(series).length ? " Showing the history stored with the results." : ""}`);
 
     const loss = lossChart(series);
     const recallCard = recallChart(results, runMetrics);
@@ -126,18 +127,15 @@ export function createTab(panel) {
       toggles.append(h("span", { class: "nowrap", style: { display: "inline-flex", gap: "0.25rem", alignItems: "center" } }, box, h("label", { for: id, style: { fontWeight: 400, color: s.color } }, s.label)));
     });
     const options = lineOptions("loss");
-    options.plugins.legend.onClick = (event, item, legend) => {
-      const ci = legend.chart;
-      const visible = !ci.isDatasetVisible(item.datasetIndex);
-      ci.setDatasetVisibility(item.datasetIndex, visible);
-      ci.update();
-      toggles.querySelectorAll("input")[item.datasetIndex].checked = visible;
-    };
+    options.plugins.legend.display = false;
+    if (present.some((s) => s.key === "reg")) {
+      options.scales.y2 = { position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "regularization" } };
+    }
     const summary = present.map((s) => `${s.label} ${num(s.data[0].y, 3)} → ${num(s.data[s.data.length - 1].y, 3)}`).join("; ");
     return {
       card,
       async draw() {
-        instance = await chart(canvas, { type: "line", data: { datasets: present.map((s) => dataset(s.label, s.data, s.color, s.dash)) }, options }, `Loss over ${present[0].data.length} epochs: ${summary}`);
+        instance = await chart(canvas, { type: "line", data: { datasets: present.map((s) => ({ ...dataset(s.label, s.data, s.color, s.dash), yAxisID: s.key === "reg" ? "y2" : "y" })) }, options }, `Loss over ${present[0].data.length} epochs: ${summary}`);
         instances.push(instance);
       },
     };
