@@ -24,7 +24,7 @@ class Blobs:
         return f"{self.root}/{name}"
 
 
-@pytest.fixture(params=["local", "gcs"])
+@pytest.fixture(params=["local", pytest.param("gcs", marks=pytest.mark.emulators)])
 def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Blobs]:
     if request.param == "local":
         yield Blobs(LocalBlobStore(root=tmp_path), tmp_path.resolve().as_uri())

@@ -26,7 +26,7 @@ from experiments_platform.adapters.pubsub_push import (
     provision,
 )
 from experiments_platform.messages import Topics
-from experiments_platform.ports.bus import Delivery, Handler
+from experiments_platform.ports.bus import Delivery, EventBus, Handler, SubscribableBus
 from google.api_core.exceptions import DeadlineExceeded
 
 TIMEOUT_S = 30.0
@@ -42,7 +42,7 @@ class EmbeddedHarness:
     """The embedded bus, with a collector on each dead-letter topic (as ``provision`` does on Pub/Sub)."""
 
     def __init__(self) -> None:
-        self.bus = EmbeddedBus(workers=4, backoff_initial_s=0.01, backoff_max_s=0.1)
+        self.bus: SubscribableBus = EmbeddedBus(workers=4, backoff_initial_s=0.01, backoff_max_s=0.1)
         self.publish = self.bus.publish
         self.collectors: dict[str, Recorder] = {}
 
@@ -76,7 +76,7 @@ class PubSubPushHarness:
 
     def __init__(self, project: str) -> None:
         self.project = project
-        self.bus = PubSubBus(project)
+        self.bus: EventBus = PubSubBus(project)
         self.handlers: dict[str, Handler] = {}
         self.attempts = AttemptCounter()
         self.dead_letter_subscriptions: dict[str, str] = {}
@@ -124,14 +124,16 @@ class PubSubPushHarness:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        assert isinstance(self.bus, PubSubBus)
         self.bus.close()
 
 
-@pytest.fixture(params=["embedded", "pubsub"])
+@pytest.fixture(params=["embedded", pytest.param("pubsub", marks=pytest.mark.emulators)])
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     if request.param == "embedded":
         embedded = EmbeddedHarness()
         yield embedded
+        assert isinstance(embedded.bus, EmbeddedBus)
         embedded.bus.close()
     else:
         emulators = request.getfixturevalue("emulators")

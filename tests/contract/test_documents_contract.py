@@ -15,7 +15,7 @@ from experiments_platform.errors import AlreadyExists, InvalidInput
 from experiments_platform.ports.documents import DocumentStore, Filter, Order
 
 
-@pytest.fixture(params=["sqlite", "firestore"])
+@pytest.fixture(params=["sqlite", pytest.param("firestore", marks=pytest.mark.emulators)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DocumentStore]:
     if request.param == "sqlite":
         sqlite = SqliteDocumentStore(tmp_path / "documents.sqlite")

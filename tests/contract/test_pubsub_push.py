@@ -37,6 +37,7 @@ class Spec:
         return Topics.dead_letter(self.topic)
 
 
+@pytest.mark.emulators
 def test_provision_creates_push_subscriptions_with_retry_and_dead_letter_policies(emulators) -> None:
     from google.cloud import pubsub_v1
 
@@ -82,6 +83,7 @@ def test_provision_creates_push_subscriptions_with_retry_and_dead_letter_policie
     subscriber.close()
 
 
+@pytest.mark.emulators
 def test_provision_names_a_subscription_without_endpoint(emulators) -> None:
     spec = Spec(f"orphan-{uuid.uuid4().hex[:6]}", "orphan-topic", "nobody", "/x")
     with pytest.raises(InvalidInput, match="no push endpoint for subscription 'orphan-.*'nobody'"):

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
 from experiments_platform.adapters.mlflow_tracker import MlflowTracker
 from experiments_platform.errors import InvalidInput, NotFound, TransientError
+from experiments_platform.ports.tracker import ExperimentTracker
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import free_port
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,8 @@ def logged_run(mlflow_server: str) -> str:
 
 
 def test_check_reachable_passes_on_a_running_server(mlflow_server: str) -> None:
-    MlflowTracker(mlflow_server).check_reachable()
+    tracker: ExperimentTracker = MlflowTracker(mlflow_server)
+    tracker.check_reachable()
 
 
 def test_check_reachable_fails_fast_naming_the_uri() -> None:

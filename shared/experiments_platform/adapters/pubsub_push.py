@@ -10,7 +10,8 @@ topic (so dead letters are kept and can be inspected), from a declarative list s
     {"message": {"data": base64, "attributes": {...}, "messageId": "...", "publishTime": "..."},
      "subscription": "projects/P/subscriptions/S", "deliveryAttempt": 3}
 
-into a ``ports.bus.Delivery``; ``handle_push`` runs a handler on it and says which HTTP status
+into a ``ports.bus.Delivery`` (its ``subscription`` is the short name, as on the embedded bus);
+``handle_push`` runs a handler on it and says which HTTP status
 to answer (2xx acknowledges, 5xx makes Pub/Sub redeliver).
 
 What the Pub/Sub emulator does (measured with google-cloud-pubsub 2.x, emulator 0.8.x): it pushes to
