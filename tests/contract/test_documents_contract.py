@@ -253,3 +253,28 @@ def test_sqlite_transactions_are_serialized_across_processes(tmp_path: Path) -> 
         w.join(timeout=60)
         assert w.exitcode == 0
     assert SqliteDocumentStore(path).get("counters", "c") == {"value": 40}
+
+
+def test_sqlite_rejects_nested_transactions(tmp_path: Path) -> None:
+    store = SqliteDocumentStore(tmp_path / "d.sqlite")
+    with pytest.raises(InvalidInput, match="cannot be nested"):
+        store.run_transaction(lambda txn: store.run_transaction(increment))
+    assert store.run_transaction(increment) == 1
+    store.close()
+
+
+def test_sqlite_threads_that_come_and_go_leave_no_open_handles(tmp_path: Path) -> None:
+    import os
+
+    store = SqliteDocumentStore(tmp_path / "d.sqlite")
+    store.set("experiments", "e1", {"v": 1})
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        threads = [threading.Thread(target=store.get, args=("experiments", "e1")) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(os.listdir("/proc/self/fd")) - before <= 3 * 8
+    store.close()
+    assert len(os.listdir("/proc/self/fd")) <= before

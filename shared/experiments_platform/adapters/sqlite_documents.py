@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -187,18 +188,25 @@ def _upsert(conn: sqlite3.Connection, collection: str, doc_id: str, data: Doc) -
 
 
 class SqliteDocumentStore:
-    """``ports.documents.DocumentStore`` on a SQLite file (default ``{data_dir}/documents.sqlite``)."""
+    """``ports.documents.DocumentStore`` on a SQLite file (default ``{data_dir}/documents.sqlite``).
 
-    def __init__(self, path: str | Path, busy_timeout_s: float = 30.0) -> None:
+    Connections come from a small pool, so request threads that come and go leave no open handles.
+    """
+
+    def __init__(self, path: str | Path, busy_timeout_s: float = 30.0, max_idle_connections: int = 8) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_s = busy_timeout_s
+        self._max_idle = max_idle_connections
+        self._idle: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
-        with self._connect_new() as conn:
+        conn = self._connect_new()
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(_SCHEMA)
+        finally:
+            conn.close()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SqliteDocumentStore:
@@ -210,28 +218,39 @@ class SqliteDocumentStore:
         conn.execute("PRAGMA synchronous = NORMAL")
         return conn
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect_new()
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
-        return conn
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._pool_lock:
+            conn = self._idle.pop() if self._idle else None
+        conn = conn or self._connect_new()
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            with self._pool_lock:
+                keep = len(self._idle) < self._max_idle
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
 
     def get(self, collection: str, doc_id: str) -> Doc | None:
-        return _select(self._conn(), collection, doc_id)
+        with self._connection() as conn:
+            return _select(conn, collection, doc_id)
 
     def create(self, collection: str, doc_id: str, data: Doc) -> None:
-        _insert(self._conn(), check_collection(collection), check_doc_id(doc_id), data)
+        with self._connection() as conn:
+            _insert(conn, check_collection(collection), check_doc_id(doc_id), data)
 
     def set(self, collection: str, doc_id: str, data: Doc) -> None:
-        _upsert(self._conn(), check_collection(collection), check_doc_id(doc_id), data)
+        with self._connection() as conn:
+            _upsert(conn, check_collection(collection), check_doc_id(doc_id), data)
 
     def delete(self, collection: str, doc_id: str) -> bool:
         key = (check_collection(collection), check_doc_id(doc_id))
-        cursor = self._conn().execute("DELETE FROM documents WHERE collection = ? AND id = ?", key)
-        return cursor.rowcount > 0
+        with self._connection() as conn:
+            return conn.execute("DELETE FROM documents WHERE collection = ? AND id = ?", key).rowcount > 0
 
     def query(
         self,
@@ -264,7 +283,8 @@ class SqliteDocumentStore:
         ordering.append(f"id {last_direction}")
         statement = f"SELECT data FROM documents WHERE {' AND '.join(where)} ORDER BY {', '.join(ordering)}"
         statement += f" LIMIT {sql.bind(-1 if limit is None else limit)} OFFSET {sql.bind(offset)}"
-        rows = self._conn().execute(statement, sql.params).fetchall()
+        with self._connection() as conn:
+            rows = conn.execute(statement, sql.params).fetchall()
         return [json.loads(row[0]) for row in rows]
 
     def run_transaction(self, fn: Callable[[SqliteTransaction], T]) -> T:
@@ -274,26 +294,28 @@ class SqliteDocumentStore:
         side effects because the port allows re-runs. Waiting longer than the busy timeout for the
         lock raises ``ContentionError``.
         """
-        conn = self._conn()
-        if conn.in_transaction:
+        if getattr(self._local, "in_transaction", False):
             raise InvalidInput("run_transaction cannot be nested; pass the outer transaction instead")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise ContentionError(f"document store {self.path} is locked by another writer: {exc}") from exc
-        try:
-            txn = SqliteTransaction(conn)
-            result = fn(txn)
-            txn.apply()
-            conn.execute("COMMIT")
-            return result
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        with self._connection() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise ContentionError(f"document store {self.path} is locked by another writer: {exc}") from exc
+            self._local.in_transaction = True
+            try:
+                txn = SqliteTransaction(conn)
+                result = fn(txn)
+                txn.apply()
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._local.in_transaction = False
 
     def close(self) -> None:
-        with self._connections_lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
