@@ -86,6 +86,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         problems = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"])
-            variable = f"{ENV_PREFIX}{loc.upper()}" if loc else "configuration"
-            problems.append(f"{variable}: {err['msg']}")
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{ENV_PREFIX}{loc.upper()}: {message}" if loc else message)
         raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

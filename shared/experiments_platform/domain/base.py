@@ -6,11 +6,21 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from .names import check_identifier
 
 Identifier = Annotated[str, AfterValidator(check_identifier)]
+
+
+def _iso_utc(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str, when_used="json")]
+"""A UTC datetime stored as fixed-width ISO text, so that text order is time order in every store."""
 
 
 def utcnow() -> datetime:
@@ -33,5 +43,5 @@ class Document(DomainModel):
     id: str = Field(default_factory=new_id)
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: Timestamp = Field(default_factory=utcnow)
+    updated_at: Timestamp = Field(default_factory=utcnow)

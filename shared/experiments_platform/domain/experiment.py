@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
-from .base import DomainModel, Identifier, new_id, utcnow
+from .base import DomainModel, Identifier, Timestamp, new_id, utcnow
 from .dataset import Dataset
 from .features import FeatureConfig
 from .model import ModelConfig
@@ -66,8 +65,8 @@ class QuickTestParameters(DomainModel):
 
 class StageState(DomainModel):
     status: StageStatus = StageStatus.PENDING
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    started_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
     cached: bool = False
     message: str | None = None
 
@@ -119,10 +118,10 @@ class Experiment(DomainModel):
     comparison: dict[str, Any] | None = None
     error: ClassifiedError | None = None
     estimate: Estimate | None = None
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    created_at: Timestamp = Field(default_factory=utcnow)
+    updated_at: Timestamp = Field(default_factory=utcnow)
+    started_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
 
     @property
     def label(self) -> str:
