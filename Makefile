@@ -11,7 +11,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 export TF_USE_LEGACY_KERAS := 1
 
 .PHONY: help setup data run run-emulated test lint typecheck test-unit test-contract test-pipeline test-api \
-        test-integration test-deploy test-browser emulators-start emulators-stop bench clean
+        test-integration test-deploy test-browser emulators-start emulators-stop emulators-status bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -86,6 +86,9 @@ emulators-start:  ## start the Pub/Sub, Firestore and fake-gcs-server emulators 
 
 emulators-stop:  ## stop them
 	scripts/emulators.sh stop
+
+emulators-status:  ## show which emulators run
+	scripts/emulators.sh status
 
 bench: setup  ## run the benchmarks (full-size quick tests, event latency, UI scale)
 	$(TFX_VENV)/bin/python benchmarks/quicktest.py
