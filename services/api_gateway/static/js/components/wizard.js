@@ -296,6 +296,9 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
   cancel.addEventListener("click", () => modal.close());
   submit.addEventListener("click", start);
   form.addEventListener("submit", start);
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.tagName === "INPUT") start(event);
+  });
 
   featuresForDataset();
   fillFromModel();
