@@ -125,7 +125,6 @@ locals {
       env = {
         PLATFORM_MLFLOW_UI_URL       = var.mlflow_ui_url
         PLATFORM_ARTIFACT_READER_URL = local.run_url["artifact_reader"]
-        PLATFORM_TFDV_PARSER_URL     = local.run_url["tfdv_parser"]
       }
     }
     submitter = {
@@ -138,9 +137,7 @@ locals {
     }
     artifact_reader = {
       builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0
-      env = {
-        PLATFORM_TFDV_PARSER_URL = local.run_url["tfdv_parser"]
-      }
+      env    = {}
     }
     tfdv_parser = {
       builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0
@@ -153,7 +150,7 @@ locals {
     submitter       = [module.identities.members["pubsub-push"]]
     status_watcher  = [module.identities.members["pubsub-push"], module.identities.members["reconcile-scheduler"]]
     artifact_reader = [module.identities.members["api-gateway"]]
-    tfdv_parser     = [module.identities.members["api-gateway"], module.identities.members["artifact-reader"]]
+    tfdv_parser     = [] # no code calls it over HTTP yet (PLATFORM_TFDV_PARSER_URL is read nowhere)
   }
 
   bucket_grants = [
@@ -244,10 +241,8 @@ module "mlflow" {
   database_tier         = var.mlflow_database_tier
   deletion_protection   = !var.throwaway
   invokers = [
-    module.identities.members["pipeline-runner"],
-    module.identities.members["status-watcher"],
-    module.identities.members["artifact-reader"],
-    module.identities.members["api-gateway"],
+    module.identities.members["pipeline-runner"], # the trainer logs params and per-epoch metrics
+    module.identities.members["artifact-reader"], # training history for the UI
   ]
   depends_on = [google_project_service.api]
 }

@@ -25,7 +25,7 @@ variable "artifact_bucket" {
 
 variable "invokers" {
   type        = list(string)
-  description = "IAM members allowed to call the tracking server (pipeline jobs, status watcher, artifact reader, gateway)."
+  description = "IAM members allowed to call the tracking server (the pipeline jobs that log, the artifact reader that reads)."
 }
 
 variable "database_tier" {
