@@ -119,28 +119,30 @@ locals {
     PLATFORM_BUILD_SERVICE_ACCOUNT    = module.identities.emails["compile-build"]
   }
 
+  # Only Pub/Sub and Cloud Scheduler call submitter and status watcher: both count as internal
+  # traffic of the project, so those two refuse everything from outside Google's network.
   services = {
     api_gateway = {
-      builds = false, iap = true, memory = "1Gi", timeout_s = 60, min_instances = 0
+      builds = false, iap = true, memory = "1Gi", timeout_s = 60, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
       env = {
         PLATFORM_MLFLOW_UI_URL       = var.mlflow_ui_url
         PLATFORM_ARTIFACT_READER_URL = local.run_url["artifact_reader"]
       }
     }
     submitter = {
-      builds = true, iap = false, memory = "1Gi", timeout_s = 180, min_instances = 0
+      builds = true, iap = false, memory = "1Gi", timeout_s = 180, min_instances = 0, ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
       env    = {}
     }
     status_watcher = {
-      builds = true, iap = false, memory = "512Mi", timeout_s = 120, min_instances = 0
+      builds = true, iap = false, memory = "512Mi", timeout_s = 120, min_instances = 0, ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
       env    = {}
     }
     artifact_reader = {
-      builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0
+      builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
       env    = {}
     }
     tfdv_parser = {
-      builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0
+      builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
       env    = {}
     }
   }
@@ -257,6 +259,7 @@ module "services" {
   service_account_email = module.identities.emails[local.service_account_of[each.key]]
   env                   = merge(local.common_env, each.value.builds ? local.build_env : {}, each.value.env, { PLATFORM_SERVICE = each.key })
   memory                = each.value.memory
+  ingress               = each.value.ingress
   timeout_s             = each.value.timeout_s
   min_instances         = each.value.min_instances
   invokers              = local.invokers[each.key]
