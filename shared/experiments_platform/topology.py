@@ -44,7 +44,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
 PUBLISHERS: dict[str, tuple[str, ...]] = {
     "api_gateway": (Topics.SUBMIT, Topics.CANCEL),
     "submitter": (),
-    "status_watcher": (),
+    "status_watcher": (Topics.SUBMIT,),  # reconcile re-submits a pending experiment whose command was lost
     "artifact_reader": (),
     "tfdv_parser": (),
 }

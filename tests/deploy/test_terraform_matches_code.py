@@ -72,8 +72,12 @@ def test_dead_letter_topics_are_those_the_code_names() -> None:
 
 
 def test_publishers_are_the_topology() -> None:
-    declared = environment_locals()["publishers"]
-    assert declared == {topic: [service] for service, topics in topology.PUBLISHERS.items() for topic in topics}
+    declared = {topic: sorted(services) for topic, services in environment_locals()["publishers"].items()}
+    expected: dict[str, list[str]] = {}
+    for service, topics in topology.PUBLISHERS.items():
+        for topic in topics:
+            expected.setdefault(topic, []).append(service)
+    assert declared == {topic: sorted(services) for topic, services in expected.items()}
 
 
 def test_services_and_their_identities() -> None:

@@ -29,7 +29,7 @@ locals {
   }
 
   publishers = {
-    "experiment-submit" = ["api_gateway"]
+    "experiment-submit" = ["api_gateway", "status_watcher"]
     "experiment-cancel" = ["api_gateway"]
   }
 
