@@ -23,10 +23,11 @@ $(VENV)/.installed: requirements/services.txt requirements/dev.txt shared/pyproj
 	$(VENV)/bin/pip install $(PIP_QUIET) -e shared
 	touch $@
 
-$(TFX_VENV)/.installed: requirements/pipeline.txt shared/pyproject.toml
+$(TFX_VENV)/.installed: requirements/tfx-1.16-py3.10.lock requirements/pipeline.txt shared/pyproject.toml
 	test -x $(TFX_VENV)/bin/python || $(PY310) -m venv $(TFX_VENV)
 	$(TFX_VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
-	$(TFX_VENV)/bin/pip install $(PIP_QUIET) -r requirements/pipeline.txt
+	$(TFX_VENV)/bin/pip install $(PIP_QUIET) -r requirements/tfx-1.16-py3.10.lock
+	$(TFX_VENV)/bin/pip install $(PIP_QUIET) -c requirements/tfx-1.16-py3.10.lock -r requirements/pipeline.txt
 	$(TFX_VENV)/bin/pip install $(PIP_QUIET) --no-deps -e shared
 	touch $@
 

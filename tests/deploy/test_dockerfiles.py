@@ -64,12 +64,12 @@ def test_copied_sources_exist(path: Path) -> None:
 
 
 def test_the_pipeline_images_install_the_measured_lock() -> None:
-    lock = REPO / "docker" / "tfx-pipeline" / "lock-tfx-1.16-py3.10.txt"
+    lock = REPO / "requirements" / "tfx-1.16-py3.10.lock"
     pins = lock.read_text()
     assert "tfx==1.16.0" in pins and "tensorflow-recommenders==0.7.7" in pins and "protobuf==3.20.3" in pins
     for name in ("tfx-pipeline", "tfx-compiler"):
         text = (REPO / "docker" / name / "Dockerfile").read_text()
-        assert "-r lock-tfx-1.16-py3.10.txt" in text and "TF_USE_LEGACY_KERAS=1" in text
+        assert "-r tfx-1.16-py3.10.lock" in text and "TF_USE_LEGACY_KERAS=1" in text
 
 
 def test_the_pipeline_image_starts_components_as_kubeflow_v2_does() -> None:
