@@ -139,7 +139,7 @@ def test_quick_test_end_to_end(runners, movielens_dir, wheel_cache, mlflow_serve
 
     metrics = json.loads((experiment_dir / "metrics.json").read_text())
     corpus = metrics["protocol"]["corpus_size"]
-    assert corpus == 1682
+    assert 1000 < corpus <= 1682, "every item the 50 sampled users rated"
     random_recall = 100 / corpus
     assert metrics["final"]["recall_at_100"] > 2 * random_recall, metrics["final"]
     assert len(metrics["history"]) == 3 and metrics["history"][0]["regularization_loss"] > 0
