@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from pydantic import ValidationError
-
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.pipeline.feature_names import feature_name, tower_inputs
 from experiments_platform.pipeline_spec import QuickTestSpec
+from pydantic import ValidationError
 
 from .factories import make_spec
 

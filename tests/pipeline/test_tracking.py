@@ -4,7 +4,6 @@ import socket
 import time
 
 import pytest
-
 from experiments_platform.pipeline.tracking import TrackingUnavailable, wait_for_tracking_server
 
 
