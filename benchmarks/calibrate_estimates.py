@@ -35,7 +35,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 CONSTANTS = REPO / "shared" / "experiments_platform" / "domain" / "estimates.json"
 TFX_PYTHON = Path(os.environ.get("PLATFORM_TFX_PYTHON", REPO / ".venv-tfx" / "bin" / "python"))
-PROXY_SOURCE = "measured here: TFX 1.16 LocalDagRunner, MovieLens 100k first {rows} ratings, proxy Transform"
+PROXY_SOURCE = (
+    "measured here: TFX 1.16 LocalDagRunner, MovieLens 100k first {rows} ratings, proxy Transform, CPU seconds"
+)
 
 
 def preprocessing_fn(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -51,8 +53,22 @@ def preprocessing_fn(inputs: dict[str, Any]) -> dict[str, Any]:
     return outputs
 
 
+def _cpu_seconds() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _measure_child(rows: int) -> None:
-    """Runs inside the pipeline environment; prints one JSON line of component seconds."""
+    """Runs inside the pipeline environment; prints one JSON line of component seconds.
+
+    The pipeline runs once per prefix of its components with TFX caching on, so that each run
+    executes one new component: its CPU seconds (user + system, all threads) are that component's
+    time. CPU time does not grow when other work shares the machine, unlike wall time; on an idle
+    machine a component's wall time is at most its CPU time (less where it runs threads in parallel).
+    """
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     sys.path[:0] = [str(REPO / "scripts"), str(Path(__file__).parent)]
     from make_tfdv_fixtures import movielens_rows, recbole_wheel, write_csv
@@ -74,26 +90,35 @@ def _measure_child(rows: int) -> None:
             preprocessing_fn="calibrate_estimates.preprocessing_fn",
         )
         metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(work / "metadata.sqlite"))
-        pipeline = tfx.dsl.Pipeline(
-            pipeline_name="calibrate-estimates",
-            pipeline_root=str(work / "pipeline"),
-            components=[example_gen, statistics_gen, schema_gen, transform],
-            metadata_connection_config=metadata,
-        )
+        components = [example_gen, statistics_gen, schema_gen, transform]
         started = time.monotonic()
-        tfx.orchestration.LocalDagRunner().run(pipeline)
+        stages = {}
+        for count in range(1, len(components) + 1):
+            pipeline = tfx.dsl.Pipeline(
+                pipeline_name="calibrate-estimates",
+                pipeline_root=str(work / "pipeline"),
+                components=components[:count],
+                metadata_connection_config=metadata,
+                enable_cache=True,
+            )
+            before = _cpu_seconds()
+            tfx.orchestration.LocalDagRunner().run(pipeline)
+            stages[type(components[count - 1]).__name__] = round(_cpu_seconds() - before, 3)
         wall = time.monotonic() - started
         store = metadata_store.MetadataStore(metadata)
         names = {t.id: t.name.rsplit(".", 1)[-1] for t in store.get_execution_types()}
-        stages = {
+        wall_stages = {
             names[e.type_id]: (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000
             for e in store.get_executions()
+            if e.last_known_state == e.COMPLETE
         }
-    print(json.dumps({"source": PROXY_SOURCE.format(rows=rows), "rows": rows, "wall_s": wall, "stages": stages}))
+    record = {"source": PROXY_SOURCE.format(rows=rows), "rows": rows, "wall_s": wall, "stages": stages,
+              "wall_stages": wall_stages}
+    print(json.dumps(record))
 
 
 def measure_data_stages(rows: int, repeat: int) -> dict[str, Any]:
-    """The fastest time of each component over ``repeat`` runs (other work on the machine only adds time)."""
+    """The smallest time of each component over ``repeat`` runs."""
     records = []
     for _ in range(repeat):
         load_before = os.getloadavg()[0]
@@ -106,7 +131,7 @@ def measure_data_stages(rows: int, repeat: int) -> dict[str, Any]:
         record = json.loads(completed.stdout.strip().splitlines()[-1])
         record["load"] = (load_before, os.getloadavg()[0])
         print(f"measured {rows} rows (1-min load {record['load'][0]:.1f} → {record['load'][1]:.1f}): "
-              f"{json.dumps(record['stages'])}", file=sys.stderr)
+              f"CPU {json.dumps(record['stages'])}, wall {json.dumps(record['wall_stages'])}", file=sys.stderr)
         records.append(record)
     best = {name: min(r["stages"][name] for r in records) for name in records[0]["stages"]}
     loads = [value for r in records for value in r["load"]]

@@ -18,6 +18,7 @@ from experiments_platform.domain.estimates import (
     estimate,
     estimate_tiers,
     estimate_workload,
+    estimator,
     load_constants,
     model_cost_ratio,
     model_size,
@@ -182,6 +183,15 @@ def test_estimator_signature_and_document_round_trip() -> None:
     assert Estimate.model_validate(document) == result
     assert Estimate.model_validate({"duration_s": 1, "cost_usd": 0, "hardware_tier": "small",
                                     "recommended_tier": "small"}).target == "vertex", "older documents still load"
+
+
+def test_bound_estimator_uses_target_and_region() -> None:
+    params = QuickTestParameters(hardware_tier="medium")
+    local = estimator("local")(_dataset(10_000), TUTORIAL_FEATURES, TUTORIAL_MODEL, params)
+    assert (local.target, local.cost_usd, local.hardware_tier) == ("local", 0.0, "medium")
+    us = estimator("vertex", "us-central1")(_dataset(10_000), TUTORIAL_FEATURES, TUTORIAL_MODEL, params)
+    eu = estimator("vertex", "europe-west1")(_dataset(10_000), TUTORIAL_FEATURES, TUTORIAL_MODEL, params)
+    assert us.duration_s == eu.duration_s and eu.cost_usd > us.cost_usd > 0
 
 
 def test_actual_cost_prices_measured_stage_times() -> None:

@@ -7,7 +7,7 @@ those constants (refitted by ``benchmarks/calibrate_estimates.py``), the assumpt
 them to Vertex AI (start-up overheads, per-core speed, parallel share of each stage) and the
 public prices used for cost. ``docs/estimates.md`` explains the model and the runs behind it.
 
-``estimate(...)`` has the ``handlers.experiments.Estimator`` signature; ``estimate_tiers`` gives
+``estimator(target, region)`` gives a ``handlers.experiments.Estimator``; ``estimate_tiers`` gives
 all three tiers; ``actual_cost`` prices measured stage times after a run.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -374,3 +374,17 @@ def estimate_tiers(
     """One estimate per tier, small to large, each naming the recommended tier."""
     workload = Workload.from_configs(dataset, feature_config, model_config, parameters)
     return [estimate_workload(workload, tier, target, region, constants) for tier in TIER_ORDER]
+
+
+def estimator(
+    target: Target = "vertex", region: str | None = None
+) -> Callable[[Dataset, FeatureConfig, ModelConfig, QuickTestParameters], Estimate]:
+    """An ``Estimator`` for the experiments handler, bound to where runs go (``PLATFORM_PIPELINE_SERVICE``:
+    local → ``"local"``, vertex → ``"vertex"``) and the region (``PLATFORM_GCP_REGION``)."""
+
+    def bound(
+        dataset: Dataset, feature_config: FeatureConfig, model_config: ModelConfig, parameters: QuickTestParameters
+    ) -> Estimate:
+        return estimate(dataset, feature_config, model_config, parameters, target=target, region=region)
+
+    return bound
