@@ -1,0 +1,54 @@
+"""tfdv_parser reading gs:// artifacts through the platform's Cloud Storage adapter (fake-gcs-server)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from experiments_platform.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "tfdv" / "movielens"
+
+pytestmark = pytest.mark.emulators
+
+
+@pytest.fixture()
+def bucket(emulators: object) -> Iterator[str]:
+    from google.cloud.storage import Client
+
+    client = Client(project="test")
+    created = client.create_bucket(f"pipelines-{uuid.uuid4().hex[:12]}")
+    for path in [*FIXTURES.glob("statistics/*/*"), FIXTURES / "schema" / "schema.pbtxt"]:
+        name = f"root/run-1/{path.relative_to(FIXTURES).as_posix()}"
+        created.blob(name).upload_from_filename(str(path))
+    yield created.name
+    for blob in client.list_blobs(created.name):
+        blob.delete()
+    created.delete()
+
+
+def test_statistics_schema_and_report_from_cloud_storage(bucket: str) -> None:
+    spec = importlib.util.spec_from_file_location("tfdv_parser_main_gcs", ROOT / "services" / "tfdv_parser" / "main.py")
+    assert spec and spec.loader
+    main = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(main)
+    app = main.create_app(Settings(blob_store="gcs", gcp_project="test"))
+    client = app.test_client()
+    statistics_uri = f"gs://{bucket}/root/run-1/statistics"
+    schema_uri = f"gs://{bucket}/root/run-1/schema"
+
+    statistics = client.get("/statistics", query_string={"uri": statistics_uri})
+    assert statistics.status_code == 200, statistics.get_data(as_text=True)
+    assert statistics.get_json() == json.loads((FIXTURES / "statistics.golden.json").read_text())
+    schema = client.post("/schema", json={"uri": schema_uri})
+    assert schema.get_json() == json.loads((FIXTURES / "schema.golden.json").read_text())
+    report = client.get("/report", query_string={"statistics_uri": statistics_uri, "schema_uri": schema_uri})
+    assert report.status_code == 200 and 'id="split-eval"' in report.get_data(as_text=True)
+
+    missing = client.get("/statistics", query_string={"uri": f"gs://{bucket}/root/run-2/statistics"})
+    assert missing.status_code == 404 and missing.get_json()["field"] == "uri"
