@@ -8,7 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from experiments_platform.domain.dataset import Column, Dataset, TableSource
+from experiments_platform.domain.dataset import Column, Dataset, FeatureTable, TableSource
 from experiments_platform.domain.estimates import (
     HARDWARE_TIERS,
     TIER_ORDER,
@@ -19,6 +19,7 @@ from experiments_platform.domain.estimates import (
     estimate_tiers,
     estimate_workload,
     estimator,
+    evaluation_seconds,
     load_constants,
     model_cost_ratio,
     model_size,
@@ -122,6 +123,26 @@ def test_workload_applies_sample_and_split() -> None:
     assert (workload.rows, workload.train_examples, workload.epochs, workload.columns) == (250_000, 175_000, 2, 4)
     timed = QuickTestParameters(split=TimeHoldoutSplit(date_column="timestamp"))
     assert Workload.from_configs(_dataset(1000), TUTORIAL_FEATURES, TUTORIAL_MODEL, timed).train_examples == 80
+
+
+def test_exact_recall_over_the_candidate_corpus_counts_in_train() -> None:
+    constants = load_constants()
+    params = QuickTestParameters(sample_percent=100, split=RandomSplit(train_percent=80, val_percent=10))
+    dataset = _dataset(1_000_000)
+    workload = Workload.from_configs(dataset, TUTORIAL_FEATURES, TUTORIAL_MODEL, params)
+    assert workload.eval_pairs == pytest.approx(100_000 * 100_000), "test rows × (one candidate per ten rows)"
+    per_pair = (constants.calibration.eval_ns_per_pair + constants.calibration.eval_ns_per_pair_dim * 32) / 1e9
+    assert evaluation_seconds(workload, constants) == pytest.approx(1e10 * per_pair)
+    with_products = dataset.model_copy(update={"product_features": FeatureTable(
+        source=TableSource(kind="file", uri="file:///data/items.parquet"), join_key="item_id", row_count=2_000)})
+    assert Workload.from_configs(with_products, TUTORIAL_FEATURES, TUTORIAL_MODEL, params).eval_pairs == 100_000 * 2_000
+    capped = FeatureConfig(name="c", query_features=[IdFeature(column="user_id")],
+                           candidate_features=[IdFeature(column="item_id", max_vocab_size=500)])
+    assert Workload.from_configs(dataset, capped, TUTORIAL_MODEL, params).eval_pairs == 100_000 * 500
+    small = Workload.from_configs(_dataset(10_000), TUTORIAL_FEATURES, TUTORIAL_MODEL, params)
+    assert reference_seconds(workload, constants)[Stage.TRAIN] - reference_seconds(small, constants)[Stage.TRAIN] > (
+        evaluation_seconds(workload, constants)
+    ), "train grows with the examples and with the corpus"
 
 
 def test_vertex_durations_and_cost_by_hand() -> None:

@@ -43,6 +43,7 @@ TIER_ORDER: tuple[HardwareTier, ...] = get_args(HardwareTier)
 DATA_STAGES = (Stage.EXAMPLES, Stage.STATS, Stage.SCHEMA, Stage.TRANSFORM)
 DATAFLOW_STAGES = (Stage.STATS, Stage.TRANSFORM)
 BYTES_PER_PARAMETER_TRAINING = 12  # float32 weight plus two optimizer slots
+UNKNOWN_CORPUS_CAP = 100_000
 
 
 class _Model(BaseModel):
@@ -91,6 +92,8 @@ class Calibration(_Model):
     reference_model: str
     reference_model_flops: float = Field(gt=0, description="flops per training example of the reference model")
     train_overhead_share: float = Field(ge=0, le=1, description="per-example train time share not scaling with flops")
+    eval_ns_per_pair: float = Field(ge=0, description="exact recall@k: ns per (query, candidate) pair, dimension-free")
+    eval_ns_per_pair_dim: float = Field(ge=0, description="exact recall@k: ns per pair and embedding dimension")
     fitted_at: str
     stages: dict[Stage, StageModel]
     runs: list[CalibrationRun]
@@ -149,6 +152,8 @@ class Workload:
     flops_per_example: float
     parameters: int
     columns: int
+    eval_pairs: float = 0.0
+    output_dim: int = 32
 
     @property
     def model_memory_gb(self) -> float:
@@ -160,7 +165,11 @@ class Workload:
     ) -> Workload:
         rows = max(1, math.ceil(dataset.row_count * parameters.sample_percent / 100))
         split = parameters.split
-        train_fraction = split.train_percent / 100 if isinstance(split, RandomSplit) else 0.8
+        if isinstance(split, RandomSplit):
+            train_fraction = split.train_percent / 100
+            test_fraction = (100 - split.train_percent - split.val_percent) / 100
+        else:
+            train_fraction, test_fraction = 0.8, 0.1
         size = model_size(feature_config, model_config, rows, parameters.batch_size)
         return cls(
             rows=rows,
@@ -169,7 +178,21 @@ class Workload:
             flops_per_example=size.flops_per_example,
             parameters=size.embedding_parameters + size.dense_parameters,
             columns=len(dataset.all_columns()),
+            eval_pairs=rows * test_fraction * candidate_corpus(dataset, feature_config, rows),
+            output_dim=size.output_dim,
         )
+
+
+def candidate_corpus(dataset: Dataset, feature_config: FeatureConfig, rows: int) -> int:
+    """Candidates ranked by the exact recall@k: the product table's rows when known, else one per ten
+    interactions (at most ``UNKNOWN_CORPUS_CAP``); never more than the candidate id feature's vocabulary limit."""
+    known = dataset.product_features.row_count if dataset.product_features else None
+    corpus = known or min(UNKNOWN_CORPUS_CAP, max(1, rows // 10))
+    for feature in feature_config.candidate_features:
+        limit = getattr(feature, "max_vocab_size", None)
+        if feature.column == dataset.candidate_id_column and limit:
+            corpus = min(corpus, int(limit))
+    return corpus
 
 
 @dataclass(frozen=True)
@@ -177,6 +200,7 @@ class ModelSize:
     embedding_parameters: int
     dense_parameters: int
     flops_per_example: float
+    output_dim: int
 
 
 def _feature_width(feature: Feature) -> int:
@@ -224,7 +248,9 @@ def model_size(feature_config: FeatureConfig, model_config: ModelConfig, rows: i
         outputs.append(out)
     output_dim = max(outputs)
     flops = 2.0 * dense_total + 2.0 * batch_size * output_dim
-    return ModelSize(embedding_parameters=embeddings, dense_parameters=dense_total, flops_per_example=flops)
+    return ModelSize(
+        embedding_parameters=embeddings, dense_parameters=dense_total, flops_per_example=flops, output_dim=output_dim
+    )
 
 
 def recommended_tier(rows: int, model_memory_gb: float = 0.0) -> HardwareTier:
@@ -261,7 +287,15 @@ def reference_seconds(workload: Workload, constants: EstimateConstants) -> dict[
         else:
             units = workload.rows
         out[stage] = model.fixed_s + model.per_unit_s * units / 1000
+    out[Stage.TRAIN] += evaluation_seconds(workload, constants)
     return out
+
+
+def evaluation_seconds(workload: Workload, constants: EstimateConstants) -> float:
+    """Exact recall@k on the test split: every test query scored against the whole candidate corpus."""
+    calibration = constants.calibration
+    per_pair_ns = calibration.eval_ns_per_pair + calibration.eval_ns_per_pair_dim * workload.output_dim
+    return workload.eval_pairs * per_pair_ns / 1e9
 
 
 def dataflow_workers(rows: int, constants: EstimateConstants) -> int:
