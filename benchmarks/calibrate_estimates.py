@@ -3,9 +3,10 @@
 Inputs, any mix of:
 
 - ``--quicktest FILE``: the output of ``benchmarks/quicktest.py`` (its last line is one JSON object
-  with ``stages``: seconds per TFX component or stage; ``rows``/``epochs`` when present, else the
-  quick-test protocol given by ``--rows``/``--epochs``/``--train-fraction``). Warm runs
-  (``"warm": true``) are skipped: their cached data stages say nothing about cost.
+  with ``stages`` and ``tutorial_stages``: seconds per TFX component; ``compile_s``; ``rows`` or
+  ``protocol.rows``, else ``--rows``; epochs and train share from ``--epochs``/``--train-fraction``,
+  the quick-test protocol by default). Warm runs (``"case": "warm"``) are skipped: their cached data
+  stages say nothing about cost.
 - ``--measure-data-stages ROWS...``: runs CsvExampleGen → StatisticsGen → SchemaGen → Transform (a
   vocabulary and z-score preprocessing like the platform's) with TFX's LocalDagRunner on the first
   ROWS ratings of MovieLens 100k in the pipeline environment, timing each component from ML Metadata.
@@ -162,15 +163,35 @@ def stage_seconds(stages: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def run_from(record: dict[str, Any], args: argparse.Namespace, source: str) -> dict[str, Any]:
+def run_from(
+    record: dict[str, Any], args: argparse.Namespace, source: str, stages_key: str = "stages"
+) -> dict[str, Any]:
+    """One calibration run from a measurement record (``rows`` or ``protocol.rows``; ``compile_s`` as Compile)."""
+    protocol = record.get("protocol") or {}
+    stages = stage_seconds(record[stages_key])
+    if "compile" not in stages and stages_key == "stages" and "compile_s" in record:
+        stages["compile"] = float(record["compile_s"])
     return {
         "source": record.get("source", source),
-        "rows": int(record.get("rows", args.rows)),
+        "rows": int(record.get("rows") or protocol.get("rows") or args.rows),
         "epochs": int(record.get("epochs", args.epochs)),
         "train_fraction": float(record.get("train_fraction", args.train_fraction)),
         "model_cost_ratio": float(record.get("model_cost_ratio", 1.0)),
-        "stages": stage_seconds(record["stages"]),
+        "stages": stages,
     }
+
+
+def quicktest_runs(path: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The cold runs of one ``benchmarks/quicktest.py`` output: the default model's and the tutorial's."""
+    record = last_json_line(path)
+    if record.get("warm") or record.get("case") == "warm":
+        print(f"skipping warm run {path}", file=sys.stderr)
+        return []
+    source = f"benchmarks/quicktest.py ({path.name}"
+    runs = [run_from(record, args, source=f"{source}, default model)")]
+    if "tutorial_stages" in record:
+        runs.append(run_from(record, args, source=f"{source}, tutorial model)", stages_key="tutorial_stages"))
+    return runs
 
 
 def fit_line(points: list[tuple[float, float]], prior_fixed: float) -> tuple[float, float]:
@@ -241,11 +262,7 @@ def main() -> None:
     constants = json.loads(CONSTANTS.read_text())
     runs = [] if args.forget_stored_runs else list(constants["calibration"]["runs"])
     for path in args.quicktest:
-        record = last_json_line(path)
-        if record.get("warm"):
-            print(f"skipping warm run {path}", file=sys.stderr)
-            continue
-        runs.append(run_from(record, args, source=f"benchmarks/quicktest.py ({path.name})"))
+        runs.extend(quicktest_runs(path, args))
     for rows in args.measure_data_stages:
         record = measure_data_stages(rows, args.repeat)
         runs.append(run_from(record, args, source=record["source"]))

@@ -255,6 +255,28 @@ def _calibrate_module() -> ModuleType:
     return module
 
 
+def test_quicktest_output_gives_both_cold_runs(tmp_path: Path) -> None:
+    calibrate = _calibrate_module()
+    summary = {
+        "case": "cold", "recall_at_100": 0.39, "wall_s": 70.0, "compile_s": 9.5, "protocol": {"rows": 100_000},
+        "stages": {"ExampleGen": 14.0, "StatisticsGen": 6.0, "SchemaGen": 0.4, "Transform": 20.0, "Trainer": 18.0,
+                   "Evaluator": 2.0},
+        "tutorial_stages": {"ExampleGen": 15.0, "StatisticsGen": 6.5, "SchemaGen": 0.5, "Transform": 21.0,
+                            "Trainer": 17.0, "Evaluator": 2.5},
+    }
+    cold = tmp_path / "cold.txt"
+    cold.write_text("== default model ...\n" + json.dumps(summary) + "\n")
+    args = calibrate.argparse.Namespace(rows=5, epochs=3, train_fraction=0.8)
+    default, tutorial = calibrate.quicktest_runs(cold, args)
+    assert default["stages"] == {"examples": 14.0, "stats": 6.0, "schema": 0.4, "transform": 20.0, "train": 20.0,
+                                 "compile": 9.5}
+    assert tutorial["stages"]["train"] == 19.5 and "compile" not in tutorial["stages"]
+    assert default["rows"] == tutorial["rows"] == 100_000
+    warm = tmp_path / "warm.txt"
+    warm.write_text(json.dumps({**summary, "case": "warm"}) + "\n")
+    assert calibrate.quicktest_runs(warm, args) == []
+
+
 def test_fit_line_recovers_a_known_line_and_keeps_terms_non_negative() -> None:
     calibrate = _calibrate_module()
     assert calibrate.fit_line([(5, 12.5), (25, 22.5), (100, 60.0)], prior_fixed=0) == pytest.approx((10.0, 0.5))
@@ -277,6 +299,7 @@ def test_refit_maps_components_to_stages_and_records_runs(tmp_path: Path) -> Non
     run = calibrate.run_from(calibrate.last_json_line(output), args, source="test")
     assert run["stages"] == {"compile": 6.0, "examples": 12.0, "stats": 7.0, "schema": 0.5, "transform": 25.0,
                              "train": 24.0}
+    assert (run["rows"], run["epochs"]) == (100_000, 3)
     constants = json.loads((ROOT / "shared/experiments_platform/domain/estimates.json").read_text())
     updated = calibrate.refit(constants, [run])
     EstimateConstants.model_validate(updated)
