@@ -7,15 +7,16 @@ body (POST); the logic lives in ``experiments_platform.tfdv``.
 
 from __future__ import annotations
 
-import io
 from contextlib import ExitStack
 from typing import Any
 
 from experiments_platform.config import Settings, load_settings
+from experiments_platform.entrypoints import as_function
 from experiments_platform.errors import InvalidInput, PlatformError
 from experiments_platform.jsonlog import configure_logging, fields, get_logger, log_context, trace_from_header
 from experiments_platform.tfdv import load_schema, load_statistics, render_report
 from experiments_platform.tfdv.artifacts import BlobReader, default_blob_reader
+from experiments_platform.tfdv.report import CSP
 from flask import Flask, Response, g, jsonify, request
 
 logger = get_logger(__name__)
@@ -37,7 +38,7 @@ def _text(arguments: dict[str, Any], name: str, required: bool = True) -> str | 
             raise InvalidInput(f"{name} is required: the gs:// or file:// URI of a TFX artifact", field=name)
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string URI, got {type(value).__name__}", field=name)
+        raise InvalidInput(f"{name} must be a string, got {type(value).__name__}", field=name)
     return value
 
 
@@ -97,7 +98,9 @@ def create_app(settings: Settings | None = None, blobs: BlobReader | None = None
             load_schema(store(), schema_uri) if schema_uri else None,
             title=title,
         )
-        return Response(page, mimetype="text/html")
+        response = Response(page, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = CSP
+        return response
 
     return app
 
@@ -116,10 +119,7 @@ def _shared_app() -> Flask:
 
 def tfdv_parser(req: Any) -> Any:
     """functions-framework entry point: hand the request to the Flask app."""
-    app = _shared_app()
-    environ = dict(req.environ, **{"wsgi.input": io.BytesIO(req.get_data())})
-    with app.request_context(environ):
-        return app.full_dispatch_request()
+    return as_function(_shared_app())(req)
 
 
 def __getattr__(name: str) -> Flask:

@@ -80,6 +80,7 @@ def test_report_is_html_with_statistics_and_schema(client: FlaskClient, data_dir
         },
     )
     assert answer.status_code == 200 and answer.mimetype == "text/html"
+    assert "default-src 'none'" in answer.headers["Content-Security-Policy"]
     page = answer.get_data(as_text=True)
     assert 'id="split-train"' in page and 'id="split-eval"' in page and 'id="schema"' in page
     assert "Exp #4 &lt;b&gt;" in page
