@@ -158,7 +158,7 @@ def log_mlflow_runs(mlflow_uri: str, docs: Sequence[dict[str, Any]], workers: in
     def one(doc: dict[str, Any]) -> None:
         run = client.create_run(experiment_id, run_name=f"Exp #{doc['number']}")
         stamp = 1_700_000_000_000
-        metrics = [Metric(name, float(value), stamp, row["epoch"] - 1)
+        metrics = [Metric(name, float(value), stamp, row["epoch"])
                    for row in doc["results"]["history"] for name, value in row.items() if name != "epoch"]
         metrics += [Metric(name, float(value), stamp, 0) for name, value in doc["results"]["final"].items()]
         params = [Param(k, str(v)) for k, v in doc["parameters"].items() if k != "split"]

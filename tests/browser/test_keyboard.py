@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 def test_wizard_traps_focus_and_escape_restores_it(page: Page, gateway: Gateway, seeded: SeededRuns) -> None:
     page.goto("/#/experiments")
-    opener = page.get_by_role("button", name="+ New experiment")
+    opener = page.locator("#new-experiment")
     opener.focus()
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="New experiment")
@@ -35,7 +35,7 @@ def test_wizard_traps_focus_and_escape_restores_it(page: Page, gateway: Gateway,
 
 def test_view_modal_tabs_and_leaderboard_rows_by_keyboard(page: Page, gateway: Gateway, seeded: SeededRuns) -> None:
     page.goto("/#/dashboard")
-    row = page.locator("#leaderboard-table tbody tr").first
+    row = page.locator("#leaderboard-table [role='row'][data-id]").first
     row.focus()
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog")

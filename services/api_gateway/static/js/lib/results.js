@@ -38,10 +38,9 @@ export function testLoss(results) {
 export function historySeries(results) {
   const out = {};
   for (const row of Array.isArray(results?.history) ? results.history : []) {
-    const step = isNum(row.epoch) ? row.epoch - 1 : undefined;
     for (const [name, value] of Object.entries(row)) {
       if (name === "epoch" || !isNum(value)) continue;
-      (out[name] ||= []).push({ step: step ?? out[name].length, value });
+      (out[name] ||= []).push({ step: isNum(row.epoch) ? row.epoch : out[name].length + 1, value });
     }
   }
   return out;

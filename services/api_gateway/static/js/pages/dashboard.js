@@ -12,6 +12,26 @@ import { parallelCoordinates } from "../components/parallel_coords.js";
 export const title = "Dashboard";
 
 const LEADERBOARD_SIZE = 1000;
+const FIRST_ROWS = 60;
+const ROWS_PER_TASK = 250;
+let generation = 0;
+
+/** Build the rows after the first screenful in short tasks, so a thousand rows never freeze the page. */
+function appendInChunks(body, items, start, makeRow) {
+  const mine = ++generation;
+  let next = start;
+  body.setAttribute("aria-busy", String(next < items.length));
+  function chunk() {
+    if (mine !== generation) return;
+    const fragment = document.createDocumentFragment();
+    const end = Math.min(items.length, next + ROWS_PER_TASK);
+    for (; next < end; next += 1) fragment.append(makeRow(items[next], next));
+    body.append(fragment);
+    if (next < items.length) setTimeout(chunk, 0);
+    else body.setAttribute("aria-busy", "false");
+  }
+  if (next < items.length) setTimeout(chunk, 0);
+}
 const COLUMNS = ["recall_at_10", "recall_at_50", "recall_at_100", "test_loss"];
 const PC_AXES = [
   { key: "sample_percent", label: "Sample %", value: (i) => i.parameters?.sample_percent },
@@ -116,38 +136,40 @@ export function render(root) {
         sort = { key: key === metric ? "value" : key, desc: active ? !desc : !/loss/.test(key) };
         renderLeaderboard();
       });
-      return h("th", { scope: "col", class: "num", "aria-sort": active ? (desc ? "descending" : "ascending") : null }, button);
+      return h("div", { role: "columnheader", class: "num", "aria-sort": active ? (desc ? "descending" : "ascending") : null }, button);
     };
-    const rows = sortedItems().map((item, index) => {
-      const tr = h("tr", { class: "clickable", tabindex: "0", dataset: { id: item.id }, "aria-label": `${item.label} ${item.name}: open` },
-        h("td", { class: "rank num" }, String(sort ? index + 1 : item.rank)),
-        h("td", { class: "nowrap" }, h("strong", {}, item.label)),
-        h("td", { style: { maxWidth: "260px", overflowWrap: "anywhere" } }, item.name),
-        h("td", { class: "small" }, item.feature_config_name ?? "—"),
-        h("td", { class: "small" }, item.model_config_name ?? "—"),
-        columns.map((key) => {
-          const value = key === metric ? item.value : item.metrics?.[key];
-          return h("td", { class: ["num", key === metric ? "metric-chip" : ""] }, value == null ? "—" : formatMetric(key, value));
-        }));
-      return tr;
-    });
-    const tbody = h("tbody", {}, rows);
-    tbody.addEventListener("click", (event) => {
-      const tr = event.target.closest("tr[data-id]");
+    const cell = (cls, text, title) => h("div", { role: "cell", class: cls, title }, text);
+    const row = (item, index) => h("div", { role: "row", class: "lb-row clickable", tabindex: "0", dataset: { id: item.id }, "aria-label": `${item.label} ${item.name}: open` },
+      cell("rank num", String(sort ? index + 1 : item.rank)),
+      cell("exp", item.label),
+      cell("", item.name, item.name),
+      cell("small", item.feature_config_name ?? "—", item.feature_config_name),
+      cell("small", item.model_config_name ?? "—", item.model_config_name),
+      columns.map((key) => {
+        const value = key === metric ? item.value : item.metrics?.[key];
+        return cell(key === metric ? "num metric-chip" : "num", value == null ? "—" : formatMetric(key, value));
+      }));
+    const items = sortedItems();
+    const body = h("div", { role: "rowgroup", class: "lb-body" }, items.slice(0, FIRST_ROWS).map(row));
+    appendInChunks(body, items, FIRST_ROWS, row);
+    body.addEventListener("click", (event) => {
+      const tr = event.target.closest("[data-id]");
       if (tr) open(tr.dataset.id);
     });
-    tbody.addEventListener("keydown", (event) => {
-      const tr = event.target.closest("tr[data-id]");
+    body.addEventListener("keydown", (event) => {
+      const tr = event.target.closest("[data-id]");
       if (tr && (event.key === "Enter" || event.key === " ")) {
         event.preventDefault();
         open(tr.dataset.id);
       }
     });
+    const grid = h("div", { role: "table", id: "leaderboard-table", class: "lb", "aria-label": `Leaderboard by ${leaderboard.label}`, "aria-rowcount": String(items.length + 1), style: { "--metric-cols": columns.length } },
+      h("div", { role: "rowgroup", class: "lb-head" }, h("div", { role: "row", class: "lb-row" },
+        ["#", "Exp", "Name", "Features", "Model"].map((t) => h("div", { role: "columnheader" }, t)), columns.map(header))),
+      body);
     mount(leaderboardHost,
       h("p", { class: "small muted", style: { marginTop: 0 } }, `${int(leaderboard.total)} completed experiments ranked by ${leaderboard.label} (${leaderboard.direction} is better). Click a row to open it.`),
-      h("div", { class: "table-wrap leaderboard-wrap" }, h("table", { id: "leaderboard-table" },
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), h("th", { scope: "col" }, "Exp"), h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Features"), h("th", { scope: "col" }, "Model"), columns.map(header))),
-        tbody)));
+      h("div", { class: "table-wrap leaderboard-wrap" }, grid));
   }
 
   async function loadLeaderboard() {
@@ -199,9 +221,9 @@ export function render(root) {
 
   async function loadAll() {
     exportLink.href = dashboard.exportUrl(scope());
-    loadStats();
-    loadLeaderboard();
-    loadHeatmap();
+    mount(statsHost, loading("Loading summary…"));
+    await Promise.allSettled([loadLeaderboard(), loadHeatmap()]);
+    await loadStats();
   }
 
   const onResize = () => pcDraw?.();
@@ -211,8 +233,7 @@ export function render(root) {
   datasetFilter.addEventListener("change", loadAll);
 
   datasets.list().then((page) => setOptions(datasetFilter, [["", "All datasets"], ...page.items.map((d) => [d.id, d.name])])).catch(() => {});
-  loadAll();
-  loadDimensions().then(() => {
+  loadAll().then(loadDimensions).then(() => {
     if (metricSelect.value !== "recall_at_100") loadLeaderboard();
   }).catch((error) => console.warn("dimensions unavailable", error));
 

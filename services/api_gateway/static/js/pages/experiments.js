@@ -159,6 +159,7 @@ export function render(root, params) {
   });
   if (params.get("new") === "1") openWizard();
   if (params.get("view")) openView({ id: params.get("view") });
+  if (params.get("compare")) import("../components/compare.js").then((m) => m.openComparison(params.get("compare").split(",").filter(Boolean)));
 
   return { unmount: () => poller.stop() };
 }

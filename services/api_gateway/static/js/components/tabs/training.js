@@ -23,10 +23,10 @@ const NORM_SERIES = [
 ];
 const STATS = [["mean", COLORS.blue], ["std", COLORS.orange], ["min", COLORS.grey], ["max", COLORS.purple]];
 
-/** `[{step, value}]` (or numbers) → `[{x, y}]`. */
+/** `[{step, value}]` (step = epoch, from 1) or plain numbers → `[{x, y}]`. */
 function points(raw) {
   if (!Array.isArray(raw)) return [];
-  return raw.map((p, i) => (isNum(p) ? { x: i, y: p } : { x: p.step ?? i, y: p.value })).filter((p) => isNum(p.y));
+  return raw.map((p, i) => (isNum(p) ? { x: i + 1, y: p } : { x: p.step ?? i + 1, y: p.value })).filter((p) => isNum(p.y));
 }
 
 function find(series, names) {
@@ -44,7 +44,7 @@ function chartCard(title, controls = null) {
 }
 
 function epochLabel(x) {
-  return `epoch ${Number(x) + 1}`;
+  return `epoch ${Number(x)}`;
 }
 
 function lineOptions(yTitle) {
@@ -52,7 +52,7 @@ function lineOptions(yTitle) {
     parsing: false,
     interaction: { mode: "index", intersect: false },
     scales: {
-      x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { stepSize: 1, precision: 0, callback: (v) => Number(v) + 1 } },
+      x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { stepSize: 1, precision: 0 } },
       y: { title: { display: Boolean(yTitle), text: yTitle } },
     },
     plugins: { legend: { position: "bottom", labels: { boxWidth: 14 } }, tooltip: { callbacks: { title: (items) => epochLabel(items[0].parsed.x) } } },

@@ -1,0 +1,140 @@
+"""Real quick tests through the UI on the 50-user MovieLens sample: the wizard launches one, its card's
+stage bar advances live to completion, every tab of the view modal shows the run's real data; another
+one is cancelled from its card while running."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import SAMPLE_DATASET, Gateway, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+RUN_TIMEOUT_S = 420
+STAGES = ("compile", "examples", "stats", "schema", "transform", "train")
+
+
+@pytest.fixture(scope="module")
+def configs(gateway: Gateway) -> dict[str, Any]:
+    feature = gateway.api("POST", "/api/feature-configs", json={
+        "name": "Sample: ids, occupation, genres", "dataset_id": SAMPLE_DATASET,
+        "query_features": [{"column": "user_id", "kind": "id", "embedding_dim": 16},
+                           {"column": "occupation", "kind": "categorical", "embedding_dim": 4}],
+        "candidate_features": [{"column": "item_id", "kind": "id", "embedding_dim": 16},
+                               {"column": "genres", "kind": "text", "embedding_dim": 4}],
+    })
+    model = gateway.api("POST", "/api/model-configs", json={
+        "name": "Sample towers 32→16", "query_tower_layers": [32, 16], "candidate_tower_layers": [32, 16],
+        "epochs": 2, "batch_size": 256, "learning_rate": 0.1,
+    })
+    return {"feature": feature, "model": model}
+
+
+def launch(page: Page, name: str, configs: dict[str, Any], shots: str | None = None) -> str:
+    page.goto("/#/experiments")
+    page.locator("#new-experiment").click()
+    wizard = page.get_by_role("dialog", name="New experiment")
+    wizard.get_by_label("Name").fill(name)
+    wizard.get_by_label("Description").fill("50-user sample, launched from the browser test")
+    wizard.get_by_label("Dataset").select_option(SAMPLE_DATASET)
+    wizard.get_by_label("Feature config").select_option(configs["feature"]["id"])
+    wizard.get_by_label("Model config").select_option(configs["model"]["id"])
+    if shots:
+        screenshot(page, f"{shots}-wizard-step1")
+    wizard.get_by_role("button", name="Next →").click()
+    wizard.get_by_label("Data sample").select_option("100")
+    expect(wizard.get_by_label("Epochs")).to_have_value("2")
+    if shots:
+        wizard.locator("#estimate-summary").wait_for()
+        screenshot(page, f"{shots}-wizard-step2")
+    started = time.monotonic()
+    wizard.get_by_role("button", name="▶ Start quick test").click()
+    expect(wizard).to_be_hidden()
+    assert time.monotonic() - started < 3, "the wizard must close at once"
+    card = page.locator("article.exp-card").filter(has_text=name)
+    expect(card).to_be_visible()
+    return str(card.get_attribute("data-experiment-id"))
+
+
+def stage_states(page: Page, experiment_id: str) -> tuple[str, ...]:
+    card = page.locator(f"article[data-experiment-id='{experiment_id}']")
+    return tuple(card.locator(".stages li").evaluate_all("items => items.map(i => i.dataset.status)"))
+
+
+def test_cancel_a_running_experiment(page: Page, gateway: Gateway, configs: dict[str, Any]) -> None:
+    experiment_id = launch(page, "Run to be cancelled", configs)
+    card = page.locator(f"article[data-experiment-id='{experiment_id}']")
+    cancel = card.get_by_role("button", name="Cancel Exp")
+    expect(cancel).to_be_enabled()
+    expect(card.locator(".stages li[data-status='running']")).to_have_count(1, timeout=120_000)
+    cancel.click()
+    confirm = page.get_by_role("dialog", name="Cancel Exp")
+    expect(confirm).to_contain_text("no compute is left running")
+    screenshot(page, "70-cancel-confirmation")
+    confirm.get_by_role("button", name="Cancel experiment").click()
+    expect(card).to_have_attribute("data-status", "cancelled", timeout=60_000)
+    expect(card.get_by_role("button", name="Cancel Exp")).to_be_disabled()
+    expect(card.locator(".stages li[data-status='running']")).to_have_count(0)
+    screenshot(page, "71-cancelled-card")
+    assert gateway.api("GET", f"/api/experiments/{experiment_id}")["status"] == "cancelled"
+
+
+def test_quick_test_runs_live_to_completion_and_every_tab_has_data(
+    page: Page, gateway: Gateway, configs: dict[str, Any]
+) -> None:
+    experiment_id = launch(page, "Sample quick test", configs, shots="72")
+    seen: list[tuple[str, ...]] = []
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    card = page.locator(f"article[data-experiment-id='{experiment_id}']")
+    shot_running = False
+    while time.monotonic() < deadline:
+        states = stage_states(page, experiment_id)
+        if not seen or seen[-1] != states:
+            seen.append(states)
+        if "running" in states and states.index("running") >= 2 and not shot_running:
+            screenshot(page, "73-card-running")
+            shot_running = True
+        status = card.get_attribute("data-status")
+        if status in ("completed", "failed", "cancelled"):
+            break
+        page.wait_for_timeout(500)
+    doc = gateway.api("GET", f"/api/experiments/{experiment_id}")
+    assert doc["status"] == "completed", f"run ended {doc['status']}: {doc.get('error')}"
+    assert seen[-1] == ("succeeded",) * 6
+    assert len(seen) >= 4, f"the bar should have advanced live through several states, saw {seen}"
+    done = [sum(s == "succeeded" for s in states) for states in seen]
+    assert done == sorted(done), f"stages moved backwards: {seen}"
+    assert any("running" in states for states in seen)
+    expect(card.locator(".stages li[data-status='succeeded']")).to_have_count(6)
+    screenshot(page, "74-card-completed")
+
+    card.get_by_role("button", name="View Exp").click()
+    dialog = page.get_by_role("dialog", name=f"Exp #{doc['number']}")
+    recall = doc["results"]["final"]["recall_at_100"]
+    expect(dialog.locator(".tile[data-metric='recall_at_100'] .value")).to_have_text(f"{recall * 100:.1f}%")
+    screenshot(page, "75-real-overview")
+
+    dialog.get_by_role("tab", name="Pipeline").click()
+    nodes = dialog.locator("svg.dag .node")
+    expect(nodes.first).to_be_visible()
+    assert nodes.count() >= 6
+    expect(dialog.locator("svg.dag .node[data-status='succeeded']")).to_have_count(nodes.count())
+    dialog.locator("svg.dag .node[data-component='Trainer']").click()
+    expect(dialog.locator("pre.logs")).not_to_have_attribute("data-lines", "0")
+    screenshot(page, "76-real-pipeline")
+
+    dialog.get_by_role("tab", name="Data Insights").click()
+    expect(dialog.locator("table.stats-table[data-kind='numeric'] tbody tr").first).to_be_visible(timeout=30_000)
+    expect(dialog.locator("table.vocab-table tbody tr").filter(has_text="user_id")).to_have_count(1)
+    screenshot(page, "77-real-data-insights")
+
+    dialog.get_by_role("tab", name="Training").click()
+    points = dialog.locator("canvas#loss-chart")
+    expect(points).to_be_visible(timeout=30_000)
+    assert int(points.get_attribute("data-points") or 0) >= 2 * 2
+    assert int(dialog.locator("canvas#recall-chart").get_attribute("data-points") or 0) >= 3
+    screenshot(page, "78-real-training")
