@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
-
 from experiments_platform.config import Settings
 from experiments_platform.domain.dataset import Dataset
 from experiments_platform.local_stack import LocalStack
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-results" / "screenshots"
@@ -32,7 +31,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-LAPTOP = {"width": 1366, "height": 800}
+LAPTOP: ViewportSize = {"width": 1366, "height": 800}
 SAMPLE_DATASET = "movielens-100k-first-50-users"
 
 

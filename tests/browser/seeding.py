@@ -80,7 +80,8 @@ def _history(rng: random.Random, epochs: int, quality: float) -> list[dict[str, 
         rows.append({
             "epoch": epoch,
             "loss": loss, "regularization_loss": reg, "total_loss": loss + reg,
-            "val_loss": loss * 1.08 + rng.uniform(0, 15), "val_regularization_loss": reg, "val_total_loss": loss * 1.08 + reg,
+            "val_loss": loss * 1.08 + rng.uniform(0, 15), "val_regularization_loss": reg,
+            "val_total_loss": loss * 1.08 + reg,
             "weight_norm": 12 + 3 * epoch, "query_weight_norm": 8 + 2 * epoch, "candidate_weight_norm": 9 + 2.1 * epoch,
             "query_weights_mean": 0.001 * epoch, "query_weights_std": 0.05 + 0.01 * epoch,
             "query_weights_min": -0.2 - 0.03 * epoch, "query_weights_max": 0.21 + 0.03 * epoch,
@@ -93,7 +94,8 @@ def _history(rng: random.Random, epochs: int, quality: float) -> list[dict[str, 
 def results(rng: random.Random, dim: int, cross: bool, layers: Sequence[int], epochs: int, lr: float,
             run_id: str | None) -> dict[str, Any]:
     """A ``metrics.json``-shaped results document whose recall depends smoothly on the configuration."""
-    quality = 0.6 + 0.08 * math.log2(dim / 16) + (0.05 if cross else 0) + 0.02 * (len(layers) - 2) - 0.02 * abs(epochs - 3)
+    quality = 0.6 + 0.08 * math.log2(dim / 16) + (0.05 if cross else 0) + 0.02 * (len(layers) - 2)
+    quality -= 0.02 * abs(epochs - 3)
     quality -= 0.4 * abs(math.log10(lr / 0.1))
     recall_100 = max(0.05, min(0.7, 0.25 + 0.22 * quality + rng.gauss(0, 0.015)))
     final = {"test_loss": 1500 * (1.2 - quality) + rng.uniform(0, 30)}
@@ -204,7 +206,8 @@ def seed_experiments(documents: DocumentStore, dataset: Dataset, count: int, *, 
         fc, mc = feature_configs[(dim, cross)], model_configs[layers]
         experiment = Experiment(
             number=first + i,
-            name=f"{name_prefix} {first + i}: {dim}d ids, {'crossed' if cross else 'no crosses'}, {'→'.join(map(str, layers))}",
+            name=f"{name_prefix} {first + i}: {dim}d ids, {'crossed' if cross else 'no crosses'}, "
+                 f"{'→'.join(map(str, layers))}",
             description=f"lr {lr}, {epochs} epochs; seeded for the dashboard",
             dataset_id=dataset.id, feature_config_id=fc.id, model_config_id=mc.id,
             dataset_snapshot=dataset, feature_config_snapshot=fc, model_config_snapshot=mc,

@@ -18,7 +18,8 @@ def test_every_tab_shows_real_data(page: Page, gateway: Gateway, seeded: SeededR
     dialog = page.get_by_role("dialog", name=f"Exp #{experiment['number']}")
     expect(dialog).to_be_visible()
 
-    expect(dialog.locator(".tile[data-metric='recall_at_100'] .value")).to_have_text(f"{final['recall_at_100'] * 100:.1f}%")
+    tile = dialog.locator(".tile[data-metric='recall_at_100']")
+    expect(tile.locator(".value")).to_have_text(f"{final['recall_at_100'] * 100:.1f}%")
     expect(dialog.locator(".tile[data-metric='recall_at_100'] .sub")).to_contain_text(
         f"popularity {final['popularity_recall_at_100'] * 100:.1f}%")
     expect(dialog.locator(".protocol")).to_contain_text("1,682 candidates")

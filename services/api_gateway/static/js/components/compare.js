@@ -12,6 +12,8 @@ import { statusBadge } from "./labels.js";
 
 export const MIN_SELECTED = 2;
 export const MAX_SELECTED = 5;
+const FIRST_ROWS = 30;
+const ROWS_PER_TASK = 200;
 
 export function openCompareSelection({ preselected = [] } = {}) {
   const chosen = new Set(preselected);
@@ -63,9 +65,17 @@ export function openCompareSelection({ preselected = [] } = {}) {
         h("span", { class: "num" }, pct(item.recall_at_100)));
       return { item, box, el };
     });
-    mount(list, rows.map((r) => r.el));
+    mount(list, rows.slice(0, FIRST_ROWS).map((r) => r.el));
     refresh();
     rows[0].box.focus();
+    let next = FIRST_ROWS;
+    const more = () => {
+      if (modal.closed) return;
+      list.append(...rows.slice(next, next + ROWS_PER_TASK).map((r) => r.el));
+      next += ROWS_PER_TASK;
+      if (next < rows.length) setTimeout(more, 0);
+    };
+    if (next < rows.length) setTimeout(more, 0);
   }).catch((error) => mount(list, errorState(error)));
 
   clear.addEventListener("click", () => { chosen.clear(); refresh(); });

@@ -12,8 +12,8 @@ import { parallelCoordinates } from "../components/parallel_coords.js";
 export const title = "Dashboard";
 
 const LEADERBOARD_SIZE = 1000;
-const FIRST_ROWS = 60;
-const ROWS_PER_TASK = 250;
+const FIRST_ROWS = 30;
+const ROWS_PER_TASK = 200;
 let generation = 0;
 
 /** Build the rows after the first screenful in short tasks, so a thousand rows never freeze the page. */
