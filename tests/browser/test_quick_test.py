@@ -48,8 +48,10 @@ def launch(page: Page, name: str, configs: dict[str, Any], shots: str | None = N
     wizard.get_by_role("button", name="Next →").click()
     wizard.get_by_label("Data sample").select_option("100")
     expect(wizard.get_by_label("Epochs")).to_have_value("2")
+    expect(wizard.locator("[data-estimate='small']")).to_contain_text("~", timeout=15_000)
+    expect(wizard.locator(".tier .recommended")).to_have_count(1)
+    expect(wizard.locator("#estimate-summary")).to_contain_text("Estimated for")
     if shots:
-        wizard.locator("#estimate-summary").wait_for()
         screenshot(page, f"{shots}-wizard-step2")
     started = time.monotonic()
     wizard.get_by_role("button", name="▶ Start quick test").click()
