@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
 ROOT = Path(__file__).resolve().parents[2]
 MLFLOW = Path(os.environ.get("QT_MLFLOW_BIN", ROOT / ".venv" / "bin" / "mlflow"))
 
