@@ -113,11 +113,11 @@ def query_to_serialized_examples(sql: str) -> Iterator[bytes]:
     encoder = example_coder.RecordBatchToExamplesEncoder()
     with duckdb.connect(":memory:") as connection:
         connection.execute("SET TimeZone='UTC'")
-        description = connection.execute(f"SELECT * FROM ({sql}) AS q LIMIT 0").description
+        description = connection.execute(f"SELECT * FROM ({sql}) AS q LIMIT 0").description or []
         temporal = [d[0] for d in description if _kind(str(d[1])) == "time"]
         replace = ", ".join(f"CAST(epoch({_quoted(n)}) AS BIGINT) AS {_quoted(n)}" for n in temporal)
         wrapped = f"SELECT * REPLACE ({replace}) FROM ({sql}) AS q" if temporal else sql
-        reader = connection.execute(wrapped).to_arrow_reader(FETCH_ROWS)
+        reader: Any = connection.execute(wrapped).to_arrow_reader(FETCH_ROWS)
         for batch in reader:
             columns = [_as_feature_column(column) for column in batch.columns]
             yield from encoder.encode(pa.RecordBatch.from_arrays(columns, batch.schema.names))
