@@ -31,7 +31,9 @@ export function compact(value) {
 }
 
 export function usd(value) {
-  return isNum(value) ? `$${value < 10 ? value.toFixed(2) : value.toFixed(0)}` : DASH;
+  if (!isNum(value)) return DASH;
+  if (value > 0 && value < 0.01) return "<$0.01";
+  return `$${value < 10 ? value.toFixed(2) : value.toFixed(0)}`;
 }
 
 export function duration(seconds) {
