@@ -2,22 +2,25 @@
 
 Inputs, any mix of:
 
-- ``--quicktest FILE``: the output of ``benchmarks/quicktest.py`` (its last line is one JSON object
-  with ``stages`` and ``tutorial_stages``: seconds per TFX component; ``compile_s``; ``rows`` or
-  ``protocol.rows``, else ``--rows``; epochs and train share from ``--epochs``/``--train-fraction``,
-  the quick-test protocol by default). Warm runs (``"case": "warm"``) are skipped: their cached data
+- ``--quicktest FILE...``: outputs of ``benchmarks/quicktest.py`` (its last line is one JSON object
+  with ``stages`` and ``tutorial_stages``: seconds per TFX component, ``compile_s``, and
+  ``protocol.rows``: rows per split). Warm runs (``"case": "warm"``) are skipped: their cached data
   stages say nothing about cost.
-- ``--measure-data-stages ROWS...``: runs CsvExampleGen → StatisticsGen → SchemaGen → Transform (a
-  vocabulary and z-score preprocessing like the platform's) with TFX's LocalDagRunner on the first
-  ROWS ratings of MovieLens 100k in the pipeline environment, timing each component from ML Metadata.
+- ``--measure SAMPLE_PERCENT...``: runs the product's quick test (the local build and pipeline
+  runners of ``benchmarks/quicktest.py``: compile, then ExampleGen → StatisticsGen → SchemaGen →
+  Transform → Trainer → Evaluator on MovieLens 100k, the platform's default model, 3 epochs) once
+  per sample percentage (5, 10, 25 or 100), so that the stages are measured at several sizes.
 - the runs already stored in the constants file (unless ``--forget-stored-runs``).
 
-Each stage is fitted as ``fixed_s + per_unit_s × thousands of units`` by least squares with both
-terms kept non-negative; a stage whose runs all have the same size keeps its fixed part and fits
-only the slope. Prints the new calibration; ``--write`` stores it.
+Stage times are wall times from the pipeline's task events: measure on a quiet machine (each run
+records the 1-minute load average before and after it). The pipeline's wall time outside its
+components (process start, imports, hand-offs; ``pipeline_s`` minus the stages) is kept as
+``overhead_s`` and its mean becomes ``pipeline_overhead_s``, added to local estimates. Each stage is fitted as
+``fixed_s + per_unit_s × thousands of units`` by least squares with both terms kept non-negative;
+a stage whose runs all have the same size keeps its fixed part and fits only the slope. Prints the
+new calibration; ``--write`` stores it.
 
-    .venv/bin/python benchmarks/calibrate_estimates.py --measure-data-stages 5000 25000 100000 --write
-    .venv/bin/python benchmarks/calibrate_estimates.py --quicktest var/quicktest-cold.txt --write
+    .venv/bin/python benchmarks/calibrate_estimates.py --measure 10 25 --quicktest var/quicktest-cold.txt --write
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -36,108 +38,48 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 CONSTANTS = REPO / "shared" / "experiments_platform" / "domain" / "estimates.json"
 TFX_PYTHON = Path(os.environ.get("PLATFORM_TFX_PYTHON", REPO / ".venv-tfx" / "bin" / "python"))
-PROXY_SOURCE = (
-    "measured here: TFX 1.16 LocalDagRunner, MovieLens 100k first {rows} ratings, proxy Transform, CPU seconds"
-)
 
 
-def preprocessing_fn(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The Transform of the measurement runs: vocabularies for ids and categoricals, z-scores."""
-    import tensorflow as tf
-    import tensorflow_transform as tft
+def _measure_child(sample_percent: int) -> None:
+    """Runs inside the pipeline environment: one cold quick test; prints one JSON line."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import quicktest
 
-    outputs = {}
-    for key in ("user_id", "item_id", "gender", "occupation", "zip_code"):
-        outputs[key] = tft.compute_and_apply_vocabulary(inputs[key], num_oov_buckets=1, vocab_filename=key)
-    for key in ("age", "timestamp", "rating"):
-        outputs[key] = tft.scale_to_z_score(tf.cast(inputs[key], tf.float32))
-    return outputs
-
-
-def _cpu_seconds() -> float:
-    import resource
-
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def _measure_child(rows: int) -> None:
-    """Runs inside the pipeline environment; prints one JSON line of component seconds.
-
-    The pipeline runs once per prefix of its components with TFX caching on, so that each run
-    executes one new component: its CPU seconds (user + system, all threads) are that component's
-    time. CPU time does not grow when other work shares the machine, unlike wall time; on an idle
-    machine a component's wall time is at most its CPU time (less where it runs threads in parallel).
-    """
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    sys.path[:0] = [str(REPO / "scripts"), str(Path(__file__).parent)]
-    from make_tfdv_fixtures import movielens_rows, recbole_wheel, write_csv
-    from ml_metadata.metadata_store import metadata_store
-    from tfx import v1 as tfx
-
-    cache = Path(tempfile.gettempdir()) / "recbole-wheel"
-    cache.mkdir(parents=True, exist_ok=True)
-    data = movielens_rows(recbole_wheel(cache), rows)
-    with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
-        work = Path(tmp)
-        write_csv(data, work / "csv")
-        example_gen = tfx.components.CsvExampleGen(input_base=str(work / "csv"))
-        statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-        schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
-        transform = tfx.components.Transform(
-            examples=example_gen.outputs["examples"],
-            schema=schema_gen.outputs["schema"],
-            preprocessing_fn="calibrate_estimates.preprocessing_fn",
-        )
-        metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(work / "metadata.sqlite"))
-        components = [example_gen, statistics_gen, schema_gen, transform]
-        started = time.monotonic()
-        stages = {}
-        for count in range(1, len(components) + 1):
-            pipeline = tfx.dsl.Pipeline(
-                pipeline_name="calibrate-estimates",
-                pipeline_root=str(work / "pipeline"),
-                components=components[:count],
-                metadata_connection_config=metadata,
-                enable_cache=True,
-            )
-            before = _cpu_seconds()
-            tfx.orchestration.LocalDagRunner().run(pipeline)
-            stages[type(components[count - 1]).__name__] = round(_cpu_seconds() - before, 3)
-        wall = time.monotonic() - started
-        store = metadata_store.MetadataStore(metadata)
-        names = {t.id: t.name.rsplit(".", 1)[-1] for t in store.get_execution_types()}
-        wall_stages = {
-            names[e.type_id]: (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000
-            for e in store.get_executions()
-            if e.last_known_state == e.COMPLETE
-        }
-    record = {"source": PROXY_SOURCE.format(rows=rows), "rows": rows, "wall_s": wall, "stages": stages,
-              "wall_stages": wall_stages}
-    print(json.dumps(record))
+    quicktest.PARAMETERS = quicktest.PARAMETERS.model_copy(update={"sample_percent": sample_percent})
+    data_dir = REPO / "var"
+    quicktest.movielens_dataset(data_dir)
+    with tempfile.TemporaryDirectory(prefix="calibrate-") as scratch:
+        base = Path(scratch)
+        uri, server = quicktest.start_mlflow(base)
+        try:
+            load_before = os.getloadavg()[0]
+            result = quicktest.run_once(base / "run", data_dir, "default", uri)
+            load_after = os.getloadavg()[0]
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    rows = result["protocol"]["rows"]
+    print(json.dumps({
+        "source": f"measured here: quick test, MovieLens 100k {sample_percent} % sample, default model, 3 epochs, "
+                  f"1-min load {load_before:.1f}-{load_after:.1f}",
+        "protocol": {"rows": rows},
+        "compile_s": result["compile_s"],
+        "pipeline_s": result["pipeline_s"],
+        "stages": {name: info["seconds"] for name, info in result["stages"].items()},
+    }))
 
 
-def measure_data_stages(rows: int, repeat: int) -> dict[str, Any]:
-    """The smallest time of each component over ``repeat`` runs."""
-    records = []
-    for _ in range(repeat):
-        load_before = os.getloadavg()[0]
-        completed = subprocess.run(
-            [str(TFX_PYTHON), __file__, "--_measure-child", str(rows)],
-            capture_output=True, text=True, check=False, cwd=REPO,
-        )
-        if completed.returncode != 0:
-            raise SystemExit(f"measuring {rows} rows failed:\n{completed.stderr[-4000:]}")
-        record = json.loads(completed.stdout.strip().splitlines()[-1])
-        record["load"] = (load_before, os.getloadavg()[0])
-        print(f"measured {rows} rows (1-min load {record['load'][0]:.1f} → {record['load'][1]:.1f}): "
-              f"CPU {json.dumps(record['stages'])}, wall {json.dumps(record['wall_stages'])}", file=sys.stderr)
-        records.append(record)
-    best = {name: min(r["stages"][name] for r in records) for name in records[0]["stages"]}
-    loads = [value for r in records for value in r["load"]]
-    source = f"{records[0]['source']}, fastest of {repeat}, 1-min load {min(loads):.1f}-{max(loads):.1f}"
-    return {"source": source, "rows": rows, "stages": best}
+def measure(sample_percent: int) -> dict[str, Any]:
+    completed = subprocess.run(
+        [str(TFX_PYTHON), __file__, "--_measure-child", str(sample_percent)],
+        capture_output=True, text=True, check=False, cwd=REPO,
+        env={**os.environ, "TF_USE_LEGACY_KERAS": "1"},
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"measuring a {sample_percent} % quick test failed:\n{completed.stderr[-4000:]}")
+    record = json.loads(completed.stdout.strip().splitlines()[-1])
+    print(f"{record['source']}: compile {record['compile_s']} s, {json.dumps(record['stages'])}", file=sys.stderr)
+    return record
 
 
 def last_json_line(path: Path) -> dict[str, Any]:
@@ -166,19 +108,32 @@ def stage_seconds(stages: dict[str, Any]) -> dict[str, float]:
 def run_from(
     record: dict[str, Any], args: argparse.Namespace, source: str, stages_key: str = "stages"
 ) -> dict[str, Any]:
-    """One calibration run from a measurement record (``rows`` or ``protocol.rows``; ``compile_s`` as Compile)."""
-    protocol = record.get("protocol") or {}
+    """One calibration run from a measurement record.
+
+    Rows: ``rows`` or ``protocol.rows`` (a number, or rows per split whose train share then gives
+    the train fraction), else ``--rows``. ``compile_s`` counts as the Compile stage.
+    """
+    rows: Any = record.get("rows") or (record.get("protocol") or {}).get("rows") or args.rows
+    train_fraction = float(record.get("train_fraction", args.train_fraction))
+    if isinstance(rows, dict):
+        total = sum(int(v) for v in rows.values())
+        train_fraction = int(rows.get("train", 0)) / total if rows.get("train") else train_fraction
+        rows = total
     stages = stage_seconds(record[stages_key])
-    if "compile" not in stages and stages_key == "stages" and "compile_s" in record:
-        stages["compile"] = float(record["compile_s"])
-    return {
+    run: dict[str, Any] = {
         "source": record.get("source", source),
-        "rows": int(record.get("rows") or protocol.get("rows") or args.rows),
+        "rows": int(rows),
         "epochs": int(record.get("epochs", args.epochs)),
-        "train_fraction": float(record.get("train_fraction", args.train_fraction)),
+        "train_fraction": round(train_fraction, 4),
         "model_cost_ratio": float(record.get("model_cost_ratio", 1.0)),
         "stages": stages,
     }
+    if stages_key == "stages" and "pipeline_s" in record:
+        in_components = sum(seconds for stage, seconds in stages.items() if stage != "compile")
+        run["overhead_s"] = round(max(0.0, float(record["pipeline_s"]) - in_components), 2)
+    if "compile" not in stages and stages_key == "stages" and "compile_s" in record:
+        stages["compile"] = float(record["compile_s"])
+    return run
 
 
 def quicktest_runs(path: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -238,6 +193,9 @@ def refit(constants: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, An
             continue
         fixed, slope = fit_line(points, prior["fixed_s"])
         stages[stage] = {"fixed_s": round(fixed, 3), "per_unit_s": round(slope, 5)}
+    overheads = [run["overhead_s"] for run in runs if run.get("overhead_s") is not None]
+    if overheads:
+        calibration["pipeline_overhead_s"] = round(sum(overheads) / len(overheads), 2)
     calibration.update(stages=stages, runs=runs, fitted_at=date.today().isoformat())
     return {**constants, "calibration": calibration}
 
@@ -245,10 +203,10 @@ def refit(constants: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, An
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quicktest", type=Path, nargs="*", default=[], help="benchmarks/quicktest.py outputs")
-    parser.add_argument("--measure-data-stages", type=int, nargs="*", default=[], metavar="ROWS")
-    parser.add_argument("--repeat", type=int, default=1, help="measurements per size; the fastest counts")
-    parser.add_argument("--rows", type=int, default=100_000, help="rows of a quick-test run without 'rows'")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs of a quick-test run without 'epochs'")
+    parser.add_argument("--measure", type=int, nargs="*", default=[], metavar="SAMPLE_PERCENT",
+                        choices=[5, 10, 25, 100], help="run a cold quick test at each sample percentage")
+    parser.add_argument("--rows", type=int, default=100_000, help="rows of a run that does not say")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of a run that does not say")
     parser.add_argument("--train-fraction", type=float, default=0.8)
     parser.add_argument("--forget-stored-runs", action="store_true")
     parser.add_argument("--write", action="store_true", help=f"store the result in {CONSTANTS.relative_to(REPO)}")
@@ -263,11 +221,11 @@ def main() -> None:
     runs = [] if args.forget_stored_runs else list(constants["calibration"]["runs"])
     for path in args.quicktest:
         runs.extend(quicktest_runs(path, args))
-    for rows in args.measure_data_stages:
-        record = measure_data_stages(rows, args.repeat)
+    for sample_percent in args.measure:
+        record = measure(sample_percent)
         runs.append(run_from(record, args, source=record["source"]))
     if not runs:
-        raise SystemExit("no runs: pass --quicktest or --measure-data-stages")
+        raise SystemExit("no runs: pass --quicktest or --measure")
     updated = refit(constants, runs)
 
     from experiments_platform.domain.estimates import EstimateConstants

@@ -193,6 +193,9 @@ def test_local_estimates_are_free_and_tier_independent() -> None:
     assert {e.cost_usd for e in estimates} == {0.0}
     assert len({e.duration_s for e in estimates}) == 1
     assert estimates[0].target == "local"
+    overhead = load_constants().calibration.pipeline_overhead_s
+    assert overhead > 0
+    assert estimates[0].duration_s == pytest.approx(sum(estimates[0].stage_durations_s.values()) + overhead, abs=0.5)
 
 
 def test_estimator_signature_and_document_round_trip() -> None:
@@ -258,7 +261,8 @@ def _calibrate_module() -> ModuleType:
 def test_quicktest_output_gives_both_cold_runs(tmp_path: Path) -> None:
     calibrate = _calibrate_module()
     summary = {
-        "case": "cold", "recall_at_100": 0.39, "wall_s": 70.0, "compile_s": 9.5, "protocol": {"rows": 100_000},
+        "case": "cold", "recall_at_100": 0.39, "wall_s": 79.5, "compile_s": 9.5, "pipeline_s": 70.0,
+        "protocol": {"split_strategy": "random", "rows": {"train": 80_097, "eval": 9_920, "test": 9_983}},
         "stages": {"ExampleGen": 14.0, "StatisticsGen": 6.0, "SchemaGen": 0.4, "Transform": 20.0, "Trainer": 18.0,
                    "Evaluator": 2.0},
         "tutorial_stages": {"ExampleGen": 15.0, "StatisticsGen": 6.5, "SchemaGen": 0.5, "Transform": 21.0,
@@ -272,6 +276,10 @@ def test_quicktest_output_gives_both_cold_runs(tmp_path: Path) -> None:
                                  "compile": 9.5}
     assert tutorial["stages"]["train"] == 19.5 and "compile" not in tutorial["stages"]
     assert default["rows"] == tutorial["rows"] == 100_000
+    assert default["train_fraction"] == pytest.approx(0.801, abs=1e-3)
+    assert default["overhead_s"] == pytest.approx(70.0 - 60.4) and "overhead_s" not in tutorial
+    constants = json.loads((ROOT / "shared/experiments_platform/domain/estimates.json").read_text())
+    assert calibrate.refit(constants, [default, tutorial])["calibration"]["pipeline_overhead_s"] == pytest.approx(9.6)
     warm = tmp_path / "warm.txt"
     warm.write_text(json.dumps({**summary, "case": "warm"}) + "\n")
     assert calibrate.quicktest_runs(warm, args) == []

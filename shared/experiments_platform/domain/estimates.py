@@ -84,6 +84,7 @@ class CalibrationRun(_Model):
     train_fraction: float = Field(default=0.8, gt=0, le=1)
     model_cost_ratio: float = Field(default=1.0, gt=0, description="model cost per example vs the reference model")
     stages: dict[Stage, float]
+    overhead_s: float | None = Field(default=None, description="pipeline wall time outside its components")
 
 
 class Calibration(_Model):
@@ -95,6 +96,7 @@ class Calibration(_Model):
     eval_ns_per_pair: float = Field(ge=0, description="exact recall@k: ns per (query, candidate) pair, dimension-free")
     eval_ns_per_pair_dim: float = Field(ge=0, description="exact recall@k: ns per pair and embedding dimension")
     fitted_at: str
+    pipeline_overhead_s: float = Field(default=0.0, ge=0, description="local pipeline start and hand-offs")
     stages: dict[Stage, StageModel]
     runs: list[CalibrationRun]
 
@@ -369,8 +371,9 @@ def estimate_workload(
 ) -> Estimate:
     constants = constants or load_constants()
     durations = stage_durations(workload, tier, target, constants)
+    overhead = constants.calibration.pipeline_overhead_s if target == "local" else 0.0
     return Estimate(
-        duration_s=round(sum(durations.values()), 1),
+        duration_s=round(sum(durations.values()) + overhead, 1),
         cost_usd=actual_cost(tier, durations, workload.rows, workload.columns, target, region, constants),
         hardware_tier=tier,
         recommended_tier=recommended_tier(workload.rows, workload.model_memory_gb),
