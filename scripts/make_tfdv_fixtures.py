@@ -12,6 +12,10 @@ and copies exactly the files TFX wrote:
 - ``movielens/expected.json``: per split values computed independently with pandas from the
   examples ExampleGen wrote, which the parser tests check the parsed statistics against.
 
+The golden files beside them (``*.golden.json``) are the parser's output, rewritten by running the
+tests with ``UPDATE_GOLDEN=1``; they compare floats with a relative tolerance, since TFDV's sums
+may differ in the last bits from one run to the next.
+
 Usage (about 40 s on two cores)::
 
     TF_USE_LEGACY_KERAS=1 .venv-tfx/bin/python scripts/make_tfdv_fixtures.py [--rows 4000]
@@ -190,8 +194,8 @@ def main() -> None:
         schema = only(f"{pipeline}/SchemaGen/schema/*/schema.pbtxt")
         examples = only(f"{pipeline}/CsvExampleGen/examples/*")
 
-        if OUT.exists():
-            shutil.rmtree(OUT)
+        for generated in ("statistics", "schema", "legacy_statistics"):
+            shutil.rmtree(OUT / generated, ignore_errors=True)
         for split_dir in sorted(statistics.glob("Split-*")):
             target = OUT / "statistics" / split_dir.name
             target.mkdir(parents=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from types import ModuleType
 import functions_framework
 import pytest
 from experiments_platform.config import Settings
-from experiments_platform.tfdv import LocalFileReader
+from experiments_platform.tfdv import LocalFileReader, load_schema, load_statistics
 from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,13 +60,14 @@ def test_healthz(client: FlaskClient) -> None:
 def test_statistics_get_returns_the_parsed_splits(client: FlaskClient, data_dir: Path) -> None:
     answer = client.get("/statistics", query_string={"uri": _statistics_uri(data_dir)})
     assert answer.status_code == 200
-    assert answer.get_json() == json.loads((FIXTURES / "statistics.golden.json").read_text())
+    direct = load_statistics(LocalFileReader(), (FIXTURES / "statistics").as_uri())
+    assert answer.get_json() == direct.model_dump(mode="json")
 
 
 def test_schema_post_returns_the_features(client: FlaskClient, data_dir: Path) -> None:
     answer = client.post("/schema", json={"uri": _schema_uri(data_dir)})
     assert answer.status_code == 200
-    assert answer.get_json() == json.loads((FIXTURES / "schema.golden.json").read_text())
+    assert answer.get_json() == load_schema(LocalFileReader(), (FIXTURES / "schema").as_uri()).model_dump(mode="json")
 
 
 def test_report_is_html_with_statistics_and_schema(client: FlaskClient, data_dir: Path) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from experiments_platform.config import Settings
+from experiments_platform.tfdv import LocalFileReader, load_schema, load_statistics
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "tfdv" / "movielens"
@@ -44,9 +44,10 @@ def test_statistics_schema_and_report_from_cloud_storage(bucket: str) -> None:
 
     statistics = client.get("/statistics", query_string={"uri": statistics_uri})
     assert statistics.status_code == 200, statistics.get_data(as_text=True)
-    assert statistics.get_json() == json.loads((FIXTURES / "statistics.golden.json").read_text())
+    local = LocalFileReader()
+    assert statistics.get_json() == load_statistics(local, (FIXTURES / "statistics").as_uri()).model_dump(mode="json")
     schema = client.post("/schema", json={"uri": schema_uri})
-    assert schema.get_json() == json.loads((FIXTURES / "schema.golden.json").read_text())
+    assert schema.get_json() == load_schema(local, (FIXTURES / "schema").as_uri()).model_dump(mode="json")
     report = client.get("/report", query_string={"statistics_uri": statistics_uri, "schema_uri": schema_uri})
     assert report.status_code == 200 and 'id="split-eval"' in report.get_data(as_text=True)
 
