@@ -60,7 +60,7 @@ def _round_constants() -> EstimateConstants:
     data["vertex"].update(
         compile_s=60, component_startup_s=100, dataflow_startup_s=200, core_speed_ratio=1.0,
         parallel_share={s.value: 1.0 for s in STAGE_ORDER[1:]}, dataflow_rows_per_worker=1000,
-        dataflow_max_workers=4, build_minutes_floor=1.0, bytes_per_row=8,
+        build_minutes_floor=1.0, bytes_per_row=8,
     )
     data["prices"]["us-central1"].update(
         vertex_machine_hour={"n1-standard-4": 3.6, "n1-standard-8": 7.2, "n1-standard-16": 14.4},

@@ -23,6 +23,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..pipeline_spec import HARDWARE_TIERS as MACHINE_TIERS
 from .dataset import Dataset
 from .experiment import Estimate, HardwareTier, QuickTestParameters, RandomSplit
 from .features import (
@@ -58,13 +59,18 @@ class HardwareSpec(_Model):
     recommended_for: str
 
 
+_RECOMMENDED_FOR: dict[HardwareTier, str] = {
+    "small": "under 100K rows", "medium": "100K to 1M rows", "large": "over 1M rows",
+}
 HARDWARE_TIERS: dict[HardwareTier, HardwareSpec] = {
-    "small": HardwareSpec(label="Small", machine_type="n1-standard-4", vcpu=4, memory_gb=15,
-                          recommended_for="under 100K rows"),
-    "medium": HardwareSpec(label="Medium", machine_type="n1-standard-8", vcpu=8, memory_gb=30,
-                           recommended_for="100K to 1M rows"),
-    "large": HardwareSpec(label="Large", machine_type="n1-standard-16", vcpu=16, memory_gb=60,
-                          recommended_for="over 1M rows"),
+    tier: HardwareSpec(
+        label=tier.capitalize(),
+        machine_type=MACHINE_TIERS[tier].machine_type,
+        vcpu=MACHINE_TIERS[tier].vcpus,
+        memory_gb=MACHINE_TIERS[tier].memory_gib,
+        recommended_for=_RECOMMENDED_FOR[tier],
+    )
+    for tier in TIER_ORDER
 }
 MEDIUM_FROM_ROWS = 100_000
 LARGE_FROM_ROWS = 1_000_000
@@ -109,8 +115,7 @@ class VertexModel(_Model):
     dataflow_startup_s: float = Field(ge=0, description="Dataflow job start and worker boot (Stats, Transform)")
     core_speed_ratio: float = Field(gt=0, description="time of one n1 vCPU relative to one reference-machine core")
     parallel_share: dict[Stage, float] = Field(description="share of each stage's time that scales with vCPUs")
-    dataflow_rows_per_worker: int = Field(gt=0)
-    dataflow_max_workers: int = Field(gt=0)
+    dataflow_rows_per_worker: int = Field(gt=0, description="up to the tier's dataflow_max_workers (pipeline_spec)")
     build_minutes_floor: float = Field(ge=0)
     bytes_per_row: int = Field(gt=0, description="assumed warehouse bytes scanned per row and column")
 
@@ -300,9 +305,11 @@ def evaluation_seconds(workload: Workload, constants: EstimateConstants) -> floa
     return workload.eval_pairs * per_pair_ns / 1e9
 
 
-def dataflow_workers(rows: int, constants: EstimateConstants) -> int:
-    vertex = constants.vertex
-    return max(1, min(vertex.dataflow_max_workers, math.ceil(rows / vertex.dataflow_rows_per_worker)))
+def dataflow_workers(rows: int, tier: HardwareTier, constants: EstimateConstants) -> int:
+    """Dataflow workers of Stats and Transform: one per ``dataflow_rows_per_worker`` rows, at most the
+    tier's ``dataflow_max_workers`` that the pipeline passes to Dataflow."""
+    per_worker = constants.vertex.dataflow_rows_per_worker
+    return max(1, min(MACHINE_TIERS[tier].dataflow_max_workers, math.ceil(rows / per_worker)))
 
 
 def stage_durations(workload: Workload, tier: HardwareTier, target: Target, constants: EstimateConstants) -> dict[
@@ -318,7 +325,7 @@ def stage_durations(workload: Workload, tier: HardwareTier, target: Target, cons
     reference_vcpu = constants.calibration.reference_vcpu
     out: dict[Stage, float] = {Stage.COMPILE: vertex.compile_s}
     for stage in STAGE_ORDER[1:]:
-        vcpus = spec.vcpu * (dataflow_workers(workload.rows, constants) if stage in DATAFLOW_STAGES else 1)
+        vcpus = spec.vcpu * (dataflow_workers(workload.rows, tier, constants) if stage in DATAFLOW_STAGES else 1)
         parallel = vertex.parallel_share[stage]
         compute = local[stage] * vertex.core_speed_ratio * ((1 - parallel) + parallel * reference_vcpu / vcpus)
         startup = vertex.component_startup_s + (vertex.dataflow_startup_s if stage in DATAFLOW_STAGES else 0)
@@ -349,7 +356,7 @@ def actual_cost(
     machine_hour = prices.vertex_machine_hour[spec.machine_type]
     build_minutes = max(vertex.build_minutes_floor, stage_seconds.get(Stage.COMPILE, 0.0) / 60)
     cost = prices.pipeline_run_fee + build_minutes * prices.cloud_build_minute
-    workers = dataflow_workers(rows, constants) if rows else 1
+    workers = dataflow_workers(rows, tier, constants) if rows else 1
     for stage in STAGE_ORDER[1:]:
         hours = stage_seconds.get(stage, 0.0) / 3600
         cost += hours * machine_hour
