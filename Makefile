@@ -11,7 +11,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 export TF_USE_LEGACY_KERAS := 1
 
 .PHONY: help setup data run run-emulated test lint typecheck test-unit test-contract test-pipeline test-api \
-        test-integration test-deploy test-browser emulators-start emulators-stop emulators-status bench clean
+        test-integration test-deploy test-browser tfdv-fixtures calibrate emulators-start emulators-stop emulators-status bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -95,6 +95,14 @@ bench: setup  ## run the benchmarks (full-size quick tests, event latency, UI sc
 	$(TFX_VENV)/bin/python benchmarks/quicktest.py
 	$(VENV)/bin/python benchmarks/event_latency.py
 	$(VENV)/bin/python benchmarks/ui_scale.py
+
+tfdv-fixtures: $(TFX_VENV)/.installed  ## regenerate the real TFX statistics/schema fixtures of the tfdv parser tests
+	$(TFX_VENV)/bin/python scripts/make_tfdv_fixtures.py
+
+calibrate: setup  ## re-measure quick tests and refit the launch estimates (run on a quiet machine)
+	mkdir -p var
+	$(TFX_VENV)/bin/python benchmarks/quicktest.py | tee var/quicktest-cold.txt
+	$(VENV)/bin/python benchmarks/calibrate_estimates.py --forget-stored-runs --quicktest var/quicktest-cold.txt --measure 10 25 --write
 
 clean:  ## remove local state (var/) and test results
 	rm -rf var test-results
