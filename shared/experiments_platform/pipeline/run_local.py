@@ -65,8 +65,13 @@ def _execution_outcome(mlmd: Any, execution_id: int | None) -> tuple[bool, dict[
     outputs: dict[str, list[str]] = {}
     for event in events:
         key = event.path.steps[0].key if event.path.steps else "output"
-        outputs.setdefault(key, []).append(artifacts[event.artifact_id].uri)
+        outputs.setdefault(key, []).append(_as_uri(artifacts[event.artifact_id].uri))
     return execution.last_known_state == metadata_store_pb2.Execution.CACHED, outputs
+
+
+def _as_uri(location: str) -> str:
+    """MLMD records local artifacts as plain paths; artifacts.json holds URIs (file:// or gs://)."""
+    return location if "://" in location else Path(location).resolve().as_uri()
 
 
 def run_compiled(ir_json: str, logs_dir: Path, artifacts_json: Path, on_task: TaskCallback = print_event) -> None:
