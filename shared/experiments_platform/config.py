@@ -38,18 +38,26 @@ class Settings(BaseModel):
     artifacts_uri: str | None = Field(default=None, description="gs:// or file:// root of experiment artifacts")
     pipeline_image: str | None = Field(default=None, description="TFX pipeline image (Vertex AI)")
     compiler_image: str | None = Field(default=None, description="compiler image (Cloud Build)")
-    pipeline_service_account: str | None = Field(default=None, description="service account Vertex AI pipeline jobs run as")
-    build_service_account: str | None = Field(default=None, description="service account the Cloud Build compile step runs as")
+    pipeline_service_account: str | None = Field(
+        default=None, description="service account Vertex AI pipeline jobs run as")
+    build_service_account: str | None = Field(
+        default=None, description="service account the Cloud Build compile step runs as")
     staging_uri: str | None = Field(default=None, description="gs:// scratch root (Dataflow staging and temp files)")
     tfx_python: str = Field(default=".venv-tfx/bin/python", description="python of the pipeline environment")
 
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
-    mlflow_ui_url: str | None = Field(default=None, description="public MLflow UI link, if different from the tracking URI")
-    tfdv_parser_url: str | None = Field(default=None, description="tfdv_parser service URL; None calls it in-process")
-    artifact_reader_url: str | None = None
+    mlflow_ui_url: str | None = Field(
+        default=None, description="public MLflow UI link, if different from the tracking URI")
+    mlflow_http_max_retries: int = Field(
+        default=2, ge=0, le=10, description="retries of one MLflow request by the services' MLflow client")
+    mlflow_http_timeout_s: int = Field(
+        default=10, ge=1, le=600, description="seconds one MLflow request of the services may take")
+    tfdv_parser_url: str | None = Field(default=None, description="tfdv_parser service URL; None parses in-process")
+    artifact_reader_url: str | None = Field(
+        default=None, description="artifact_reader service URL; None reads in-process")
 
     @model_validator(mode="after")
-    def _gcp_needs_project(self) -> "Settings":
+    def _gcp_needs_project(self) -> Settings:
         cloud = {
             "PLATFORM_DOCUMENT_STORE=firestore": self.document_store == "firestore",
             "PLATFORM_EVENT_BUS=pubsub": self.event_bus == "pubsub",

@@ -8,7 +8,9 @@ A push route accepts every shape GCP delivers to it:
   (``application/cloudevents+json``): ``google.cloud.pubsub.topic.v1.messagePublished`` carries the
   same envelope as its data, ``google.cloud.cloudbuild.build.v1.statusChanged`` the Build resource.
 
-Each is unwrapped into a ``ports.bus.Delivery`` and handed to the subscription's consumer
+Each is unwrapped into a ``ports.bus.Delivery`` (Pub/Sub envelopes by ``adapters.pubsub_push.unwrap``,
+with an ``AttemptCounter`` per app numbering the deliveries of envelopes that lack
+``deliveryAttempt``, as the Pub/Sub emulator's do) and handed to the subscription's consumer
 (``CONSUMERS``), the same function the embedded bus calls in the local stack. Answers: 204 when
 handled; 200 with ``"ignored"`` for malformed or foreign messages (acknowledged and logged, never
 retried); 503 for transient failures and 500 for unexpected ones (Pub/Sub redelivers, then
@@ -17,13 +19,12 @@ dead-letters after the subscription's ``max_delivery_attempts``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .adapters.pubsub_push import AttemptCounter, MalformedPush, unwrap
 from .bootstrap import Platform
 from .errors import PlatformError, TransientError
 from .google_events import CLOUD_BUILD_EVENT_TYPE, PUBSUB_EVENT_TYPE, MalformedEvent, to_message
@@ -47,35 +48,18 @@ Consumer = Callable[[Platform, Message], None]
 # --- unwrapping -------------------------------------------------------------------------------
 
 
-def delivery_from_push(body: Any) -> Delivery:
-    """The delivery inside a Pub/Sub push envelope; ``MalformedEvent`` when it is not one."""
-    if not isinstance(body, dict) or not isinstance(body.get("message"), dict):
-        raise MalformedEvent("not a Pub/Sub push envelope: expected a JSON object with a 'message' object")
-    message = body["message"]
-    encoded = message.get("data", "")
+def _unwrap(envelope: Any, attempts: AttemptCounter | None) -> Delivery:
     try:
-        data = base64.b64decode(encoded, validate=True) if encoded else b""
-    except (binascii.Error, ValueError, TypeError):
-        raise MalformedEvent("message.data is not valid base64") from None
-    attributes = message.get("attributes") or {}
-    if not isinstance(attributes, dict):
-        raise MalformedEvent("message.attributes must be an object of strings")
-    attempt = body.get("deliveryAttempt", message.get("deliveryAttempt", 1))
-    return Delivery(
-        data=data,
-        attributes={str(k): str(v) for k, v in attributes.items()},
-        message_id=str(message.get("messageId") or message.get("message_id") or ""),
-        delivery_attempt=int(attempt) if str(attempt).isdigit() else 1,
-        subscription=str(body.get("subscription", "")).rsplit("/", 1)[-1],
-    )
+        return unwrap(envelope if isinstance(envelope, dict) else json.dumps(envelope), attempts)
+    except MalformedPush as exc:
+        raise MalformedEvent(exc.message) from None
 
 
-def delivery_from_cloudevent(event_type: str, event_id: str, data: Any) -> Delivery:
+def delivery_from_cloudevent(event_type: str, event_id: str, data: Any,
+                             attempts: AttemptCounter | None = None) -> Delivery:
     """The delivery a CloudEvent carries (Pub/Sub messagePublished or Cloud Build statusChanged)."""
     if event_type == PUBSUB_EVENT_TYPE:
-        delivery = delivery_from_push(data)
-        return Delivery(delivery.data, delivery.attributes, delivery.message_id or event_id,
-                        delivery.delivery_attempt, delivery.subscription)
+        return _unwrap(data, attempts)
     if event_type == CLOUD_BUILD_EVENT_TYPE:
         if not isinstance(data, dict) or "id" not in data:
             raise MalformedEvent("Cloud Build CloudEvent without a Build resource (data.id) in its data")
@@ -85,8 +69,12 @@ def delivery_from_cloudevent(event_type: str, event_id: str, data: Any) -> Deliv
                          f"or {CLOUD_BUILD_EVENT_TYPE}")
 
 
-def delivery_from_request(headers: Mapping[str, str], body: bytes) -> Delivery:
-    """Whatever shape the request has (push envelope, binary or structured CloudEvent)."""
+def delivery_from_request(headers: Mapping[str, str], body: bytes, attempts: AttemptCounter | None = None) -> Delivery:
+    """Whatever shape the request has (push envelope, binary or structured CloudEvent).
+
+    Pub/Sub envelopes are unwrapped by ``adapters.pubsub_push.unwrap``; ``attempts`` numbers the
+    deliveries of envelopes without ``deliveryAttempt`` (the Pub/Sub emulator never sends it).
+    """
     content_type = headers.get("Content-Type", "") or headers.get("content-type", "")
     try:
         payload = json.loads(body or b"null")
@@ -94,12 +82,14 @@ def delivery_from_request(headers: Mapping[str, str], body: bytes) -> Delivery:
         raise MalformedEvent("request body is not JSON") from None
     ce_type = headers.get("ce-type") or headers.get("Ce-Type")
     if ce_type:
-        return delivery_from_cloudevent(ce_type, headers.get("ce-id") or headers.get("Ce-Id") or "", payload)
+        return delivery_from_cloudevent(ce_type, headers.get("ce-id") or headers.get("Ce-Id") or "", payload,
+                                        attempts)
     if content_type.startswith("application/cloudevents+json"):
         if not isinstance(payload, dict) or "type" not in payload:
             raise MalformedEvent("structured CloudEvent without a 'type'")
-        return delivery_from_cloudevent(str(payload["type"]), str(payload.get("id", "")), payload.get("data"))
-    return delivery_from_push(payload)
+        return delivery_from_cloudevent(str(payload["type"]), str(payload.get("id", "")), payload.get("data"),
+                                        attempts)
+    return _unwrap(payload, attempts)
 
 
 # --- consumers --------------------------------------------------------------------------------
@@ -201,8 +191,9 @@ def service_app(service: str, platform: Platform | Callable[[], Platform] | None
     def healthz() -> Any:
         return jsonify({"status": "ok", "service": service})
 
+    attempts = AttemptCounter()
     for sub in subscriptions_of(service):
-        _mount_push_route(app, sub, current)
+        _mount_push_route(app, sub, current, attempts)
 
     if service == "status_watcher":
 
@@ -222,30 +213,42 @@ def service_app(service: str, platform: Platform | Callable[[], Platform] | None
     return app
 
 
-def _mount_push_route(app: Any, sub: Subscription, current: Callable[[], Platform]) -> None:
+def _mount_push_route(app: Any, sub: Subscription, current: Callable[[], Platform], attempts: AttemptCounter) -> None:
     from flask import jsonify, request
 
     def push() -> Any:
         trace = trace_from_header(request.headers.get("X-Cloud-Trace-Context"))
         with log_context(trace=trace, subscription=sub.name):
             try:
-                delivery = delivery_from_request(dict(request.headers), request.get_data())
+                delivery = delivery_from_request(dict(request.headers), request.get_data(), attempts)
             except MalformedEvent as exc:
                 log.warning("malformed push request acknowledged", extra=fields(problem=str(exc)))
                 return jsonify({"status": "ignored", "reason": str(exc)}), 200
             try:
                 consumer_for(current(), sub)(delivery)
             except TransientError as exc:
-                log.warning("transient failure: asking for redelivery", extra=fields(problem=str(exc)))
-                return jsonify(exc.to_dict()), 503
+                _log_failed_attempt(sub, delivery, exc)
+                return jsonify({**exc.to_dict(), "delivery_attempt": delivery.delivery_attempt}), 503
             except Exception as exc:
-                log.exception("handler failed: asking for redelivery",
-                              extra=fields(delivery_attempt=delivery.delivery_attempt,
-                                           max_delivery_attempts=sub.max_delivery_attempts))
-                return jsonify({"error_code": "INTERNAL_ERROR", "message": str(exc)}), 500
+                _log_failed_attempt(sub, delivery, exc)
+                return jsonify({"error_code": "INTERNAL_ERROR", "message": str(exc),
+                                "delivery_attempt": delivery.delivery_attempt}), 500
             return "", 204
 
     app.add_url_rule(sub.push_path, endpoint=sub.name, view_func=push, methods=["POST"])
+
+
+def _log_failed_attempt(sub: Subscription, delivery: Delivery, exc: Exception) -> None:
+    context = fields(problem=str(exc), delivery_attempt=delivery.delivery_attempt,
+                     max_delivery_attempts=sub.max_delivery_attempts)
+    if delivery.delivery_attempt >= sub.max_delivery_attempts:
+        log.error("delivery attempt %d of %d failed: Pub/Sub moves the message to %s",
+                  delivery.delivery_attempt, sub.max_delivery_attempts, sub.dead_letter_topic,
+                  exc_info=not isinstance(exc, TransientError), extra=context)
+    else:
+        log.warning("delivery attempt %d of %d failed: asking for redelivery",
+                    delivery.delivery_attempt, sub.max_delivery_attempts,
+                    exc_info=not isinstance(exc, TransientError), extra=context)
 
 
 def _mount_artifact_routes(app: Any, current: Callable[[], Platform]) -> None:
@@ -273,6 +276,17 @@ def _mount_artifact_routes(app: Any, current: Callable[[], Platform]) -> None:
         return jsonify(reader.component_logs(current(), experiment_id, component, int(raw)))
 
     app.add_url_rule(f"{prefix}/logs/<component>", "logs", logs)
+
+    def statistics_report(experiment_id: str) -> Any:
+        from flask import Response
+
+        from .tfdv.report import CSP
+
+        response = Response(reader.statistics_report(current(), experiment_id), mimetype="text/html")
+        response.headers["Content-Security-Policy"] = CSP
+        return response
+
+    app.add_url_rule(f"{prefix}/statistics-report", "statistics-report", statistics_report)
 
 
 def _reader_view(read: Callable[[Platform, str], dict[str, Any]], current: Callable[[], Platform]) -> Any:

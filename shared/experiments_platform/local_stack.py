@@ -7,8 +7,9 @@ environment subprocesses), an ``mlflow server`` subprocess with a SQLite backend
 sweep every 30 s, and MovieLens 100k registered as datasets.
 
 ``--emulated`` (``make run-emulated``): as on Cloud Run, each service is its own process on its
-own port, messages travel as push subscriptions of the Pub/Sub emulator to those ports and
-documents live in the Firestore emulator (``scripts/emulators.sh`` starts both).
+own port, messages travel as push subscriptions of the Pub/Sub emulator to those ports,
+documents live in the Firestore emulator (``scripts/emulators.sh`` starts both), and the services
+call each other over HTTP (gateway → artifact_reader → tfdv_parser, ``service_urls``).
 
 ``--serve SERVICE --port N`` runs one service (what ``--emulated`` starts for each).
 """
@@ -315,6 +316,11 @@ class EmulatedStack:
     def url(self) -> str:
         return self.base_url("api_gateway" if "api_gateway" in self.services else self.services[0])
 
+    def service_urls(self) -> dict[str, str]:
+        """``PLATFORM_*_URL`` of the called services this stack runs, as Terraform sets them on Cloud Run."""
+        called = {"artifact_reader": "PLATFORM_ARTIFACT_READER_URL", "tfdv_parser": "PLATFORM_TFDV_PARSER_URL"}
+        return {variable: self.base_url(service) for service, variable in called.items() if service in self.services}
+
     def _reconcile(self) -> None:
         requests.post(self.base_url("status_watcher") + RECONCILE_PATH, timeout=60).raise_for_status()
 
@@ -341,7 +347,7 @@ class EmulatedStack:
         for service in self.services:
             command = [sys.executable, "-m", "experiments_platform.local_stack", "--serve", service,
                        "--port", str(self.ports[service])]
-            env = {**self.env, "PLATFORM_SERVICE": service}
+            env = {**self.env, **self.service_urls(), "PLATFORM_SERVICE": service}
             out = (logs / f"{service}.log").open("ab")
             self.processes[service] = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
                                                        cwd=str(ROOT), start_new_session=True)

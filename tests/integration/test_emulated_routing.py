@@ -84,3 +84,46 @@ def test_commands_and_google_events_reach_the_service_processes(stack, tmp_path)
     stats = ge.pipeline_task_log_entry(job, "StatisticsGen", "RUNNING")
     bus.publish(Topics.PIPELINE_STATE, *ge.log_sink_message(stats))
     wait_until(read(running.id), lambda d: d["stages"]["stats"]["status"] == "running")
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tfdv" / "movielens"
+
+
+def test_data_insights_travel_gateway_to_artifact_reader_to_tfdv_parser_processes(emulators: Any, tmp_path: Path):
+    import json
+    import shutil
+
+    import requests
+    from experiments_platform.adapters.local_blobs import LocalBlobStore
+
+    project = f"{emulators.project}-insights"
+    settings = Settings(data_dir=tmp_path, gcp_project=project)
+    environ = {**os.environ, "PLATFORM_GCP_PROJECT": project}
+    services = ("api_gateway", "artifact_reader", "tfdv_parser")
+    ports = {service: free_port() for service in services}
+    experiment = make_experiment(write_interactions(tmp_path), number=1, status=Status.RUNNING)
+    run = tmp_path / "pipelines" / "qt-1"
+    shutil.copytree(FIXTURES / "statistics", run / "StatisticsGen" / "statistics" / "3")
+    shutil.copytree(FIXTURES / "schema", run / "SchemaGen" / "schema" / "4")
+    index = {"StatisticsGen": {"statistics": (run / "StatisticsGen" / "statistics" / "3").as_uri()},
+             "SchemaGen": {"schema": (run / "SchemaGen" / "schema" / "4").as_uri()}}
+    LocalBlobStore(tmp_path).write_bytes(
+        (tmp_path / "artifacts" / "experiments" / experiment.id / "artifacts.json").resolve().as_uri(),
+        json.dumps(index).encode())
+
+    with EmulatedStack(settings, ports=ports, with_mlflow=False, load_data=False, environ=environ,
+                       services=services, reconcile_every_s=3600) as stack:
+        FirestoreDocumentStore(project=project).create("experiments", experiment.id, experiment.to_document())
+        insights = requests.get(f"{stack.url}/api/experiments/{experiment.id}/data-insights", timeout=30).json()
+        page = requests.get(f"{stack.url}/api/experiments/{experiment.id}/statistics-report", timeout=30)
+        parser_log = (tmp_path / "logs" / "services" / "tfdv_parser.log").read_text()
+
+        stack.processes["tfdv_parser"].terminate()
+        stack.processes["tfdv_parser"].wait(10)
+        down = requests.get(f"{stack.url}/api/experiments/{experiment.id}/data-insights", timeout=60)
+
+    assert insights["missing"] == {} and [s["split"] for s in insights["statistics"]["splits"]] == ["train", "eval"]
+    assert page.status_code == 200 and "user_id" in page.text
+    assert "statistics parsed" in parser_log and "schema parsed" in parser_log
+    assert down.status_code == 503, down.text
+    assert f"tfdv_parser at {stack.base_url('tfdv_parser')} cannot be reached" in down.json()["message"]

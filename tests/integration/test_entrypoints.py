@@ -205,3 +205,33 @@ def test_health_and_reconcile_endpoints(data_dir):
     client = load_main("status_watcher").app.test_client()
     assert client.get("/healthz").get_json() == {"status": "ok", "service": "status_watcher"}
     assert client.post("/tasks/reconcile").get_json() == {"checked": 0, "repaired": []}
+
+
+def test_repeated_pushes_without_delivery_attempt_are_numbered_as_the_emulator_omits_it(tmp_path, caplog):
+    platform = Platform(Settings(data_dir=tmp_path), documents=ContendedDocuments(tmp_path / "d.sqlite"))
+    client = service_app("status_watcher", platform).test_client()
+    build = ge.build_resource("b", "e1", "WORKING", project=PROJECT)
+    body = push_envelope(ge.build_notification(build), "status-watcher-cloud-builds")
+    del body["deliveryAttempt"]
+    other = push_envelope(ge.build_notification(build), "status-watcher-cloud-builds")
+    del other["deliveryAttempt"]
+
+    with caplog.at_level("WARNING", logger="experiments_platform.entrypoints"):
+        answers = [client.post("/pubsub/cloud-builds", json=body) for _ in range(5)]
+        first_of_other = client.post("/pubsub/cloud-builds", json=other)
+
+    assert [a.status_code for a in answers] == [503] * 5
+    assert [a.get_json()["delivery_attempt"] for a in answers] == [1, 2, 3, 4, 5]
+    assert first_of_other.get_json()["delivery_attempt"] == 1
+    failures = [r for r in caplog.records if "delivery attempt" in r.getMessage()]
+    assert [r.levelname for r in failures] == ["WARNING"] * 4 + ["ERROR", "WARNING"]
+    assert failures[4].getMessage() == (
+        "delivery attempt 5 of 5 failed: Pub/Sub moves the message to cloud-builds-dead-letter")
+
+
+def test_a_delivery_attempt_in_the_envelope_is_taken_as_pubsub_sends_it(tmp_path):
+    platform = Platform(Settings(data_dir=tmp_path), documents=ContendedDocuments(tmp_path / "d.sqlite"))
+    client = service_app("status_watcher", platform).test_client()
+    build = ge.build_resource("b", "e1", "WORKING", project=PROJECT)
+    body = push_envelope(ge.build_notification(build), "status-watcher-cloud-builds", attempt=4)
+    assert [client.post("/pubsub/cloud-builds", json=body).get_json()["delivery_attempt"] for _ in range(2)] == [4, 4]

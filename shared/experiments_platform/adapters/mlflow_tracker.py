@@ -2,13 +2,19 @@
 
 ``history`` fetches the run once and then the per-step history of its metrics, a few metrics at a
 time in parallel (one ``metrics/get-history`` request each; MLflow has no endpoint returning every
-metric of a run in one request). The MLflow client retries HTTP failures itself
-(MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_TIMEOUT); ``check_reachable`` does not rely on
-that and probes ``/health`` with its own short, bounded backoff.
+metric of a run in one request). The MLflow client retries HTTP failures itself; its defaults
+(7 retries with growing backoff, 120 s per request) would keep a UI request waiting for minutes
+when MLflow is down, so the adapter sets MLflow's ``MLFLOW_HTTP_REQUEST_*`` variables of this
+process from ``PLATFORM_MLFLOW_HTTP_MAX_RETRIES`` and ``PLATFORM_MLFLOW_HTTP_TIMEOUT_S`` (``HTTP_VARIABLES``;
+subprocesses that want MLflow's defaults drop them). An unreachable server is a ``TransientError``
+naming the URI and those limits. On an https tracking URI (Cloud Run) every request carries a
+Google ID token (``mlflow_auth``). ``check_reachable`` probes ``/health`` with its own short,
+bounded backoff.
 """
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -16,13 +22,19 @@ from urllib.parse import urlparse
 import requests
 import tenacity
 
+from .. import mlflow_auth
 from ..config import Settings
-from ..errors import InvalidInput, NotFound, TransientError
+from ..errors import ConfigurationError, InvalidInput, NotFound, TransientError
+from ..id_tokens import IdTokens
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 HISTORY_PARALLELISM = 4
+BACKOFF_FACTOR_S = 1
+BACKOFF_JITTER_S = 0.5
+HTTP_VARIABLES = ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT",
+                  "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER")
 
 
 class MlflowTracker:
@@ -35,6 +47,9 @@ class MlflowTracker:
         reach_max_wait_s: float = 8.0,
         probe_timeout_s: float = 5.0,
         client: MlflowClient | None = None,
+        http_max_retries: int = 2,
+        http_timeout_s: int = 10,
+        id_tokens: IdTokens | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri.rstrip("/")
         self.ui_base_url = (ui_base_url or self.tracking_uri).rstrip("/")
@@ -42,17 +57,28 @@ class MlflowTracker:
         self.reach_initial_wait_s = reach_initial_wait_s
         self.reach_max_wait_s = reach_max_wait_s
         self.probe_timeout_s = probe_timeout_s
+        self.http_max_retries = http_max_retries
+        self.http_timeout_s = http_timeout_s
+        self.id_tokens = id_tokens
         self._client = client
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MlflowTracker:
-        return cls(settings.mlflow_tracking_uri, settings.mlflow_ui_url)
+        return cls(settings.mlflow_tracking_uri, settings.mlflow_ui_url,
+                   http_max_retries=settings.mlflow_http_max_retries, http_timeout_s=settings.mlflow_http_timeout_s)
+
+    def _prepare_process(self) -> None:
+        """MLflow reads its HTTP limits and auth provider from the environment on every request."""
+        limits = (self.http_max_retries, self.http_timeout_s, BACKOFF_FACTOR_S, BACKOFF_JITTER_S)
+        os.environ.update({name: str(value) for name, value in zip(HTTP_VARIABLES, limits, strict=True)})
+        mlflow_auth.use_google_id_tokens(self.tracking_uri, self.id_tokens)
 
     @property
     def client(self) -> MlflowClient:
         if self._client is None:
             from mlflow.tracking import MlflowClient
 
+            self._prepare_process()
             self._client = MlflowClient(tracking_uri=self.tracking_uri)
         return self._client
 
@@ -62,7 +88,8 @@ class MlflowTracker:
 
     def _probe(self) -> None:
         if self.is_http:
-            response = requests.get(f"{self.tracking_uri}/health", timeout=self.probe_timeout_s)
+            response = requests.get(f"{self.tracking_uri}/health", timeout=self.probe_timeout_s,
+                                    auth=mlflow_auth.auth_for(self.tracking_uri, self.id_tokens))
             if response.status_code != 200:
                 raise ConnectionError(f"/health answered HTTP {response.status_code}")
         else:
@@ -94,9 +121,25 @@ class MlflowTracker:
                 raise NotFound(f"MLflow {what} does not exist at {self.tracking_uri}", field="run_id") from None
             if exc.error_code == "INVALID_PARAMETER_VALUE":
                 raise InvalidInput(f"MLflow rejected {what}: {exc.message}", field="run_id") from None
+            if exc.error_code in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
+                raise ConfigurationError(
+                    f"MLflow tracking server {self.tracking_uri} refused {what} ({exc.error_code}): on Cloud Run "
+                    "this service's account needs roles/run.invoker on the MLflow service"
+                ) from None
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, (requests.RequestException, OSError)):
+                raise self._unreachable(what, cause) from exc
             raise TransientError(f"MLflow {what} failed at {self.tracking_uri}: {exc.message}") from exc
         except (requests.RequestException, OSError) as exc:
-            raise TransientError(f"MLflow tracking server {self.tracking_uri} failed on {what}: {exc}") from exc
+            raise self._unreachable(what, exc) from exc
+
+    def _unreachable(self, what: str, cause: BaseException) -> TransientError:
+        return TransientError(
+            f"MLflow tracking server {self.tracking_uri} did not answer ({type(cause).__name__}) for {what} in "
+            f"{self.http_max_retries + 1} attempts of at most {self.http_timeout_s} s; start it or fix "
+            "PLATFORM_MLFLOW_TRACKING_URI (limits: PLATFORM_MLFLOW_HTTP_MAX_RETRIES, PLATFORM_MLFLOW_HTTP_TIMEOUT_S)",
+            details={"tracking_uri": self.tracking_uri},
+        )
 
     def _run(self, run_id: str) -> Any:
         if not isinstance(run_id, str) or not run_id.isalnum():
@@ -135,7 +178,12 @@ class MlflowTracker:
     def _run_url(self, experiment_id: str, run_id: str) -> str:
         return f"{self.ui_base_url}/#/experiments/{experiment_id}/runs/{run_id}"
 
-    def ui_url(self, run_id: str | None = None) -> str:
+    def ui_url(self, run_id: str | None = None, experiment_id: str | None = None) -> str:
         if not run_id:
             return self.ui_base_url + "/"
+        if experiment_id:
+            if not (run_id.isalnum() and experiment_id.isalnum()):
+                raise InvalidInput(f"MLflow run {run_id!r} of experiment {experiment_id!r}: expected letters and "
+                                   "digits", field="run_id")
+            return self._run_url(experiment_id, run_id)
         return self._run_url(self._run(run_id).info.experiment_id, run_id)

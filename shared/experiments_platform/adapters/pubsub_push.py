@@ -227,7 +227,7 @@ def unwrap(body: bytes | str | Mapping[str, Any], attempts: AttemptCounter | Non
         raise MalformedPush("push body must be a JSON object with a 'message' field", field="body")
     message = body.get("message")
     if not isinstance(message, Mapping):
-        raise MalformedPush("push body has no 'message' object; is this a Pub/Sub push request?", field="message")
+        raise MalformedPush("push body has no 'message' object: not a Pub/Sub push envelope", field="message")
     encoded = message.get("data", "")
     if not isinstance(encoded, str):
         raise MalformedPush("message.data must be a base64 string", field="message.data")

@@ -3,7 +3,8 @@
 Metrics (the experiment's results or ``metrics.json``), the training history (tracker port),
 the last lines of each component's log (log store), the artifacts of each stage
 (``artifacts.json``: component → output URIs, written by the pipeline runner), and the
-statistics and schema of the data stages parsed by ``experiments_platform.tfdv``.
+statistics, schema and statistics report page of the data stages through tfdv_parser
+(``tfdv_parser_client``: the service over HTTP when its URL is set, in-process otherwise).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import tfdv_parser_client
 from ..bootstrap import Platform
 from ..domain.experiment import Experiment
 from ..domain.status import COMPONENT_STAGES, STAGE_LABELS
@@ -44,13 +46,14 @@ def training_history(platform: Platform, experiment_id: str) -> dict[str, Any]:
     if not run_id:
         return {"experiment_id": experiment_id, "available": False,
                 "reason": f"{experiment.label} has no MLflow run yet (status {experiment.status.value})"}
+    run = platform.tracker.run(run_id)
     return {
         "experiment_id": experiment_id,
         "available": True,
         "run_id": run_id,
         "series": platform.tracker.history(run_id),
-        "run": platform.tracker.run(run_id),
-        "mlflow_url": platform.tracker.ui_url(run_id),
+        "run": run,
+        "mlflow_url": platform.tracker.ui_url(run_id, str(run["experiment_id"])),
     }
 
 
@@ -118,16 +121,24 @@ def _artifact_uri(platform: Platform, experiment_id: str, component: str, prefer
 
 
 def statistics(platform: Platform, experiment_id: str) -> dict[str, Any]:
-    from ..tfdv.artifacts import load_statistics
-
     _experiment(platform, experiment_id)
     uri = _artifact_uri(platform, experiment_id, "StatisticsGen", "statistics")
-    return load_statistics(platform.blobs, uri).model_dump(mode="json")
+    return tfdv_parser_client.statistics(platform.settings, platform.blobs, uri)
 
 
 def schema(platform: Platform, experiment_id: str) -> dict[str, Any]:
-    from ..tfdv.artifacts import load_schema
-
     _experiment(platform, experiment_id)
     uri = _artifact_uri(platform, experiment_id, "SchemaGen", "schema")
-    return load_schema(platform.blobs, uri).model_dump(mode="json")
+    return tfdv_parser_client.schema(platform.settings, platform.blobs, uri)
+
+
+def statistics_report(platform: Platform, experiment_id: str) -> str:
+    """The statistics report page (HTML, to be served with ``tfdv.report.CSP``), with the schema when there is one."""
+    experiment = _experiment(platform, experiment_id)
+    statistics_uri = _artifact_uri(platform, experiment_id, "StatisticsGen", "statistics")
+    try:
+        schema_uri: str | None = _artifact_uri(platform, experiment_id, "SchemaGen", "schema")
+    except NotFound:
+        schema_uri = None
+    title = f"{experiment.label} · {experiment.name}"
+    return tfdv_parser_client.report(platform.settings, platform.blobs, statistics_uri, schema_uri, title)

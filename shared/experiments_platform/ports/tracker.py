@@ -18,6 +18,7 @@ class ExperimentTracker(Protocol):
         """Params, final metrics and tags of a run."""
         ...
 
-    def ui_url(self, run_id: str | None = None) -> str:
-        """Link to the MLflow UI (the run's page when given)."""
+    def ui_url(self, run_id: str | None = None, experiment_id: str | None = None) -> str:
+        """Link to the MLflow UI: the run's page when given (no request to MLflow when its MLflow
+        ``experiment_id`` is given too, e.g. from ``metrics.json``)."""
         ...

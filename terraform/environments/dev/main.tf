@@ -56,7 +56,7 @@ locals {
       project_roles = ["roles/datastore.user", "roles/cloudbuild.builds.editor", "roles/aiplatform.user"]
     }
     "artifact-reader" = {
-      description   = "artifact_reader: metrics, component logs, artifacts"
+      description   = "artifact_reader: metrics, component logs, artifacts, data insights through tfdv_parser"
       project_roles = ["roles/datastore.viewer", "roles/logging.viewer"]
     }
     "tfdv-parser" = {
@@ -139,7 +139,11 @@ locals {
     }
     artifact_reader = {
       builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
-      env    = {}
+      env = {
+        PLATFORM_TFDV_PARSER_URL         = local.run_url["tfdv_parser"]
+        PLATFORM_MLFLOW_HTTP_MAX_RETRIES = "2"  # training history: fail within seconds when MLflow is down,
+        PLATFORM_MLFLOW_HTTP_TIMEOUT_S   = "10" # not after MLflow's default 7 retries of 120 s
+      }
     }
     tfdv_parser = {
       builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
@@ -152,7 +156,7 @@ locals {
     submitter       = [module.identities.members["pubsub-push"]]
     status_watcher  = [module.identities.members["pubsub-push"], module.identities.members["reconcile-scheduler"]]
     artifact_reader = [module.identities.members["api-gateway"]]
-    tfdv_parser     = [] # no code calls it over HTTP yet (PLATFORM_TFDV_PARSER_URL is read nowhere)
+    tfdv_parser     = [module.identities.members["artifact-reader"]] # statistics, schema and report page
   }
 
   bucket_grants = [

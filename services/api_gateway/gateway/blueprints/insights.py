@@ -1,6 +1,7 @@
 """Training history, component logs, artifacts, data insights and the statistics report of an experiment.
 
-Read through ``gateway.reader``: in-process, or from the artifact_reader service when its URL is set.
+Read through ``gateway.reader``: in-process, or from the artifact_reader service when its URL is set; the
+statistics and schema are parsed, and the report page rendered, by tfdv_parser behind the artifact reader.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from typing import Any
 from experiments_platform.errors import NotFound
 from experiments_platform.handlers import artifact_reader
 from experiments_platform.handlers.experiments import get_experiment
-from experiments_platform.tfdv.report import CSP, render_report
-from experiments_platform.tfdv.schema import SchemaReport
-from experiments_platform.tfdv.statistics import StatisticsReport
+from experiments_platform.tfdv.report import CSP
 from flask import Blueprint, Response, jsonify
 
 from .. import reader
@@ -62,11 +61,6 @@ def data_insights(experiment_id: str) -> Response:
 
 @blueprint.get("/statistics-report")
 def statistics_report(experiment_id: str) -> Response:
-    doc = get_experiment(platform().documents, experiment_id)
-    statistics = StatisticsReport.model_validate(reader.read(platform(), experiment_id, "statistics"))
-    schema_doc, _ = _optional("schema", experiment_id)
-    schema = SchemaReport.model_validate(schema_doc) if schema_doc else None
-    page = render_report(statistics, schema, title=f"Exp #{doc.get('number')} · {doc.get('name')}")
-    response = Response(page, mimetype="text/html")
+    response = Response(reader.statistics_report(platform(), experiment_id), mimetype="text/html")
     response.headers["Content-Security-Policy"] = CSP
     return response
