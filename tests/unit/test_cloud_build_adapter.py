@@ -1,14 +1,15 @@
 """The Cloud Build adapter's requests, as they arrive at the gRPC transport.
 
-A real gRPC server on 127.0.0.1 implements ``google.devtools.cloudbuild.v1.CloudBuild`` and
-records each request message the real ``CloudBuildClient`` sends over the wire.
+A real gRPC server on 127.0.0.1 (``integration.cloud_build_grpc``) implements
+``google.devtools.cloudbuild.v1.CloudBuild`` and records each request message the real
+``CloudBuildClient`` sends over the wire.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterator
-from concurrent import futures
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,30 +20,13 @@ from experiments_platform import google_events
 from experiments_platform.adapters.cloud_build import CloudBuildService
 from experiments_platform.config import load_settings
 from experiments_platform.errors import ConfigurationError, InvalidInput, TransientError
+from experiments_platform.ports.builds import BuildResult
 from google.cloud.devtools import cloudbuild_v1
-from google.cloud.devtools.cloudbuild_v1.services.cloud_build.transports import CloudBuildGrpcTransport
-from google.longrunning import operations_pb2
-from google.protobuf import any_pb2, json_format
+from google.protobuf import json_format
+from integration.cloud_build_grpc import ENV, PROJECT, REGION, CloudBuildRecorder, cloud_build_server, fail
 
 BUILD_CONFIG = Path(__file__).parents[2] / "cloudbuild" / "compile-and-submit.yaml"
-SERVICE = "google.devtools.cloudbuild.v1.CloudBuild"
-PROJECT, REGION = "demo-project", "europe-west1"
-ENV = {
-    "PLATFORM_BUILD_SERVICE": "cloudbuild",
-    "PLATFORM_GCP_PROJECT": PROJECT,
-    "PLATFORM_GCP_REGION": REGION,
-    "PLATFORM_COMPILER_IMAGE": "europe-west1-docker.pkg.dev/demo-project/platform/tfx-compiler:1.0.0",
-    "PLATFORM_PIPELINE_IMAGE": "europe-west1-docker.pkg.dev/demo-project/platform/tfx-pipeline:1.0.0",
-    "PLATFORM_PIPELINE_ROOT": "gs://demo-project-pipeline-root",
-    "PLATFORM_ARTIFACTS_URI": "gs://demo-project-artifacts",
-    "PLATFORM_STAGING_URI": "gs://demo-project-staging",
-    "PLATFORM_PIPELINE_SERVICE_ACCOUNT": "pipeline@demo-project.iam.gserviceaccount.com",
-    "PLATFORM_BUILD_SERVICE_ACCOUNT": "build@demo-project.iam.gserviceaccount.com",
-    "PLATFORM_MLFLOW_TRACKING_URI": "https://mlflow-abc-ew.a.run.app",
-}
 SPEC_URI = "gs://demo-project-artifacts/experiments/a1b2c3/spec.json"
-
-Responder = Callable[[Any, grpc.ServicerContext], Any]
 
 
 def as_json(build: cloudbuild_v1.Build) -> dict[str, Any]:
@@ -50,79 +34,15 @@ def as_json(build: cloudbuild_v1.Build) -> dict[str, Any]:
     return json_format.MessageToDict(cloudbuild_v1.Build.pb(build))
 
 
-def operation_for(build: cloudbuild_v1.Build) -> operations_pb2.Operation:
-    metadata = any_pb2.Any()
-    metadata.Pack(cloudbuild_v1.BuildOperationMetadata.pb(cloudbuild_v1.BuildOperationMetadata(build=build)))
-    return operations_pb2.Operation(name=f"operations/build/{PROJECT}/{build.id}", metadata=metadata)
-
-
-class CloudBuildRecorder:
-    """Answers each method with a queued responder (or a default) and keeps every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, Any]] = []
-        self.queued: dict[str, list[Responder]] = {}
-        self.defaults: dict[str, Responder] = {
-            "CreateBuild": lambda req, ctx: operation_for(
-                cloudbuild_v1.Build(id="b-0001", status=cloudbuild_v1.Build.Status.QUEUED)
-            ),
-            "CancelBuild": lambda req, ctx: cloudbuild_v1.Build(id=req.id, status=cloudbuild_v1.Build.Status.CANCELLED),
-            "GetBuild": lambda req, ctx: cloudbuild_v1.Build(id=req.id, status=cloudbuild_v1.Build.Status.WORKING),
-        }
-
-    def then(self, method: str, responder: Responder) -> None:
-        self.queued.setdefault(method, []).append(responder)
-
-    def handler(self, method: str, request_type: Any, serialize: Callable[[Any], bytes]) -> grpc.RpcMethodHandler:
-        def answer(request: Any, context: grpc.ServicerContext) -> Any:
-            self.requests.append((method, request))
-            queue = self.queued.get(method) or []
-            responder = queue.pop(0) if queue else self.defaults[method]
-            return responder(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(
-            answer, request_deserializer=request_type.deserialize, response_serializer=serialize
-        )
-
-    def of(self, method: str) -> list[Any]:
-        return [request for name, request in self.requests if name == method]
-
-
-def fail(code: grpc.StatusCode, message: str) -> Responder:
-    def respond(request: Any, context: grpc.ServicerContext) -> Any:
-        context.abort(code, message)
-
-    return respond
-
-
 @pytest.fixture
 def recorder() -> Iterator[CloudBuildRecorder]:
-    recorder = CloudBuildRecorder()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    methods = {
-        "CreateBuild": recorder.handler(
-            "CreateBuild", cloudbuild_v1.CreateBuildRequest, operations_pb2.Operation.SerializeToString
-        ),
-        "CancelBuild": recorder.handler("CancelBuild", cloudbuild_v1.CancelBuildRequest, cloudbuild_v1.Build.serialize),
-        "GetBuild": recorder.handler("GetBuild", cloudbuild_v1.GetBuildRequest, cloudbuild_v1.Build.serialize),
-    }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, methods),))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    recorder.address = f"127.0.0.1:{port}"  # type: ignore[attr-defined]
-    yield recorder
-    server.stop(grace=None)
+    with cloud_build_server() as recorder:
+        yield recorder
 
 
 @pytest.fixture
 def service(recorder: CloudBuildRecorder) -> CloudBuildService:
-    def build_client() -> cloudbuild_v1.CloudBuildClient:
-        channel = grpc.insecure_channel(recorder.address)  # type: ignore[attr-defined]
-        return cloudbuild_v1.CloudBuildClient(transport=CloudBuildGrpcTransport(channel=channel))
-
-    service = CloudBuildService.from_settings(load_settings(ENV), client_factory=build_client)
-    service.retry_first_wait_s = 0.01
-    return service
+    return recorder.service()
 
 
 def substitute(value: Any, substitutions: dict[str, str]) -> Any:
@@ -252,6 +172,37 @@ def test_status_reads_the_build(service: CloudBuildService, recorder: CloudBuild
     assert service.status("b-0001") == "WORKING"
     [request] = recorder.of("GetBuild")
     assert request.name == f"projects/{PROJECT}/locations/{REGION}/builds/b-0001"
+
+
+def test_result_reads_the_submitted_job_from_the_build_step_outputs(
+    service: CloudBuildService, recorder: CloudBuildRecorder
+) -> None:
+    job = "projects/demo-project/locations/europe-west1/pipelineJobs/qt-a1b2c3-20260101120000"
+    output = json.dumps({"pipeline_job_name": job}).encode()
+    recorder.then("GetBuild", lambda req, ctx: cloudbuild_v1.Build(
+        id=req.id, status=cloudbuild_v1.Build.Status.SUCCESS, substitutions={"_EXPERIMENT_ID": "a1b2c3"},
+        tags=["experiments-platform", "experiment-a1b2c3"],
+        results=cloudbuild_v1.Results(build_step_outputs=[b"", output])))
+
+    assert service.result("b-0001") == BuildResult(status="SUCCESS", pipeline_job_name=job)
+    [request] = recorder.of("GetBuild")
+    assert (request.name, request.project_id, request.id) == (
+        f"projects/{PROJECT}/locations/{REGION}/builds/b-0001", PROJECT, "b-0001")
+
+
+def test_result_of_a_failed_build_carries_its_failure_detail(
+    service: CloudBuildService, recorder: CloudBuildRecorder
+) -> None:
+    recorder.then("GetBuild", lambda req, ctx: cloudbuild_v1.Build(
+        id=req.id, status=cloudbuild_v1.Build.Status.FAILURE, tags=["experiment-a1b2c3"],
+        status_detail="Build step failure: build step 0 \"compile\" failed: step exited with non-zero status: 1",
+        failure_info=cloudbuild_v1.Build.FailureInfo(detail="KeyError: 'user_idd'")))
+    recorder.then("GetBuild", lambda req, ctx: cloudbuild_v1.Build(id=req.id, status=cloudbuild_v1.Build.Status.QUEUED))
+
+    failed = service.result("b-0001")
+    assert failed.status == "FAILURE" and failed.pipeline_job_name is None
+    assert "step 0" in failed.log_excerpt and "KeyError: 'user_idd'" in failed.log_excerpt
+    assert service.result("b-0002") == BuildResult(status="QUEUED")
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import ConfigurationError, InvalidInput
-from ..google_events import EXPERIMENT_SUBSTITUTION, EXPERIMENT_TAG_PREFIX
+from ..google_events import EXPERIMENT_SUBSTITUTION, EXPERIMENT_TAG_PREFIX, MalformedEvent, parse_build
 from ..jsonlog import fields, get_logger
+from ..ports.builds import BuildResult
 from .vertex_pipelines import API_TIMEOUT_S, call_with_retries
 
 if TYPE_CHECKING:
@@ -205,12 +206,29 @@ class CloudBuildService:
 
         call_with_retries(cancel, f"cancel build {build_id}", first_wait_s=self.retry_first_wait_s)
 
-    def status(self, build_id: str) -> str:
-        build = call_with_retries(
+    def _get(self, build_id: str) -> Build:
+        return call_with_retries(
             lambda: self.client.get_build(
                 name=self.build_name(build_id), project_id=self.project, id=build_id, retry=None, timeout=API_TIMEOUT_S
             ),
             f"read build {build_id}",
             first_wait_s=self.retry_first_wait_s,
         )
-        return str(build.status.name)
+
+    def status(self, build_id: str) -> str:
+        return str(self._get(build_id).status.name)
+
+    def result(self, build_id: str) -> BuildResult:
+        """GetBuild, read as its notification is (``google_events.parse_build`` on the Build JSON)."""
+        from google.protobuf import json_format
+
+        build = self._get(build_id)
+        resource = json_format.MessageToDict(type(build).pb(build))
+        try:
+            finished = parse_build(resource, {"buildId": build_id})
+        except MalformedEvent:
+            finished = None
+        if finished is None:
+            return BuildResult(status=str(build.status.name))
+        return BuildResult(status=finished.status, pipeline_job_name=finished.pipeline_job_name,
+                           log_excerpt=finished.log_excerpt)

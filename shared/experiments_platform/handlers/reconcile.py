@@ -6,9 +6,12 @@ active experiment not updated for a while, and feeds what it learns through the 
 handlers as the events would have (so the status machine and idempotency still hold):
 
 * pending, no build: the submit command is published again (the submitter is idempotent);
-* submitting: a finished build is applied as its notification would have been;
+* submitting: a finished build is applied as its notification would have been, with the pipeline
+  job name and failure excerpt the build service reports (``BuildService.result``), so a lost
+  SUCCESS notification still starts following the job it submitted;
 * running: a finished pipeline job is applied as its state event would have been;
-* cancelled with a job or build still working: the compute is cancelled again;
+* cancelled with a job or build still working: the compute is cancelled again, including a job
+  that a build submitted after the cancel, unnoticed;
 * anything active past ``max_age``: the compute is cancelled and the experiment fails (timeout).
 """
 
@@ -24,6 +27,7 @@ from ..domain.status import Status
 from ..google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
 from ..jsonlog import fields, get_logger
 from ..messages import BuildFinished, PipelineJobStateChanged, SubmitExperiment, Topics
+from ..ports.builds import BuildResult, read_result
 from ..ports.documents import Filter, Order
 from .cancel import stop_compute
 from .status_watcher import COLLECTION, fail, on_build, on_job, update_experiment
@@ -102,13 +106,11 @@ def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, 
             return True
         return False
     if experiment.cloud_build_id:
-        status = platform.builds.status(experiment.cloud_build_id)
-        if status in TERMINAL_BUILD_STATES and status != "SUCCESS":
-            log.info("build ended unnoticed: applying its status", extra=fields(build_status=status, **facts))
-            on_build(platform, BuildFinished(
-                experiment_id=experiment.id, build_id=experiment.cloud_build_id, status=status,  # type: ignore[arg-type]
-                log_excerpt=f"Cloud Build {status} (found by reconcile)",
-            ))
+        result = _build_result(platform, experiment.cloud_build_id)
+        if result is not None and result.status in TERMINAL_BUILD_STATES:
+            log.info("build ended unnoticed: applying it", extra=fields(
+                build_status=result.status, pipeline_job_name=result.pipeline_job_name, **facts))
+            on_build(platform, _notification(experiment.id, experiment.cloud_build_id, result))
             return True
     return False
 
@@ -119,8 +121,40 @@ def _stop_leftover_compute(platform: Platform, experiment: Experiment) -> bool:
             platform.pipelines.cancel(experiment.pipeline_job_name)
             return True
         return False
-    if experiment.cloud_build_id and platform.builds.status(experiment.cloud_build_id) not in TERMINAL_BUILD_STATES:
+    if not experiment.cloud_build_id:
+        return False
+    result = _build_result(platform, experiment.cloud_build_id)
+    if result is None:
+        return False
+    if result.status not in TERMINAL_BUILD_STATES:
         platform.builds.cancel(experiment.cloud_build_id)
         return True
+    if result.pipeline_job_name:
+        log.info("the build of a cancelled experiment submitted a pipeline unnoticed: cancelling it",
+                 extra=fields(experiment_id=experiment.id, pipeline_job_name=result.pipeline_job_name))
+        on_build(platform, _notification(experiment.id, experiment.cloud_build_id, result))
+        return True
     return False
+
+
+def _build_result(platform: Platform, build_id: str) -> BuildResult | None:
+    """What the build service reports of a build.
+
+    From an adapter without ``BuildService.result`` only the status is known: a SUCCESS then gives
+    None, since the job that build submitted is unknown and nothing can be applied.
+    """
+    result = read_result(platform.builds, build_id)
+    if result is not None:
+        return result
+    status = platform.builds.status(build_id)
+    return None if status == "SUCCESS" else BuildResult(status=status)
+
+
+def _notification(experiment_id: str, build_id: str, result: BuildResult) -> BuildFinished:
+    """The build notification that was lost, as the status watcher would have received it."""
+    return BuildFinished(
+        experiment_id=experiment_id, build_id=build_id, status=result.status,  # type: ignore[arg-type]
+        pipeline_job_name=result.pipeline_job_name,
+        log_excerpt=result.log_excerpt or f"Cloud Build {result.status} (found by reconcile)",
+    )
 

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build reports when asked (``BuildService.result``), as its notification would have."""
+
+    status: str
+    """Cloud Build status name: QUEUED, WORKING, SUCCESS, FAILURE, CANCELLED, TIMEOUT, ..."""
+    pipeline_job_name: str | None = None
+    """The pipeline job the build submitted (SUCCESS only): its submit step's output."""
+    log_excerpt: str = ""
+    """Why it failed (status detail, failure detail); empty when it did not."""
 
 
 class BuildService(Protocol):
@@ -21,3 +34,14 @@ class BuildService(Protocol):
     def status(self, build_id: str) -> str:
         """Cloud Build status name: QUEUED, WORKING, SUCCESS, FAILURE, CANCELLED, TIMEOUT, ..."""
         ...
+
+    def result(self, build_id: str) -> BuildResult:
+        """The build's status with the pipeline job name it submitted and its failure excerpt, read
+        from the build service itself: what reconcile needs when the notification was lost."""
+        ...
+
+
+def read_result(builds: BuildService, build_id: str) -> BuildResult | None:
+    """``builds.result(build_id)``; None for an adapter written before ``result`` existed."""
+    reader = getattr(builds, "result", None)
+    return reader(build_id) if callable(reader) else None
