@@ -189,3 +189,9 @@ def test_the_same_lifecycle_in_emulated_mode(emulators: Any, tmp_path: Path):
         created = start(stack.url, dataset_id, feature_id, model_id, "e2e emulated")
         doc = poll(stack.url, created["id"], lambda d: d["status"] == "completed")
         assert_completed_lifecycle(stack.url, doc, settings.mlflow_tracking_uri)
+        insights = requests.get(f"{stack.url}/api/experiments/{created['id']}/data-insights", timeout=60).json()
+        history = requests.get(f"{stack.url}/api/experiments/{created['id']}/training-history", timeout=60).json()
+        parser_log = (tmp_path / "logs" / "services" / "tfdv_parser.log").read_text()
+    assert insights["missing"] == {} and insights["statistics"]["splits"] and insights["schema"]["features"]
+    assert "statistics parsed" in parser_log, "gateway → artifact_reader → tfdv_parser, each its own process"
+    assert history["available"] is True and history["series"]
