@@ -14,13 +14,13 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("log_context", default={})
+_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("log_context", default=None)
 _SEVERITY = {"WARNING": "WARNING", "ERROR": "ERROR", "CRITICAL": "CRITICAL", "INFO": "INFO", "DEBUG": "DEBUG"}
 
 
 @contextmanager
 def log_context(**fields: Any) -> Iterator[None]:
-    token = _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})
+    token = _context.set({**(_context.get() or {}), **{k: v for k, v in fields.items() if v is not None}})
     try:
         yield
     finally:
@@ -41,7 +41,7 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "logger": record.name,
         }
-        entry.update(_context.get())
+        entry.update(_context.get() or {})
         entry.update(getattr(record, "fields", {}))
         trace = entry.pop("trace", None)
         if trace and self.project:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import DomainModel, Document, Identifier
+from .base import Document, DomainModel, Identifier
 from .names import unknown_name_message
 
 ColumnType = Literal["string", "integer", "float", "boolean", "timestamp", "date"]
@@ -48,7 +48,7 @@ class Dataset(Document):
     product_features: FeatureTable | None = None
 
     @model_validator(mode="after")
-    def _columns_exist(self) -> "Dataset":
+    def _columns_exist(self) -> Dataset:
         names = [c.name for c in self.columns]
         for field in ("query_id_column", "candidate_id_column", "date_column"):
             value = getattr(self, field)

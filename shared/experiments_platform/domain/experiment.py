@@ -21,7 +21,7 @@ class RandomSplit(DomainModel):
     val_percent: int = Field(default=10, ge=1, le=98)
 
     @model_validator(mode="after")
-    def _fits(self) -> "RandomSplit":
+    def _fits(self) -> RandomSplit:
         if self.train_percent + self.val_percent >= 100:
             raise ValueError("train_percent + val_percent must leave room for a test split (< 100)")
         return self
@@ -33,7 +33,9 @@ class TimeHoldoutSplit(DomainModel):
     strategy: Literal["time_holdout"] = "time_holdout"
     date_column: Identifier
     holdout_days: int = Field(default=7, ge=1, le=3650)
-    history_days: int | None = Field(default=None, ge=1, le=36500, description="only keep this many days before the holdout")
+    history_days: int | None = Field(
+        default=None, ge=1, le=36500, description="only keep this many days before the holdout"
+    )
     val_percent: int = Field(default=10, ge=1, le=50)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from .base import DomainModel, Document, Identifier
+from .base import Document, DomainModel, Identifier
 
 
 class _Feature(DomainModel):
@@ -81,7 +81,7 @@ class FeatureConfig(Document):
     cross_features: list[CrossFeature] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "FeatureConfig":
+    def _consistent(self) -> FeatureConfig:
         for tower in ("query", "candidate"):
             features = self.tower_features(tower)
             columns = [f.column for f in features]
