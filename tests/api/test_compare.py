@@ -101,3 +101,32 @@ def test_compare_validates_the_selection(
     response = client.post("/api/experiments/compare", json={"experiment_ids": [ids[0], "missing"]})
     assert response.status_code == 404 and error_of(response)["field"] == "experiment_ids[1]"
     assert client.post("/api/experiments/compare", json={"experiment_ids": ids[:5]}).status_code == 200
+
+
+def test_both_protocol_variants_and_baselines_read_as_percentages(
+    client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any]
+) -> None:
+    ids = [client.post("/api/experiments", json=start_payload(feature_config, model_config)).json["id"]
+           for _ in range(2)]
+    variants = {"recall_at_100_excluding_train_items": 0.671, "popularity_recall_at_10": 0.0885,
+                "popularity_recall_at_100_excluding_train_items": 0.4425}
+    finish(platform, ids[0], results=results(0.446, 0.2, **variants))
+    finish(platform, ids[1], results=results(0.39, 0.3, **{**variants, "recall_at_100_excluding_train_items": 0.584,
+                                                           "popularity_recall_at_10": 0.0251}))
+    body = client.post("/api/experiments/compare", json={"experiment_ids": ids}).json
+    rows = _rows(body)
+
+    excluding = rows["results.recall_at_100_excluding_train_items"]
+    assert excluding["label"] == "Recall@100 (excl. training items)"
+    assert (excluding["display"], excluding["best"]) == (["67.1%", "58.4%"], [0])
+    popular = rows["results.popularity_recall_at_10"]
+    assert (popular["label"], popular["display"]) == ("Popularity Recall@10", ["8.8%", "2.5%"])
+    assert popular["identical"] is False and popular["best"] == [] and popular["direction"] is None
+    popular_excluding = rows["results.popularity_recall_at_100_excluding_train_items"]
+    assert popular_excluding["label"] == "Popularity Recall@100 (excl. training items)"
+    assert popular_excluding["display"] == ["44.2%", "44.2%"] and popular_excluding["best"] == []
+
+    order = [r["key"] for r in body["sections"][0]["rows"]]
+    assert order[:8] == ["status", "recall_at_10", "recall_at_50", "recall_at_100", "test_loss",
+                         "recall_at_100_excluding_train_items", "popularity_recall_at_10", "popularity_recall_at_100"]
+    assert order[8] == "popularity_recall_at_100_excluding_train_items", "the model's rows first, then the baselines'"

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import copy
 import csv
+import gzip
 import io
+import json
+import threading
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
 from experiments_platform.bootstrap import Platform
+from experiments_platform.handlers.dashboard import SharedLoad
+from experiments_platform.ports.documents import Doc, Filter, Order
 from flask.testing import FlaskClient
 
-from .conftest import feature_payload, finish, results, start_payload
+from .conftest import create_app, feature_payload, finish, results, start_payload
 from .test_configs import XSS, error_of
 
 
@@ -76,6 +83,7 @@ def test_leaderboard_ranks_by_any_metric(
     assert error_of(client.get("/api/dashboard/leaderboard?order=up"))["field"] == "order"
     dims = client.get("/api/dashboard/dimensions").json
     assert {"name": "test_loss", "label": "Test loss", "direction": "lower"} in dims["metrics"]
+    assert "popularity_recall_at_100" not in {m["name"] for m in dims["metrics"]}, "baselines are not ranked"
     assert {"name": "embedding_dims", "label": "Id embedding dims (buyer/product)"} in dims["axes"]
 
 
@@ -170,3 +178,126 @@ def test_dashboard_at_1000_experiments(
     heat = client.get("/api/dashboard/heatmap?x_axis=embedding_dims&y_axis=learning_rate").json
     assert len(heat["cells"]) == 16 and sum(c["count"] for c in heat["cells"]) == 1000
     assert max(timings.values()) < 2.0, timings
+
+
+def test_leaderboard_rows_carry_only_what_the_dashboard_draws(
+    client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any]
+) -> None:
+    doc = client.post("/api/experiments", json=start_payload(feature_config, model_config, name="slim")).json
+    finish(platform, doc["id"], results=results(0.42, 0.3, ndcg_at_10=0.2))
+    [item] = client.get("/api/dashboard/leaderboard").json["items"]
+    assert set(item) == {"id", "number", "label", "name", "status", "feature_config_name", "model_config_name",
+                         "rank", "value", "metrics", "parameters"}
+    assert (item["label"], item["feature_config_name"], item["model_config_name"]) == ("Exp #1", "ids + city",
+                                                                                      "Standard")
+    assert item["metrics"] == {"recall_at_10": 0.14, "recall_at_50": 0.336, "recall_at_100": 0.42, "test_loss": 0.3}
+    assert set(item["parameters"]) == {"sample_percent", "split", "epochs", "batch_size", "learning_rate",
+                                       "hardware_tier"}
+    assert item["parameters"]["split"]["strategy"] == "random"
+    [by_ndcg] = client.get("/api/dashboard/leaderboard?metric=ndcg_at_10").json["items"]
+    assert by_ndcg["value"] == 0.2 and by_ndcg["metrics"]["ndcg_at_10"] == 0.2, "the ranking metric is included"
+
+
+def test_json_responses_are_compressed_when_the_client_accepts_it(
+    client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any]
+) -> None:
+    for i in range(12):
+        doc = client.post("/api/experiments", json=start_payload(feature_config, model_config, name=f"run {i}")).json
+        finish(platform, doc["id"], results=results(0.3 + i / 100, 0.3))
+    plain = client.get("/api/dashboard/leaderboard")
+    assert "Content-Encoding" not in plain.headers
+    packed = client.get("/api/dashboard/leaderboard", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    body = gzip.decompress(packed.get_data())
+    assert json.loads(body) == plain.json and len(packed.get_data()) < len(body) / 3
+    small = client.get("/api/dashboard/mlflow", headers={"Accept-Encoding": "gzip"})
+    assert len(small.get_data()) < 1024 and "Content-Encoding" not in small.headers, "under 1 KB stays as it is"
+    exported = client.get("/api/dashboard/export.csv", headers={"Accept-Encoding": "br"})
+    assert exported.headers["Content-Encoding"] == "br"
+
+
+class GatedStore:
+    """A real SQLite store whose experiment queries are counted and held until ``release()``."""
+
+    def __init__(self, inner: SqliteDocumentStore) -> None:
+        self.inner = inner
+        self.queries = 0
+        self.started = threading.Event()
+        self.gate = threading.Event()
+
+    def release(self) -> None:
+        self.gate.set()
+
+    def query(self, collection: str, filters: Sequence[Filter] = (), order_by: Sequence[Order] = (),
+              limit: int | None = None, offset: int = 0) -> list[Doc]:
+        if collection == "experiments":
+            self.queries += 1
+            self.started.set()
+            assert self.gate.wait(10), "the test never released the query"
+        return self.inner.query(collection, filters, order_by, limit, offset)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _in_threads(calls: list[Callable[[], Any]], store: GatedStore) -> list[Any]:
+    out: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        try:
+            out[i] = calls[i]()
+        except Exception as exc:  # handed back to the test
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    threads[0].start()
+    assert store.started.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    time.sleep(1.0)  # the other callers reach the load and wait on it
+    store.release()
+    for thread in threads:
+        thread.join(10)
+    return out
+
+
+def test_concurrent_loads_of_one_scope_share_a_single_query(tmp_path: Any) -> None:
+    store = GatedStore(SqliteDocumentStore(tmp_path / "docs.sqlite"))
+    store.inner.set("experiments", "a", {"id": "a", "dataset_id": "d1", "status": "completed"})
+    load = SharedLoad(store)  # type: ignore[arg-type]
+    found = _in_threads([load, load, load, lambda: load("d1")], store)
+    assert store.queries == 2, "one query per scope, whatever the number of callers"
+    assert found[0] is found[1] is found[2] and [d["id"] for d in found[0]] == ["a"]
+    assert [d["id"] for d in found[3]] == ["a"]
+
+    store.inner.set("experiments", "b", {"id": "b", "dataset_id": "d1", "status": "pending"})
+    assert sorted(d["id"] for d in load()) == ["a", "b"], "a finished load is never reused"
+    assert store.queries == 3
+
+
+def test_a_failed_shared_load_fails_every_waiter_and_the_next_call_retries(tmp_path: Any) -> None:
+    store = GatedStore(SqliteDocumentStore(tmp_path / "docs.sqlite"))
+    broken = {"fail": True}
+    inner_query = store.inner.query
+
+    def query(*args: Any, **kwargs: Any) -> list[Doc]:
+        if broken["fail"]:
+            raise RuntimeError("store unavailable")
+        return inner_query(*args, **kwargs)
+
+    store.inner.query = query  # type: ignore[method-assign]
+    load = SharedLoad(store)  # type: ignore[arg-type]
+    found = _in_threads([load, load], store)
+    assert all(isinstance(f, RuntimeError) for f in found) and store.queries == 1
+    broken["fail"] = False
+    assert load() == [] and store.queries == 2
+
+
+def test_the_dashboards_concurrent_requests_read_the_experiments_once(tmp_path: Any, platform: Platform) -> None:
+    store = GatedStore(SqliteDocumentStore(tmp_path / "gated.sqlite"))
+    app = create_app(Platform(platform.settings, documents=store, bus=platform.bus), {"TESTING": True})
+    urls = ["/api/dashboard/stats", "/api/dashboard/leaderboard", "/api/dashboard/heatmap",
+            "/api/dashboard/dimensions"]
+    responses = _in_threads([lambda url=url: app.test_client().get(url) for url in urls], store)
+    assert [r.status_code for r in responses] == [200] * 4
+    assert store.queries == 1

@@ -7,7 +7,7 @@ import csv
 import io
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from .conftest import Gateway, SeededRuns, screenshot
 
@@ -70,3 +70,46 @@ def test_empty_dataset_scope_shows_empty_states(page: Page, gateway: Gateway, se
     expect(page.locator("#leaderboard")).to_contain_text("No completed experiments")
     expect(page.locator("#heatmap")).to_contain_text("No completed experiment")
     expect(page.locator("#summary-cards [data-stat='best'] .value")).to_have_text("—")
+
+
+def boxes_of(cells: Locator) -> list[dict[str, float]]:
+    """Bounding boxes of the cells that are displayed (the narrow layout hides the config columns)."""
+    found = [cells.nth(i).bounding_box() for i in range(cells.count())]
+    return [box for box in found if box is not None and box["width"] > 0]
+
+
+def assert_one_line(boxes: list[dict[str, float]], what: str) -> None:
+    assert len(boxes) >= 6, f"{what}: only {len(boxes)} cells are displayed"
+    top, bottom = max(box["y"] for box in boxes), min(box["y"] + box["height"] for box in boxes)
+    tops = sorted(round(b["y"]) for b in boxes)
+    assert top < bottom, f"{what}: no horizontal line crosses every cell (y = {tops}): the cells are stacked"
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left["x"] + left["width"] <= right["x"] + 1, f"{what}: cells overlap or are out of order"
+
+
+@pytest.mark.parametrize("width", [1366, 1024, 800])
+def test_leaderboard_is_a_table_at_laptop_width_and_narrower(page: Page, seeded: SeededRuns, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto("/#/dashboard")
+    table = page.locator("#leaderboard-table")
+    rows = table.locator(".lb-body [role='row']")
+    expect(rows).to_have_count(len(seeded.completed))
+    header = boxes_of(table.locator("[role='columnheader']"))
+    assert_one_line(header, f"header at {width} px")
+    clipped = table.locator("[role='columnheader']").evaluate_all(
+        "cells => cells.filter(c => c.offsetWidth && c.scrollWidth > c.clientWidth).map(c => c.textContent)")
+    assert not clipped, f"header labels cut off at {width} px: {clipped}"
+    for index in (0, 1, len(seeded.completed) - 1):
+        rows.nth(index).scroll_into_view_if_needed()
+        row = boxes_of(rows.nth(index).get_by_role("cell"))
+        assert_one_line(row, f"row {index + 1} at {width} px")
+        assert [round(b["x"]) for b in row] == [round(b["x"]) for b in boxes_of(
+            table.locator("[role='columnheader']"))], f"row {index + 1} at {width} px: cells not under their headers"
+    wrap = page.locator(".leaderboard-wrap")
+    overflow = wrap.evaluate("el => el.scrollWidth - el.clientWidth")
+    assert overflow <= 1, f"the leaderboard scrolls sideways by {overflow} px at {width} px"
+    cell_height = rows.first.get_by_role("cell").first.bounding_box()
+    assert cell_height is not None and cell_height["height"] < 48, "a leaderboard row is taller than one text line"
+    if width < 1366:
+        wrap.evaluate("el => { el.scrollTop = 0; window.scrollTo(0, 0); }")
+        screenshot(page, f"42-dashboard-{width}px")

@@ -12,6 +12,7 @@ from experiments_platform.domain import estimates
 from experiments_platform.handlers.experiments import Estimator
 from experiments_platform.jsonlog import fields, get_logger, log_context, trace_from_header
 from flask import Flask, Response, g, request
+from flask_compress import Compress
 
 from .blueprints import configs, dashboard, experiments, insights, system
 from .errors import register_error_handlers
@@ -19,11 +20,17 @@ from .ui_assets import create_ui_blueprint
 
 log = get_logger("api_gateway")
 
+COMPRESSION: dict[str, Any] = {
+    "COMPRESS_MIMETYPES": ["application/json", "text/csv", "text/html", "text/css", "text/javascript",
+                           "application/javascript", "image/svg+xml"],
+    "COMPRESS_MIN_SIZE": 1024,
+}
+
 
 def create_app(platform: Platform | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     """The gateway app. ``platform`` holds the ports (built from ``PLATFORM_*`` settings when None)."""
     app = Flask(__name__, static_folder=None)
-    app.config.from_mapping(JSON_SORT_KEYS=False)
+    app.config.from_mapping(JSON_SORT_KEYS=False, **COMPRESSION)
     if test_config:
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -36,6 +43,7 @@ def create_app(platform: Platform | None = None, test_config: dict[str, Any] | N
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     _log_requests(app)
+    Compress(app)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from experiments_platform.bootstrap import Platform
+from experiments_platform.handlers.dashboard import SharedLoad
 from experiments_platform.handlers.experiments import Estimator
 from flask import current_app
 
@@ -14,3 +15,12 @@ def platform() -> Platform:
 def estimator() -> Estimator:
     """The duration/cost estimator of new experiments."""
     return current_app.extensions["estimator"]  # type: ignore[no-any-return]
+
+
+def shared_experiments() -> SharedLoad:
+    """The single-flight experiments load the dashboard's endpoints share (one per app)."""
+    extensions = current_app.extensions
+    load = extensions.get("dashboard_load")
+    if load is None:
+        load = extensions.setdefault("dashboard_load", SharedLoad(platform().documents))
+    return load  # type: ignore[no-any-return]

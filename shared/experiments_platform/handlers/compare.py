@@ -8,6 +8,7 @@ are identical (≡) or not (≠), and for metrics the index(es) of the best valu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -16,7 +17,16 @@ from ..domain.features import CrossFeature, Feature
 from ..errors import InvalidInput, NotFound
 from ..ports.documents import DocumentStore
 from .configs import get_or_none
-from .experiments import COLLECTION, duration_s, metric_direction, metric_label, result_metrics, summarize
+from .experiments import (
+    BASELINE_PREFIXES,
+    COLLECTION,
+    METRIC_VARIANTS,
+    duration_s,
+    metric_direction,
+    metric_label,
+    result_metrics,
+    summarize,
+)
 
 MIN_EXPERIMENTS = 2
 MAX_EXPERIMENTS = 5
@@ -70,11 +80,15 @@ def format_count(n: int) -> str:
     return f"{n:,}"
 
 
+_RATES = ("recall", "precision", "hit_rate", "accuracy", "coverage")
+
+
 def format_metric(name: str, value: float | None) -> str:
+    """Rates (the model's and the baselines' recall@k in both protocol variants) as percents."""
     if value is None:
         return ABSENT
     leaf = name.rsplit(".", 1)[-1]
-    if leaf.startswith("recall") or leaf.startswith("precision") or leaf.endswith("_rate"):
+    if any(rate in leaf for rate in _RATES) or leaf.endswith("_rate"):
         return f"{value * 100:.1f}%"
     if leaf in ("duration_s", "wall_s"):
         return format_duration(value)
@@ -136,10 +150,26 @@ def row(
     }
 
 
+_K = re.compile(r"_at_(\d+)")
+
+
+def metric_order(name: str) -> tuple[Any, ...]:
+    """The model's metrics before the baselines', all items before excluding training items, the
+    headline metrics first, then by name with k numerically (recall@10, @50, @100)."""
+    leaf = name.rsplit(".", 1)[-1]
+    k = _K.search(leaf)
+    return (
+        leaf.startswith(BASELINE_PREFIXES),
+        any(leaf.endswith(suffix) for suffix in METRIC_VARIANTS),
+        HEADLINE_METRICS.index(name) if name in HEADLINE_METRICS else len(HEADLINE_METRICS),
+        _K.sub("", leaf),
+        int(k.group(1)) if k else 0,
+    )
+
+
 def _results_rows(experiments: Sequence[Experiment], docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     metrics = [result_metrics(e.results) for e in experiments]
-    names = sorted({name for m in metrics for name in m})
-    ordered = [n for n in HEADLINE_METRICS if n in names] + [n for n in names if n not in HEADLINE_METRICS]
+    ordered = sorted({name for m in metrics for name in m}, key=metric_order)
     rows = [row("status", "Status", [e.status.value for e in experiments])]
     for name in ordered:
         values = [m.get(name) for m in metrics]

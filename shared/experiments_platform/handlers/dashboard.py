@@ -1,7 +1,8 @@
 """The experiments dashboard: summary stats, leaderboard by any metric, heatmap over two axes.
 
 Each view reads the experiments with one query and computes in memory, so a dashboard of a
-thousand experiments costs one round trip to the document store.
+thousand experiments costs one round trip to the document store. ``SharedLoad`` lets the
+dashboard's concurrent requests (stats, leaderboard, heatmap, dimensions) share that one query.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from statistics import fmean
 from typing import Any, Literal
@@ -22,6 +25,8 @@ from .compare import format_crosses, format_features, format_layers
 from .experiments import COLLECTION, metric_direction, metric_label, result_metrics, summarize
 
 HEADLINE = "recall_at_100"
+LEADERBOARD_METRICS = ("recall_at_10", "recall_at_50", "recall_at_100", "test_loss")
+LEADERBOARD_PARAMETERS = ("sample_percent", "split", "epochs", "batch_size", "learning_rate", "hardware_tier")
 DOCUMENT_ROOTS = ("parameters", "model_config_snapshot", "feature_config_snapshot", "dataset_snapshot", "results")
 
 Direction = Literal["higher", "lower"]
@@ -31,6 +36,39 @@ def load_experiments(documents: DocumentStore, dataset_id: str | None = None) ->
     """Every experiment (of one dataset when given), in one query."""
     filters = [Filter("dataset_id", "==", dataset_id)] if dataset_id else []
     return documents.query(COLLECTION, filters=filters)
+
+
+class SharedLoad:
+    """Single-flight ``load_experiments``: callers asking for the same scope while a load of it is
+    running wait for that load and share its documents instead of decoding every experiment again.
+
+    Nothing is kept once a load has finished, so a caller never gets documents older than a load
+    that was already under way when it asked (no staleness beyond an ordinary concurrent read).
+    """
+
+    def __init__(self, documents: DocumentStore) -> None:
+        self._documents = documents
+        self._lock = threading.Lock()
+        self._running: dict[str | None, Future[list[Doc]]] = {}
+
+    def __call__(self, dataset_id: str | None = None) -> list[Doc]:
+        with self._lock:
+            running = self._running.get(dataset_id)
+            if running is None:
+                mine: Future[list[Doc]] = Future()
+                self._running[dataset_id] = mine
+        if running is not None:
+            return running.result()
+        try:
+            docs = load_experiments(self._documents, dataset_id)
+            mine.set_result(docs)
+            return docs
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                del self._running[dataset_id]
 
 
 def _completed(docs: Sequence[Doc]) -> list[Doc]:
@@ -64,7 +102,12 @@ def stats(docs: Sequence[Doc], mlflow_url: str | None = None) -> dict[str, Any]:
 def leaderboard(
     docs: Sequence[Doc], metric: str = HEADLINE, order: str = "best", page: int = 1, page_size: int = 50
 ) -> dict[str, Any]:
-    """Completed experiments that have ``metric``, ranked (best first unless ``order`` is asc/desc)."""
+    """Completed experiments that have ``metric``, ranked (best first unless ``order`` is asc/desc).
+
+    An item is the row the dashboard draws: names, rank and value, the ``LEADERBOARD_METRICS`` (and
+    ``metric``) under ``metrics``, the ``LEADERBOARD_PARAMETERS`` under ``parameters``; everything
+    else about an experiment is one ``GET /api/experiments/{id}`` away.
+    """
     if order not in ("best", "asc", "desc"):
         raise InvalidInput("order: use best, asc or desc", field="order", suggestions=["best", "asc", "desc"])
     if page < 1:
@@ -82,15 +125,11 @@ def leaderboard(
     descending = order == "desc" or (order == "best" and direction == "higher")
     rows.sort(key=lambda r: (-r[0] if descending else r[0], -(r[2].get("number") or 0)))
     start = (page - 1) * page_size
-    items = []
-    for rank, (value, metrics, d) in enumerate(rows[start:start + page_size], start=start + 1):
-        items.append({
-            **summarize(d),
-            "rank": rank,
-            "value": value,
-            "metrics": metrics,
-            "parameters": d.get("parameters"),
-        })
+    shown = (*LEADERBOARD_METRICS, metric)
+    items = [
+        _leaderboard_item(d, rank, value, {name: metrics[name] for name in shown if name in metrics})
+        for rank, (value, metrics, d) in enumerate(rows[start:start + page_size], start=start + 1)
+    ]
     return {
         "metric": metric,
         "label": metric_label(metric),
@@ -99,6 +138,23 @@ def leaderboard(
         "total": len(rows),
         "page": page,
         "page_size": page_size,
+    }
+
+
+def _leaderboard_item(doc: Doc, rank: int, value: float, metrics: dict[str, float]) -> dict[str, Any]:
+    parameters = doc.get("parameters") or {}
+    return {
+        "id": doc["id"],
+        "number": doc.get("number"),
+        "label": f"Exp #{doc.get('number')}",
+        "name": doc.get("name"),
+        "status": doc.get("status"),
+        "feature_config_name": (doc.get("feature_config_snapshot") or {}).get("name"),
+        "model_config_name": (doc.get("model_config_snapshot") or {}).get("name"),
+        "rank": rank,
+        "value": value,
+        "metrics": metrics,
+        "parameters": {name: parameters[name] for name in LEADERBOARD_PARAMETERS if name in parameters},
     }
 
 
@@ -272,8 +328,8 @@ def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str = "embeddin
 
 
 def dimensions(docs: Sequence[Doc]) -> dict[str, Any]:
-    """The metrics present in completed results, and the heatmap axes."""
-    names = sorted({m for d in _completed(docs) for m in result_metrics(d.get("results"))})
+    """The quality metrics present in completed results (not the baselines'), and the heatmap axes."""
+    names = sorted({m for d in _completed(docs) for m in result_metrics(d.get("results")) if metric_direction(m)})
     return {
         "metrics": [{"name": n, "label": metric_label(n), "direction": direction_of(n)} for n in names],
         "axes": [{"name": a.name, "label": a.label} for a in AXES.values()],

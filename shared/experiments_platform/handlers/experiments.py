@@ -369,13 +369,26 @@ def metric_direction(name: str) -> Literal["higher", "lower"] | None:
     return None
 
 
+METRIC_VARIANTS = {"_excluding_train_items": "excl. training items"}
+
+
 def metric_label(name: str) -> str:
-    """``recall_at_100`` → ``Recall@100``; ``baseline.recall_at_100`` → ``Baseline Recall@100``."""
+    """``recall_at_100`` → ``Recall@100``; ``popularity_recall_at_10`` → ``Popularity Recall@10``;
+    ``recall_at_100_excluding_train_items`` → ``Recall@100 (excl. training items)``;
+    ``baseline.recall_at_100`` → ``Baseline Recall@100``."""
     words = []
     for part in name.split("."):
+        variant = next((suffix for suffix in METRIC_VARIANTS if part.endswith(suffix)), None)
+        if variant:
+            part = part[: -len(variant)]
         head, _, k = part.partition("_at_")
-        text = head.replace("_", " ").strip().capitalize()
-        words.append(f"{text}@{k}" if k else text)
+        head_words = [w for w in head.split("_") if w]
+        if k and head_words:
+            head_words[-1] = head_words[-1].capitalize()
+        text = " ".join(head_words)
+        text = text[:1].upper() + text[1:]
+        text = f"{text}@{k}" if k else text
+        words.append(f"{text} ({METRIC_VARIANTS[variant]})" if variant else text)
     return " ".join(words)
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from experiments_platform.handlers import dashboard, experiments, export
 from flask import Blueprint, Response, jsonify
 
-from ..context import platform
+from ..context import platform, shared_experiments
 from ..http import query_int, query_str
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/api/dashboard")
 
 
 def _experiments() -> list[dict[str, object]]:
-    return dashboard.load_experiments(platform().documents, query_str("dataset_id"))
+    return shared_experiments()(query_str("dataset_id"))
 
 
 def mlflow_url(run_id: str | None = None) -> str:

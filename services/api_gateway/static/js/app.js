@@ -11,6 +11,11 @@ const ROUTES = {
   "model-configs": () => import("./pages/model_configs.js"),
 };
 
+/** Requests a route can start while its modules load. */
+const PRELOAD = {
+  dashboard: () => dashboard.preload(),
+};
+
 const main = document.getElementById("main");
 let current = null;
 
@@ -29,6 +34,7 @@ async function route() {
   if (current?.unmount) current.unmount();
   current = null;
   mount(main, loading());
+  PRELOAD[name]?.(params);
   try {
     const page = await ROUTES[name]();
     const container = document.createElement("div");

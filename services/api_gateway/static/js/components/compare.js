@@ -4,7 +4,7 @@
  * values starred).
  */
 import { experiments } from "../lib/api.js";
-import { h, mount } from "../lib/dom.js";
+import { appendSliced, h, mount } from "../lib/dom.js";
 import { pct, truncate } from "../lib/format.js";
 import { openModal } from "../lib/modal.js";
 import { empty, errorState, loading } from "../lib/states.js";
@@ -13,7 +13,6 @@ import { statusBadge } from "./labels.js";
 export const MIN_SELECTED = 2;
 export const MAX_SELECTED = 5;
 const FIRST_ROWS = 30;
-const ROWS_PER_TASK = 200;
 
 export function openCompareSelection({ preselected = [] } = {}) {
   const chosen = new Set(preselected);
@@ -30,18 +29,40 @@ export function openCompareSelection({ preselected = [] } = {}) {
   mount(list, loading("Loading experiments…"));
   let rows = [];
 
+  function applyState(row) {
+    const full = chosen.size >= MAX_SELECTED;
+    const on = chosen.has(row.item.id);
+    row.box.checked = on;
+    row.box.disabled = full && !on;
+    row.el.classList.toggle("checked", on);
+    row.el.classList.toggle("disabled", full && !on);
+  }
+
   function refresh() {
     const full = chosen.size >= MAX_SELECTED;
-    for (const row of rows) {
-      const on = chosen.has(row.item.id);
-      row.box.checked = on;
-      row.box.disabled = full && !on;
-      row.el.classList.toggle("checked", on);
-      row.el.classList.toggle("disabled", full && !on);
-    }
+    for (const row of rows) if (row.el) applyState(row);
     counter.textContent = `${chosen.size} selected${full ? ` (the maximum of ${MAX_SELECTED})` : ""}`;
     go.textContent = `Compare (${chosen.size})`;
     go.disabled = chosen.size < MIN_SELECTED || chosen.size > MAX_SELECTED;
+  }
+
+  function build(row) {
+    const { item } = row;
+    row.box = h("input", { type: "checkbox", "aria-label": `${item.label} ${item.name}`, dataset: { id: item.id } });
+    row.box.addEventListener("change", () => {
+      if (row.box.checked && chosen.size >= MAX_SELECTED) row.box.checked = false;
+      else if (row.box.checked) chosen.add(item.id);
+      else chosen.delete(item.id);
+      refresh();
+    });
+    row.el = h("label", { class: "select-row", dataset: { id: item.id } },
+      row.box,
+      h("strong", { class: "nowrap" }, item.label),
+      h("span", { style: { minWidth: 0 } }, h("div", { style: { overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" } }, item.name), item.description ? h("div", { class: "desc" }, truncate(item.description, 30)) : null),
+      statusBadge(item.status),
+      h("span", { class: "num" }, pct(item.recall_at_100)));
+    applyState(row);
+    return row.el;
   }
 
   experiments.selectable().then((page) => {
@@ -49,33 +70,11 @@ export function openCompareSelection({ preselected = [] } = {}) {
       mount(list, empty("Nothing to compare yet.", "Experiments can be compared once they have completed, failed or been cancelled."));
       return;
     }
-    rows = page.items.map((item) => {
-      const box = h("input", { type: "checkbox", "aria-label": `${item.label} ${item.name}`, dataset: { id: item.id } });
-      box.addEventListener("change", () => {
-        if (box.checked && chosen.size >= MAX_SELECTED) box.checked = false;
-        else if (box.checked) chosen.add(item.id);
-        else chosen.delete(item.id);
-        refresh();
-      });
-      const el = h("label", { class: "select-row", dataset: { id: item.id } },
-        box,
-        h("strong", { class: "nowrap" }, item.label),
-        h("span", { style: { minWidth: 0 } }, h("div", { style: { overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" } }, item.name), item.description ? h("div", { class: "desc" }, truncate(item.description, 30)) : null),
-        statusBadge(item.status),
-        h("span", { class: "num" }, pct(item.recall_at_100)));
-      return { item, box, el };
-    });
-    mount(list, rows.slice(0, FIRST_ROWS).map((r) => r.el));
+    rows = page.items.map((item) => ({ item, box: null, el: null }));
+    list.replaceChildren();
+    appendSliced(list, rows.length, (i) => build(rows[i]), { first: FIRST_ROWS, alive: () => !modal.closed });
     refresh();
     rows[0].box.focus();
-    let next = FIRST_ROWS;
-    const more = () => {
-      if (modal.closed) return;
-      list.append(...rows.slice(next, next + ROWS_PER_TASK).map((r) => r.el));
-      next += ROWS_PER_TASK;
-      if (next < rows.length) setTimeout(more, 0);
-    };
-    if (next < rows.length) setTimeout(more, 0);
   }).catch((error) => mount(list, errorState(error)));
 
   clear.addEventListener("click", () => { chosen.clear(); refresh(); });

@@ -1,16 +1,11 @@
 /** The configuration heatmap: a metric over two axes, colour-scaled, best cell starred; a cell opens its best experiment. */
+import { rampColor } from "../lib/colors.js";
 import { h } from "../lib/dom.js";
 import { num, pct } from "../lib/format.js";
 import { isRate } from "../lib/results.js";
 import { empty } from "../lib/states.js";
 
-const LOW = [236, 242, 252];
-const HIGH = [36, 89, 214];
-
-export function rampColor(t) {
-  const c = LOW.map((lo, i) => Math.round(lo + (HIGH[i] - lo) * Math.max(0, Math.min(1, t))));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
-}
+export { rampColor };
 
 export function formatMetric(metric, value) {
   return isRate(metric) && Math.abs(value) <= 1 ? pct(value) : num(value, 4);

@@ -4,9 +4,9 @@
  */
 
 /**
- * Create an element. `attrs` keys: `class`, `dataset`, `style` (object), `on<Event>` (listener),
- * booleans (set when true), anything else as an attribute. Children: nodes, strings, numbers,
- * arrays; null/undefined/false are skipped.
+ * Create an element. `attrs` keys: `class`, `dataset`, `style` (object; `--name` keys set custom
+ * properties), `on<Event>` (listener), booleans (set when true), anything else as an attribute.
+ * Children: nodes, strings, numbers, arrays; null/undefined/false are skipped.
  */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -30,11 +30,20 @@ function setAttrs(el, attrs) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "class") el.setAttribute("class", Array.isArray(value) ? value.filter(Boolean).join(" ") : value);
     else if (key === "dataset") Object.assign(el.dataset, value);
-    else if (key === "style" && typeof value === "object") Object.assign(el.style, value);
+    else if (key === "style" && typeof value === "object") setStyle(el, value);
     else if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2).toLowerCase(), value);
     else if (key === "value" && "value" in el) el.value = value;
     else if (key === "checked" || key === "selected") el[key] = Boolean(value);
     else el.setAttribute(key, value === true ? "" : String(value));
+  }
+}
+
+/** Inline styles; `--custom-properties` go through `setProperty` (`Object.assign` would drop them). */
+function setStyle(el, styles) {
+  for (const [name, value] of Object.entries(styles)) {
+    if (value === undefined || value === null) continue;
+    if (name.startsWith("--")) el.style.setProperty(name, String(value));
+    else el.style[name] = value;
   }
 }
 
@@ -64,4 +73,34 @@ export function nextId(prefix = "ui") {
 export function focusable(root) {
   const selector = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
   return [...root.querySelectorAll(selector)].filter((el) => el.offsetParent !== null || el === document.activeElement);
+}
+
+/** Give the main thread back (input, rendering) between slices of a long job. */
+export function yieldToMain() {
+  if (globalThis.scheduler?.yield) return globalThis.scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Append `count` elements made by `make(index)` to `parent` in slices of about `sliceMs`, yielding
+ * between slices so no task runs long. The first `first` go in at once (the first screenful).
+ * `alive()` false stops it (the view was replaced). Resolves when all are in.
+ */
+export async function appendSliced(parent, count, make, { first = 0, sliceMs = 12, alive = () => true } = {}) {
+  let next = 0;
+  while (next < count) {
+    const until = next === 0 && first ? Infinity : performance.now() + sliceMs;
+    const stop = next === 0 && first ? Math.min(first, count) : count;
+    const fragment = document.createDocumentFragment();
+    do {
+      fragment.append(make(next));
+      next += 1;
+    } while (next < stop && performance.now() < until);
+    parent.append(fragment);
+    if (next < count) {
+      await yieldToMain();
+      if (!alive()) return false;
+    }
+  }
+  return true;
 }

@@ -1,6 +1,9 @@
 /** Number, percent, time and duration formatting shared by every view. */
 
 const DASH = "—";
+const INTEGER = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const NUMBER = new Intl.NumberFormat("en-US");
+const DATE_TIME = new Intl.DateTimeFormat("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 export function isNum(value) {
   return typeof value === "number" && Number.isFinite(value);
@@ -12,7 +15,7 @@ export function pct(value, digits = 1) {
 
 export function num(value, digits = 4) {
   if (!isNum(value)) return DASH;
-  if (Number.isInteger(value)) return value.toLocaleString("en-US");
+  if (Number.isInteger(value)) return NUMBER.format(value);
   const abs = Math.abs(value);
   if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return value.toExponential(2);
   const places = abs >= 100 ? Math.min(digits, 1) : abs >= 10 ? Math.min(digits, 2) : digits;
@@ -20,14 +23,14 @@ export function num(value, digits = 4) {
 }
 
 export function int(value) {
-  return isNum(value) ? Math.round(value).toLocaleString("en-US") : DASH;
+  return isNum(value) ? INTEGER.format(Math.round(value)) : DASH;
 }
 
 export function compact(value) {
   if (!isNum(value)) return DASH;
   if (Math.abs(value) >= 1e6) return `${(value / 1e6).toFixed(1)}M`;
   if (Math.abs(value) >= 1e4) return `${(value / 1e3).toFixed(0)}k`;
-  return value.toLocaleString("en-US");
+  return NUMBER.format(value);
 }
 
 export function usd(value) {
@@ -56,7 +59,7 @@ export function dateTime(value) {
   if (!value) return DASH;
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return DASH;
-  return date.toLocaleString("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return DATE_TIME.format(date);
 }
 
 export function truncate(text, length) {

@@ -1,38 +1,15 @@
 /** Dashboard: summary cards, leaderboard, heatmap, parallel coordinates, CSV export and the MLflow link. */
-import { dashboard, datasets } from "../lib/api.js";
-import { h, mount } from "../lib/dom.js";
+import { DASHBOARD_DEFAULTS, dashboard, datasets } from "../lib/api.js";
+import { h, mount, yieldToMain } from "../lib/dom.js";
 import { field, select, setOptions } from "../lib/forms.js";
 import { int, pct } from "../lib/format.js";
-import { metricLabel } from "../lib/results.js";
 import { empty, errorState, loading } from "../lib/states.js";
 import { formatMetric, renderHeatmap } from "../components/heatmap.js";
-import { statusBadge } from "../components/labels.js";
+import { leaderboardTable } from "../components/leaderboard.js";
 import { parallelCoordinates } from "../components/parallel_coords.js";
 
 export const title = "Dashboard";
 
-const LEADERBOARD_SIZE = 1000;
-const FIRST_ROWS = 30;
-const ROWS_PER_TASK = 200;
-let generation = 0;
-
-/** Build the rows after the first screenful in short tasks, so a thousand rows never freeze the page. */
-function appendInChunks(body, items, start, makeRow) {
-  const mine = ++generation;
-  let next = start;
-  body.setAttribute("aria-busy", String(next < items.length));
-  function chunk() {
-    if (mine !== generation) return;
-    const fragment = document.createDocumentFragment();
-    const end = Math.min(items.length, next + ROWS_PER_TASK);
-    for (; next < end; next += 1) fragment.append(makeRow(items[next], next));
-    body.append(fragment);
-    if (next < items.length) setTimeout(chunk, 0);
-    else body.setAttribute("aria-busy", "false");
-  }
-  if (next < items.length) setTimeout(chunk, 0);
-}
-const COLUMNS = ["recall_at_10", "recall_at_50", "recall_at_100", "test_loss"];
 const PC_AXES = [
   { key: "sample_percent", label: "Sample %", value: (i) => i.parameters?.sample_percent },
   { key: "split", label: "Split", value: (i) => i.parameters?.split?.strategy },
@@ -73,8 +50,7 @@ export function render(root) {
       pcHost));
 
   let leaderboard = null;
-  let sort = null;
-  let pcDraw = null;
+  let pcDisconnect = null;
   const pcChosen = new Set(["sample_percent", "epochs", "batch_size", "learning_rate"]);
 
   const scope = () => ({ dataset_id: datasetFilter.value || undefined });
@@ -93,7 +69,7 @@ export function render(root) {
       mount(statsHost, h("div", { class: "tiles", style: { marginBottom: "1rem" } },
         tile("Experiments", int(stats.total), `${int(stats.active)} active · ${int(stats.failed)} failed · ${int(stats.cancelled)} cancelled`, { dataset: { stat: "total" } }),
         tile("Completed", int(stats.completed), null, { dataset: { stat: "completed" } }),
-        tile("Best Recall@100", pct(best?.value), best ? h("button", { type: "button", class: "small ghost", style: { padding: 0, color: "var(--accent)" }, onClick: () => open(best.experiment.id) }, `${best.experiment.label} · ${best.experiment.name}`) : "no completed run yet", { dataset: { stat: "best" } }),
+        tile("Best Recall@100", pct(best?.value), best ? h("button", { type: "button", class: "small ghost tile-link", title: `${best.experiment.label} · ${best.experiment.name}`, onClick: () => open(best.experiment.id) }, `${best.experiment.label} · ${best.experiment.name}`) : "no completed run yet", { dataset: { stat: "best" } }),
         tile("Average Recall@100", pct(stats.average_recall_at_100), "over completed experiments", { dataset: { stat: "average" } })));
     } catch (error) {
       mount(statsHost, errorState(error, loadStats));
@@ -109,75 +85,12 @@ export function render(root) {
     setOptions(yAxis, axes, yAxis.value);
   }
 
-  function sortedItems() {
-    if (!sort) return leaderboard.items;
-    const get = (item) => (sort.key === "value" ? item.value : item.metrics?.[sort.key]);
-    return [...leaderboard.items].sort((a, b) => {
-      const va = get(a);
-      const vb = get(b);
-      if (va == null) return 1;
-      if (vb == null) return -1;
-      return sort.desc ? vb - va : va - vb;
-    });
-  }
-
-  function renderLeaderboard() {
-    if (!leaderboard.items.length) {
-      mount(leaderboardHost, empty("No completed experiments have this metric yet.", "Completed quick tests are ranked here."));
-      return;
-    }
-    const metric = leaderboard.metric;
-    const columns = [...new Set([metric, ...COLUMNS])];
-    const header = (key) => {
-      const active = sort ? sort.key === key || (sort.key === "value" && key === metric) : key === metric;
-      const desc = sort ? sort.desc : leaderboard.direction === "higher";
-      const button = h("button", { type: "button", class: "sort", title: `Sort by ${metricLabel(key)}` }, metricLabel(key), active ? (desc ? " ▼" : " ▲") : "");
-      button.addEventListener("click", () => {
-        sort = { key: key === metric ? "value" : key, desc: active ? !desc : !/loss/.test(key) };
-        renderLeaderboard();
-      });
-      return h("div", { role: "columnheader", class: "num", "aria-sort": active ? (desc ? "descending" : "ascending") : null }, button);
-    };
-    const cell = (cls, text, title) => h("div", { role: "cell", class: cls, title }, text);
-    const row = (item, index) => h("div", { role: "row", class: "lb-row clickable", tabindex: "0", dataset: { id: item.id }, "aria-label": `${item.label} ${item.name}: open` },
-      cell("rank num", String(sort ? index + 1 : item.rank)),
-      cell("exp", item.label),
-      cell("", item.name, item.name),
-      cell("small", item.feature_config_name ?? "—", item.feature_config_name),
-      cell("small", item.model_config_name ?? "—", item.model_config_name),
-      columns.map((key) => {
-        const value = key === metric ? item.value : item.metrics?.[key];
-        return cell(key === metric ? "num metric-chip" : "num", value == null ? "—" : formatMetric(key, value));
-      }));
-    const items = sortedItems();
-    const body = h("div", { role: "rowgroup", class: "lb-body" }, items.slice(0, FIRST_ROWS).map(row));
-    appendInChunks(body, items, FIRST_ROWS, row);
-    body.addEventListener("click", (event) => {
-      const tr = event.target.closest("[data-id]");
-      if (tr) open(tr.dataset.id);
-    });
-    body.addEventListener("keydown", (event) => {
-      const tr = event.target.closest("[data-id]");
-      if (tr && (event.key === "Enter" || event.key === " ")) {
-        event.preventDefault();
-        open(tr.dataset.id);
-      }
-    });
-    const grid = h("div", { role: "table", id: "leaderboard-table", class: "lb", "aria-label": `Leaderboard by ${leaderboard.label}`, "aria-rowcount": String(items.length + 1), style: { "--metric-cols": columns.length } },
-      h("div", { role: "rowgroup", class: "lb-head" }, h("div", { role: "row", class: "lb-row" },
-        ["#", "Exp", "Name", "Features", "Model"].map((t) => h("div", { role: "columnheader" }, t)), columns.map(header))),
-      body);
-    mount(leaderboardHost,
-      h("p", { class: "small muted", style: { marginTop: 0 } }, `${int(leaderboard.total)} completed experiments ranked by ${leaderboard.label} (${leaderboard.direction} is better). Click a row to open it.`),
-      h("div", { class: "table-wrap leaderboard-wrap" }, grid));
-  }
-
   async function loadLeaderboard() {
     mount(leaderboardHost, loading("Ranking experiments…"));
     try {
-      leaderboard = await dashboard.leaderboard({ metric: metricSelect.value, order: "best", page_size: LEADERBOARD_SIZE, ...scope() });
-      sort = null;
-      renderLeaderboard();
+      leaderboard = await dashboard.leaderboard({ ...DASHBOARD_DEFAULTS.leaderboard, metric: metricSelect.value, ...scope() });
+      mount(leaderboardHost, leaderboardTable(leaderboard, open));
+      await yieldToMain();
       renderParallel();
     } catch (error) {
       mount(leaderboardHost, errorState(error, loadLeaderboard));
@@ -187,7 +100,7 @@ export function render(root) {
   async function loadHeatmap() {
     mount(heatmapHost, loading("Building heatmap…"));
     try {
-      const data = await dashboard.heatmap({ metric: heatMetric.value, x_axis: xAxis.value, y_axis: yAxis.value, ...scope() });
+      const data = await dashboard.heatmap({ ...DASHBOARD_DEFAULTS.heatmap, metric: heatMetric.value, x_axis: xAxis.value, y_axis: yAxis.value, ...scope() });
       mount(heatmapHost, renderHeatmap(data, open));
     } catch (error) {
       mount(heatmapHost, errorState(error, loadHeatmap));
@@ -206,36 +119,31 @@ export function render(root) {
         pcAxes.append(h("span", { class: "nowrap", style: { display: "inline-flex", gap: "0.25rem", alignItems: "center" } }, box, h("label", { for: box.id, style: { fontWeight: 400 } }, axis.label)));
       }
     }
+    pcDisconnect?.();
+    pcDisconnect = null;
     if (!leaderboard?.items.length) {
       mount(pcHost, empty("No completed experiments to plot yet."));
-      pcDraw = null;
       return;
     }
     const axes = PC_AXES.filter((a) => pcChosen.has(a.key));
     const metricAxis = { label: leaderboard.label, value: (i) => i.value, format: (v) => formatMetric(leaderboard.metric, v) };
-    const { canvas, draw } = parallelCoordinates(leaderboard.items, [...axes, metricAxis], leaderboard.direction);
+    const { canvas, disconnect } = parallelCoordinates(leaderboard.items, [...axes, metricAxis], leaderboard.direction);
     mount(pcHost, canvas, h("p", { class: "small muted" }, `${int(leaderboard.items.length)} experiments; darker lines are better by ${leaderboard.label}.`));
-    pcDraw = draw;
-    requestAnimationFrame(draw);
+    pcDisconnect = disconnect;
   }
 
   async function loadAll() {
     exportLink.href = dashboard.exportUrl(scope());
-    mount(statsHost, loading("Loading summary…"));
-    await Promise.allSettled([loadLeaderboard(), loadHeatmap()]);
-    await loadStats();
+    await Promise.allSettled([loadLeaderboard(), loadHeatmap(), loadStats()]);
   }
 
-  const onResize = () => pcDraw?.();
-  window.addEventListener("resize", onResize);
   metricSelect.addEventListener("change", loadLeaderboard);
   for (const el of [heatMetric, xAxis, yAxis]) el.addEventListener("change", loadHeatmap);
   datasetFilter.addEventListener("change", loadAll);
 
   datasets.list().then((page) => setOptions(datasetFilter, [["", "All datasets"], ...page.items.map((d) => [d.id, d.name])])).catch(() => {});
-  loadAll().then(loadDimensions).then(() => {
-    if (metricSelect.value !== "recall_at_100") loadLeaderboard();
-  }).catch((error) => console.warn("dimensions unavailable", error));
+  loadAll();
+  loadDimensions().catch((error) => console.warn("dimensions unavailable", error));
 
-  return { unmount: () => window.removeEventListener("resize", onResize) };
+  return { unmount: () => pcDisconnect?.() };
 }

@@ -1,6 +1,6 @@
 /** Experiments page: new-experiment wizard, Compare, and live experiment cards. */
 import { experiments } from "../lib/api.js";
-import { h, mount } from "../lib/dom.js";
+import { h, mount, yieldToMain } from "../lib/dom.js";
 import { confirmDialog, toast } from "../lib/modal.js";
 import { poll } from "../lib/poll.js";
 import { empty, errorState, loading } from "../lib/states.js";
@@ -12,6 +12,7 @@ export const title = "Experiments";
 const ACTIVE_DELAY_MS = 2000;
 const IDLE_DELAY_MS = 10000;
 const PAGE = 50;
+const SLICE_MS = 12;
 
 export function render(root, params) {
   const listEl = h("div", { class: "list", id: "experiment-list", "aria-live": "polite", "aria-busy": "true" });
@@ -85,7 +86,8 @@ export function render(root, params) {
     cards.set(experiment.id, { el: card, updated_at: experiment.updated_at, status: experiment.status, cancel: experiment.cancel_requested, experiment });
   }
 
-  function sync(items, total) {
+  /** Bring the cards in line with `items` (in order), building new cards in short slices. */
+  async function sync(items, total) {
     const seen = new Set(items.map((e) => e.id));
     for (const [id, known] of cards) {
       if (!seen.has(id)) {
@@ -99,15 +101,22 @@ export function render(root, params) {
         : empty("No experiments yet.", "Start a quick test to validate a feature config and a model config on a sample.", h("button", { type: "button", class: "primary", onClick: openWizard }, "+ New experiment")));
     } else {
       listEl.querySelector(".state")?.remove();
-      let previous = null;
+      let previousId = null;
+      let sliceEnd = performance.now() + SLICE_MS;
       for (const experiment of items) {
+        if (performance.now() > sliceEnd) {
+          await yieldToMain();
+          if (poller.stopped) return;
+          sliceEnd = performance.now() + SLICE_MS;
+        }
         upsert(experiment);
         const el = cards.get(experiment.id).el;
+        const previous = previousId ? cards.get(previousId)?.el : null;
         if (previous ? previous.nextElementSibling !== el : listEl.firstElementChild !== el) {
           if (previous) previous.after(el);
           else listEl.prepend(el);
         }
-        previous = el;
+        previousId = experiment.id;
       }
     }
     countEl.textContent = total ? `${Math.min(items.length, total)} of ${total} experiment${total === 1 ? "" : "s"}` : "";
@@ -117,7 +126,7 @@ export function render(root, params) {
   const poller = poll(async (signal) => {
     try {
       const page = await experiments.list({ sort: "-created_at", page: 1, page_size: limit, status: statusFilter.value }, { signal });
-      sync(page.items, page.total);
+      await sync(page.items, page.total);
       listEl.setAttribute("aria-busy", "false");
       firstLoad = false;
       return page.items.some(isActive) ? ACTIVE_DELAY_MS : IDLE_DELAY_MS;

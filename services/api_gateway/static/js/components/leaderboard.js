@@ -1,0 +1,135 @@
+/**
+ * The leaderboard: ranked experiments in a table (ARIA table; each row is a CSS grid on the same
+ * column template, so header and cells line up), sortable by any metric column; a row opens the
+ * view modal (click, Enter or Space; arrow keys, Home and End move between rows).
+ *
+ * A thousand rows stay responsive: the first screenful goes in at once and the rest in slices of
+ * a few milliseconds, off-screen rows skip layout and paint (`content-visibility: auto`), and a
+ * re-sort moves the rows already built instead of building them again.
+ */
+import { appendSliced, h } from "../lib/dom.js";
+import { int } from "../lib/format.js";
+import { metricLabel } from "../lib/results.js";
+import { empty } from "../lib/states.js";
+import { formatMetric } from "./heatmap.js";
+
+export const METRIC_COLUMNS = ["recall_at_10", "recall_at_50", "recall_at_100", "test_loss"];
+const FIRST_ROWS = 25;
+const TEXT_COLUMNS = [["rank", "#"], ["exp", "Exp"], ["name", "Name"], ["cfg", "Features"], ["cfg", "Model"]];
+
+/** The column template: fixed rank and Exp, flexible name and config names, equal metric columns. */
+function columnTemplate(metricCount, withConfigs) {
+  const configs = withConfigs ? " minmax(7rem, 1.2fr) minmax(6rem, 1fr)" : "";
+  return `2.75rem 7.4rem minmax(9rem, 3fr)${configs} repeat(${metricCount}, minmax(8rem, 0.5fr))`;
+}
+
+/** `board`: the API's leaderboard; `onOpen(experimentId)` opens a row. Returns the elements to mount. */
+export function leaderboardTable(board, onOpen) {
+  if (!board.items.length) return empty("No completed experiments have this metric yet.", "Completed quick tests are ranked here.");
+  const metric = board.metric;
+  const columns = [...new Set([metric, ...METRIC_COLUMNS])];
+  const value = (item, key) => (key === metric ? item.value : item.metrics?.[key]);
+  let sort = null;
+
+  const caption = h("p", { class: "small muted lb-caption", id: "leaderboard-caption" });
+  const buttons = new Map();
+  const headers = columns.map((key) => {
+    const button = h("button", { type: "button", class: "sort", title: `Sort by ${metricLabel(key)}` }, metricLabel(key));
+    button.addEventListener("click", () => sortBy(key));
+    buttons.set(key, button);
+    return h("div", { role: "columnheader", class: "num", dataset: { key } }, button);
+  });
+  const body = h("div", { role: "rowgroup", class: "lb-body" });
+  const table = h("div", {
+    role: "table", id: "leaderboard-table", class: ["lb", columns.length > METRIC_COLUMNS.length ? "lb-wide" : ""], "aria-label": `Leaderboard by ${board.label}`,
+    "aria-describedby": caption.id, "aria-rowcount": String(board.items.length + 1),
+    style: { "--lb-cols": columnTemplate(columns.length, true), "--lb-cols-narrow": columnTemplate(columns.length, false) },
+  },
+  h("div", { role: "rowgroup", class: "lb-head" }, h("div", { role: "row", class: "lb-row", "aria-rowindex": "1" },
+    TEXT_COLUMNS.map(([cls, text]) => h("div", { role: "columnheader", class: cls }, text)), headers)),
+  body);
+
+  const cell = (cls, text, title) => h("div", { role: "cell", class: cls, title }, text);
+  const built = new Map();
+  function rowFor(item, index) {
+    let row = built.get(item.id);
+    if (!row) {
+      row = h("div", { role: "row", class: "lb-row clickable", tabindex: "0", dataset: { id: item.id }, "aria-label": `${item.label} ${item.name}: open` },
+        cell("rank num", ""),
+        cell("exp", item.label),
+        cell("name", item.name, item.name),
+        cell("cfg small", item.feature_config_name ?? "—", item.feature_config_name),
+        cell("cfg small", item.model_config_name ?? "—", item.model_config_name),
+        columns.map((key) => {
+          const v = value(item, key);
+          return cell(key === metric ? "num metric-chip" : "num", v == null ? "—" : formatMetric(key, v));
+        }));
+      built.set(item.id, row);
+    }
+    row.firstChild.textContent = String(sort ? index + 1 : item.rank);
+    row.setAttribute("aria-rowindex", String(index + 2));
+    return row;
+  }
+
+  function ordered() {
+    if (!sort) return board.items;
+    return [...board.items].sort((a, b) => {
+      const va = value(a, sort.key);
+      const vb = value(b, sort.key);
+      if (va == null) return vb == null ? 0 : 1;
+      if (vb == null) return -1;
+      return sort.desc ? vb - va : va - vb;
+    });
+  }
+
+  let generation = 0;
+  function draw() {
+    const mine = ++generation;
+    const items = ordered();
+    const activeKey = sort ? sort.key : metric;
+    const desc = sort ? sort.desc : board.direction === "higher";
+    for (const [key, button] of buttons) {
+      const active = key === activeKey;
+      button.parentElement.setAttribute("aria-sort", active ? (desc ? "descending" : "ascending") : "none");
+      button.textContent = metricLabel(key) + (active ? (desc ? " ▼" : " ▲") : "");
+    }
+    const shown = board.total > items.length ? ` (the first ${int(items.length)})` : "";
+    const sorted = sort ? ` · sorted by ${metricLabel(sort.key)}, ${desc ? "highest" : "lowest"} first` : "";
+    caption.textContent = `${int(board.total)} completed experiments${shown} ranked by ${board.label} (${board.direction} is better)${sorted}. Click a row to open it.`;
+    body.replaceChildren();
+    body.setAttribute("aria-busy", "true");
+    appendSliced(body, items.length, (i) => rowFor(items[i], i), {
+      first: FIRST_ROWS,
+      alive: () => mine === generation && table.isConnected,
+    }).then((done) => {
+      if (done) body.setAttribute("aria-busy", "false");
+    });
+  }
+
+  function sortBy(key) {
+    const activeKey = sort ? sort.key : metric;
+    const desc = sort ? sort.desc : board.direction === "higher";
+    sort = { key, desc: key === activeKey ? !desc : !/loss/.test(key) };
+    draw();
+  }
+
+  body.addEventListener("click", (event) => {
+    const row = event.target.closest("[data-id]");
+    if (row) onOpen(row.dataset.id);
+  });
+  body.addEventListener("keydown", (event) => {
+    const row = event.target.closest("[data-id]");
+    if (!row) return;
+    const moves = { ArrowDown: () => row.nextElementSibling, ArrowUp: () => row.previousElementSibling, Home: () => body.firstElementChild, End: () => body.lastElementChild };
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      onOpen(row.dataset.id);
+    } else if (moves[event.key]) {
+      event.preventDefault();
+      moves[event.key]()?.focus();
+    }
+  });
+
+  draw();
+  return [caption, h("div", { class: "table-wrap leaderboard-wrap" }, table)];
+}

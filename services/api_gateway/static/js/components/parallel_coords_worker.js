@@ -1,0 +1,17 @@
+/**
+ * Worker drawing the parallel coordinates on the OffscreenCanvas it is handed, so the canvas's
+ * drawing and commit never occupy the page's main thread. Messages: `{canvas}` (transferred),
+ * `{scene}`, `{size: {width, height, ratio}}`; it draws once it has all three, and again on each.
+ */
+import { drawScene } from "./parallel_coords_draw.js";
+
+let canvas = null;
+let scene = null;
+let size = null;
+
+self.onmessage = ({ data }) => {
+  if (data.canvas) canvas = data.canvas;
+  if (data.scene) scene = data.scene;
+  if (data.size) size = data.size;
+  if (canvas && scene && size) drawScene(canvas, scene, size);
+};
