@@ -329,7 +329,8 @@ def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str = "embeddin
 
 def dimensions(docs: Sequence[Doc]) -> dict[str, Any]:
     """The quality metrics present in completed results (not the baselines'), and the heatmap axes."""
-    names = sorted({m for d in _completed(docs) for m in result_metrics(d.get("results")) if metric_direction(m)})
+    present = {m for d in _completed(docs) for m in result_metrics(d.get("results"))}
+    names = sorted(m for m in present if metric_direction(m))
     return {
         "metrics": [{"name": n, "label": metric_label(n), "direction": direction_of(n)} for n in names],
         "axes": [{"name": a.name, "label": a.label} for a in AXES.values()],

@@ -81,24 +81,35 @@ export function yieldToMain() {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/** Resolve after the next frame has been rendered (so the work before it is laid out and painted). */
+export function afterNextFrame() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
 /**
- * Append `count` elements made by `make(index)` to `parent` in slices of about `sliceMs`, yielding
- * between slices so no task runs long. The first `first` go in at once (the first screenful).
- * `alive()` false stops it (the view was replaced). Resolves when all are in.
+ * Append `count` elements made by `make(index)` to `parent` in slices of about `sliceMs`, one
+ * slice per frame, so that neither the building nor the style and layout of what was added run
+ * long. The first `first` go in at once (the first screenful). With `page: {size, make(rows)}`
+ * the elements go into page containers of `size` made by `page.make` (give them
+ * `content-visibility: auto` and an intrinsic size, and an off-screen page costs no style or
+ * layout at all). `alive()` false stops it (the view was replaced). Resolves true when all are in.
  */
-export async function appendSliced(parent, count, make, { first = 0, sliceMs = 12, alive = () => true } = {}) {
+export async function appendSliced(parent, count, make, { first = 0, sliceMs = 10, alive = () => true, page = null } = {}) {
   let next = 0;
+  let target = parent;
   while (next < count) {
     const until = next === 0 && first ? Infinity : performance.now() + sliceMs;
     const stop = next === 0 && first ? Math.min(first, count) : count;
-    const fragment = document.createDocumentFragment();
     do {
-      fragment.append(make(next));
+      if (page && next % page.size === 0) {
+        target = page.make(Math.min(page.size, count - next));
+        parent.append(target);
+      }
+      target.append(make(next));
       next += 1;
     } while (next < stop && performance.now() < until);
-    parent.append(fragment);
     if (next < count) {
-      await yieldToMain();
+      await afterNextFrame();
       if (!alive()) return false;
     }
   }
