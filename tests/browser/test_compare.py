@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -50,6 +52,15 @@ def test_select_up_to_five_then_compare_two(page: Page, gateway: Gateway, seeded
     expect(recall_row.locator("td.value").nth(row["best"][0])).to_have_text(row["display"][row["best"][0]])
     expect(table.locator("tr[data-row='name'], tr[data-identical='true']").first).to_be_visible()
     expect(table.locator("td.marker.same").first).to_have_text("≡")
+    popularity = table.locator("tr[data-row='popularity_recall_at_10']")
+    expect(popularity.locator("th")).to_have_text("Popularity Recall@10")
+    for cell in popularity.locator("td.value").all():
+        expect(cell).to_have_text(re.compile(r"^\d+\.\d%$"))
+    expect(table.locator("tr[data-row^='popularity_'] td.value.best")).to_have_count(0)
+    excluding = table.locator("tr[data-row='recall_at_100_excluding_train_items']")
+    expect(excluding.locator("th")).to_have_text("Recall@100 (excl. training items)")
+    expect(excluding.locator("td.value").first).to_have_text(re.compile(r"^\d+\.\d%$"))
+    expect(table.locator("tbody th", has_text="_")).to_have_count(0)
     screenshot(page, "31-comparison")
 
     comparison.get_by_role("button", name="← Change selection").click()

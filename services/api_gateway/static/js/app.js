@@ -1,5 +1,5 @@
 /** Entry point: hash routes → pages; the header's MLflow link. */
-import { dashboard } from "./lib/api.js";
+import { dashboard, experiments } from "./lib/api.js";
 import { mount } from "./lib/dom.js";
 import { errorState, loading } from "./lib/states.js";
 
@@ -14,6 +14,10 @@ const ROUTES = {
 /** Requests a route can start while its modules load. */
 const PRELOAD = {
   dashboard: () => dashboard.preload(),
+  experiments: (params) => {
+    const ids = (params.get("compare") || "").split(",").filter(Boolean);
+    if (ids.length) experiments.preloadCompare(ids);
+  },
 };
 
 const main = document.getElementById("main");

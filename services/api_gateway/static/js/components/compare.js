@@ -13,6 +13,7 @@ import { statusBadge } from "./labels.js";
 export const MIN_SELECTED = 2;
 export const MAX_SELECTED = 5;
 const FIRST_ROWS = 30;
+const PAGE_ROWS = 50;
 
 export function openCompareSelection({ preselected = [] } = {}) {
   const chosen = new Set(preselected);
@@ -72,7 +73,11 @@ export function openCompareSelection({ preselected = [] } = {}) {
     }
     rows = page.items.map((item) => ({ item, box: null, el: null }));
     list.replaceChildren();
-    appendSliced(list, rows.length, (i) => build(rows[i]), { first: FIRST_ROWS, alive: () => !modal.closed });
+    appendSliced(list, rows.length, (i) => build(rows[i]), {
+      first: FIRST_ROWS,
+      alive: () => !modal.closed,
+      page: { size: PAGE_ROWS, make: (count) => h("div", { class: "select-page", style: { "--rows": count } }) },
+    });
     refresh();
     rows[0].box.focus();
   }).catch((error) => mount(list, errorState(error)));
@@ -88,13 +93,14 @@ export function openCompareSelection({ preselected = [] } = {}) {
   return modal;
 }
 
+/** The comparison modal of `ids`; its `loaded` promise settles once the table (or the error) is shown. */
 export function openComparison(ids) {
   const back = h("button", { type: "button" }, "← Change selection");
   const close = h("button", { type: "button", class: "primary" }, "Close");
   const modal = openModal({ title: `Compare ${ids.length} experiments`, size: "wide", body: loading("Comparing…"), footer: [back, h("span", { class: "spacer" }), close] });
   back.addEventListener("click", () => { modal.close(); openCompareSelection({ preselected: ids }); });
   close.addEventListener("click", () => modal.close());
-  experiments.compare(ids).then((comparison) => mount(modal.body, comparisonTable(comparison)))
+  modal.loaded = experiments.compare(ids).then((comparison) => mount(modal.body, comparisonTable(comparison)))
     .catch((error) => mount(modal.body, errorState(error)));
   return modal;
 }

@@ -29,7 +29,9 @@ export const experiments = {
   estimate: (body, opts) => post("/api/experiments/estimate", body, opts),
   cancel: (id) => post(`/api/experiments/${enc(id)}/cancel`),
   selectable: () => get("/api/experiments/selectable"),
-  compare: (ids) => post("/api/experiments/compare", { experiment_ids: ids }),
+  compare: (ids) => preloaded(`compare:${ids.join(",")}`, compareRequest(ids)),
+  /** Start the comparison of a deep link (`#/experiments?compare=…`) while the page loads. */
+  preloadCompare: (ids) => preload(`compare:${ids.join(",")}`, compareRequest(ids)),
   trainingHistory: (id) => get(`/api/experiments/${enc(id)}/training-history`),
   artifacts: (id) => get(`/api/experiments/${enc(id)}/artifacts`),
   logs: (id, component, lines = 200) => get(`/api/experiments/${enc(id)}/logs/${enc(component)}${query({ lines })}`),
@@ -44,18 +46,21 @@ export const experiments = {
 const early = new Map();
 const EARLY_FRESH_MS = 5000;
 
-function preload(url) {
-  if (early.has(url)) return;
-  const promise = get(url);
+function preload(key, request = () => get(key)) {
+  if (early.has(key)) return;
+  const promise = request();
   promise.catch(() => {});
-  early.set(url, { promise, at: performance.now() });
+  early.set(key, { promise, at: performance.now() });
 }
 
-function getPreloaded(url) {
-  const hit = early.get(url);
-  early.delete(url);
-  return hit && performance.now() - hit.at < EARLY_FRESH_MS ? hit.promise : get(url);
+function preloaded(key, request = () => get(key)) {
+  const hit = early.get(key);
+  early.delete(key);
+  return hit && performance.now() - hit.at < EARLY_FRESH_MS ? hit.promise : request();
 }
+
+const getPreloaded = (url) => preloaded(url);
+const compareRequest = (ids) => () => post("/api/experiments/compare", { experiment_ids: ids });
 
 /** The dashboard's first view: all datasets, ranked and mapped by Recall@100. */
 export const DASHBOARD_DEFAULTS = {

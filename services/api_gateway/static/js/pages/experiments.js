@@ -64,7 +64,7 @@ export function render(root, params) {
     } catch (error) {
       toast(error.message, "error");
     }
-    poller.now();
+    poller?.now();
   }
 
   function cardFor(experiment) {
@@ -106,7 +106,7 @@ export function render(root, params) {
       for (const experiment of items) {
         if (performance.now() > sliceEnd) {
           await yieldToMain();
-          if (poller.stopped) return;
+          if (left) return;
           sliceEnd = performance.now() + SLICE_MS;
         }
         upsert(experiment);
@@ -123,7 +123,12 @@ export function render(root, params) {
     moreButton.hidden = items.length >= total;
   }
 
-  const poller = poll(async (signal) => {
+  let left = false;
+  let poller = null;
+  const startPolling = () => {
+    if (!left) poller = poll(refresh);
+  };
+  async function refresh(signal) {
     try {
       const page = await experiments.list({ sort: "-created_at", page: 1, page_size: limit, status: statusFilter.value }, { signal });
       await sync(page.items, page.total);
@@ -132,18 +137,18 @@ export function render(root, params) {
       return page.items.some(isActive) ? ACTIVE_DELAY_MS : IDLE_DELAY_MS;
     } catch (error) {
       if (error.name === "AbortError") throw error;
-      if (firstLoad) mount(listEl, errorState(error, () => poller.now()));
+      if (firstLoad) mount(listEl, errorState(error, () => poller?.now()));
       else toast(`Could not refresh the experiments: ${error.message}`, "error");
       return IDLE_DELAY_MS;
     }
-  });
+  }
 
   async function openWizard() {
     const { openWizard: open } = await import("../components/wizard.js");
     open({
       onStarted(experiment) {
         upsert(experiment);
-        poller.now();
+        poller?.now();
       },
     });
   }
@@ -157,18 +162,29 @@ export function render(root, params) {
   compareButton.addEventListener("click", openCompare);
   moreButton.addEventListener("click", () => {
     limit = Math.min(limit + PAGE, 1000);
-    poller.now();
+    poller?.now();
   });
   statusFilter.addEventListener("change", () => {
     cards.forEach((known) => known.el.remove());
     cards.clear();
     firstLoad = true;
     mount(listEl, loading("Loading experiments…"));
-    poller.now();
+    poller?.now();
   });
   if (params.get("new") === "1") openWizard();
   if (params.get("view")) openView({ id: params.get("view") });
-  if (params.get("compare")) import("../components/compare.js").then((m) => m.openComparison(params.get("compare").split(",").filter(Boolean)));
+  const compareIds = (params.get("compare") || "").split(",").filter(Boolean);
+  if (compareIds.length) {
+    // The comparison asked for comes first; the cards load once it is on screen.
+    import("../components/compare.js").then((m) => m.openComparison(compareIds).loaded).finally(startPolling);
+  } else {
+    startPolling();
+  }
 
-  return { unmount: () => poller.stop() };
+  return {
+    unmount: () => {
+      left = true;
+      poller?.stop();
+    },
+  };
 }

@@ -1,0 +1,54 @@
+"""The web UI's files: the page, every module it preloads, the npm packages under /vendor/, and the
+gateway image that must carry those packages (``npm ci`` in ``ui/``) where the gateway serves them from."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask.testing import FlaskClient
+from gateway import ui_assets
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "services" / "api_gateway" / "Dockerfile"
+
+
+def test_the_page_and_every_module_it_preloads_are_served(client: FlaskClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-cache"
+    html = page.get_data(as_text=True)
+    modules = re.findall(r'<link rel="modulepreload" href="([^"]+)">', html)
+    assert "/ui/js/app.js" in modules and "/ui/js/pages/dashboard.js" in modules
+    for href in [*modules, *re.findall(r'<script type="module" src="([^"]+)">', html)]:
+        response = client.get(href)
+        assert response.status_code == 200, f"index.html preloads {href}, which answers {response.status_code}"
+        assert response.mimetype == "text/javascript", f"{href} is served as {response.mimetype}"
+
+
+def test_vendor_serves_the_import_map_packages_only(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    imports = re.findall(r'"(/vendor/[^"]+)"', html)
+    assert imports, "the import map names no /vendor/ module"
+    assert ui_assets.DEFAULT_VENDOR_DIR.is_dir(), "ui/node_modules is missing: run `npm ci` in ui/"
+    for href in imports:
+        assert client.get(href).status_code == 200, f"{href} of the import map is not served"
+    assert client.get("/vendor/left-pad/index.js").status_code == 404
+
+
+def test_the_gateway_image_installs_the_ui_packages_where_the_gateway_serves_them() -> None:
+    text = DOCKERFILE.read_text()
+    stages = re.split(r"^FROM ", text, flags=re.M)[1:]
+    ui_stage = next(s for s in stages if re.search(r"^RUN npm ci\b", s, re.M))
+    assert re.match(r"node:\d+\.\d+\.\d+-\S+ AS (\w+)", ui_stage), "the npm stage uses a pinned node image"
+    name = re.match(r"node:\S+ AS (\w+)", ui_stage).group(1)  # type: ignore[union-attr]
+    assert "COPY ui/package.json ui/package-lock.json ./" in ui_stage, "npm ci installs from the committed lockfile"
+    workdir = re.findall(r"^WORKDIR (\S+)", ui_stage, re.M)[-1]
+    final = stages[-1]
+    copied = re.search(rf"^COPY --from={name} {re.escape(workdir)}/node_modules (\S+)$", final, re.M)
+    assert copied, f"the final stage does not copy {workdir}/node_modules from the {name} stage"
+    final_root = re.findall(r"^WORKDIR (\S+)", final.split(copied.group(0))[0], re.M)[-1]
+    in_image = Path(final_root) / copied.group(1)
+    gateway_in_image = Path(final_root) / "services" / "api_gateway" / "gateway" / "ui_assets.py"
+    served_from = gateway_in_image.parents[3] / "ui" / "node_modules"
+    assert in_image == served_from, f"the image puts the UI packages in {in_image}; the gateway reads {served_from}"
+    assert Path(ui_assets.__file__).resolve().parents[3] / "ui" / "node_modules" == ui_assets.DEFAULT_VENDOR_DIR
