@@ -21,8 +21,9 @@ STAGES = ("compile", "examples", "stats", "schema", "transform", "train")
 @pytest.fixture(scope="module")
 def configs(gateway: Gateway) -> dict[str, Any]:
     feature = gateway.api("POST", "/api/feature-configs", json={
-        "name": "Sample: ids, occupation, genres", "dataset_id": SAMPLE_DATASET,
+        "name": "Sample: ids, age, occupation, genres", "dataset_id": SAMPLE_DATASET,
         "query_features": [{"column": "user_id", "kind": "id", "embedding_dim": 16},
+                           {"column": "age", "kind": "numeric", "transform": "normalize"},
                            {"column": "occupation", "kind": "categorical", "embedding_dim": 4}],
         "candidate_features": [{"column": "item_id", "kind": "id", "embedding_dim": 16},
                                {"column": "genres", "kind": "text", "embedding_dim": 4}],
