@@ -5,10 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from experiments_platform.data.movielens import movielens_sample
 from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
-from experiments_platform.pipeline_spec import ArtifactUris, MlflowTarget, QuickTestSpec, SplitQueries
+from experiments_platform.pipeline_spec import (
+    ArtifactUris,
+    MlflowTarget,
+    QuickTestSpec,
+    SplitQueries,
+    data_pipeline_name,
+)
+from experiments_platform.sql import render_split_queries
 
 
 def id_features(query_dim: int = 8, candidate_dim: int = 8) -> FeatureConfig:
@@ -40,3 +48,43 @@ def make_spec(tmp: Path, queries: SplitQueries | None = None, **overrides: Any) 
     }
     values.update(overrides)
     return QuickTestSpec(**values)
+
+
+SAMPLE_FEATURES = FeatureConfig(
+    name="movielens rich",
+    query_features=[
+        {"kind": "id", "column": "user_id", "embedding_dim": 16},
+        {"kind": "categorical", "column": "occupation", "embedding_dim": 4},
+        {"kind": "categorical", "column": "gender", "embedding_dim": 2},
+        {"kind": "numeric", "column": "age", "transform": "bucketize", "buckets": 5, "embedding_dim": 4},
+        {"kind": "timestamp", "column": "timestamp", "buckets": 4, "embedding_dim": 4},
+    ],
+    candidate_features=[
+        {"kind": "id", "column": "item_id", "embedding_dim": 16},
+        {"kind": "text", "column": "title", "embedding_dim": 8, "max_tokens": 6},
+        {"kind": "numeric", "column": "release_year", "transform": "normalize"},
+        {"kind": "categorical", "column": "genres", "embedding_dim": 4},
+    ],
+    cross_features=[{"tower": "query", "columns": ["occupation", "gender"], "hash_buckets": 64, "embedding_dim": 4}],
+)
+
+
+def sample_spec(data_dir: Path, cache: Path, mlflow_uri: str, experiment_id: str, model: ModelConfig,
+                epochs: int = 3) -> QuickTestSpec:
+    """A spec on the first 50 users of MovieLens 100k (rich features), written to its spec.json."""
+    dataset = movielens_sample(data_dir, users=50, cache_dir=cache)
+    parameters = QuickTestParameters(sample_percent=100, split=RandomSplit(train_percent=80, val_percent=10),
+                                     epochs=epochs, batch_size=256, learning_rate=0.1)
+    queries = SplitQueries.from_rendered(render_split_queries(dataset, SAMPLE_FEATURES, parameters, "duckdb"))
+    name = data_pipeline_name(dataset.id, queries)
+    spec = QuickTestSpec(
+        experiment_id=experiment_id, experiment_number=1, pipeline_name=name, dataset_id=dataset.id,
+        queries=queries, query_id_column="user_id", candidate_id_column="item_id", features=SAMPLE_FEATURES,
+        model=model, parameters=parameters, pipeline_root=(data_dir / "pipelines" / name).as_uri(),
+        artifacts=ArtifactUris.under((data_dir / "artifacts").as_uri(), experiment_id),
+        mlflow=MlflowTarget(tracking_uri=mlflow_uri, experiment_name="e2e", run_name=experiment_id),
+    )
+    path = data_dir / "artifacts" / "experiments" / experiment_id / "spec.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(spec.to_json())
+    return spec

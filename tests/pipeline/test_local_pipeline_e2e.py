@@ -16,21 +16,13 @@ import pytest
 from experiments_platform.adapters.local_builds import LocalBuildService
 from experiments_platform.adapters.local_pipelines import LocalPipelineService
 from experiments_platform.config import Settings
-from experiments_platform.data.movielens import movielens_sample
-from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit
-from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
-from experiments_platform.google_events import to_message
+from experiments_platform.google_events import job_id_of, to_message
 from experiments_platform.messages import BuildFinished, PipelineJobStateChanged, PipelineTaskStateChanged, Topics
-from experiments_platform.pipeline_spec import (
-    ArtifactUris,
-    MlflowTarget,
-    QuickTestSpec,
-    SplitQueries,
-    data_pipeline_name,
-)
-from experiments_platform.sql import render_split_queries
+from experiments_platform.pipeline_spec import QuickTestSpec
 from mlflow import MlflowClient
+
+from .factories import sample_spec as make_spec
 
 pytestmark = pytest.mark.e2e
 COMPONENTS = ["ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator"]
@@ -49,60 +41,27 @@ class RecordingBus:
         return [to_message(data, attrs) for t, data, attrs in self.messages if t == topic]
 
 
-FEATURES = FeatureConfig(
-    name="movielens rich",
-    query_features=[
-        {"kind": "id", "column": "user_id", "embedding_dim": 16},
-        {"kind": "categorical", "column": "occupation", "embedding_dim": 4},
-        {"kind": "categorical", "column": "gender", "embedding_dim": 2},
-        {"kind": "numeric", "column": "age", "transform": "bucketize", "buckets": 5, "embedding_dim": 4},
-        {"kind": "timestamp", "column": "timestamp", "buckets": 4, "embedding_dim": 4},
-    ],
-    candidate_features=[
-        {"kind": "id", "column": "item_id", "embedding_dim": 16},
-        {"kind": "text", "column": "title", "embedding_dim": 8, "max_tokens": 6},
-        {"kind": "numeric", "column": "release_year", "transform": "normalize"},
-        {"kind": "categorical", "column": "genres", "embedding_dim": 4},
-    ],
-    cross_features=[{"tower": "query", "columns": ["occupation", "gender"], "hash_buckets": 64, "embedding_dim": 4}],
-)
-
-
-def make_spec(data_dir: Path, cache: Path, mlflow_uri: str, experiment_id: str, model: ModelConfig,
-              epochs: int = 3) -> QuickTestSpec:
-    dataset = movielens_sample(data_dir, users=50, cache_dir=cache)
-    parameters = QuickTestParameters(sample_percent=100, split=RandomSplit(train_percent=80, val_percent=10),
-                                     epochs=epochs, batch_size=256, learning_rate=0.1)
-    queries = SplitQueries.from_rendered(render_split_queries(dataset, FEATURES, parameters, "duckdb"))
-    name = data_pipeline_name(dataset.id, queries)
-    spec = QuickTestSpec(
-        experiment_id=experiment_id, experiment_number=1, pipeline_name=name, dataset_id=dataset.id,
-        queries=queries, query_id_column="user_id", candidate_id_column="item_id", features=FEATURES,
-        model=model, parameters=parameters, pipeline_root=(data_dir / "pipelines" / name).as_uri(),
-        artifacts=ArtifactUris.under((data_dir / "artifacts").as_uri(), experiment_id),
-        mlflow=MlflowTarget(tracking_uri=mlflow_uri, experiment_name="e2e", run_name=experiment_id),
-    )
-    path = data_dir / "artifacts" / "experiments" / experiment_id / "spec.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(spec.to_json())
-    return spec
-
-
 @pytest.fixture(scope="module")
 def runners(movielens_dir: Path):
     bus = RecordingBus()
     settings = Settings(data_dir=movielens_dir, tfx_python=sys.executable)
     pipelines = LocalPipelineService(settings, bus)
-    return bus, pipelines, LocalBuildService(settings, bus, pipelines)
+    yield bus, pipelines, LocalBuildService(settings, bus, pipelines)
+    pipelines.close()
 
 
 def run_quick_test(runners, spec: QuickTestSpec) -> str:
     bus, pipelines, builds = runners
     build_id = builds.start(spec.experiment_id, spec.artifacts.spec)
     assert builds.wait(build_id, timeout=300) == "SUCCESS", builds.logs_root / spec.experiment_id / "Compile.log"
-    job = builds._builds[build_id].pipeline_job_name
+    job = builds.result(build_id).pipeline_job_name
     assert pipelines.wait(job, timeout=900) == "PIPELINE_STATE_SUCCEEDED", pipelines.logs_root / spec.experiment_id
     return job
+
+
+def local_path(uri: str) -> Path:
+    assert uri.startswith("file:///"), f"artifacts.json holds URIs: {uri}"
+    return Path(uri.removeprefix("file://"))
 
 
 def task_states(bus: RecordingBus, experiment_id: str) -> list[tuple[str, str]]:
@@ -126,14 +85,14 @@ def test_quick_test_end_to_end(runners, movielens_dir, wheel_cache, mlflow_serve
     experiment_dir = movielens_dir / "artifacts" / "experiments" / "e2erich1"
     artifacts = json.loads((experiment_dir / "artifacts.json").read_text())
     assert list(artifacts) == COMPONENTS
-    examples = Path(artifacts["ExampleGen"]["examples"][0])
+    examples = local_path(artifacts["ExampleGen"]["examples"][0])
     for split in ("train", "eval", "test"):
         assert list((examples / f"Split-{split}").glob("*.gz")), split
-        assert (Path(artifacts["StatisticsGen"]["statistics"][0]) / f"Split-{split}" / "FeatureStats.pb").exists()
-    assert (Path(artifacts["SchemaGen"]["schema"][0]) / "schema.pbtxt").exists()
-    assert (Path(artifacts["Transform"]["transform_graph"][0]) / "transform_fn" / "saved_model.pb").exists()
-    assert (Path(artifacts["Trainer"]["model"][0]) / "Format-Serving" / "candidate_embeddings.npz").exists()
-    assert (Path(artifacts["Evaluator"]["evaluation"][0]) / "metrics.json").exists()
+        assert (local_path(artifacts["StatisticsGen"]["statistics"][0]) / f"Split-{split}" / "FeatureStats.pb").exists()
+    assert (local_path(artifacts["SchemaGen"]["schema"][0]) / "schema.pbtxt").exists()
+    assert (local_path(artifacts["Transform"]["transform_graph"][0]) / "transform_fn" / "saved_model.pb").exists()
+    assert (local_path(artifacts["Trainer"]["model"][0]) / "Format-Serving" / "candidate_embeddings.npz").exists()
+    assert (local_path(artifacts["Evaluator"]["evaluation"][0]) / "metrics.json").exists()
     for component in ["Compile", *COMPONENTS]:
         assert (movielens_dir / "logs" / "e2erich1" / f"{component}.log").stat().st_size > 0, component
 
@@ -170,13 +129,13 @@ def test_cancel_kills_the_training_process(runners, movielens_dir, wheel_cache, 
     spec = make_spec(movielens_dir, wheel_cache, mlflow_server, "e2ecancel", model, epochs=100)
     build_id = builds.start(spec.experiment_id, spec.artifacts.spec)
     assert builds.wait(build_id, timeout=300) == "SUCCESS"
-    job = builds._builds[build_id].pipeline_job_name
+    job = builds.result(build_id).pipeline_job_name
     deadline = time.monotonic() + 300
     while ("Trainer", "RUNNING") not in task_states(bus, "e2ecancel"):
         assert time.monotonic() < deadline and pipelines.state(job) == "PIPELINE_STATE_RUNNING"
         time.sleep(0.2)
     time.sleep(3)
-    pid = pipelines._jobs[job].process.pid
+    pid = pipelines.jobs.read(job_id_of(job))["pid"]
     pipelines.cancel(job)
     assert pipelines.state(job) == "PIPELINE_STATE_CANCELLED"
     with pytest.raises(ProcessLookupError):

@@ -1,0 +1,214 @@
+"""A pre-imported pipeline-environment process that serves one experiment, then exits.
+
+``python -m experiments_platform.pipeline.worker`` (started by ``worker_pool.WorkerPool`` in a
+process group of its own). It imports TensorFlow, TFX, Beam, TFDV, TFT, TFRS, MLflow and the
+pipeline modules at reduced CPU priority (one thread with a higher nice value, so the imports
+of a spare worker yield to a running quick test), answers ``ready``, then reads requests, one
+JSON object a line, on stdin:
+
+- ``{"kind": "compile", "experiment_id", "spec_uri", "output", "target", "log"}``: what the
+  build's compile step does (``compile.main``), output appended to ``log`` (``Compile.log``);
+  replies ``{"type": "compiled", "ok", "seconds", "error"}``.
+- ``{"kind": "run", "experiment_id", "compiled", "logs_dir", "artifacts_json", "log", "record"}``:
+  ``run_local.run_compiled`` on the compiled IR, each task state as ``{"type": "task", ...}``;
+  the exit code is written into the job record (``record``: ``{"folder", "key"}``), so a job
+  whose runner process has gone still tells how it ended.
+- ``{"kind": "exit"}`` or the end of stdin: exit.
+
+Replies go to the stdout the worker was started with; the worker then points its own stdout and
+stderr at the request's log. It compiles at most once and runs at most once, compile first, and
+exits after a run or a failed compile: nothing of one experiment reaches another. While busy its
+process title names the experiment (``ps``, ``/proc/{pid}/cmdline``).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import contextlib  # noqa: E402
+import importlib  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import IO, Any  # noqa: E402
+
+from .local_jobs import RecordStore  # noqa: E402
+
+PRELOAD = (
+    "tensorflow",
+    "tf_keras",
+    "apache_beam",
+    "tensorflow_transform",
+    "tensorflow_transform.beam",
+    "tensorflow_data_validation",
+    "tensorflow_recommenders",
+    "tfx.v1",
+    "tfx.dsl.compiler.compiler",
+    "tfx.orchestration.local.local_dag_runner",
+    "tfx.components.statistics_gen.executor",
+    "tfx.components.schema_gen.executor",
+    "tfx.components.transform.executor",
+    "tfx.components.trainer.executor",
+    "mlflow",
+    "experiments_platform.pipeline.definition",
+    "experiments_platform.pipeline.compile",
+    "experiments_platform.pipeline.run_local",
+    "experiments_platform.pipeline.trainer",
+)
+IMPORT_NICE = 10
+ERROR_CHARS = 2000
+
+
+class Channel:
+    """The reply stream; a reader that went away (its process died) does not stop the job."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.open = True
+
+    def send(self, message: dict[str, Any]) -> None:
+        if not self.open:
+            return
+        try:
+            self.stream.write(json.dumps(message) + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            self.open = False
+
+
+def preload(modules: tuple[str, ...] = PRELOAD, nice: int = IMPORT_NICE) -> tuple[float, str]:
+    """Import ``modules`` on a thread of lower priority; (seconds, error text or "")."""
+    outcome: dict[str, Any] = {"error": ""}
+
+    def imports() -> None:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        try:
+            for name in modules:
+                importlib.import_module(name)
+        except BaseException:  # noqa: BLE001 - reported with the first request
+            outcome["error"] = traceback.format_exc()
+
+    started = time.monotonic()
+    thread = threading.Thread(target=imports, name="preload")
+    thread.start()
+    thread.join()
+    return time.monotonic() - started, str(outcome["error"])
+
+
+def redirect_output(log: str) -> None:
+    """Point fds 1 and 2 (print, logging, absl, TF's C++ logs) at the end of ``log``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def set_title(request: dict[str, Any]) -> None:
+    try:
+        from setproctitle import getproctitle, setproctitle
+    except ImportError:
+        return
+    title = getproctitle().split(" --serving ")[0]
+    setproctitle(f"{title} --serving {request['kind']} --experiment {request.get('experiment_id', '?')}")
+
+
+def compile_job(request: dict[str, Any]) -> tuple[bool, str]:
+    from .compile import main as compile_main
+
+    try:
+        compile_main(["--spec-uri", request["spec_uri"], "--output", request["output"],
+                      "--target", request.get("target", "local")])
+    except BaseException as exc:  # noqa: BLE001 - the build reports it
+        traceback.print_exc()
+        return False, f"{type(exc).__name__}: {exc}"[-ERROR_CHARS:]
+    return True, ""
+
+
+def run_job(request: dict[str, Any], channel: Channel) -> int:
+    from .compile import read_text
+    from .run_local import run_compiled
+
+    def on_task(event: dict[str, Any]) -> None:
+        channel.send({"type": "task", **event})
+
+    try:
+        run_compiled(read_text(request["compiled"]), Path(request["logs_dir"]), Path(request["artifacts_json"]),
+                     on_task=on_task)
+    except BaseException:  # noqa: BLE001 - the failing task was reported; the job fails
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def record_exit(request: dict[str, Any], code: int) -> None:
+    record = request.get("record")
+    if not isinstance(record, dict):
+        return
+    store = RecordStore(Path(record["folder"]))
+    with contextlib.suppress(OSError), store.locked(str(record["key"])) as job:
+        if job:
+            job["exit_code"] = code
+
+
+def serve(requests: IO[str], channel: Channel, import_error: str) -> int:
+    compiled = False
+    for line in requests:
+        try:
+            request = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        kind = request.get("kind")
+        if kind == "exit":
+            return 0
+        if kind not in ("compile", "run") or (kind == "compile" and compiled):
+            channel.send({"type": "error", "error": f"unexpected request {kind!r}; a worker compiles once, "
+                                                    "then runs once"})
+            return 2
+        redirect_output(request["log"])
+        set_title(request)
+        if import_error:
+            print(f"the pipeline environment failed to import:\n{import_error}", file=sys.stderr)
+            if kind == "compile":
+                channel.send({"type": "compiled", "ok": False, "seconds": 0.0, "error": import_error[-ERROR_CHARS:]})
+            record_exit(request, 1)
+            return 1
+        started = time.monotonic()
+        if kind == "compile":
+            ok, error = compile_job(request)
+            channel.send({"type": "compiled", "ok": ok, "seconds": round(time.monotonic() - started, 3),
+                          "error": error})
+            if not ok:
+                return 1
+            compiled = True
+            continue
+        code = run_job(request, channel)
+        record_exit(request, code)
+        return code
+    return 0
+
+
+def main() -> int:
+    channel = Channel(os.fdopen(os.dup(1), "w", buffering=1))
+    os.dup2(2, 1)
+    seconds, import_error = preload()
+    channel.send({"type": "ready", "pid": os.getpid(), "import_s": round(seconds, 3), "error": bool(import_error)})
+    code = serve(sys.stdin, channel, import_error)
+    channel.send({"type": "exit", "code": code})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Pre-imported pipeline-environment processes for the local runners (no TensorFlow here).
+
+A ``Worker`` is ``{tfx_python} -m experiments_platform.pipeline.worker``: started in a session
+(and process group) of its own, it imports TensorFlow, TFX, Beam and TFRS, then serves one
+experiment (``compile``, then optionally ``run``, requests as JSON lines on its stdin, replies as
+JSON lines on its stdout) and exits. ``WorkerPool`` keeps ``idle`` of them ready and starts a
+replacement whenever one is taken, so a quick test does not wait for the imports; a busy worker
+is still its own process group, so cancel kills it (``local_jobs.kill_group``). Workers are
+started with ``subprocess`` (fork + exec of a fresh interpreter), never forked after TF is loaded.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import subprocess
+import threading
+import weakref
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from .local_jobs import ProcessIdentity, kill_group
+
+WORKER_MODULE = "experiments_platform.pipeline.worker"
+
+
+def pipeline_env() -> dict[str, str]:
+    """Environment of a pipeline-environment subprocess."""
+    return {**os.environ, "TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "1"}
+
+
+def resolve_python(python: str) -> str:
+    """An interpreter path made absolute, symlinks kept (a venv's python is a symlink to its base)."""
+    return os.path.abspath(python) if "/" in python else python
+
+
+class WorkerGone(RuntimeError):
+    """The worker process ended (killed, crashed) before answering."""
+
+
+class Worker:
+    """One pipeline-environment process, serving one experiment."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        identity = ProcessIdentity.of(process.pid)
+        if identity is None:
+            raise WorkerGone(f"pipeline worker {process.pid} ended at once; see its log")
+        self.identity = identity
+        self.started_at = datetime.now(timezone.utc)
+        self.ready: dict[str, Any] | None = None
+        self._send_lock = threading.Lock()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def send(self, request: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        try:
+            with self._send_lock:
+                self.process.stdin.write(json.dumps(request) + "\n")
+                self.process.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError) as exc:
+            raise WorkerGone(f"pipeline worker {self.pid} is gone ({exc})") from exc
+
+    def messages(self) -> Iterator[dict[str, Any]]:
+        """The worker's replies until it closes its channel; ``ready`` is kept in ``self.ready``."""
+        channel: IO[str] | None = self.process.stdout
+        assert channel is not None
+        while True:
+            line = channel.readline()
+            if not line:
+                return
+            try:
+                message = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if message.get("type") == "ready":
+                self.ready = message
+                continue
+            yield message
+
+    def release(self) -> None:
+        """Tell an idle or finished worker to exit (it also exits when its stdin closes)."""
+        with contextlib.suppress(WorkerGone):
+            self.send({"kind": "exit"})
+        with contextlib.suppress(OSError, ValueError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+
+    def kill(self) -> None:
+        kill_group(self.identity)
+        self.wait()
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.process.wait(timeout)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def describe(self) -> dict[str, Any]:
+        """pid, start time and import seconds (once it answered ``ready``): what job records keep."""
+        return {"pid": self.pid, "started_at": self.started_at.isoformat(),
+                "import_s": self.ready.get("import_s") if self.ready else None}
+
+
+class WorkerPool:
+    """Keeps ``idle`` pre-imported workers; ``take`` hands one over and starts its replacement.
+
+    Nothing starts until ``prewarm`` or the first ``take`` (a process that only reads states or
+    cancels, like the emulated-mode status watcher, never starts a worker). With ``idle=0`` every
+    ``take`` starts a fresh worker that imports while its job waits.
+    """
+
+    def __init__(self, python: str, log_path: Path, idle: int = 1) -> None:
+        self.python = resolve_python(python)
+        self.log_path = log_path
+        self.idle = idle
+        self._idle: list[Worker] = []
+        self._lock = threading.Lock()
+        self.started = 0
+        _POOLS.add(self)
+
+    def _spawn(self) -> Worker:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("a") as log:
+            process = subprocess.Popen(
+                [self.python, "-m", WORKER_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                text=True, bufsize=1, start_new_session=True, env=pipeline_env(), close_fds=True,
+            )
+        self.started += 1
+        return Worker(process)
+
+    def _top_up(self) -> None:
+        self._idle = [w for w in self._idle if w.alive()]
+        while len(self._idle) < self.idle:
+            self._idle.append(self._spawn())
+
+    def prewarm(self) -> None:
+        """Start the idle workers now (a stack calls this at start so the first quick test is warm)."""
+        with self._lock:
+            self._top_up()
+
+    def take(self) -> Worker:
+        """A worker for one experiment: an idle one when ready or importing, else a new one."""
+        with self._lock:
+            live = [w for w in self._idle if w.alive()]
+            worker = live.pop(0) if live else self._spawn()
+            self._idle = live
+            self._top_up()
+            return worker
+
+    def idle_workers(self) -> list[Worker]:
+        with self._lock:
+            return list(self._idle)
+
+    def close(self) -> None:
+        """Stop the idle workers (busy ones belong to their jobs)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
+
+_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_pools() -> None:
+    for pool in list(_POOLS):
+        with contextlib.suppress(Exception):
+            pool.close()
