@@ -7,7 +7,9 @@ Debian's Chromium, each several times on a fresh page:
 - navigation → the dashboard's leaderboard (all completed runs as rows) and heatmap drawn;
 - navigation → the comparison modal of 5 experiments drawn (``#/experiments?compare=...``), and
   click on "Compare (5)" in the selection modal → the comparison drawn;
-- main-thread freezes: every long task (``PerformanceObserver`` type ``longtask``) during those.
+- main-thread freezes: every long task (``PerformanceObserver`` type ``longtask``) during those;
+- each dashboard request as the browser saw it (Resource Timing: request start to response end,
+  bytes on the wire and decoded), the four fired at once and answered from one shared read.
 
 Targets: dashboard ≤ 1 s, comparison ≤ 0.5 s, no long task over 100 ms. The last line is a JSON
 object with the figures.
@@ -79,8 +81,19 @@ def long_tasks(page: Page) -> list[float]:
     return [float(d) for d in page.evaluate("window.__longTasks")]
 
 
+API_TIMINGS = """() => performance.getEntriesByType('resource')
+  .filter((e) => e.name.includes('/api/dashboard/') && !e.name.includes('/mlflow'))
+  .map((e) => ({ name: new URL(e.name).pathname.replace('/api/dashboard/', ''),
+                 ms: e.responseEnd - e.startTime, wire: e.transferSize, decoded: e.decodedBodySize }))"""
+
+
+def api_timings(page: Page) -> list[dict[str, Any]]:
+    return list(page.evaluate(API_TIMINGS))
+
+
 def measure(url: str, completed: int, compare_ids: list[str], runs: int) -> dict[str, Any]:
     dashboard, navigation_compare, click_compare = [], [], []
+    requests: dict[str, list[dict[str, Any]]] = {}
     tasks: dict[str, list[float]] = {"dashboard": [], "comparison": [], "selection_and_comparison": []}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -96,6 +109,8 @@ def measure(url: str, completed: int, compare_ids: list[str], runs: int) -> dict
             dashboard.append(drawn_at(page, DASHBOARD_DRAWN, completed))
             page.wait_for_timeout(300)
             tasks["dashboard"] += long_tasks(page)
+            for timing in api_timings(page):
+                requests.setdefault(timing["name"], []).append(timing)
             page.close()
 
             page = context.new_page()
@@ -124,7 +139,7 @@ def measure(url: str, completed: int, compare_ids: list[str], runs: int) -> dict
             page.close()
         browser.close()
     return {"dashboard": dashboard, "navigation_compare": navigation_compare, "click_compare": click_compare,
-            "long_tasks": tasks}
+            "long_tasks": tasks, "requests": requests}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,6 +180,14 @@ def main(argv: list[str] | None = None) -> int:
           f"runs {[round(v) for v in figures['click_compare']]}")
     print(f"long tasks: {len(every_task)}, longest {worst_task:.0f} ms, {len(over)} over {LONG_TASK_LIMIT_MS} ms; "
           f"longest per view {worst_by_view}")
+    requests = {
+        name: {"median_ms": round(statistics.median(t["ms"] for t in found), 1),
+               "wire_bytes": found[-1]["wire"], "decoded_bytes": found[-1]["decoded"]}
+        for name, found in sorted(figures["requests"].items())
+    }
+    for name, figure in requests.items():
+        print(f"  /api/dashboard/{name}: median {figure['median_ms']:.0f} ms, {figure['wire_bytes']:,} bytes on the "
+              f"wire ({figure['decoded_bytes']:,} decoded)")
     met = dashboard_ms <= DASHBOARD_TARGET_MS and navigation_ms <= COMPARISON_TARGET_MS and not over
     print(json.dumps({
         "experiments": len(seeded.ids),
@@ -176,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         "longest_task_ms": round(worst_task, 1),
         "long_tasks_over_100ms": len(over),
         "longest_task_ms_by_view": worst_by_view,
+        "dashboard_requests": requests,
         "runs": args.runs,
         "targets": {"dashboard_ms": DASHBOARD_TARGET_MS, "comparison_ms": COMPARISON_TARGET_MS,
                     "long_task_ms": LONG_TASK_LIMIT_MS},
