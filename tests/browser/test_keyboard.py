@@ -35,8 +35,16 @@ def test_wizard_traps_focus_and_escape_restores_it(page: Page, gateway: Gateway,
 
 def test_view_modal_tabs_and_leaderboard_rows_by_keyboard(page: Page, gateway: Gateway, seeded: SeededRuns) -> None:
     page.goto("/#/dashboard")
-    row = page.locator("#leaderboard-table [role='row'][data-id]").first
+    rows = page.locator("#leaderboard-table [role='row'][data-id]")
+    expect(rows).to_have_count(len(seeded.completed))
+    row = rows.first
     row.focus()
+    page.keyboard.press("ArrowDown")
+    expect(rows.nth(1)).to_be_focused()
+    page.keyboard.press("End")
+    expect(rows.last).to_be_focused()
+    page.keyboard.press("Home")
+    expect(row).to_be_focused()
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog")
     overview = dialog.get_by_role("tab", name="Overview")
