@@ -40,7 +40,7 @@ export function leaderboardTable(board, onOpen) {
     buttons.set(key, button);
     return h("div", { role: "columnheader", class: "num", dataset: { key } }, button);
   });
-  const body = h("div", { role: "rowgroup", class: "lb-body" });
+  const body = h("div", { class: "lb-body" });
   const table = h("div", {
     role: "table", id: "leaderboard-table", class: ["lb", columns.length > METRIC_COLUMNS.length ? "lb-wide" : ""], "aria-label": `Leaderboard by ${board.label}`,
     "aria-describedby": caption.id, "aria-rowcount": String(board.items.length + 1),
