@@ -419,7 +419,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="gateway port (or the --serve service's port)")
     parser.add_argument("--no-mlflow", action="store_true", help="use an MLflow server that is already running")
     parser.add_argument("--no-data", action="store_true", help="do not register MovieLens 100k")
+    parser.add_argument("--demo", action="store_true",
+                        help="start a MovieLens 100k quick test through the API when there is no experiment yet")
     args = parser.parse_args(argv)
+    if args.demo and args.no_data:
+        parser.error("--demo needs the MovieLens datasets: drop --no-data")
     if args.serve:
         serve(args.serve, args.port)
         return 0
@@ -436,6 +440,12 @@ def main(argv: list[str] | None = None) -> int:
     with stack:
         print(f"Experiments platform on {stack.url}  (MLflow {stack.settings.mlflow_tracking_uri}); Ctrl+C stops it",
               flush=True)
+        if args.demo:
+            from .demo import launch_demo
+
+            started = launch_demo(stack.url)
+            print(f"Demo quick test started: {stack.url}/#/experiments" if started
+                  else "Experiments exist already: no demo quick test started", flush=True)
         stopping.wait()
     return 0
 
