@@ -44,6 +44,7 @@ class SharedLoad:
 
     Nothing is kept once a load has finished, so a caller never gets documents older than a load
     that was already under way when it asked (no staleness beyond an ordinary concurrent read).
+    The documents are shared between the callers of one load: read them, never change them.
     """
 
     def __init__(self, documents: DocumentStore) -> None:
