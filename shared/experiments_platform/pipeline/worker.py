@@ -160,7 +160,16 @@ def record_exit(request: dict[str, Any], code: int) -> None:
             job["exit_code"] = code
 
 
-def serve(requests: IO[str], channel: Channel, import_error: str) -> int:
+def describe_start(request: dict[str, Any], import_s: float, ready_at: float) -> None:
+    """One line at the top of the job's log: which worker, how long its imports took, who waited."""
+    sent_at = float(request.get("sent_at") or ready_at)
+    waited = max(0.0, ready_at - sent_at)
+    print(f"pipeline worker {os.getpid()}: TensorFlow, TFX, Beam and TFRS imported in {import_s:.1f} s; "
+          f"this {request['kind']} request waited {waited:.1f} s for them", flush=True)
+
+
+def serve(requests: IO[str], channel: Channel, import_error: str, import_s: float = 0.0,
+          ready_at: float = 0.0) -> int:
     compiled = False
     for line in requests:
         try:
@@ -176,6 +185,7 @@ def serve(requests: IO[str], channel: Channel, import_error: str) -> int:
             return 2
         redirect_output(request["log"])
         set_title(request)
+        describe_start(request, import_s, ready_at)
         if import_error:
             print(f"the pipeline environment failed to import:\n{import_error}", file=sys.stderr)
             if kind == "compile":
@@ -201,8 +211,9 @@ def main() -> int:
     channel = Channel(os.fdopen(os.dup(1), "w", buffering=1))
     os.dup2(2, 1)
     seconds, import_error = preload()
+    ready_at = time.time()
     channel.send({"type": "ready", "pid": os.getpid(), "import_s": round(seconds, 3), "error": bool(import_error)})
-    code = serve(sys.stdin, channel, import_error)
+    code = serve(sys.stdin, channel, import_error, seconds, ready_at)
     channel.send({"type": "exit", "code": code})
     sys.stdout.flush()
     sys.stderr.flush()

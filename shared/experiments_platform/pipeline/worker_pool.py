@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -63,7 +64,7 @@ class Worker:
         assert self.process.stdin is not None
         try:
             with self._send_lock:
-                self.process.stdin.write(json.dumps(request) + "\n")
+                self.process.stdin.write(json.dumps({**request, "sent_at": time.time()}) + "\n")
                 self.process.stdin.flush()
         except (BrokenPipeError, ValueError, OSError) as exc:
             raise WorkerGone(f"pipeline worker {self.pid} is gone ({exc})") from exc

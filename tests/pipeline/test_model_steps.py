@@ -1,0 +1,59 @@
+"""The two-tower model's own step functions and loss compute exactly what Keras's defaults compute."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from experiments_platform.domain.model import ModelConfig  # noqa: E402
+from experiments_platform.pipeline.feature_names import ModelInput  # noqa: E402
+from experiments_platform.pipeline.model import SAMPLING_PROBABILITY, InBatchSoftmaxLoss, build_model  # noqa: E402
+
+
+def test_the_loss_is_keras_summed_softmax_cross_entropy():
+    rng = np.random.default_rng(1)
+    logits = tf.constant(rng.normal(size=(6, 6)).astype(np.float32))
+    labels = tf.eye(6)
+    keras = tf.keras.losses.CategoricalCrossentropy(from_logits=True, reduction=tf.keras.losses.Reduction.SUM)
+    assert float(InBatchSoftmaxLoss()(labels, logits)) == float(keras(labels, logits))
+
+
+def twin_models(correction: bool) -> tuple:
+    inputs = ([ModelInput("query__user_id", "embedding", 20, 4)],
+              [ModelInput("candidate__item_id", "embedding", 30, 4)])
+    config = ModelConfig(name="m", query_tower_layers=[4], candidate_tower_layers=[4], l2_regularization=1e-3,
+                         sampling_bias_correction=correction)
+    ours, reference = (build_model(*inputs, config, learning_rate=0.1) for _ in range(2))
+    batch = next(iter(data()))
+    for model in (ours, reference):
+        model.compute_loss(batch)
+    reference.set_weights(ours.get_weights())
+    return ours, reference
+
+
+def data(rows: int = 96) -> tf.data.Dataset:
+    rng = np.random.default_rng(3)
+    return tf.data.Dataset.from_tensor_slices({
+        "query__user_id": rng.integers(0, 20, rows), "candidate__item_id": rng.integers(0, 30, rows),
+        SAMPLING_PROBABILITY: rng.uniform(0.01, 0.2, rows).astype(np.float32),
+    }).batch(32)
+
+
+def test_fit_and_evaluate_match_the_keras_step_functions():
+    for correction in (True, False):
+        ours, reference = twin_models(correction)
+        reference.make_train_function = tf.keras.Model.make_train_function.__get__(reference)
+        reference.make_test_function = tf.keras.Model.make_test_function.__get__(reference)
+        history = ours.fit(data(), validation_data=data(64), epochs=2, verbose=0).history
+        expected = reference.fit(data(), validation_data=data(64), epochs=2, verbose=0).history
+        assert history.keys() == expected.keys()
+        for key in expected:
+            np.testing.assert_allclose(history[key], expected[key], rtol=1e-5, err_msg=key)
+        for mine, theirs in zip(ours.trainable_variables, reference.trainable_variables, strict=True):
+            np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-7)
+        assert int(ours._train_counter.numpy()) == int(reference._train_counter.numpy()) == 6
+        np.testing.assert_allclose(ours.evaluate(data(), return_dict=True, verbose=0)["loss"],
+                                   reference.evaluate(data(), return_dict=True, verbose=0)["loss"], rtol=1e-5)
