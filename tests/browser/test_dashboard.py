@@ -113,3 +113,21 @@ def test_leaderboard_is_a_table_at_laptop_width_and_narrower(page: Page, seeded:
     if width < 1366:
         wrap.evaluate("el => { el.scrollTop = 0; window.scrollTo(0, 0); }")
         screenshot(page, f"42-dashboard-{width}px")
+
+
+def test_ranking_by_recall_excluding_training_items(page: Page, gateway: Gateway, seeded: SeededRuns) -> None:
+    board = gateway.api("GET", "/api/dashboard/leaderboard?metric=recall_at_100_excluding_train_items&page_size=1")
+    page.goto("/#/dashboard")
+    page.get_by_label("Rank by").select_option("recall_at_100_excluding_train_items")
+    table = page.locator("#leaderboard-table")
+    active = table.locator("[role='columnheader'][aria-sort='descending']")
+    expect(active).to_have_text("Recall@100 (excl. training items) ▼")
+    expect(page.locator("#leaderboard-caption")).to_contain_text("ranked by Recall@100 (excl. training items)")
+    first = table.locator(".lb-body [role='row']").first
+    expect(first).to_contain_text(board["items"][0]["label"])
+    expect(first.locator(".metric-chip")).to_have_text(f"{board['items'][0]['value'] * 100:.1f}%")
+    assert_one_line(boxes_of(table.locator("[role='columnheader']")), "header ranked by the excl. metric")
+    clipped = table.locator("[role='columnheader']").evaluate_all(
+        "cells => cells.filter(c => c.offsetWidth && c.scrollWidth > c.clientWidth).map(c => c.textContent)")
+    assert not clipped, f"header labels cut off: {clipped}"
+    screenshot(page, "43-dashboard-ranked-excluding-training-items")

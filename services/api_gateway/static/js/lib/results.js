@@ -79,13 +79,24 @@ export function flatten(results, prefix = "") {
   return out;
 }
 
-/** `recall_at_100` → `Recall@100`; `baseline.recall_at_100` → `Baseline Recall@100`. */
+const METRIC_VARIANTS = { _excluding_train_items: "excl. training items" };
+
+/**
+ * The API's metric labels (`metric_label` in handlers/experiments.py): `recall_at_100` →
+ * `Recall@100`; `popularity_recall_at_10` → `Popularity Recall@10`;
+ * `recall_at_100_excluding_train_items` → `Recall@100 (excl. training items)`;
+ * `baseline.recall_at_100` → `Baseline Recall@100`.
+ */
 export function metricLabel(name) {
-  return name.split(".").map((part) => {
+  return name.split(".").map((whole) => {
+    const variant = Object.keys(METRIC_VARIANTS).find((suffix) => whole.endsWith(suffix));
+    const part = variant ? whole.slice(0, -variant.length) : whole;
     const [head, k] = part.split("_at_");
-    const text = head.replace(/_/g, " ").trim();
-    const cap = text.charAt(0).toUpperCase() + text.slice(1);
-    return k ? `${cap}@${k}` : cap;
+    const words = head.split("_").filter(Boolean);
+    if (k && words.length) words[words.length - 1] = words[words.length - 1].charAt(0).toUpperCase() + words[words.length - 1].slice(1);
+    const text = words.join(" ");
+    const label = (text.charAt(0).toUpperCase() + text.slice(1)) + (k ? `@${k}` : "");
+    return variant ? `${label} (${METRIC_VARIANTS[variant]})` : label;
   }).join(" ");
 }
 
