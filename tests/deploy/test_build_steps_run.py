@@ -13,11 +13,9 @@ import json
 import re
 import subprocess
 from collections.abc import Iterator
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 from deploy_model import REPO
 from experiments_platform import google_events
@@ -28,6 +26,7 @@ from experiments_platform.domain.model import ModelConfig
 from experiments_platform.pipeline_spec import ArtifactUris, MlflowTarget, QuickTestSpec, SplitQueries
 from google.cloud import aiplatform_v1
 from google.protobuf import json_format
+from grpc_recorder import GrpcRecorder, Method, serving
 
 TFX_PYTHON = REPO / ".venv-tfx" / "bin" / "python"
 EXPERIMENT = "a1b2c3"
@@ -72,32 +71,20 @@ def substitute(value: str, substitutions: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def recorded_jobs() -> Iterator[tuple[str, list[Any]]]:
-    requests: list[Any] = []
-
-    def create(request: Any, context: grpc.ServicerContext) -> aiplatform_v1.PipelineJob:
-        requests.append(request)
-        return aiplatform_v1.PipelineJob(name=f"{request.parent}/pipelineJobs/{request.pipeline_job_id}")
-
-    handler = grpc.unary_unary_rpc_method_handler(
-        create,
-        request_deserializer=aiplatform_v1.CreatePipelineJobRequest.deserialize,
-        response_serializer=aiplatform_v1.PipelineJob.serialize,
-    )
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler("google.cloud.aiplatform.v1.PipelineService",
-                                              {"CreatePipelineJob": handler}),)
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield f"127.0.0.1:{port}", requests
-    server.stop(grace=None)
+def vertex() -> Iterator[GrpcRecorder]:
+    """A Vertex AI PipelineService that records CreatePipelineJob and answers with the job's name."""
+    recorder = GrpcRecorder("google.cloud.aiplatform.v1.PipelineService", {
+        "CreatePipelineJob": Method(
+            aiplatform_v1.CreatePipelineJobRequest, aiplatform_v1.PipelineJob.serialize,
+            lambda req, ctx: aiplatform_v1.PipelineJob(name=f"{req.parent}/pipelineJobs/{req.pipeline_job_id}"),
+        ),
+    })
+    with serving(recorder):
+        yield recorder
 
 
-def test_compile_then_submit_as_the_build_runs_them(tmp_path: Path, recorded_jobs: tuple[str, list[Any]]) -> None:
+def test_compile_then_submit_as_the_build_runs_them(tmp_path: Path, vertex: GrpcRecorder) -> None:
     assert TFX_PYTHON.exists(), "the pipeline environment .venv-tfx is required (make setup)"
-    endpoint, requests = recorded_jobs
     workspace, outputs = tmp_path / "workspace", tmp_path / "builder"
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(spec().to_json())
@@ -127,7 +114,7 @@ def test_compile_then_submit_as_the_build_runs_them(tmp_path: Path, recorded_job
                               timeout=300)
     assert compiled.returncode == 0, compiled.stderr[-3000:]
     submitted = subprocess.run(
-        [str(TFX_PYTHON), str(Path(__file__).with_name("run_submit_step.py")), endpoint, *args(submit_step)[2:]],
+        [str(TFX_PYTHON), str(Path(__file__).with_name("run_submit_step.py")), vertex.address, *args(submit_step)[2:]],
         env=env, capture_output=True, text=True, timeout=120,
     )
     assert submitted.returncode == 0, submitted.stderr[-3000:]
@@ -139,7 +126,7 @@ def test_compile_then_submit_as_the_build_runs_them(tmp_path: Path, recorded_job
         "ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer"
     }
 
-    [request] = requests
+    [request] = vertex.of("CreatePipelineJob")
     job = request.pipeline_job
     assert json_format.MessageToDict(aiplatform_v1.PipelineJob.pb(job).pipeline_spec) == pipeline_job["pipelineSpec"]
     assert job.service_account == PIPELINE_SA

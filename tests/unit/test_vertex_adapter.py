@@ -1,7 +1,7 @@
 """The Vertex AI adapter's requests, as they arrive at the gRPC transport.
 
-A real gRPC server on 127.0.0.1 implements ``google.cloud.aiplatform.v1.PipelineService`` and
-records each request message the real ``PipelineServiceClient`` sends over the wire.
+A real gRPC server on 127.0.0.1 (``grpc_recorder``) implements ``google.cloud.aiplatform.v1.PipelineService``
+and records each request message the real ``PipelineServiceClient`` sends over the wire.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import base64
 import json
 import re
 from collections.abc import Callable, Iterator
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
@@ -24,84 +23,48 @@ from experiments_platform.errors import ConfigurationError, InvalidInput, Transi
 from google.cloud import aiplatform_v1
 from google.cloud.aiplatform_v1.services.pipeline_service.transports import PipelineServiceGrpcTransport
 from google.protobuf import empty_pb2, json_format
+from grpc_recorder import GrpcRecorder, Method, fail, serving
 
 COMPILED = Path(__file__).parents[1] / "deploy" / "fixtures" / "kubeflow_v2_pipeline_job.json"
 SERVICE = "google.cloud.aiplatform.v1.PipelineService"
 PROJECT, REGION = "demo-project", "europe-west1"
 PIPELINE_SA = "pipeline@demo-project.iam.gserviceaccount.com"
 
-Responder = Callable[[Any, grpc.ServicerContext], Any]
-
-
-class PipelineServiceRecorder:
-    """Answers each method with a queued responder (or a default) and keeps every request."""
+class PipelineServiceRecorder(GrpcRecorder):
+    """The Vertex AI pipeline service: CreatePipelineJob, CancelPipelineJob and GetPipelineJob."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[str, Any]] = []
-        self.queued: dict[str, list[Responder]] = {}
-        self.defaults: dict[str, Responder] = {
-            "CreatePipelineJob": lambda req, ctx: aiplatform_v1.PipelineJob(
-                name=f"{req.parent}/pipelineJobs/{req.pipeline_job_id}",
-                state=aiplatform_v1.PipelineState.PIPELINE_STATE_PENDING,
+        super().__init__(SERVICE, {
+            "CreatePipelineJob": Method(
+                aiplatform_v1.CreatePipelineJobRequest, aiplatform_v1.PipelineJob.serialize,
+                lambda req, ctx: aiplatform_v1.PipelineJob(
+                    name=f"{req.parent}/pipelineJobs/{req.pipeline_job_id}",
+                    state=aiplatform_v1.PipelineState.PIPELINE_STATE_PENDING,
+                ),
             ),
-            "CancelPipelineJob": lambda req, ctx: empty_pb2.Empty(),
-            "GetPipelineJob": lambda req, ctx: aiplatform_v1.PipelineJob(
-                name=req.name, state=aiplatform_v1.PipelineState.PIPELINE_STATE_RUNNING
+            "CancelPipelineJob": Method(
+                aiplatform_v1.CancelPipelineJobRequest, empty_pb2.Empty.SerializeToString,
+                lambda req, ctx: empty_pb2.Empty(),
             ),
-        }
-
-    def then(self, method: str, responder: Responder) -> None:
-        self.queued.setdefault(method, []).append(responder)
-
-    def handler(self, method: str, request_type: Any, serialize: Callable[[Any], bytes]) -> grpc.RpcMethodHandler:
-        def answer(request: Any, context: grpc.ServicerContext) -> Any:
-            self.requests.append((method, request))
-            queue = self.queued.get(method) or []
-            responder = queue.pop(0) if queue else self.defaults[method]
-            return responder(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(
-            answer, request_deserializer=request_type.deserialize, response_serializer=serialize
-        )
-
-    def of(self, method: str) -> list[Any]:
-        return [request for name, request in self.requests if name == method]
-
-
-def fail(code: grpc.StatusCode, message: str) -> Responder:
-    def respond(request: Any, context: grpc.ServicerContext) -> Any:
-        context.abort(code, message)
-
-    return respond
+            "GetPipelineJob": Method(
+                aiplatform_v1.GetPipelineJobRequest, aiplatform_v1.PipelineJob.serialize,
+                lambda req, ctx: aiplatform_v1.PipelineJob(
+                    name=req.name, state=aiplatform_v1.PipelineState.PIPELINE_STATE_RUNNING
+                ),
+            ),
+        })
 
 
 @pytest.fixture
 def recorder() -> Iterator[PipelineServiceRecorder]:
-    recorder = PipelineServiceRecorder()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    methods = {
-        "CreatePipelineJob": recorder.handler(
-            "CreatePipelineJob", aiplatform_v1.CreatePipelineJobRequest, aiplatform_v1.PipelineJob.serialize
-        ),
-        "CancelPipelineJob": recorder.handler(
-            "CancelPipelineJob", aiplatform_v1.CancelPipelineJobRequest, empty_pb2.Empty.SerializeToString
-        ),
-        "GetPipelineJob": recorder.handler(
-            "GetPipelineJob", aiplatform_v1.GetPipelineJobRequest, aiplatform_v1.PipelineJob.serialize
-        ),
-    }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, methods),))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    recorder.address = f"127.0.0.1:{port}"  # type: ignore[attr-defined]
-    yield recorder
-    server.stop(grace=None)
+    with serving(PipelineServiceRecorder()) as recorder:
+        yield recorder
 
 
 @pytest.fixture
 def client_factory(recorder: PipelineServiceRecorder) -> Callable[[], aiplatform_v1.PipelineServiceClient]:
     def build() -> aiplatform_v1.PipelineServiceClient:
-        channel = grpc.insecure_channel(recorder.address)  # type: ignore[attr-defined]
+        channel = grpc.insecure_channel(recorder.address)
         return aiplatform_v1.PipelineServiceClient(transport=PipelineServiceGrpcTransport(channel=channel))
 
     return build
