@@ -13,17 +13,15 @@ import tenacity
 from google.api_core import exceptions as gexc
 
 from ..config import Settings
-from ..errors import AlreadyExists, ConfigurationError, ContentionError, InvalidInput
+from ..errors import AlreadyExists, ConfigurationError, ContentionError
 from ..ports.documents import Doc, Filter, Order
-from . import ReadAfterWriteError, check_collection, check_doc_id, field_segments
+from . import ReadAfterWriteError, check_collection, check_doc_id, check_filter, check_order, check_window
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, Transaction
 
 T = TypeVar("T")
 
-_OPERATORS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "in",
-              "array_contains": "array_contains"}
 TRANSACTION_ATTEMPTS = 8
 
 
@@ -116,26 +114,13 @@ class FirestoreDocumentStore:
     ) -> list[Doc]:
         from google.cloud.firestore import FieldFilter, Query
 
-        if limit is not None and limit < 0:
-            raise InvalidInput(f"limit must be >= 0, got {limit}", field="limit")
-        if offset < 0:
-            raise InvalidInput(f"offset must be >= 0, got {offset}", field="offset")
+        check_window(limit, offset)
         if limit == 0:
             return []
         query: Any = self.client.collection(check_collection(collection))
-        for field, op, value in (Filter(*f) for f in filters):
-            field_segments(field)
-            if op not in _OPERATORS:
-                raise InvalidInput(f"unsupported filter operator {op!r} on {field!r}", field=field)
-            if op == "in" and (not isinstance(value, (list, tuple)) or not value):
-                raise InvalidInput(f"filter {field!r} in: the value must be a non-empty list", field=field)
-            query = query.where(filter=FieldFilter(field, _OPERATORS[op], list(value) if op == "in" else value))
-        for field, direction in (Order(*o) for o in order_by):
-            field_segments(field)
-            if direction not in ("asc", "desc"):
-                raise InvalidInput(
-                    f"order direction of {field!r} must be 'asc' or 'desc', got {direction!r}", field=field
-                )
+        for field, op, value in map(check_filter, filters):
+            query = query.where(filter=FieldFilter(field, op, list(value) if op == "in" else value))
+        for field, direction in map(check_order, order_by):
             query = query.order_by(field, direction=Query.ASCENDING if direction == "asc" else Query.DESCENDING)
         if offset:
             query = query.offset(offset)

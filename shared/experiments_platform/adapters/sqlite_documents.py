@@ -24,7 +24,15 @@ from typing import Any, TypeVar
 from ..config import Settings
 from ..errors import AlreadyExists, ContentionError, InvalidInput
 from ..ports.documents import Doc, Filter, Order
-from . import ReadAfterWriteError, check_collection, check_doc_id, field_segments
+from . import (
+    ReadAfterWriteError,
+    check_collection,
+    check_doc_id,
+    check_filter,
+    check_order,
+    check_window,
+    field_segments,
+)
 
 T = TypeVar("T")
 
@@ -110,8 +118,6 @@ class _SqlBuilder:
             null = self.bind("null")
             return f"(json_type(data, {path}) IS NOT NULL AND json_type(data, {path}) != {null} AND NOT {equal})"
         if op == "in":
-            if not isinstance(value, (list, tuple)) or not value:
-                raise InvalidInput(f"filter {field!r} in: the value must be a non-empty list", field=field)
             options = []
             for item in value:
                 types, sql_value = _typed(item, field)
@@ -260,21 +266,13 @@ class SqliteDocumentStore:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Doc]:
-        if limit is not None and limit < 0:
-            raise InvalidInput(f"limit must be >= 0, got {limit}", field="limit")
-        if offset < 0:
-            raise InvalidInput(f"offset must be >= 0, got {offset}", field="offset")
+        check_window(limit, offset)
         sql = _SqlBuilder()
         where = [f"collection = {sql.bind(check_collection(collection))}"]
-        where += [sql.condition(Filter(*f)) for f in filters]
+        where += [sql.condition(check_filter(f)) for f in filters]
         ordering = []
         last_direction = "ASC"
-        for order in order_by:
-            field, direction = Order(*order)
-            if direction not in ("asc", "desc"):
-                raise InvalidInput(
-                    f"order direction of {field!r} must be 'asc' or 'desc', got {direction!r}", field=field
-                )
+        for field, direction in map(check_order, order_by):
             last_direction = direction.upper()
             path = sql.bind(_json_path(field))
             where.append(f"json_type(data, {path}) IS NOT NULL")
