@@ -11,7 +11,7 @@ import pytest
 from experiments_platform import google_events as ge
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.status import Stage
-from experiments_platform.handlers import cancel, reconcile, status_watcher, submitter
+from experiments_platform.handlers import cancel, experiments, reconcile, status_watcher, submitter
 from experiments_platform.messages import (
     CancelExperiment,
     PipelineJobStateChanged,
@@ -86,14 +86,14 @@ def test_submit_writes_the_spec_starts_one_build_and_records_it(platform, experi
 
 
 def test_submit_of_a_cancelled_experiment_starts_nothing(platform, experiment):
-    cancel.request_cancel(platform, experiment.id)
+    experiments.cancel_experiment(platform.documents, platform.bus, experiment.id)
     submit(platform, experiment.id)
     assert platform.builds.started == []
 
 
 def test_a_build_that_loses_the_race_with_a_cancel_is_cancelled(platform, experiment):
     def cancel_meanwhile(experiment_id: str) -> None:
-        cancel.request_cancel(platform, experiment_id)
+        experiments.cancel_experiment(platform.documents, platform.bus, experiment_id)
 
     platform.builds.on_start = cancel_meanwhile
     submit(platform, experiment.id)
@@ -156,7 +156,7 @@ def test_out_of_order_events_never_move_backwards(platform, experiment):
 
 def test_cancel_during_compile_cancels_the_build(platform, experiment):
     submit(platform, experiment.id)
-    cancel.request_cancel(platform, experiment.id)
+    experiments.cancel_experiment(platform.documents, platform.bus, experiment.id)
     assert platform.bus.published[-1][0] == Topics.CANCEL
     cancel.on_cancel(platform, CancelExperiment(experiment_id=experiment.id))
     doc = stored(platform, experiment.id)
@@ -168,7 +168,7 @@ def test_cancel_during_the_pipeline_cancels_the_job(platform, experiment):
     submit(platform, experiment.id)
     for event in finished_events(platform, experiment.id)[:8]:
         apply(platform, event)
-    cancel.request_cancel(platform, experiment.id)
+    experiments.cancel_experiment(platform.documents, platform.bus, experiment.id)
     cancel.on_cancel(platform, CancelExperiment(experiment_id=experiment.id))
     doc = stored(platform, experiment.id)
     assert platform.pipelines.cancelled == [JOB.format(experiment.id)] and doc["status"] == "cancelled"
@@ -177,7 +177,7 @@ def test_cancel_during_the_pipeline_cancels_the_job(platform, experiment):
 
 def test_a_build_finishing_while_a_cancel_is_in_flight_has_its_pipeline_cancelled(platform, experiment):
     submit(platform, experiment.id)
-    cancel.request_cancel(platform, experiment.id)
+    experiments.cancel_experiment(platform.documents, platform.bus, experiment.id)
     success = finished_events(platform, experiment.id)[1]
     status_watcher.on_build(platform, success)
     assert platform.pipelines.cancelled == [success.pipeline_job_name]

@@ -1,7 +1,7 @@
 """Cancel an experiment in either phase, and leave no compute running.
 
-The gateway calls ``request_cancel``: it marks ``cancel_requested`` in a transaction and
-publishes ``CancelExperiment``. ``on_cancel`` (status watcher) stops the work: during Compile it
+The gateway calls ``experiments.cancel_experiment``: it marks ``cancel_requested`` in a transaction
+and publishes ``CancelExperiment``. ``on_cancel`` (status watcher) stops the work: during Compile it
 cancels the build, during the pipeline it cancels the job; then the status turns cancelled and
 the running stages with it. A build that completes while the cancel is in flight submits a
 pipeline the status watcher then cancels (``status_watcher.on_build``); the submitter starts
@@ -13,40 +13,13 @@ from __future__ import annotations
 from ..bootstrap import Platform
 from ..domain.base import utcnow
 from ..domain.experiment import Experiment
-from ..domain.status import CANCELLABLE, Status
-from ..errors import Conflict, NotFound
+from ..domain.status import Status
 from ..google_events import TERMINAL_BUILD_STATES
 from ..jsonlog import fields, get_logger
-from ..messages import CancelExperiment, Topics
+from ..messages import CancelExperiment
 from .status_watcher import cancelled, load_experiment, update_experiment
 
 log = get_logger(__name__)
-
-
-def request_cancel(platform: Platform, experiment_id: str) -> Experiment:
-    """Mark the experiment for cancellation and publish ``CancelExperiment``; idempotent.
-
-    Raises ``NotFound`` for an unknown id and ``Conflict`` when it already completed or failed.
-    """
-
-    def mark(experiment: Experiment) -> bool:
-        if experiment.status not in CANCELLABLE or experiment.cancel_requested:
-            return False
-        experiment.cancel_requested = True
-        return True
-
-    experiment, _ = update_experiment(platform.documents, experiment_id, mark)
-    if experiment is None:
-        raise NotFound(f"experiment {experiment_id!r} doesn't exist", field="experiment_id")
-    if experiment.status in (Status.COMPLETED, Status.FAILED):
-        raise Conflict(
-            f"{experiment.label} is {experiment.status.value} and can no longer be cancelled",
-            field="status",
-        )
-    if experiment.status is not Status.CANCELLED:
-        platform.bus.publish(Topics.CANCEL, *CancelExperiment(experiment_id=experiment_id).encode())
-    log.info("cancel requested", extra=fields(experiment_id=experiment_id, status=experiment.status.value))
-    return experiment
 
 
 def on_cancel(platform: Platform, command: CancelExperiment) -> None:
