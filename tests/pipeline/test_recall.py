@@ -79,3 +79,25 @@ def test_shape_errors_name_the_argument():
         recall_at_k(np.ones((2, 3)), np.ones((4, 3)), np.array([1]))
     with pytest.raises(ValueError, match="embedding shapes do not match"):
         recall_at_k(np.ones((2, 3)), np.ones((4, 2)), np.array([1, 2]))
+
+
+def test_one_shared_ranking_with_exclusions_matches_brute_force():
+    """Identical query rows (the popularity baseline) take the one-sort path; ties and exclusions included."""
+    rng = np.random.default_rng(11)
+    corpus = 30
+    popularity = popularity_scores(rng.integers(0, corpus, size=60), corpus_size=corpus)
+    positives = rng.integers(0, corpus, size=12)
+    positives[0] = -1
+    excluded = [rng.choice(corpus, size=rng.integers(0, 6), replace=True) for _ in positives]
+    excluded[1] = np.array([positives[1], positives[1]])
+    queries = np.ones((len(positives), 1), dtype=np.float32)
+    ks = (1, 3, 10)
+    for variant in (None, excluded):
+        expected, evaluated = brute_force_recall(queries, popularity, positives, ks, variant)
+        result = recall_at_k(queries, popularity, positives, ks, excluded=variant)
+        assert result.evaluated == evaluated
+        assert result.recall == pytest.approx(expected)
+        distinct_rows = np.hstack([queries, np.arange(len(positives), dtype=np.float32)[:, None]])
+        same_scores = np.hstack([popularity, np.zeros_like(popularity)])
+        general = positive_ranks(distinct_rows, same_scores, positives, variant)
+        assert general.tolist() == positive_ranks(queries, popularity, positives, variant).tolist()

@@ -41,6 +41,7 @@ def positive_ranks(
     """0-based rank of each query's positive among all candidates; -1 when it cannot be ranked.
 
     -1 marks a positive outside the corpus (index < 0) or one excluded from its own ranking.
+    When every query row is the same vector (the popularity baseline), one ranking serves all.
     """
     queries = np.asarray(query_embeddings, dtype=np.float32)
     candidates = np.asarray(candidate_embeddings, dtype=np.float32)
@@ -52,26 +53,70 @@ def positive_ranks(
     if excluded is not None and len(excluded) != len(positives):
         raise ValueError(f"excluded must have one entry per query ({len(positives)}), got {len(excluded)}")
     corpus = candidates.shape[0]
-    order = np.arange(corpus)
-    ranks = np.full(len(positives), -1, dtype=np.int64)
-    for start in range(0, len(positives), chunk_size):
-        stop = min(start + chunk_size, len(positives))
-        rows = np.arange(start, stop)
-        pos = positives[rows]
-        valid = (pos >= 0) & (pos < corpus)
-        scores = queries[rows] @ candidates.T
-        if excluded is not None:
-            for i, row in enumerate(rows):
-                drop = np.asarray(excluded[int(row)], dtype=np.int64)
-                if drop.size:
-                    if valid[i] and np.any(drop == pos[i]):
-                        valid[i] = False
-                    scores[i, drop] = -np.inf
-        safe_pos = np.where(valid, pos, 0)
-        positive_scores = scores[np.arange(len(rows)), safe_pos][:, None]
-        before = (scores > positive_scores) | ((scores == positive_scores) & (order[None, :] < safe_pos[:, None]))
-        chunk_ranks = before.sum(axis=1)
-        ranks[rows] = np.where(valid, chunk_ranks, -1)
+    valid = (positives >= 0) & (positives < corpus)
+    safe = np.where(valid, positives, 0)
+    pairs = _excluded_pairs(excluded, corpus) if excluded is not None else None
+    if len(queries) and np.all(queries == queries[0]):
+        ranks = _shared_ranking_ranks(candidates @ queries[0], safe, pairs, valid)
+    else:
+        ranks = np.empty(len(positives), dtype=np.int64)
+        for start in range(0, len(positives), chunk_size):
+            stop = min(start + chunk_size, len(positives))
+            scores = queries[start:stop] @ candidates.T
+            chunk_pairs = None
+            if pairs is not None:
+                lo, hi = np.searchsorted(pairs[0], [start, stop])
+                chunk_pairs = (pairs[0][lo:hi] - start, pairs[1][lo:hi])
+            ranks[start:stop] = _chunk_ranks(scores, safe[start:stop], chunk_pairs, valid[start:stop])
+    return np.where(valid, ranks, -1)
+
+
+def _excluded_pairs(excluded: Sequence[np.ndarray], corpus: int) -> tuple[np.ndarray, np.ndarray]:
+    """(query row, candidate index) of every exclusion, unique, in the corpus, sorted by row."""
+    lengths = np.fromiter((len(e) for e in excluded), dtype=np.int64, count=len(excluded))
+    flat = np.concatenate([np.asarray(e, dtype=np.int64) for e in excluded]) if lengths.sum() else \
+        np.zeros(0, dtype=np.int64)
+    rows = np.repeat(np.arange(len(excluded), dtype=np.int64), lengths)
+    keep = (flat >= 0) & (flat < corpus)
+    keys = np.unique(rows[keep] * corpus + flat[keep])
+    return keys // corpus, keys % corpus
+
+
+def _drop_excluded_positives(pairs: tuple[np.ndarray, np.ndarray], safe: np.ndarray, valid: np.ndarray) -> None:
+    rows, items = pairs
+    valid[rows[items == safe[rows]]] = False
+
+
+def _shared_ranking_ranks(scores: np.ndarray, safe: np.ndarray, pairs: tuple[np.ndarray, np.ndarray] | None,
+                          valid: np.ndarray) -> np.ndarray:
+    """Ranks when every query scores the corpus the same way: one stable descending sort."""
+    position = np.empty(len(scores), dtype=np.int64)
+    position[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
+    ranks = position[safe]
+    if pairs is not None:
+        rows, items = pairs
+        _drop_excluded_positives(pairs, safe, valid)
+        before = position[items] < ranks[rows]
+        ranks = ranks - np.bincount(rows[before], minlength=len(safe))
+    return ranks
+
+
+def _chunk_ranks(scores: np.ndarray, safe: np.ndarray, pairs: tuple[np.ndarray, np.ndarray] | None,
+                 valid: np.ndarray) -> np.ndarray:
+    """Ranks of one chunk's positives: candidates scoring higher, plus equal ones earlier in the corpus."""
+    index = np.arange(len(safe))
+    positive_scores = scores[index, safe]
+    ranks = np.count_nonzero(scores > positive_scores[:, None], axis=1).astype(np.int64)
+    equal = scores == positive_scores[:, None]
+    tied = np.flatnonzero(np.count_nonzero(equal, axis=1) > 1)
+    if tied.size:
+        ranks[tied] += np.count_nonzero(equal[tied] & (np.arange(scores.shape[1]) < safe[tied, None]), axis=1)
+    if pairs is not None:
+        rows, items = pairs
+        _drop_excluded_positives(pairs, safe, valid)
+        item_scores = scores[rows, items]
+        before = (item_scores > positive_scores[rows]) | ((item_scores == positive_scores[rows]) & (items < safe[rows]))
+        ranks -= np.bincount(rows[before], minlength=len(safe))
     return ranks
 
 
