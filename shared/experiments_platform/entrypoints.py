@@ -257,14 +257,7 @@ def _mount_artifact_routes(app: Any, current: Callable[[], Platform]) -> None:
     from .handlers import artifact_reader as reader
 
     prefix = "/experiments/<experiment_id>"
-    readers: dict[str, Callable[[Platform, str], dict[str, Any]]] = {
-        "metrics": reader.metrics,
-        "training-history": reader.training_history,
-        "artifacts": reader.artifacts,
-        "statistics": reader.statistics,
-        "schema": reader.schema,
-    }
-    for name, read in readers.items():
+    for name, read in reader.VIEWS.items():
         app.add_url_rule(f"{prefix}/{name}", name, _reader_view(read, current))
 
     def logs(experiment_id: str, component: str) -> Any:

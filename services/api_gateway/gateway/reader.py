@@ -4,20 +4,12 @@ from the artifact_reader service when ``PLATFORM_ARTIFACT_READER_URL`` is set (a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from experiments_platform import service_calls
 from experiments_platform.bootstrap import Platform
 from experiments_platform.handlers import artifact_reader
 
-READERS: dict[str, Callable[[Platform, str], dict[str, Any]]] = {
-    "metrics": artifact_reader.metrics,
-    "training-history": artifact_reader.training_history,
-    "artifacts": artifact_reader.artifacts,
-    "statistics": artifact_reader.statistics,
-    "schema": artifact_reader.schema,
-}
 SERVICE = "artifact_reader"
 
 
@@ -25,7 +17,7 @@ def read(platform: Platform, experiment_id: str, view: str) -> dict[str, Any]:
     """One artifact_reader view (``metrics``, ``training-history``, ``artifacts``, ``statistics``, ``schema``)."""
     base = platform.settings.artifact_reader_url
     if base is None:
-        return READERS[view](platform, experiment_id)
+        return artifact_reader.VIEWS[view](platform, experiment_id)
     return service_calls.call_json(SERVICE, base, f"/experiments/{experiment_id}/{view}")
 
 

@@ -10,6 +10,7 @@ statistics, schema and statistics report page of the data stages through tfdv_pa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .. import tfdv_parser_client
@@ -142,3 +143,13 @@ def statistics_report(platform: Platform, experiment_id: str) -> str:
         schema_uri = None
     title = f"{experiment.label} · {experiment.name}"
     return tfdv_parser_client.report(platform.settings, platform.blobs, statistics_uri, schema_uri, title)
+
+
+VIEWS: dict[str, Callable[[Platform, str], dict[str, Any]]] = {
+    "metrics": metrics,
+    "training-history": training_history,
+    "artifacts": artifacts,
+    "statistics": statistics,
+    "schema": schema,
+}
+"""The JSON views of an experiment by their path segment (``/experiments/{id}/{view}`` on the service)."""
