@@ -22,7 +22,7 @@ from ..domain.status import CANCELLABLE, Status
 from ..errors import InvalidInput
 from ..ports.documents import Doc, DocumentStore, Filter
 from .compare import format_crosses, format_features, format_layers
-from .experiments import COLLECTION, metric_direction, metric_label, result_metrics, summarize
+from .experiments import COLLECTION, check_page, metric_direction, metric_label, result_metrics, summarize, value_at
 
 HEADLINE = "recall_at_100"
 LEADERBOARD_METRICS = ("recall_at_10", "recall_at_50", "recall_at_100", "test_loss")
@@ -111,10 +111,7 @@ def leaderboard(
     """
     if order not in ("best", "asc", "desc"):
         raise InvalidInput("order: use best, asc or desc", field="order", suggestions=["best", "asc", "desc"])
-    if page < 1:
-        raise InvalidInput("page: must be 1 or more", field="page")
-    if not 1 <= page_size <= 1000:
-        raise InvalidInput("page_size: must be between 1 and 1000", field="page_size")
+    check_page(page, page_size)
     rows = []
     for d in _completed(docs):
         metrics = result_metrics(d.get("results"))
@@ -172,15 +169,6 @@ def _check_metric_known(metric: str, docs: Sequence[Doc]) -> None:
 # Axes
 
 
-def _get_path(doc: Mapping[str, Any], path: str) -> Any:
-    current: Any = doc
-    for part in path.split("."):
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(part)
-    return current
-
-
 def _id_dims(doc: Mapping[str, Any]) -> str:
     snapshot = doc.get("feature_config_snapshot") or {}
 
@@ -206,7 +194,7 @@ class Axis:
 
 
 def _path_axis(name: str, label: str, path: str) -> Axis:
-    return Axis(name, label, lambda d: _get_path(d, path))
+    return Axis(name, label, lambda d: value_at(d, path))
 
 
 AXES: dict[str, Axis] = {

@@ -250,7 +250,8 @@ def _status_filter(statuses: list[str]) -> list[Filter]:
     return [Filter("status", "==", statuses[0])] if len(statuses) == 1 else [Filter("status", "in", statuses)]
 
 
-def _page_numbers(page: int, page_size: int) -> None:
+def check_page(page: int, page_size: int) -> None:
+    """``InvalidInput`` naming ``page`` or ``page_size`` when either is out of range."""
     if page < 1:
         raise InvalidInput("page: must be 1 or more", field="page")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -269,7 +270,7 @@ def list_experiments(
     page_size: int = 50,
 ) -> dict[str, Any]:
     """One page of experiments matching every given filter, with the total count (one query, sorted in memory)."""
-    _page_numbers(page, page_size)
+    check_page(page, page_size)
     sort_field = sort.lstrip("-")
     if sort_field not in SORTABLE:
         message, suggestions = unknown_name_message("sort field", sort_field, SORTABLE)
@@ -390,6 +391,16 @@ def metric_label(name: str) -> str:
         text = f"{text}@{k}" if k else text
         words.append(f"{text} ({METRIC_VARIANTS[variant]})" if variant else text)
     return " ".join(words)
+
+
+def value_at(doc: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path (``parameters.split.strategy``), or None where the path ends early."""
+    current: Any = doc
+    for part in path.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current
 
 
 def duration_s(doc: Mapping[str, Any]) -> float | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .compare import format_crosses, format_features, format_layers
-from .experiments import duration_s, result_metrics
+from .experiments import duration_s, result_metrics, value_at
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -23,19 +23,17 @@ def safe_text(value: Any) -> Any:
     return value
 
 
-def _get(doc: Mapping[str, Any], path: str) -> Any:
-    current: Any = doc
-    for part in path.split("."):
-        current = current.get(part) if isinstance(current, Mapping) else None
-    return current
-
-
 def _text(path: str) -> Callable[[Mapping[str, Any]], Any]:
-    return lambda d: safe_text(_get(d, path))
+    return lambda d: safe_text(value_at(d, path))
 
 
 def _value(path: str) -> Callable[[Mapping[str, Any]], Any]:
-    return lambda d: _get(d, path)
+    return lambda d: value_at(d, path)
+
+
+def _formatted(path: str, formatter: Callable[[Any], str]) -> Callable[[Mapping[str, Any]], Any]:
+    """The list at ``path`` (empty when absent) in its display form, as text."""
+    return lambda d: safe_text(formatter(value_at(d, path) or []))
 
 
 COLUMNS: tuple[tuple[str, Callable[[Mapping[str, Any]], Any]], ...] = (
@@ -47,13 +45,12 @@ COLUMNS: tuple[tuple[str, Callable[[Mapping[str, Any]], Any]], ...] = (
     ("dataset", _text("dataset_snapshot.name")),
     ("dataset_rows", _value("dataset_snapshot.row_count")),
     ("feature_config", _text("feature_config_snapshot.name")),
-    ("query_features", lambda d: safe_text(format_features(_get(d, "feature_config_snapshot.query_features") or []))),
-    ("candidate_features",
-     lambda d: safe_text(format_features(_get(d, "feature_config_snapshot.candidate_features") or []))),
-    ("cross_features", lambda d: safe_text(format_crosses(_get(d, "feature_config_snapshot.cross_features") or []))),
+    ("query_features", _formatted("feature_config_snapshot.query_features", format_features)),
+    ("candidate_features", _formatted("feature_config_snapshot.candidate_features", format_features)),
+    ("cross_features", _formatted("feature_config_snapshot.cross_features", format_crosses)),
     ("model_config", _text("model_config_snapshot.name")),
-    ("query_tower_layers", lambda d: format_layers(_get(d, "model_config_snapshot.query_tower_layers") or [])),
-    ("candidate_tower_layers", lambda d: format_layers(_get(d, "model_config_snapshot.candidate_tower_layers") or [])),
+    ("query_tower_layers", _formatted("model_config_snapshot.query_tower_layers", format_layers)),
+    ("candidate_tower_layers", _formatted("model_config_snapshot.candidate_tower_layers", format_layers)),
     ("optimizer", _value("model_config_snapshot.optimizer")),
     ("l2_regularization", _value("model_config_snapshot.l2_regularization")),
     ("sampling_bias_correction", _value("model_config_snapshot.sampling_bias_correction")),
