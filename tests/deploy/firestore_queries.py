@@ -83,15 +83,9 @@ def record_queries() -> list[Query]:
 
 
 def _previous_best_query() -> Query:
-    """``compare_with_previous_best`` loads the experiment first; record its query with one in place."""
+    """The query of ``compare_with_previous_best``."""
     store = RecordingStore()
-    experiment = type("Loaded", (), {"dataset_id": "x"})()
-    original = status_watcher.load_experiment
-    status_watcher.load_experiment = lambda _store, _id: experiment  # type: ignore[assignment,return-value]
-    try:
-        status_watcher.compare_with_previous_best(store, "e", {"final": {status_watcher.PRIMARY_METRIC: 0.5}})
-    finally:
-        status_watcher.load_experiment = original  # type: ignore[assignment]
+    status_watcher.compare_with_previous_best(store, "e", "x", {"final": {status_watcher.PRIMARY_METRIC: 0.5}})
     [query] = store.queries
     return query
 

@@ -81,10 +81,8 @@ def move_stage(
     if not stage_can_move(state.status, target):
         return False
     state.status = target
-    if target is StageStatus.RUNNING:
-        state.started_at = state.started_at or now
-    else:
-        state.started_at = state.started_at or now
+    state.started_at = state.started_at or now
+    if target is not StageStatus.RUNNING:
         state.finished_at = now
         state.cached = state.cached or cached
     if message:
@@ -223,13 +221,13 @@ def on_task(platform: Platform, event: PipelineTaskStateChanged) -> None:
 def on_job(platform: Platform, event: PipelineJobStateChanged) -> None:
     now = utcnow()
     results: dict[str, Any] | None = None
+    comparison: dict[str, Any] | None = None
     if event.state == "PIPELINE_STATE_SUCCEEDED":
         current = load_experiment(platform.documents, event.experiment_id)
         if current is not None and not current.status.terminal:
             results = read_metrics(platform, event.experiment_id)
-    comparison = (
-        compare_with_previous_best(platform.documents, event.experiment_id, results) if results is not None else None
-    )
+            if results is not None:
+                comparison = compare_with_previous_best(platform.documents, current.id, current.dataset_id, results)
 
     def apply(experiment: Experiment) -> bool:
         if experiment.pipeline_job_name not in (None, event.job_name):
@@ -307,18 +305,17 @@ def primary_metric(results: dict[str, Any] | None, metric: str = PRIMARY_METRIC)
 
 
 def compare_with_previous_best(
-    store: DocumentStore, experiment_id: str, results: dict[str, Any], metric: str = PRIMARY_METRIC
+    store: DocumentStore, experiment_id: str, dataset_id: str, results: dict[str, Any], metric: str = PRIMARY_METRIC
 ) -> dict[str, Any] | None:
     """``{"summary": "↑ 1.2 % vs Exp #9", ...}`` against the best completed run on the same dataset.
 
     The difference is in percentage points of the metric (recall 0.473 vs 0.461 → ↑ 1.2 %).
     """
     value = primary_metric(results, metric)
-    current = load_experiment(store, experiment_id)
-    if value is None or current is None:
+    if value is None:
         return None
     completed = store.query(
-        COLLECTION, [Filter("dataset_id", "==", current.dataset_id), Filter("status", "==", Status.COMPLETED.value)]
+        COLLECTION, [Filter("dataset_id", "==", dataset_id), Filter("status", "==", Status.COMPLETED.value)]
     )
     best: tuple[float, dict[str, Any]] | None = None
     for document in completed:
