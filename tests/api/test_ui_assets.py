@@ -33,6 +33,8 @@ def test_vendor_serves_the_import_map_packages_only(client: FlaskClient) -> None
     for href in imports:
         assert client.get(href).status_code == 200, f"{href} of the import map is not served"
     assert client.get("/vendor/left-pad/index.js").status_code == 404
+    assert client.get("/vendor/chart.js/../.package-lock.json").status_code == 404
+    assert client.get("/vendor/chart.js/%2e%2e/.package-lock.json").status_code == 404
 
 
 def test_the_gateway_image_installs_the_ui_packages_where_the_gateway_serves_them() -> None:

@@ -7,6 +7,7 @@ lockfile and resolved in the browser through the import map in ``index.html``.
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, send_from_directory
@@ -35,6 +36,7 @@ def create_ui_blueprint(static_dir: Path = STATIC_DIR, vendor_dir: Path = DEFAUL
 
     @blueprint.get("/vendor/<path:filename>")
     def vendor(filename: str) -> Response:
+        filename = posixpath.normpath(filename)
         if not any(filename.startswith(package + "/") for package in VENDOR_PACKAGES):
             abort(404, f"{filename} is not a UI dependency; the UI serves only {', '.join(VENDOR_PACKAGES)}")
         if not vendor_dir.is_dir():
