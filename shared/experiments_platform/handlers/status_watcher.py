@@ -170,7 +170,8 @@ def on_build(platform: Platform, event: BuildFinished) -> None:
         excerpt = event.log_excerpt or f"Cloud Build {event.status}"
         return fail(experiment, classify_failure(excerpt, Stage.COMPILE), now)
 
-    with_log = fields(experiment_id=event.experiment_id, build_id=event.build_id, build_status=event.status)
+    with_log = fields(experiment_id=event.experiment_id, stage=Stage.COMPILE.value, build_id=event.build_id,
+                      build_status=event.status)
     experiment, changed = update_experiment(platform.documents, event.experiment_id, apply)
     if experiment is None:
         log.warning("build notification for an unknown experiment", extra=with_log)
@@ -215,7 +216,8 @@ def on_task(platform: Platform, event: PipelineTaskStateChanged) -> None:
             return fail(experiment, classify_failure(event.error_message or "task failed", stage), now) or changed
         return changed
 
-    _apply_pipeline_event(platform, event.experiment_id, event.job_name, apply, event.state, task=event.task_name)
+    _apply_pipeline_event(platform, event.experiment_id, event.job_name, apply, event.state, task=event.task_name,
+                          stage=stage)
 
 
 def on_job(platform: Platform, event: PipelineJobStateChanged) -> None:
@@ -266,9 +268,11 @@ def on_job(platform: Platform, event: PipelineJobStateChanged) -> None:
 
 
 def _apply_pipeline_event(
-    platform: Platform, experiment_id: str, job_name: str, apply: Change, state: str, task: str | None = None
+    platform: Platform, experiment_id: str, job_name: str, apply: Change, state: str, task: str | None = None,
+    stage: Stage | None = None,
 ) -> None:
-    context = fields(experiment_id=experiment_id, pipeline_job_name=job_name, state=state, task=task)
+    context = fields(experiment_id=experiment_id, stage=stage.value if stage else None, pipeline_job_name=job_name,
+                     state=state, task=task)
     experiment, changed = update_experiment(platform.documents, experiment_id, apply)
     if experiment is None:
         log.warning("pipeline event for an unknown experiment", extra=context)
