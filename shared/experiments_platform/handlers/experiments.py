@@ -21,7 +21,7 @@ from ..domain.experiment import ClassifiedError, Estimate, Experiment, HardwareT
 from ..domain.features import FeatureConfig
 from ..domain.model import ModelConfig
 from ..domain.names import unknown_name_message
-from ..domain.status import CANCELLABLE, TERMINAL, Status, can_transition
+from ..domain.status import CANCELLABLE, Status, can_transition
 from ..errors import Conflict, InvalidInput, NotFound, TransientError
 from ..jsonlog import fields, get_logger
 from ..messages import CancelExperiment, SubmitExperiment, Topics
@@ -440,7 +440,3 @@ def selectable_experiments(documents: DocumentStore) -> dict[str, Any]:
     )
     items = [summarize(d) for d in docs]
     return {"items": items, "total": len(items)}
-
-
-def is_terminal(doc: Mapping[str, Any]) -> bool:
-    return Status(doc["status"]) in TERMINAL
