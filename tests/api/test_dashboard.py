@@ -240,7 +240,22 @@ class GatedStore:
         return getattr(self.inner, name)
 
 
-def _in_threads(calls: list[Callable[[], Any]], store: GatedStore) -> list[Any]:
+def _waiting(load: Callable[[], SharedLoad], callers: int) -> None:
+    """Until ``callers`` threads wait on the running all-experiments load of ``load()`` (polls the
+    ``Future``'s condition, whose waiters are the callers blocked in ``result()``)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        running = load()._running.get(None)
+        if running is not None and len(running._condition._waiters) >= callers:  # type: ignore[attr-defined]
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"{callers} callers never waited on the running load")
+
+
+def _in_threads(calls: list[Callable[[], Any]], store: GatedStore, load: Callable[[], SharedLoad],
+                waiting: int) -> list[Any]:
+    """Run ``calls`` in threads: the first starts the load; the rest run once it is held in the store,
+    which releases it when ``waiting`` of them wait on it."""
     out: list[Any] = [None] * len(calls)
 
     def run(i: int) -> None:
@@ -254,7 +269,7 @@ def _in_threads(calls: list[Callable[[], Any]], store: GatedStore) -> list[Any]:
     assert store.started.wait(10)
     for thread in threads[1:]:
         thread.start()
-    time.sleep(1.0)  # the other callers reach the load and wait on it
+    _waiting(load, waiting)
     store.release()
     for thread in threads:
         thread.join(10)
@@ -265,7 +280,7 @@ def test_concurrent_loads_of_one_scope_share_a_single_query(tmp_path: Any) -> No
     store = GatedStore(SqliteDocumentStore(tmp_path / "docs.sqlite"))
     store.inner.set("experiments", "a", {"id": "a", "dataset_id": "d1", "status": "completed"})
     load = SharedLoad(store)  # type: ignore[arg-type]
-    found = _in_threads([load, load, load, lambda: load("d1")], store)
+    found = _in_threads([load, load, load, lambda: load("d1")], store, lambda: load, waiting=2)
     assert store.queries == 2, "one query per scope, whatever the number of callers"
     assert found[0] is found[1] is found[2] and [d["id"] for d in found[0]] == ["a"]
     assert [d["id"] for d in found[3]] == ["a"]
@@ -287,7 +302,7 @@ def test_a_failed_shared_load_fails_every_waiter_and_the_next_call_retries(tmp_p
 
     store.inner.query = query  # type: ignore[method-assign]
     load = SharedLoad(store)  # type: ignore[arg-type]
-    found = _in_threads([load, load], store)
+    found = _in_threads([load, load], store, lambda: load, waiting=1)
     assert all(isinstance(f, RuntimeError) for f in found) and store.queries == 1
     broken["fail"] = False
     assert load() == [] and store.queries == 2
@@ -298,6 +313,7 @@ def test_the_dashboards_concurrent_requests_read_the_experiments_once(tmp_path: 
     app = create_app(Platform(platform.settings, documents=store, bus=platform.bus), {"TESTING": True})
     urls = ["/api/dashboard/stats", "/api/dashboard/leaderboard", "/api/dashboard/heatmap",
             "/api/dashboard/dimensions"]
-    responses = _in_threads([lambda url=url: app.test_client().get(url) for url in urls], store)
+    responses = _in_threads([lambda url=url: app.test_client().get(url) for url in urls], store,
+                            lambda: app.extensions["dashboard_load"], waiting=3)
     assert [r.status_code for r in responses] == [200] * 4
     assert store.queries == 1
