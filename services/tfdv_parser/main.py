@@ -7,17 +7,16 @@ body (POST); the logic lives in ``experiments_platform.tfdv``.
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from typing import Any
 
 from experiments_platform.config import Settings, load_settings
 from experiments_platform.entrypoints import as_function
 from experiments_platform.errors import InvalidInput, PlatformError
-from experiments_platform.jsonlog import configure_logging, fields, get_logger, log_context, trace_from_header
+from experiments_platform.jsonlog import configure_logging, fields, get_logger, trace_requests
 from experiments_platform.tfdv import load_schema, load_statistics, render_report
 from experiments_platform.tfdv.artifacts import BlobReader, default_blob_reader
 from experiments_platform.tfdv.report import CSP
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 logger = get_logger(__name__)
 
@@ -58,16 +57,7 @@ def create_app(settings: Settings | None = None, blobs: BlobReader | None = None
         logger.warning("request failed: %s", error.message)
         return jsonify(error.to_dict()), error.status
 
-    @app.before_request
-    def bind_trace() -> None:
-        g.log_scope = ExitStack()
-        g.log_scope.enter_context(log_context(trace=trace_from_header(request.headers.get("X-Cloud-Trace-Context"))))
-
-    @app.teardown_request
-    def unbind_trace(_: BaseException | None) -> None:
-        scope = g.pop("log_scope", None)
-        if scope is not None:
-            scope.close()
+    trace_requests(app)
 
     @app.get("/healthz")
     def healthz() -> Response:

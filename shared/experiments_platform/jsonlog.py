@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -75,3 +75,20 @@ def get_logger(name: str) -> logging.Logger:
 def fields(**values: Any) -> dict[str, Any]:
     """``logger.info("msg", extra=fields(stage="train"))`` adds fields to one record."""
     return {"fields": values}
+
+
+def trace_requests(app: Any) -> None:
+    """Bind each request's Cloud Trace id (``X-Cloud-Trace-Context``) to the logs of a Flask ``app`` written
+    while the request runs."""
+    from flask import g, request
+
+    @app.before_request
+    def bind_trace() -> None:
+        g.log_scope = ExitStack()
+        g.log_scope.enter_context(log_context(trace=trace_from_header(request.headers.get("X-Cloud-Trace-Context"))))
+
+    @app.teardown_request
+    def unbind_trace(_: BaseException | None) -> None:
+        scope = g.pop("log_scope", None)
+        if scope is not None:
+            scope.close()

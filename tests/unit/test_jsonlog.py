@@ -128,3 +128,23 @@ def test_configure_logging_writes_json_lines_to_stdout(capsys: pytest.CaptureFix
         root.setLevel(level)
     record = json.loads(line)
     assert (record["service"], record["message"], record["experiment_id"]) == ("submitter", "hello", "e9")
+
+
+def test_a_flask_requests_trace_is_on_its_logs_and_gone_after_it(captured: Captured) -> None:
+    from experiments_platform.jsonlog import trace_requests
+    from flask import Flask
+
+    app = Flask("traced")
+    trace_requests(app)
+
+    @app.get("/work")
+    def work() -> str:
+        captured.logger.info("inside")
+        return "ok"
+
+    response = app.test_client().get("/work", headers={"X-Cloud-Trace-Context": "abc123/7;o=1"})
+    assert response.status_code == 200
+    captured.logger.info("after")
+    inside, after = captured.records()
+    assert inside["logging.googleapis.com/trace"] == "projects/demo-project/traces/abc123"
+    assert "logging.googleapis.com/trace" not in after

@@ -10,7 +10,7 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.domain import estimates
 from experiments_platform.handlers.experiments import Estimator
-from experiments_platform.jsonlog import fields, get_logger, log_context, trace_from_header
+from experiments_platform.jsonlog import fields, get_logger, trace_requests
 from flask import Flask, Response, g, request
 from flask_compress import Compress
 
@@ -54,11 +54,11 @@ def _estimator(settings: Settings) -> Estimator:
 
 
 def _log_requests(app: Flask) -> None:
+    trace_requests(app)
+
     @app.before_request
     def start() -> None:
         g.started = time.perf_counter()
-        g.log_context = log_context(trace=trace_from_header(request.headers.get("X-Cloud-Trace-Context")))
-        g.log_context.__enter__()
 
     @app.after_request
     def finish(response: Response) -> Response:
@@ -68,9 +68,3 @@ def _log_requests(app: Flask) -> None:
             log.info("request", extra=fields(method=request.method, path=request.path,
                                              status=response.status_code, latency_ms=round(elapsed_ms, 1)))
         return response
-
-    @app.teardown_request
-    def close_context(_: BaseException | None) -> None:
-        context = g.pop("log_context", None)
-        if context is not None:
-            context.__exit__(None, None, None)
