@@ -113,8 +113,8 @@ def artifacts(platform: Platform, experiment_id: str) -> dict[str, Any]:
     return {"experiment_id": experiment_id, "components": components}
 
 
-def _artifact_uri(platform: Platform, experiment_id: str, component: str, preferred: str) -> str:
-    outputs = read_artifacts_index(platform, experiment_id).get(component, {})
+def _artifact_uri(index: dict[str, dict[str, list[str]]], component: str, preferred: str) -> str:
+    outputs = index.get(component, {})
     uris = outputs.get(preferred) or next(iter(outputs.values()), [])
     if not uris:
         raise NotFound(f"{component} has produced no artifact for this experiment yet", field=component)
@@ -123,22 +123,23 @@ def _artifact_uri(platform: Platform, experiment_id: str, component: str, prefer
 
 def statistics(platform: Platform, experiment_id: str) -> dict[str, Any]:
     _experiment(platform, experiment_id)
-    uri = _artifact_uri(platform, experiment_id, "StatisticsGen", "statistics")
+    uri = _artifact_uri(read_artifacts_index(platform, experiment_id), "StatisticsGen", "statistics")
     return tfdv_parser_client.statistics(platform.settings, platform.blobs, uri)
 
 
 def schema(platform: Platform, experiment_id: str) -> dict[str, Any]:
     _experiment(platform, experiment_id)
-    uri = _artifact_uri(platform, experiment_id, "SchemaGen", "schema")
+    uri = _artifact_uri(read_artifacts_index(platform, experiment_id), "SchemaGen", "schema")
     return tfdv_parser_client.schema(platform.settings, platform.blobs, uri)
 
 
 def statistics_report(platform: Platform, experiment_id: str) -> str:
     """The statistics report page (HTML, to be served with ``tfdv.report.CSP``), with the schema when there is one."""
     experiment = _experiment(platform, experiment_id)
-    statistics_uri = _artifact_uri(platform, experiment_id, "StatisticsGen", "statistics")
+    index = read_artifacts_index(platform, experiment_id)
+    statistics_uri = _artifact_uri(index, "StatisticsGen", "statistics")
     try:
-        schema_uri: str | None = _artifact_uri(platform, experiment_id, "SchemaGen", "schema")
+        schema_uri: str | None = _artifact_uri(index, "SchemaGen", "schema")
     except NotFound:
         schema_uri = None
     title = f"{experiment.label} · {experiment.name}"
