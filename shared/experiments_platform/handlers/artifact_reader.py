@@ -18,7 +18,8 @@ from ..bootstrap import Platform
 from ..domain.experiment import Experiment
 from ..domain.status import COMPONENT_STAGES, STAGE_LABELS
 from ..errors import InvalidInput, NotFound
-from .status_watcher import load_experiment, read_metrics
+from .experiments import get_experiment
+from .status_watcher import read_metrics
 
 PIPELINE_COMPONENTS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
 LOG_COMPONENTS = ("Compile", *PIPELINE_COMPONENTS)
@@ -26,10 +27,7 @@ MAX_LOG_LINES = 5000
 
 
 def _experiment(platform: Platform, experiment_id: str) -> Experiment:
-    experiment = load_experiment(platform.documents, experiment_id)
-    if experiment is None:
-        raise NotFound(f"experiment {experiment_id!r} doesn't exist", field="experiment_id")
-    return experiment
+    return Experiment.model_validate(get_experiment(platform.documents, experiment_id, field="experiment_id"))
 
 
 def metrics(platform: Platform, experiment_id: str) -> dict[str, Any]:

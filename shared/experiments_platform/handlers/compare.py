@@ -14,14 +14,13 @@ from typing import Any
 
 from ..domain.experiment import Experiment
 from ..domain.features import CrossFeature, Feature
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput
 from ..ports.documents import DocumentStore
-from .configs import get_or_none
 from .experiments import (
     BASELINE_PREFIXES,
-    COLLECTION,
     METRIC_VARIANTS,
     duration_s,
+    get_experiment,
     metric_direction,
     metric_label,
     result_metrics,
@@ -269,12 +268,8 @@ def compare_experiments(documents: DocumentStore, experiment_ids: Any) -> dict[s
             f"{field}: choose {MIN_EXPERIMENTS} to {MAX_EXPERIMENTS} experiments (got {len(experiment_ids)})",
             field=field,
         )
-    docs = []
-    for i, experiment_id in enumerate(experiment_ids):
-        doc = get_or_none(documents, COLLECTION, experiment_id)
-        if doc is None:
-            raise NotFound(f"experiment {experiment_id!r} doesn't exist", field=f"{field}[{i}]")
-        docs.append(doc)
+    docs = [get_experiment(documents, experiment_id, field=f"{field}[{i}]")
+            for i, experiment_id in enumerate(experiment_ids)]
     experiments = [Experiment.model_validate(d) for d in docs]
     sections = [
         ("results", "Results", _results_rows(experiments, docs)),

@@ -224,10 +224,11 @@ def _fail_unsubmitted(documents: DocumentStore, experiment_id: str, exc: Excepti
     log.error("submit publish failed", extra=fields(experiment_id=experiment_id, error=str(exc)))
 
 
-def get_experiment(documents: DocumentStore, experiment_id: str) -> Doc:
+def get_experiment(documents: DocumentStore, experiment_id: str, field: str | None = None) -> Doc:
+    """The stored experiment, or ``NotFound`` naming it (and ``field``, the request field that named it)."""
     doc = configs.get_or_none(documents, COLLECTION, experiment_id)
     if doc is None:
-        raise NotFound(f"experiment {experiment_id!r} doesn't exist")
+        raise NotFound(f"experiment {experiment_id!r} doesn't exist", field=field)
     return doc
 
 
