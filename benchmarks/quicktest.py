@@ -18,8 +18,9 @@ What was pre-warmed, stated in the output (``worker``): in the cold case nothing
 gets fresh runners whose worker starts when the build starts, so the wall time includes the
 imports, as for the first quick test after a stack starts without ``prewarm``. In the warm case
 the tutorial model runs first (cold, worker started on demand) and the default model then finds
-the spare worker the pool started while the tutorial model ran (as a user's next quick test
-does) and the cached data stages. ``waited_for_worker_s`` is how long a build waited for its
+the spare worker the pool started (imports at idle CPU priority) while the tutorial model ran, as
+a user's next quick test does, and the cached data stages; while it runs, the pool's next spare
+imports beside it, as in the stack. ``waited_for_worker_s`` is how long a build waited for its
 worker's imports. Peak memory: the largest resident set of any child process, and the largest
 sum of the pipeline workers alive at one moment (a busy and a spare worker). The last line
 printed is one JSON object.
@@ -189,7 +190,6 @@ class Runners:
 
 def run_once(runners: Runners, work: Path, data_dir: Path, model_key: str, mlflow_uri: str) -> dict:
     clock, builds, pipelines = runners.clock, runners.builds, runners.pipelines
-    spare = pipelines.pool.idle_workers()
     spec = make_spec(work, data_dir, model_key, mlflow_uri)
     started = time.monotonic()
     started_at = datetime.now().astimezone()
@@ -209,7 +209,9 @@ def run_once(runners: Runners, work: Path, data_dir: Path, model_key: str, mlflo
     metrics = json.loads((work / "artifacts" / "experiments" / spec.experiment_id / "metrics.json").read_text())
     return {
         "model": model_key,
-        "worker": "spare worker started by the pool before the run" if spare else "started on demand by the build",
+        "worker": f"spare started by the pool {round(started_at.timestamp() - worker_started.timestamp(), 1)} s "
+                  "before the build (imports at idle priority, finished)" if worker["spare"]
+                  else "started on demand by the build (imports at normal priority)",
         "worker_import_s": worker["import_s"],
         "waited_for_worker_s": round(max(0.0, ready_at - started_at.timestamp()), 2),
         "compile_s": round(compiled - started, 2),

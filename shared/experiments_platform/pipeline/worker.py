@@ -1,10 +1,11 @@
 """A pre-imported pipeline-environment process that serves one experiment, then exits.
 
-``python -m experiments_platform.pipeline.worker`` (started by ``worker_pool.WorkerPool`` in a
-process group of its own). It imports TensorFlow, TFX, Beam, TFDV, TFT, TFRS, MLflow and the
-pipeline modules at reduced CPU priority (one thread with a higher nice value, so the imports
-of a spare worker yield to a running quick test), answers ``ready``, then reads requests, one
-JSON object a line, on stdin:
+``python -m experiments_platform.pipeline.worker [--spare]`` (started by ``worker_pool.WorkerPool``
+in a process group of its own). It imports TensorFlow, TFX, Beam, TFDV, TFT, TFRS, MLflow and the
+pipeline modules (a ``--spare`` does so on a thread of the lowest priority, SCHED_IDLE, so that it
+yields the CPU to a running quick test; TensorFlow's compute threads are created later by the
+job, on the main thread), answers ``ready``, then reads requests, one JSON object a line, on
+stdin:
 
 - ``{"kind": "compile", "experiment_id", "spec_uri", "output", "target", "log"}``: what the
   build's compile step does (``compile.main``), output appended to ``log`` (``Compile.log``);
@@ -82,13 +83,29 @@ class Channel:
             self.open = False
 
 
-def preload(modules: tuple[str, ...] = PRELOAD, nice: int = IMPORT_NICE) -> tuple[float, str]:
-    """Import ``modules`` on a thread of lower priority; (seconds, error text or "")."""
+def lower_priority(thread_id: int, nice: int) -> str:
+    """Make one thread yield the CPU to everything else: SCHED_IDLE, else a higher nice value.
+
+    Linux applies both per thread; threads it starts inherit the setting.
+    """
+    try:
+        os.sched_setscheduler(thread_id, os.SCHED_IDLE, os.sched_param(0))
+        return "idle"
+    except (AttributeError, OSError):
+        pass
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, thread_id, nice)
+        return f"nice {nice}"
+    return "unchanged"
+
+
+def preload(modules: tuple[str, ...] = PRELOAD, spare: bool = False) -> tuple[float, str]:
+    """Import ``modules`` on a thread, of the lowest priority for a spare; (seconds, error text or "")."""
     outcome: dict[str, Any] = {"error": ""}
 
     def imports() -> None:
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        if spare:
+            lower_priority(threading.get_native_id(), IMPORT_NICE)
         try:
             for name in modules:
                 importlib.import_module(name)
@@ -210,7 +227,7 @@ def serve(requests: IO[str], channel: Channel, import_error: str, import_s: floa
 def main() -> int:
     channel = Channel(os.fdopen(os.dup(1), "w", buffering=1))
     os.dup2(2, 1)
-    seconds, import_error = preload()
+    seconds, import_error = preload(spare="--spare" in sys.argv[1:])
     ready_at = time.time()
     channel.send({"type": "ready", "pid": os.getpid(), "import_s": round(seconds, 3), "error": bool(import_error)})
     code = serve(sys.stdin, channel, import_error, seconds, ready_at)

@@ -3,9 +3,10 @@
 A ``Worker`` is ``{tfx_python} -m experiments_platform.pipeline.worker``: started in a session
 (and process group) of its own, it imports TensorFlow, TFX, Beam and TFRS, then serves one
 experiment (``compile``, then optionally ``run``, requests as JSON lines on its stdin, replies as
-JSON lines on its stdout) and exits. ``WorkerPool`` keeps ``idle`` of them ready and starts a
-replacement whenever one is taken, so a quick test does not wait for the imports; a busy worker
-is still its own process group, so cancel kills it (``local_jobs.kill_group``). Workers are
+JSON lines on its stdout) and exits. ``WorkerPool`` keeps ``idle`` spares, which import at idle
+CPU priority, hands out a spare once it has finished importing and starts a replacement whenever
+one is taken, so a quick test does not wait for the imports; a busy worker is still its own
+process group, so cancel kills it (``local_jobs.kill_group``). Workers are
 started with ``subprocess`` (fork + exec of a fresh interpreter), never forked after TF is loaded.
 """
 
@@ -44,17 +45,38 @@ class WorkerGone(RuntimeError):
 
 
 class Worker:
-    """One pipeline-environment process, serving one experiment."""
+    """One pipeline-environment process, serving one experiment.
 
-    def __init__(self, process: subprocess.Popen[str]) -> None:
+    A spare's ``ready`` reply is read by a thread of its own, so the pool can tell a spare that
+    has finished importing (``is_ready``) from one still importing at idle priority.
+    """
+
+    def __init__(self, process: subprocess.Popen[str], spare: bool = False) -> None:
         self.process = process
         identity = ProcessIdentity.of(process.pid)
         if identity is None:
             raise WorkerGone(f"pipeline worker {process.pid} ended at once; see its log")
         self.identity = identity
+        self.spare = spare
         self.started_at = datetime.now(timezone.utc)
         self.ready: dict[str, Any] | None = None
+        self._ready = threading.Event()
         self._send_lock = threading.Lock()
+        self._reader: threading.Thread | None = None
+        if spare:
+            self._reader = threading.Thread(target=self._read_ready, daemon=True, name=f"worker-{self.pid}-ready")
+            self._reader.start()
+
+    def _read_ready(self) -> None:
+        assert self.process.stdout is not None
+        with contextlib.suppress(json.JSONDecodeError, ValueError):
+            message = json.loads(self.process.stdout.readline() or "{}")
+            if message.get("type") == "ready":
+                self.ready = message
+        self._ready.set()
+
+    def is_ready(self) -> bool:
+        return self._ready.is_set() and self.ready is not None
 
     @property
     def pid(self) -> int:
@@ -71,6 +93,8 @@ class Worker:
 
     def messages(self) -> Iterator[dict[str, Any]]:
         """The worker's replies until it closes its channel; ``ready`` is kept in ``self.ready``."""
+        if self._reader is not None:
+            self._reader.join()
         channel: IO[str] | None = self.process.stdout
         assert channel is not None
         while True:
@@ -105,8 +129,8 @@ class Worker:
         return self.process.poll() is None
 
     def describe(self) -> dict[str, Any]:
-        """pid, start time and import seconds (once it answered ``ready``): what job records keep."""
-        return {"pid": self.pid, "started_at": self.started_at.isoformat(),
+        """pid, spare or not, start time, import seconds (once it answered ``ready``): what records keep."""
+        return {"pid": self.pid, "spare": self.spare, "started_at": self.started_at.isoformat(),
                 "import_s": self.ready.get("import_s") if self.ready else None}
 
 
@@ -127,20 +151,21 @@ class WorkerPool:
         self.started = 0
         _POOLS.add(self)
 
-    def _spawn(self) -> Worker:
+    def _spawn(self, spare: bool) -> Worker:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [self.python, "-m", WORKER_MODULE, *(["--spare"] if spare else [])]
         with self.log_path.open("a") as log:
             process = subprocess.Popen(
-                [self.python, "-m", WORKER_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                 text=True, bufsize=1, start_new_session=True, env=pipeline_env(), close_fds=True,
             )
         self.started += 1
-        return Worker(process)
+        return Worker(process, spare=spare)
 
     def _top_up(self) -> None:
         self._idle = [w for w in self._idle if w.alive()]
         while len(self._idle) < self.idle:
-            self._idle.append(self._spawn())
+            self._idle.append(self._spawn(spare=True))
 
     def prewarm(self) -> None:
         """Start the idle workers now (a stack calls this at start so the first quick test is warm)."""
@@ -148,11 +173,20 @@ class WorkerPool:
             self._top_up()
 
     def take(self) -> Worker:
-        """A worker for one experiment: an idle one when ready or importing, else a new one."""
+        """A worker for one experiment: a spare that has finished importing, else a new one.
+
+        A spare still importing stays a spare (its imports run at idle priority and would keep
+        the job waiting behind everything else on the machine); the job gets a worker of its own
+        that imports at normal priority.
+        """
         with self._lock:
-            live = [w for w in self._idle if w.alive()]
-            worker = live.pop(0) if live else self._spawn()
-            self._idle = live
+            self._idle = [w for w in self._idle if w.alive()]
+            ready = [w for w in self._idle if w.is_ready()]
+            if ready:
+                worker = ready[0]
+                self._idle.remove(worker)
+            else:
+                worker = self._spawn(spare=False)
             self._top_up()
             return worker
 
