@@ -102,6 +102,8 @@ def test_a_build_compiling_here_is_cancelled_from_another_process(runners, movie
     build_id = builds.start(spec.experiment_id, spec.artifacts.spec)
     wait_for(lambda: (builds.builds.read(build_id) or {}).get("process"), 30, "the compiling worker")
     pid = builds.builds.read(build_id)["process"]["pid"]
+    wait_for(lambda: b"--experiment xbuild" in Path(f"/proc/{pid}/cmdline").read_bytes(), 30,
+             "the worker's title to name its experiment while it still imports")
 
     status, published = other_process(movielens_dir, "cancel-build", build_id)
 

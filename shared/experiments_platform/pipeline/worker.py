@@ -30,12 +30,14 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import contextlib  # noqa: E402
 import importlib  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
+from collections.abc import Iterable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import IO, Any  # noqa: E402
 
@@ -99,24 +101,26 @@ def lower_priority(thread_id: int, nice: int) -> str:
     return "unchanged"
 
 
-def preload(modules: tuple[str, ...] = PRELOAD, spare: bool = False) -> tuple[float, str]:
-    """Import ``modules`` on a thread, of the lowest priority for a spare; (seconds, error text or "")."""
-    outcome: dict[str, Any] = {"error": ""}
+class Preload(threading.Thread):
+    """Imports ``modules`` on a thread of its own, of the lowest priority for a spare."""
 
-    def imports() -> None:
-        if spare:
+    def __init__(self, modules: tuple[str, ...] = PRELOAD, spare: bool = False) -> None:
+        super().__init__(name="preload")
+        self.modules = modules
+        self.spare = spare
+        self.error = ""
+        self.started_at = time.monotonic()
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        if self.spare:
             lower_priority(threading.get_native_id(), IMPORT_NICE)
         try:
-            for name in modules:
+            for name in self.modules:
                 importlib.import_module(name)
         except BaseException:  # noqa: BLE001 - reported with the first request
-            outcome["error"] = traceback.format_exc()
-
-    started = time.monotonic()
-    thread = threading.Thread(target=imports, name="preload")
-    thread.start()
-    thread.join()
-    return time.monotonic() - started, str(outcome["error"])
+            self.error = traceback.format_exc()
+        self.seconds = time.monotonic() - self.started_at
 
 
 def redirect_output(log: str) -> None:
@@ -185,7 +189,7 @@ def describe_start(request: dict[str, Any], import_s: float, ready_at: float) ->
           f"this {request['kind']} request waited {waited:.1f} s for them", flush=True)
 
 
-def serve(requests: IO[str], channel: Channel, import_error: str, import_s: float = 0.0,
+def serve(requests: Iterable[str], channel: Channel, import_error: str, import_s: float = 0.0,
           ready_at: float = 0.0) -> int:
     compiled = False
     for line in requests:
@@ -224,13 +228,29 @@ def serve(requests: IO[str], channel: Channel, import_error: str, import_s: floa
     return 0
 
 
+def first_request(lines: IO[str]) -> list[str]:
+    """Wait for the first request while the imports run; name its experiment in the title at once."""
+    line = lines.readline()
+    if not line:
+        return []
+    with contextlib.suppress(json.JSONDecodeError, KeyError, TypeError):
+        request = json.loads(line)
+        if request.get("kind") in ("compile", "run"):
+            set_title(request)
+    return [line]
+
+
 def main() -> int:
     channel = Channel(os.fdopen(os.dup(1), "w", buffering=1))
     os.dup2(2, 1)
-    seconds, import_error = preload(spare="--spare" in sys.argv[1:])
+    imports = Preload(spare="--spare" in sys.argv[1:])
+    imports.start()
+    first = first_request(sys.stdin) if not imports.spare else []
+    imports.join()
     ready_at = time.time()
-    channel.send({"type": "ready", "pid": os.getpid(), "import_s": round(seconds, 3), "error": bool(import_error)})
-    code = serve(sys.stdin, channel, import_error, seconds, ready_at)
+    channel.send({"type": "ready", "pid": os.getpid(), "import_s": round(imports.seconds, 3),
+                  "error": bool(imports.error)})
+    code = serve(itertools.chain(first, sys.stdin), channel, imports.error, imports.seconds, ready_at)
     channel.send({"type": "exit", "code": code})
     sys.stdout.flush()
     sys.stderr.flush()
