@@ -44,6 +44,9 @@ class Settings(BaseModel):
         default=None, description="service account the Cloud Build compile step runs as")
     staging_uri: str | None = Field(default=None, description="gs:// scratch root (Dataflow staging and temp files)")
     tfx_python: str = Field(default=".venv-tfx/bin/python", description="python of the pipeline environment")
+    pipeline_idle_workers: int = Field(
+        default=1, ge=0, le=4, description="pre-imported spare pipeline workers kept ready by the local runners"
+    )
 
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
     mlflow_ui_url: str | None = Field(

@@ -123,6 +123,12 @@ class MlflowServer:
         self.process = None
 
 
+def prewarm_pipeline_worker(platform: Platform) -> None:
+    """Start the spare pipeline-environment worker now, so the first quick test does not wait for its imports."""
+    if platform.settings.build_service == "local":
+        platform.builds.prewarm()  # type: ignore[attr-defined]
+
+
 def register_movielens(platform: Platform, sample_users: int = 50) -> list[str]:
     """MovieLens 100k and its first-``sample_users``-users sample as datasets (idempotent)."""
     from .data.movielens import movielens_dataset, movielens_sample
@@ -243,6 +249,7 @@ class LocalStack:
             datasets = register_movielens(self.platform)
             log.info("datasets registered", extra=fields(datasets=datasets))
         embedded_subscriptions(self.platform)
+        prewarm_pipeline_worker(self.platform)
         self.server = HttpServer(gateway_app(self.platform), self.host, self.port)
         self.server.start()
         self.sweeper.start()
@@ -400,6 +407,8 @@ def serve(service: str, port: int, host: str = "127.0.0.1") -> None:
         app = tfdv_parser_app(settings)
     else:
         app = service_app(service, platform)
+    if service == "submitter":
+        prewarm_pipeline_worker(platform)
     server = HttpServer(app, host, port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

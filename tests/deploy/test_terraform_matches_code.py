@@ -20,6 +20,7 @@ CODE = [
 LOCAL_ONLY_SETTINGS = {
     "data_dir": "root of the embedded stores; every cloud service uses Firestore, GCS, BigQuery instead",
     "tfx_python": "python of the local build and pipeline runners; Cloud Build and Vertex AI run images",
+    "pipeline_idle_workers": "spare workers of the local runners; Cloud Build and Vertex AI start their own machines",
 }
 PLACEHOLDER = {"gs": "gs://placeholder-bucket", "email": "sa@project.iam.gserviceaccount.com"}
 

@@ -148,8 +148,22 @@ def test_an_experiment_completes_through_the_api_on_the_embedded_defaults(embedd
     assert doc["comparison"]["summary"]
 
 
-def test_cancel_during_compile_leaves_no_build_process(embedded):
-    stack, dataset_id = embedded
+@pytest.fixture(scope="module")
+def embedded_without_spare(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, str]]:
+    """No pre-imported worker: Compile then includes the worker's imports (~10 s), long enough to cancel."""
+    data_dir = tmp_path_factory.mktemp("no-spare")
+    settings = Settings(data_dir=data_dir, mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}",
+                        pipeline_idle_workers=0)
+    stack = LocalStack(settings, port=free_port(), load_data=False, reconcile_every_s=10)
+    stack.start()
+    try:
+        yield stack, register_sample(stack.platform.documents, data_dir)
+    finally:
+        stack.stop()
+
+
+def test_cancel_during_compile_leaves_no_build_process(embedded_without_spare):
+    stack, dataset_id = embedded_without_spare
     feature_id, model_id = configs(stack.url, dataset_id)
     created = start(stack.url, dataset_id, feature_id, model_id, "cancel in compile")
     poll(stack.url, created["id"], lambda d: d["stages"]["compile"]["status"] == "running", timeout_s=120)

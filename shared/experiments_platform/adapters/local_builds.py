@@ -63,7 +63,7 @@ class LocalBuildService:
             self.pool = pipelines.pool
         else:
             self.pool = WorkerPool(python or settings.tfx_python, root / "pipelines" / "workers.log",
-                                   idle=int(getattr(settings, "pipeline_idle_workers", 1)))
+                                   idle=settings.pipeline_idle_workers)
         self.python = self.pool.python
         self._done: dict[str, threading.Event] = {}
         self._lock = threading.Lock()

@@ -75,7 +75,7 @@ class LocalPipelineService:
         self.jobs_dir = self.jobs.folder
         self.logs_root = root / "logs"
         self.pool = pool or WorkerPool(python or settings.tfx_python, root / "pipelines" / "workers.log",
-                                       idle=int(getattr(settings, "pipeline_idle_workers", 1)))
+                                       idle=settings.pipeline_idle_workers)
         self.python = self.pool.python
         self._done: dict[str, threading.Event] = {}
         self._workers: dict[str, Worker] = {}
