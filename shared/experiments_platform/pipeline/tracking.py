@@ -17,6 +17,7 @@ from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_d
 
 from ..errors import PlatformError
 from ..jsonlog import fields, get_logger
+from ..mlflow_auth import auth_for, use_google_id_tokens
 from ..pipeline_spec import MlflowTarget
 
 log = get_logger(__name__)
@@ -39,7 +40,7 @@ def wait_for_tracking_server(tracking_uri: str, max_wait_s: float = 60.0, reques
     health = tracking_uri.rstrip("/") + "/health"
 
     def ping() -> None:
-        response = requests.get(health, timeout=request_timeout_s)
+        response = requests.get(health, timeout=request_timeout_s, auth=auth_for(health))
         if response.status_code >= 500:
             raise requests.ConnectionError(f"HTTP {response.status_code}")
         response.raise_for_status()
@@ -76,6 +77,7 @@ class RunLogger:
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
+        use_google_id_tokens(target.tracking_uri)
         wait_for_tracking_server(target.tracking_uri, max_wait_s)
         self.client = MlflowClient(tracking_uri=target.tracking_uri)
         experiment = self.client.get_experiment_by_name(target.experiment_name)

@@ -31,8 +31,13 @@ WORKER_MODULE = "experiments_platform.pipeline.worker"
 
 
 def pipeline_env() -> dict[str, str]:
-    """Environment of a pipeline-environment subprocess."""
-    return {**os.environ, "TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "1"}
+    """Environment of a pipeline-environment subprocess.
+
+    The services' short MLflow HTTP limits (``MLFLOW_HTTP_REQUEST_*``, set so that UI requests fail
+    fast) are dropped: a training run keeps MLflow's own patient retries.
+    """
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_HTTP_REQUEST_")}
+    return {**inherited, "TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "1"}
 
 
 def resolve_python(python: str) -> str:

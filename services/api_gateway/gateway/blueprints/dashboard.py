@@ -15,12 +15,13 @@ def _experiments() -> list[dict[str, object]]:
     return shared_experiments()(query_str("dataset_id"))
 
 
-def mlflow_url(run_id: str | None = None) -> str:
+def mlflow_url(run_id: str | None = None, mlflow_experiment_id: str | None = None) -> str:
+    """The MLflow UI link; with the MLflow experiment id known, built without a call to MLflow."""
     settings = platform().settings
     base = (settings.mlflow_ui_url or settings.mlflow_tracking_uri).rstrip("/")
     if run_id is None:
         return base
-    return platform().tracker.ui_url(run_id)
+    return platform().tracker.ui_url(run_id, mlflow_experiment_id)
 
 
 @blueprint.get("/stats")
@@ -72,4 +73,7 @@ def mlflow_link() -> Response:
         return jsonify({"url": mlflow_url()})
     doc = experiments.get_experiment(platform().documents, experiment_id)
     run_id = doc.get("mlflow_run_id")
-    return jsonify({"url": mlflow_url(run_id) if isinstance(run_id, str) else mlflow_url()})
+    mlflow_experiment_id = (doc.get("results") or {}).get("mlflow_experiment_id")
+    if not isinstance(run_id, str):
+        return jsonify({"url": mlflow_url()})
+    return jsonify({"url": mlflow_url(run_id, str(mlflow_experiment_id) if mlflow_experiment_id else None)})
