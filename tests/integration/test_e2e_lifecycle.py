@@ -126,16 +126,20 @@ def local_adapters_present() -> None:
                     pytrace=False)
 
 
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, str]]:
-    data_dir = tmp_path_factory.mktemp("embedded")
-    settings = Settings(data_dir=data_dir, mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}")
-    stack = LocalStack(settings, port=free_port(), load_data=False, reconcile_every_s=10)
+def running_stack(data_dir: Path, **settings: Any) -> Iterator[tuple[LocalStack, str]]:
+    """An all-in-one stack on ``data_dir`` with the MovieLens sample registered, stopped afterwards."""
+    stack = LocalStack(Settings(data_dir=data_dir, mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}", **settings),
+                       port=free_port(), load_data=False, reconcile_every_s=10)
     stack.start()
     try:
         yield stack, register_sample(stack.platform.documents, data_dir)
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, str]]:
+    yield from running_stack(tmp_path_factory.mktemp("embedded"))
 
 
 def test_an_experiment_completes_through_the_api_on_the_embedded_defaults(embedded):
@@ -151,15 +155,7 @@ def test_an_experiment_completes_through_the_api_on_the_embedded_defaults(embedd
 @pytest.fixture(scope="module")
 def embedded_without_spare(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, str]]:
     """No pre-imported worker: Compile then includes the worker's imports (~10 s), long enough to cancel."""
-    data_dir = tmp_path_factory.mktemp("no-spare")
-    settings = Settings(data_dir=data_dir, mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}",
-                        pipeline_idle_workers=0)
-    stack = LocalStack(settings, port=free_port(), load_data=False, reconcile_every_s=10)
-    stack.start()
-    try:
-        yield stack, register_sample(stack.platform.documents, data_dir)
-    finally:
-        stack.stop()
+    yield from running_stack(tmp_path_factory.mktemp("no-spare"), pipeline_idle_workers=0)
 
 
 def test_cancel_during_compile_leaves_no_build_process(embedded_without_spare):
