@@ -43,10 +43,10 @@ ui/node_modules/.installed: ui/package.json ui/package-lock.json
 setup: $(VENV)/.installed $(TFX_VENV)/.installed $(TOOLS_VENV)/.installed ui/node_modules/.installed  ## create both Python environments and install the UI's npm packages
 
 run: setup  ## set up, load MovieLens 100k, start the stack on the embedded defaults and a demo quick test (UI on http://127.0.0.1:8080)
-	$(VENV)/bin/python -m experiments_platform.local_stack --demo
+	$(VENV)/bin/python -m experiments_platform.local.stack --demo
 
 run-emulated: setup  ## the same, each service its own process on the Pub/Sub and Firestore emulators
-	$(VENV)/bin/python -m experiments_platform.local_stack --emulated
+	$(VENV)/bin/python -m experiments_platform.local.stack --emulated
 
 lint: $(VENV)/.installed  ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -26,11 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
-from experiments_platform import google_events as ge  # noqa: E402
 from experiments_platform.config import Settings  # noqa: E402
 from experiments_platform.domain.status import Status  # noqa: E402
-from experiments_platform.local_stack import EmulatedStack  # noqa: E402
-from experiments_platform.messages import Topics  # noqa: E402
+from experiments_platform.events import google_events as ge  # noqa: E402
+from experiments_platform.events.messages import Topics  # noqa: E402
+from experiments_platform.local.stack import EmulatedStack  # noqa: E402
 
 TARGET_P99_MS = 250.0
 WARM_UP = 3

@@ -45,20 +45,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from experiments_platform.adapters.local_builds import LocalBuildService  # noqa: E402
 from experiments_platform.adapters.local_pipelines import LocalPipelineService  # noqa: E402
+from experiments_platform.adapters.local_workers import WORKER_MODULE  # noqa: E402
 from experiments_platform.config import Settings  # noqa: E402
 from experiments_platform.data.movielens import movielens_dataset  # noqa: E402
 from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit  # noqa: E402
 from experiments_platform.domain.features import FeatureConfig  # noqa: E402
 from experiments_platform.domain.model import ModelConfig  # noqa: E402
-from experiments_platform.messages import Topics  # noqa: E402
-from experiments_platform.pipeline.worker_pool import WORKER_MODULE  # noqa: E402
-from experiments_platform.pipeline_spec import (  # noqa: E402
+from experiments_platform.domain.pipeline_spec import (  # noqa: E402
     ArtifactUris,
     MlflowTarget,
     QuickTestSpec,
     SplitQueries,
     data_pipeline_name,
 )
+from experiments_platform.events.messages import Topics  # noqa: E402
 from experiments_platform.sql import render_split_queries  # noqa: E402
 
 FEATURES = FeatureConfig(

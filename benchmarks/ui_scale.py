@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from experiments_platform.config import Settings  # noqa: E402
 from experiments_platform.domain.dataset import Dataset  # noqa: E402
-from experiments_platform.local_stack import LocalStack  # noqa: E402
+from experiments_platform.local.stack import LocalStack  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LAPTOP, SAMPLE_DATASET  # noqa: E402

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from experiments_platform.config import Settings, load_settings
-from experiments_platform.entrypoints import as_function
 from experiments_platform.errors import InvalidInput, PlatformError
 from experiments_platform.jsonlog import configure_logging, fields, get_logger, trace_requests
 from experiments_platform.tfdv import load_schema, load_statistics, render_report
 from experiments_platform.tfdv.artifacts import BlobReader, default_blob_reader
 from experiments_platform.tfdv.report import CSP
+from experiments_platform.web.push import as_function
 from flask import Flask, Response, jsonify, request
 
 logger = get_logger(__name__)

@@ -14,16 +14,16 @@ import inspect
 import threading
 from typing import Any, cast
 
-from .config import Settings, load_settings
-from .errors import ConfigurationError
-from .ports.blobs import BlobStore
-from .ports.builds import BuildService
-from .ports.bus import EventBus
-from .ports.documents import DocumentStore
-from .ports.logs import LogStore
-from .ports.pipelines import PipelineService
-from .ports.tracker import ExperimentTracker
-from .ports.warehouse import Warehouse
+from experiments_platform.config import Settings, load_settings
+from experiments_platform.errors import ConfigurationError
+from experiments_platform.ports.blobs import BlobStore
+from experiments_platform.ports.builds import BuildService
+from experiments_platform.ports.bus import EventBus
+from experiments_platform.ports.documents import DocumentStore
+from experiments_platform.ports.logs import LogStore
+from experiments_platform.ports.pipelines import PipelineService
+from experiments_platform.ports.tracker import ExperimentTracker
+from experiments_platform.ports.warehouse import Warehouse
 
 PORTS = ("documents", "bus", "blobs", "warehouse", "builds", "pipelines", "logs", "tracker")
 

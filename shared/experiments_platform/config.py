@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import ConfigurationError
+from experiments_platform.errors import ConfigurationError
 
 ENV_PREFIX = "PLATFORM_"
 

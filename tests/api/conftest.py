@@ -13,7 +13,7 @@ from experiments_platform.adapters.embedded_bus import EmbeddedBus
 from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
 from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
-from experiments_platform.messages import Topics, decode
+from experiments_platform.events.messages import Topics, decode
 from experiments_platform.ports.bus import Delivery
 from flask import Flask
 from flask.testing import FlaskClient

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from experiments_platform.bootstrap import Platform
-from experiments_platform.demo import launch_demo
-from experiments_platform.local_stack import HttpServer, register_movielens
-from experiments_platform.messages import SubmitExperiment, Topics
+from experiments_platform.events.messages import SubmitExperiment, Topics
+from experiments_platform.local.demo import launch_demo
+from experiments_platform.local.stack import HttpServer, register_movielens
 
 from .conftest import Published, create_app
 

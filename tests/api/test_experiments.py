@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from experiments_platform.bootstrap import Platform
-from experiments_platform.messages import CancelExperiment, SubmitExperiment, Topics
+from experiments_platform.events.messages import CancelExperiment, SubmitExperiment, Topics
 from flask import Flask
 from flask.testing import FlaskClient
 

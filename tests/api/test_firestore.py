@@ -12,7 +12,7 @@ from experiments_platform.adapters.embedded_bus import EmbeddedBus
 from experiments_platform.adapters.firestore_documents import FirestoreDocumentStore
 from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
-from experiments_platform.messages import SubmitExperiment, Topics
+from experiments_platform.events.messages import SubmitExperiment, Topics
 from flask.testing import FlaskClient
 
 from .conftest import Published, finish, results, start_payload

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments_platform.bootstrap import Platform
-from experiments_platform.entrypoints import service_app
+from experiments_platform.web.push import service_app
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 

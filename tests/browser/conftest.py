@@ -21,7 +21,7 @@ import pytest
 import requests
 from experiments_platform.config import Settings
 from experiments_platform.domain.dataset import Dataset
-from experiments_platform.local_stack import LocalStack
+from experiments_platform.local.stack import LocalStack
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ from experiments_platform.adapters.pubsub_push import (
     handle_push,
     provision,
 )
-from experiments_platform.messages import Topics
+from experiments_platform.events.messages import Topics
 from experiments_platform.ports.bus import Delivery, EventBus, Handler, SubscribableBus
 from google.api_core.exceptions import DeadlineExceeded
 

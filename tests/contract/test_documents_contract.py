@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from experiments_platform.adapters import ReadAfterWriteError
+from experiments_platform.adapters._shared import ReadAfterWriteError
 from experiments_platform.adapters.firestore_documents import FirestoreDocumentStore
 from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
 from experiments_platform.errors import AlreadyExists, InvalidInput

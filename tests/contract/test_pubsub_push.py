@@ -17,7 +17,7 @@ from experiments_platform.adapters.pubsub_push import (
     unwrap,
 )
 from experiments_platform.errors import InvalidInput, NotFound, TransientError
-from experiments_platform.messages import Topics
+from experiments_platform.events.messages import Topics
 from experiments_platform.ports.bus import Delivery
 
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 from deploy_model import REPO
-from experiments_platform import google_events
 from experiments_platform.adapters.cloud_build import COMPILED_PATH, STEP_ENV, STEPS, SUBMIT_MODULE
 from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
-from experiments_platform.pipeline_spec import ArtifactUris, MlflowTarget, QuickTestSpec, SplitQueries
+from experiments_platform.domain.pipeline_spec import ArtifactUris, MlflowTarget, QuickTestSpec, SplitQueries
+from experiments_platform.events import google_events
 from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 from grpc_recorder import GrpcRecorder, Method, serving

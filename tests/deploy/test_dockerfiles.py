@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from deploy_model import IMAGE_DOCKERFILES, REPO, SERVICE_DOCKERFILES, command, dockerfile, final_stage
-from experiments_platform import topology
+from experiments_platform.events import topology
 
 HADOLINT = REPO / ".venv-tools" / "bin" / "hadolint"
 PINNED_BASE = re.compile(r"^(python|node):\d+\.\d+\.\d+-[a-z0-9.-]+(@sha256:[0-9a-f]{64})?( AS \w+)?$")

@@ -11,7 +11,7 @@ from experiments_platform import google_events, topology
 from experiments_platform.adapters.cloud_build import STEP_ENV, CloudBuildService
 from experiments_platform.adapters.vertex_pipelines import VertexPipelineService
 from experiments_platform.config import ENV_PREFIX, Settings, load_settings
-from experiments_platform.messages import Topics
+from experiments_platform.events.messages import Topics
 
 CODE = [
     path for root in (REPO / "shared" / "experiments_platform", REPO / "services") for path in root.rglob("*.py")

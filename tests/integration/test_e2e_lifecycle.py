@@ -19,7 +19,7 @@ import requests
 from experiments_platform.config import Settings
 from experiments_platform.data.movielens import movielens_sample
 from experiments_platform.domain.status import STAGE_ORDER
-from experiments_platform.local_stack import SERVICE_PORTS, EmulatedStack, LocalStack
+from experiments_platform.local.stack import SERVICE_PORTS, EmulatedStack, LocalStack
 
 pytestmark = pytest.mark.e2e
 

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from experiments_platform import google_events as ge
 from experiments_platform.adapters.firestore_documents import FirestoreDocumentStore
 from experiments_platform.adapters.pubsub_bus import PubSubBus
 from experiments_platform.config import Settings
 from experiments_platform.domain.status import Status
-from experiments_platform.local_stack import EmulatedStack
-from experiments_platform.messages import CancelExperiment, SubmitExperiment, Topics
+from experiments_platform.events import google_events as ge
+from experiments_platform.events.messages import CancelExperiment, SubmitExperiment, Topics
+from experiments_platform.local.stack import EmulatedStack
 
 from .lifecycle_support import make_experiment, write_interactions
 

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from experiments_platform import google_events as ge
 from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
 from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.domain.status import StageStatus, Status
-from experiments_platform.entrypoints import service_app
 from experiments_platform.errors import ContentionError
-from experiments_platform.messages import SubmitExperiment
+from experiments_platform.events import google_events as ge
+from experiments_platform.events.messages import SubmitExperiment
+from experiments_platform.web.push import service_app
 
 from .lifecycle_support import make_experiment, write_interactions
 
@@ -216,7 +216,7 @@ def test_repeated_pushes_without_delivery_attempt_are_numbered_as_the_emulator_o
     other = push_envelope(ge.build_notification(build), "status-watcher-cloud-builds")
     del other["deliveryAttempt"]
 
-    with caplog.at_level("WARNING", logger="experiments_platform.entrypoints"):
+    with caplog.at_level("WARNING", logger="experiments_platform.web.push"):
         answers = [client.post("/pubsub/cloud-builds", json=body) for _ in range(5)]
         first_of_other = client.post("/pubsub/cloud-builds", json=other)
 

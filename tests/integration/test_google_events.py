@@ -6,9 +6,9 @@ import base64
 import json
 
 import pytest
-from experiments_platform import google_events as ge
 from experiments_platform.domain.status import Stage
-from experiments_platform.messages import (
+from experiments_platform.events import google_events as ge
+from experiments_platform.events.messages import (
     BuildFinished,
     PipelineJobStateChanged,
     PipelineTaskStateChanged,

@@ -8,17 +8,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from experiments_platform import google_events as ge
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.status import Stage
-from experiments_platform.handlers import cancel, experiments, reconcile, status_watcher, submitter
-from experiments_platform.messages import (
+from experiments_platform.events import google_events as ge
+from experiments_platform.events.messages import (
     CancelExperiment,
     PipelineJobStateChanged,
     PipelineTaskStateChanged,
     SubmitExperiment,
     Topics,
 )
+from experiments_platform.handlers import cancel, experiments, reconcile, status_watcher, submitter
 
 from .lifecycle_support import make_experiment, make_platform, store, stored, write_interactions
 

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from experiments_platform import mlflow_auth
+from experiments_platform.adapters import mlflow_auth
+from experiments_platform.adapters.id_tokens import IdTokens
 from experiments_platform.adapters.mlflow_tracker import HTTP_VARIABLES, MlflowTracker
 from experiments_platform.errors import ConfigurationError
-from experiments_platform.id_tokens import IdTokens
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 

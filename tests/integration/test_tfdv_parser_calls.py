@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from experiments_platform import id_tokens
+from experiments_platform.adapters import id_tokens
 from experiments_platform.adapters.local_blobs import LocalBlobStore
 from experiments_platform.adapters.local_logs import LocalLogStore
 from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
 from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.domain.status import Status
-from experiments_platform.entrypoints import service_app
 from experiments_platform.errors import ConfigurationError, NotFound, TransientError
 from experiments_platform.handlers import artifact_reader as reader
+from experiments_platform.web.push import service_app
 
 from .lifecycle_support import make_experiment, write_interactions
 from .servers import Recorder, self_signed_certificate, serving, unsigned_jwt

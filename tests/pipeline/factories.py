@@ -9,7 +9,7 @@ from experiments_platform.data.movielens import movielens_sample
 from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
-from experiments_platform.pipeline_spec import (
+from experiments_platform.domain.pipeline_spec import (
     ArtifactUris,
     MlflowTarget,
     QuickTestSpec,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from experiments_platform.domain.pipeline_spec import SplitQueries
 from experiments_platform.pipeline.compile import compile_local, compile_vertex, main
 from experiments_platform.pipeline.definition import COMPONENT_IDS, VertexTarget
-from experiments_platform.pipeline_spec import SplitQueries
 
 from .factories import make_spec
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.pipeline.feature_names import feature_name, tower_inputs
-from experiments_platform.pipeline_spec import QuickTestSpec
 from pydantic import ValidationError
 
 from .factories import make_spec

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from experiments_platform.adapters.local_builds import LocalBuildService
+from experiments_platform.adapters.local_jobs import ProcessIdentity, RecordStore, group_members, kill_group
 from experiments_platform.adapters.local_pipelines import LocalPipelineService
 from experiments_platform.config import Settings
-from experiments_platform.google_events import job_id_of, to_message
-from experiments_platform.messages import BuildFinished, PipelineJobStateChanged, Topics
-from experiments_platform.pipeline.local_jobs import ProcessIdentity, RecordStore, group_members, kill_group
+from experiments_platform.events.google_events import job_id_of, to_message
+from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, Topics
 
 from .test_local_pipeline_e2e import RecordingBus
 

@@ -17,9 +17,14 @@ from experiments_platform.adapters.local_builds import LocalBuildService
 from experiments_platform.adapters.local_pipelines import LocalPipelineService
 from experiments_platform.config import Settings
 from experiments_platform.domain.model import ModelConfig
-from experiments_platform.google_events import job_id_of, to_message
-from experiments_platform.messages import BuildFinished, PipelineJobStateChanged, PipelineTaskStateChanged, Topics
-from experiments_platform.pipeline_spec import QuickTestSpec
+from experiments_platform.domain.pipeline_spec import QuickTestSpec
+from experiments_platform.events.google_events import job_id_of, to_message
+from experiments_platform.events.messages import (
+    BuildFinished,
+    PipelineJobStateChanged,
+    PipelineTaskStateChanged,
+    Topics,
+)
 from mlflow import MlflowClient
 
 from .factories import sample_spec as make_spec

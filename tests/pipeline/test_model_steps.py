@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from experiments_platform.domain.model import ModelConfig  # noqa: E402
-from experiments_platform.pipeline.feature_names import ModelInput  # noqa: E402
-from experiments_platform.pipeline.model import SAMPLING_PROBABILITY, InBatchSoftmaxLoss, build_model  # noqa: E402
+import numpy as np
+import tensorflow as tf
+from experiments_platform.domain.model import ModelConfig
+from experiments_platform.pipeline.feature_names import ModelInput
+from experiments_platform.pipeline.model import SAMPLING_PROBABILITY, InBatchSoftmaxLoss, build_model
 
 
 def test_the_loss_is_keras_summed_softmax_cross_entropy():

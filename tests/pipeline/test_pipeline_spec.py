@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from experiments_platform.pipeline_spec import QuickTestSpec, SplitQueries, data_pipeline_name
+from experiments_platform.domain.pipeline_spec import QuickTestSpec, SplitQueries, data_pipeline_name
 from pydantic import ValidationError
 
 from .factories import make_spec

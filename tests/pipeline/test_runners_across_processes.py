@@ -18,12 +18,17 @@ from typing import Any
 
 import pytest
 from experiments_platform.adapters.local_builds import LocalBuildService
+from experiments_platform.adapters.local_jobs import ProcessIdentity, group_members
 from experiments_platform.adapters.local_pipelines import LocalPipelineService
 from experiments_platform.config import Settings
 from experiments_platform.domain.model import ModelConfig
-from experiments_platform.google_events import job_id_of, to_message
-from experiments_platform.messages import BuildFinished, PipelineJobStateChanged, PipelineTaskStateChanged, Topics
-from experiments_platform.pipeline.local_jobs import ProcessIdentity, group_members
+from experiments_platform.events.google_events import job_id_of, to_message
+from experiments_platform.events.messages import (
+    BuildFinished,
+    PipelineJobStateChanged,
+    PipelineTaskStateChanged,
+    Topics,
+)
 
 from .factories import sample_spec
 from .test_local_pipeline_e2e import RecordingBus

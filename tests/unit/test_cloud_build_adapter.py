@@ -16,10 +16,10 @@ from typing import Any
 import grpc
 import pytest
 import yaml
-from experiments_platform import google_events
 from experiments_platform.adapters.cloud_build import CloudBuildService
 from experiments_platform.config import load_settings
 from experiments_platform.errors import ConfigurationError, InvalidInput, TransientError
+from experiments_platform.events import google_events
 from experiments_platform.ports.builds import BuildResult
 from google.cloud.devtools import cloudbuild_v1
 from google.protobuf import json_format

@@ -5,7 +5,13 @@ from __future__ import annotations
 import base64
 import json
 
-from experiments_platform.id_tokens import DEFAULT_LIFETIME_S, REFRESH_MARGIN_S, IdTokens, audience_of, expiry_of
+from experiments_platform.adapters.id_tokens import (
+    DEFAULT_LIFETIME_S,
+    REFRESH_MARGIN_S,
+    IdTokens,
+    audience_of,
+    expiry_of,
+)
 
 
 def jwt(claims: dict[str, object]) -> str:

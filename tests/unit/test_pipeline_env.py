@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from experiments_platform.pipeline.worker_pool import pipeline_env
+from experiments_platform.adapters.local_workers import pipeline_env
 
 
 def test_workers_keep_mlflow_retries_but_get_legacy_keras(monkeypatch: pytest.MonkeyPatch) -> None:

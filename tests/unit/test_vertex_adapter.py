@@ -15,11 +15,11 @@ from typing import Any
 
 import grpc
 import pytest
-from experiments_platform import google_events
 from experiments_platform.adapters import vertex_pipelines
 from experiments_platform.adapters.vertex_pipelines import VertexPipelineService
 from experiments_platform.config import load_settings
 from experiments_platform.errors import ConfigurationError, InvalidInput, TransientError
+from experiments_platform.events import google_events
 from google.cloud import aiplatform_v1
 from google.cloud.aiplatform_v1.services.pipeline_service.transports import PipelineServiceGrpcTransport
 from google.protobuf import empty_pb2, json_format

@@ -1,12 +1,12 @@
 """What the gateway reads from artifacts: in-process through ``handlers.artifact_reader``, or over HTTP
 from the artifact_reader service when ``PLATFORM_ARTIFACT_READER_URL`` is set (as on Cloud Run, where
-``experiments_platform.service_calls`` sends a Google ID token for that service)."""
+``experiments_platform.adapters.service_calls`` sends a Google ID token for that service)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from experiments_platform import service_calls
+from experiments_platform.adapters import service_calls
 from experiments_platform.bootstrap import Platform
 from experiments_platform.handlers import artifact_reader
 

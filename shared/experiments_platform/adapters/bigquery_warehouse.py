@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings
-from ..domain.dataset import Column, ColumnType, TableSource
-from ..domain.names import IDENTIFIER, TABLE_REFERENCE
-from ..errors import InvalidInput, PlatformError, TransientError
-from ..jsonlog import fields, get_logger
-from ..ports.warehouse import Dialect
+from experiments_platform.config import Settings
+from experiments_platform.domain.dataset import Column, ColumnType, TableSource
+from experiments_platform.domain.names import IDENTIFIER, TABLE_REFERENCE
+from experiments_platform.errors import InvalidInput, PlatformError, TransientError
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.warehouse import Dialect
 
 if TYPE_CHECKING:
     from google.cloud import bigquery

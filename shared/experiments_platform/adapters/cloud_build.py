@@ -16,12 +16,17 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings
-from ..errors import ConfigurationError, InvalidInput
-from ..google_events import EXPERIMENT_SUBSTITUTION, EXPERIMENT_TAG_PREFIX, MalformedEvent, parse_build
-from ..jsonlog import fields, get_logger
-from ..ports.builds import BuildResult
-from .vertex_pipelines import API_TIMEOUT_S, call_with_retries
+from experiments_platform.adapters._shared import API_TIMEOUT_S, call_with_retries
+from experiments_platform.config import Settings
+from experiments_platform.errors import ConfigurationError, InvalidInput
+from experiments_platform.events.google_events import (
+    EXPERIMENT_SUBSTITUTION,
+    EXPERIMENT_TAG_PREFIX,
+    MalformedEvent,
+    parse_build,
+)
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.builds import BuildResult
 
 if TYPE_CHECKING:
     from google.cloud.devtools.cloudbuild_v1 import Build, CloudBuildClient

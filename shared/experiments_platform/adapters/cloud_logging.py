@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
 
-from ..config import Settings
-from ..errors import ConfigurationError, NotFound, TransientError
-from ..ports.documents import DocumentStore
-from . import check_doc_id
-from .local_logs import check_lines, check_log_name
+from experiments_platform.adapters._shared import check_doc_id, check_lines, check_log_name
+from experiments_platform.config import Settings
+from experiments_platform.errors import ConfigurationError, NotFound, TransientError
+from experiments_platform.ports.documents import DocumentStore
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import PipelineServiceClient

@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings
-from ..domain.dataset import Column, ColumnType, TableSource
-from ..domain.names import IDENTIFIER
-from ..errors import InvalidInput
-from ..jsonlog import fields, get_logger
-from ..ports.warehouse import Dialect
-from ..sql.dialects import duckdb_string, duckdb_table_function, local_path
+from experiments_platform.config import Settings
+from experiments_platform.domain.dataset import Column, ColumnType, TableSource
+from experiments_platform.domain.names import IDENTIFIER
+from experiments_platform.errors import InvalidInput
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.warehouse import Dialect
+from experiments_platform.sql.dialects import duckdb_string, duckdb_table_function, local_path
 
 if TYPE_CHECKING:
     import duckdb

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from ..config import Settings
-from ..errors import InvalidInput
-from ..jsonlog import fields, get_logger
-from ..messages import Topics
-from ..ports.bus import Delivery, Handler
+from experiments_platform.config import Settings
+from experiments_platform.errors import InvalidInput
+from experiments_platform.events.messages import Topics
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.bus import Delivery, Handler
 
 log = get_logger(__name__)
 

@@ -12,10 +12,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import tenacity
 from google.api_core import exceptions as gexc
 
-from ..config import Settings
-from ..errors import AlreadyExists, ConfigurationError, ContentionError
-from ..ports.documents import Doc, Filter, Order
-from . import ReadAfterWriteError, check_collection, check_doc_id, check_filter, check_order, check_window
+from experiments_platform.adapters._shared import (
+    ReadAfterWriteError,
+    check_collection,
+    check_doc_id,
+    check_filter,
+    check_order,
+    check_window,
+)
+from experiments_platform.config import Settings
+from experiments_platform.errors import AlreadyExists, ConfigurationError, ContentionError
+from experiments_platform.ports.documents import Doc, Filter, Order
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, Transaction

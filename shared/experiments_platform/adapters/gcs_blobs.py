@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from google.api_core import exceptions as gexc
 
-from ..config import Settings
-from ..errors import InvalidInput, NotFound, TransientError
+from experiments_platform.config import Settings
+from experiments_platform.errors import InvalidInput, NotFound, TransientError
 
 if TYPE_CHECKING:
     from google.cloud.storage import Blob, Client

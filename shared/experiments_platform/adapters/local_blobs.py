@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ..config import Settings
-from ..errors import InvalidInput, NotFound
+from experiments_platform.config import Settings
+from experiments_platform.errors import InvalidInput, NotFound
 
 
 def path_of(uri: str) -> Path:

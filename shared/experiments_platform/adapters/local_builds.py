@@ -26,17 +26,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
-from ..errors import NotFound
-from ..google_events import TERMINAL_BUILD_STATES, build_notification, build_resource
-from ..jsonlog import fields, get_logger
-from ..messages import Topics
-from ..pipeline.local_jobs import ProcessIdentity, RecordStore, kill_group, wait_until
-from ..pipeline.worker_pool import Worker, WorkerGone, WorkerPool
-from ..ports.builds import BuildResult
-from ..ports.bus import EventBus
-from ..ports.pipelines import PipelineService
-from .local_pipelines import LocalPipelineService, now_text, process_alive, uri_to_path
+from experiments_platform.adapters._shared import now_text, process_alive, uri_to_path
+from experiments_platform.adapters.local_jobs import ProcessIdentity, RecordStore, kill_group, wait_until
+from experiments_platform.adapters.local_pipelines import LocalPipelineService
+from experiments_platform.adapters.local_workers import Worker, WorkerGone, WorkerPool
+from experiments_platform.config import Settings
+from experiments_platform.errors import NotFound
+from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, build_notification, build_resource
+from experiments_platform.events.messages import Topics
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.builds import BuildResult
+from experiments_platform.ports.bus import EventBus
+from experiments_platform.ports.pipelines import PipelineService
 
 FAILURE_TAIL_CHARS = 2000
 CANCEL_WAIT_S = 30.0

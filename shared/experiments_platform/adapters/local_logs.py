@@ -7,29 +7,12 @@ The local build and pipeline runners write one file per component (``Compile`` f
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
-from ..config import Settings
-from ..errors import InvalidInput
+from experiments_platform.adapters._shared import check_lines, check_log_name
+from experiments_platform.config import Settings
 
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _BLOCK = 64 * 1024
-MAX_LINES = 10_000
-
-
-def check_log_name(value: str, field: str) -> str:
-    if not isinstance(value, str) or not _NAME.match(value) or ".." in value:
-        raise InvalidInput(
-            f"{field} {value!r} is invalid: use letters, digits, '_', '.' or '-' (for example 'Trainer')", field=field
-        )
-    return value
-
-
-def check_lines(lines: int) -> int:
-    if not isinstance(lines, int) or isinstance(lines, bool) or not 1 <= lines <= MAX_LINES:
-        raise InvalidInput(f"lines must be an integer from 1 to {MAX_LINES}, got {lines!r}", field="lines")
-    return lines
 
 
 def last_lines(path: Path, count: int) -> list[str]:

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from ..config import Settings
-from ..errors import InvalidInput, NotFound
-from ..google_events import (
+from experiments_platform.adapters._shared import now_text, process_alive, uri_to_path
+from experiments_platform.adapters.local_jobs import ProcessIdentity, RecordStore, kill_group, wait_until
+from experiments_platform.adapters.local_workers import Worker, WorkerGone, WorkerPool
+from experiments_platform.config import Settings
+from experiments_platform.errors import NotFound
+from experiments_platform.events.google_events import (
     TERMINAL_PIPELINE_STATES,
     job_id_of,
     log_sink_message,
@@ -35,33 +37,14 @@ from ..google_events import (
     pipeline_job_name,
     pipeline_task_log_entry,
 )
-from ..jsonlog import fields, get_logger
-from ..messages import Topics
-from ..pipeline.local_jobs import ProcessIdentity, RecordStore, kill_group, wait_until
-from ..pipeline.worker_pool import Worker, WorkerGone, WorkerPool
-from ..ports.bus import EventBus
+from experiments_platform.events.messages import Topics
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.bus import EventBus
 
 TERMINAL = TERMINAL_PIPELINE_STATES
 CANCEL_WAIT_S = 30.0
 
 log = get_logger(__name__)
-
-
-def uri_to_path(uri: str) -> Path:
-    if uri.startswith("file://"):
-        return Path(uri[len("file://"):])
-    if "://" in uri:
-        raise InvalidInput(f"the local pipeline service reads file:// URIs only, got {uri!r}", field="compiled_uri")
-    return Path(uri)
-
-
-def now_text() -> str:
-    return datetime.now(timezone.utc).isoformat()
-
-
-def process_alive(record: dict[str, Any], key: str) -> bool:
-    identity = ProcessIdentity.from_record(record.get(key))
-    return identity is not None and identity.is_alive()
 
 
 class LocalPipelineService:

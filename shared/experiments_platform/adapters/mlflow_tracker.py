@@ -22,10 +22,10 @@ from urllib.parse import urlparse
 import requests
 import tenacity
 
-from .. import mlflow_auth
-from ..config import Settings
-from ..errors import ConfigurationError, InvalidInput, NotFound, TransientError
-from ..id_tokens import IdTokens
+from experiments_platform.adapters import mlflow_auth
+from experiments_platform.adapters.id_tokens import IdTokens
+from experiments_platform.config import Settings
+from experiments_platform.errors import ConfigurationError, InvalidInput, NotFound, TransientError
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient

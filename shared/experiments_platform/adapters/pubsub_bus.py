@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from google.api_core import exceptions as gexc
 
-from ..config import Settings
-from ..errors import ConfigurationError, InvalidInput, TransientError
+from experiments_platform.config import Settings
+from experiments_platform.errors import ConfigurationError, InvalidInput, TransientError
 
 if TYPE_CHECKING:
     from google.cloud.pubsub_v1 import PublisherClient

@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from google.api_core import exceptions as gexc
 
-from ..errors import InvalidInput, PlatformError
-from ..jsonlog import fields, get_logger
-from ..ports.bus import Delivery, Handler
+from experiments_platform.errors import InvalidInput, PlatformError
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.bus import Delivery, Handler
 
 if TYPE_CHECKING:
     from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient

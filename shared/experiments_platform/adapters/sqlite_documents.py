@@ -21,10 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..config import Settings
-from ..errors import AlreadyExists, ContentionError, InvalidInput
-from ..ports.documents import Doc, Filter, Order
-from . import (
+from experiments_platform.adapters._shared import (
     ReadAfterWriteError,
     check_collection,
     check_doc_id,
@@ -33,6 +30,9 @@ from . import (
     check_window,
     field_segments,
 )
+from experiments_platform.config import Settings
+from experiments_platform.errors import AlreadyExists, ContentionError, InvalidInput
+from experiments_platform.ports.documents import Doc, Filter, Order
 
 T = TypeVar("T")
 

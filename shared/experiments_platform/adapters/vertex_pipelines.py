@@ -22,13 +22,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
-import tenacity
-
-from ..config import Settings, load_settings
-from ..errors import ConfigurationError, InvalidInput, NotFound, PlatformError, TransientError
-from ..google_events import EXPERIMENT_LABEL, job_id_of, new_pipeline_job_id, pipeline_job_name
-from ..jsonlog import configure_logging, fields, get_logger
-from ..ports.blobs import BlobStore
+from experiments_platform.adapters._shared import API_TIMEOUT_S, call_with_retries
+from experiments_platform.config import Settings, load_settings
+from experiments_platform.errors import ConfigurationError, InvalidInput, PlatformError
+from experiments_platform.events.google_events import (
+    EXPERIMENT_LABEL,
+    job_id_of,
+    new_pipeline_job_id,
+    pipeline_job_name,
+)
+from experiments_platform.jsonlog import configure_logging, fields, get_logger
+from experiments_platform.ports.blobs import BlobStore
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import PipelineServiceClient
@@ -37,66 +41,9 @@ PLATFORM_LABEL = "platform"
 PLATFORM_LABEL_VALUE = "experiments-platform"
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 
-API_TIMEOUT_S = 60.0
 log = get_logger(__name__)
 
 T = TypeVar("T")
-
-
-def translate_google_error(exc: Exception, action: str) -> PlatformError:
-    """The platform error for a failed Google API call: transient, configuration or input."""
-    from google.api_core import exceptions
-
-    detail = f"could not {action}: {exc}"
-    if isinstance(exc, transient_google_errors()):
-        return TransientError(detail)
-    if isinstance(exc, (exceptions.PermissionDenied, exceptions.Unauthenticated)):
-        return ConfigurationError(f"{detail}; grant the calling service account the role this call needs")
-    if isinstance(exc, exceptions.NotFound):
-        return NotFound(detail)
-    if isinstance(exc, exceptions.InvalidArgument):
-        return InvalidInput(detail)
-    return PlatformError(detail)
-
-
-def transient_google_errors() -> tuple[type[Exception], ...]:
-    """Google API errors worth retrying (the service is briefly unavailable, overloaded or contended)."""
-    from google.api_core import exceptions
-
-    return (
-        exceptions.ServiceUnavailable,
-        exceptions.DeadlineExceeded,
-        exceptions.InternalServerError,
-        exceptions.TooManyRequests,
-        exceptions.Aborted,
-    )
-
-
-def call_with_retries(
-    fn: Callable[[], T],
-    action: str,
-    *,
-    attempts: int = 4,
-    first_wait_s: float = 0.5,
-    retry_on: tuple[type[Exception], ...] | None = None,
-) -> T:
-    """Call a Google API, retrying transient failures with exponential backoff; translate the last error.
-
-    ``retry_on`` narrows the retried errors, for calls that must not be repeated once the server
-    may have acted on them (creating a build).
-    """
-    from google.api_core import exceptions
-
-    retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(attempts),
-        wait=tenacity.wait_exponential(multiplier=first_wait_s, max=8),
-        retry=tenacity.retry_if_exception_type(retry_on or transient_google_errors()),
-        reraise=True,
-    )
-    try:
-        return retrying(fn)
-    except exceptions.GoogleAPICallError as exc:
-        raise translate_google_error(exc, action) from exc
 
 
 def _label_value(value: str, field: str) -> str:

@@ -31,10 +31,10 @@ from pathlib import Path
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ..domain.dataset import Dataset
-from ..errors import PlatformError, TransientError
-from ..jsonlog import fields, get_logger
-from .parquet import feature_table, file_source, parquet_columns, write_parquet
+from experiments_platform.data.parquet import feature_table, file_source, parquet_columns, write_parquet
+from experiments_platform.domain.dataset import Dataset
+from experiments_platform.errors import PlatformError, TransientError
+from experiments_platform.jsonlog import fields, get_logger
 
 RECBOLE_REQUIREMENT = "recbole==1.2.1"
 WHEEL_NAME = "recbole-1.2.1-py3-none-any.whl"

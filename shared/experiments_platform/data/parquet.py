@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..domain.dataset import Column, ColumnType, FeatureTable, TableSource
+from experiments_platform.domain.dataset import Column, ColumnType, FeatureTable, TableSource
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from pydantic import Field
 
-from ..domain.base import DomainModel
-from ..domain.dataset import Column, Dataset, FeatureTable, TableSource
-from ..domain.names import check_identifier, unknown_name_message
-from ..errors import InvalidInput
-from ..ports.warehouse import Warehouse
+from experiments_platform.domain.base import DomainModel
+from experiments_platform.domain.dataset import Column, Dataset, FeatureTable, TableSource
+from experiments_platform.domain.names import check_identifier, unknown_name_message
+from experiments_platform.errors import InvalidInput
+from experiments_platform.ports.warehouse import Warehouse
 
 KEY_TYPES = ("string", "integer")
 DATE_TYPES = ("timestamp", "date")

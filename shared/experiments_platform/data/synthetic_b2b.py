@@ -37,10 +37,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..domain.dataset import Dataset
-from ..errors import InvalidInput
-from .movielens import warehouse_dir
-from .parquet import feature_table, file_source, parquet_columns, write_parquet
+from experiments_platform.data.movielens import warehouse_dir
+from experiments_platform.data.parquet import feature_table, file_source, parquet_columns, write_parquet
+from experiments_platform.domain.dataset import Dataset
+from experiments_platform.errors import InvalidInput
 
 CITIES = [
     "Berlin", "Madrid", "Rome", "Paris", "Vienna", "Hamburg", "Warsaw", "Budapest", "Barcelona", "Munich",

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from .names import check_identifier
+from experiments_platform.domain.names import check_identifier
 
 Identifier = Annotated[str, AfterValidator(check_identifier)]
 

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import Document, DomainModel, Identifier
-from .names import unknown_name_message
+from experiments_platform.domain.base import Document, DomainModel, Identifier
+from experiments_platform.domain.names import unknown_name_message
 
 ColumnType = Literal["string", "integer", "float", "boolean", "timestamp", "date"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .experiment import ClassifiedError
-from .status import Stage
+from experiments_platform.domain.experiment import ClassifiedError
+from experiments_platform.domain.status import Stage
 
 EXCERPT_BEFORE = 3
 EXCERPT_AFTER = 6

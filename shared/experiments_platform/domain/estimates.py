@@ -23,10 +23,9 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..pipeline_spec import HARDWARE_TIERS as MACHINE_TIERS
-from .dataset import Dataset
-from .experiment import Estimate, HardwareTier, QuickTestParameters, RandomSplit
-from .features import (
+from experiments_platform.domain.dataset import Dataset
+from experiments_platform.domain.experiment import Estimate, HardwareTier, QuickTestParameters, RandomSplit
+from experiments_platform.domain.features import (
     CategoricalFeature,
     Feature,
     FeatureConfig,
@@ -35,8 +34,9 @@ from .features import (
     TextFeature,
     TimestampFeature,
 )
-from .model import ModelConfig
-from .status import STAGE_ORDER, Stage
+from experiments_platform.domain.model import ModelConfig
+from experiments_platform.domain.pipeline_spec import HARDWARE_TIERS as MACHINE_TIERS
+from experiments_platform.domain.status import STAGE_ORDER, Stage
 
 CONSTANTS_FILE = Path(__file__).with_name("estimates.json")
 Target = Literal["local", "vertex"]

@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
-from .base import DomainModel, Identifier, Timestamp, new_id, utcnow
-from .dataset import Dataset
-from .features import FeatureConfig
-from .model import ModelConfig
-from .status import STAGE_ORDER, Stage, StageStatus, Status
+from experiments_platform.domain.base import DomainModel, Identifier, Timestamp, new_id, utcnow
+from experiments_platform.domain.dataset import Dataset
+from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.model import ModelConfig
+from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status
 
 
 class RandomSplit(DomainModel):

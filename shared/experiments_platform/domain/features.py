@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from .base import Document, DomainModel, Identifier
+from experiments_platform.domain.base import Document, DomainModel, Identifier
 
 
 class _Feature(DomainModel):

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .base import Document
+from experiments_platform.domain.base import Document
 
 Layer = Annotated[int, Field(ge=1, le=8192)]
 Optimizer = Literal["adagrad", "adam", "sgd", "rmsprop"]

@@ -13,13 +13,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .. import tfdv_parser_client
-from ..bootstrap import Platform
-from ..domain.experiment import Experiment
-from ..domain.status import COMPONENT_STAGES, STAGE_LABELS
-from ..errors import InvalidInput, NotFound
-from .experiments import get_experiment
-from .status_watcher import read_metrics
+from experiments_platform.adapters import tfdv_parser_client
+from experiments_platform.bootstrap import Platform
+from experiments_platform.domain.experiment import Experiment
+from experiments_platform.domain.status import COMPONENT_STAGES, STAGE_LABELS
+from experiments_platform.errors import InvalidInput, NotFound
+from experiments_platform.handlers.experiments import get_experiment
+from experiments_platform.handlers.status_watcher import read_metrics
 
 PIPELINE_COMPONENTS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
 LOG_COMPONENTS = ("Compile", *PIPELINE_COMPONENTS)

@@ -10,14 +10,14 @@ nothing for an experiment whose cancel was requested.
 
 from __future__ import annotations
 
-from ..bootstrap import Platform
-from ..domain.base import utcnow
-from ..domain.experiment import Experiment
-from ..domain.status import Status
-from ..google_events import TERMINAL_BUILD_STATES
-from ..jsonlog import fields, get_logger
-from ..messages import CancelExperiment
-from .status_watcher import cancelled, load_experiment, update_experiment
+from experiments_platform.bootstrap import Platform
+from experiments_platform.domain.base import utcnow
+from experiments_platform.domain.experiment import Experiment
+from experiments_platform.domain.status import Status
+from experiments_platform.events.google_events import TERMINAL_BUILD_STATES
+from experiments_platform.events.messages import CancelExperiment
+from experiments_platform.handlers.status_watcher import cancelled, load_experiment, update_experiment
+from experiments_platform.jsonlog import fields, get_logger
 
 log = get_logger(__name__)
 

@@ -12,11 +12,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..domain.experiment import Experiment
-from ..domain.features import CrossFeature, Feature
-from ..errors import InvalidInput
-from ..ports.documents import DocumentStore
-from .experiments import (
+from experiments_platform.domain.experiment import Experiment
+from experiments_platform.domain.features import CrossFeature, Feature
+from experiments_platform.errors import InvalidInput
+from experiments_platform.handlers.experiments import (
     BASELINE_PREFIXES,
     METRIC_VARIANTS,
     duration_s,
@@ -26,6 +25,7 @@ from .experiments import (
     result_metrics,
     summarize,
 )
+from experiments_platform.ports.documents import DocumentStore
 
 MIN_EXPERIMENTS = 2
 MAX_EXPERIMENTS = 5

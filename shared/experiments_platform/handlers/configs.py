@@ -15,14 +15,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ..domain.base import Document, new_id, utcnow
-from ..domain.dataset import Column, Dataset, FeatureTable, TableSource
-from ..domain.features import FeatureConfig
-from ..domain.model import ModelConfig
-from ..domain.names import unknown_name_message
-from ..errors import Conflict, InvalidInput, NotFound
-from ..ports.documents import Doc, DocumentStore, Filter
-from ..ports.warehouse import Warehouse
+from experiments_platform.domain.base import Document, new_id, utcnow
+from experiments_platform.domain.dataset import Column, Dataset, FeatureTable, TableSource
+from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.model import ModelConfig
+from experiments_platform.domain.names import unknown_name_message
+from experiments_platform.errors import Conflict, InvalidInput, NotFound
+from experiments_platform.ports.documents import Doc, DocumentStore, Filter
+from experiments_platform.ports.warehouse import Warehouse
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -17,12 +17,20 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any, Literal
 
-from ..domain.names import closest_names
-from ..domain.status import CANCELLABLE, Status
-from ..errors import InvalidInput
-from ..ports.documents import Doc, DocumentStore, Filter
-from .compare import format_crosses, format_features, format_layers
-from .experiments import COLLECTION, check_page, metric_direction, metric_label, result_metrics, summarize, value_at
+from experiments_platform.domain.names import closest_names
+from experiments_platform.domain.status import CANCELLABLE, Status
+from experiments_platform.errors import InvalidInput
+from experiments_platform.handlers.compare import format_crosses, format_features, format_layers
+from experiments_platform.handlers.experiments import (
+    COLLECTION,
+    check_page,
+    metric_direction,
+    metric_label,
+    result_metrics,
+    summarize,
+    value_at,
+)
+from experiments_platform.ports.documents import Doc, DocumentStore, Filter
 
 HEADLINE = "recall_at_100"
 LEADERBOARD_METRICS = ("recall_at_10", "recall_at_50", "recall_at_100", "test_loss")

@@ -15,19 +15,25 @@ from typing import Any, Literal, get_args
 
 from pydantic import Field
 
-from ..domain.base import DomainModel, new_id, utcnow
-from ..domain.dataset import Dataset
-from ..domain.experiment import ClassifiedError, Estimate, Experiment, HardwareTier, QuickTestParameters
-from ..domain.features import FeatureConfig
-from ..domain.model import ModelConfig
-from ..domain.names import unknown_name_message
-from ..domain.status import CANCELLABLE, Status, can_transition
-from ..errors import Conflict, InvalidInput, NotFound, TransientError
-from ..jsonlog import fields, get_logger
-from ..messages import CancelExperiment, SubmitExperiment, Topics
-from ..ports.bus import EventBus
-from ..ports.documents import Doc, DocumentStore, Filter, Transaction
-from . import configs
+from experiments_platform.domain.base import DomainModel, new_id, utcnow
+from experiments_platform.domain.dataset import Dataset
+from experiments_platform.domain.experiment import (
+    ClassifiedError,
+    Estimate,
+    Experiment,
+    HardwareTier,
+    QuickTestParameters,
+)
+from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.model import ModelConfig
+from experiments_platform.domain.names import unknown_name_message
+from experiments_platform.domain.status import CANCELLABLE, Status, can_transition
+from experiments_platform.errors import Conflict, InvalidInput, NotFound, TransientError
+from experiments_platform.events.messages import CancelExperiment, SubmitExperiment, Topics
+from experiments_platform.handlers import configs
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.bus import EventBus
+from experiments_platform.ports.documents import Doc, DocumentStore, Filter, Transaction
 
 log = get_logger(__name__)
 

@@ -11,8 +11,8 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .compare import format_crosses, format_features, format_layers
-from .experiments import duration_s, result_metrics, value_at
+from experiments_platform.handlers.compare import format_crosses, format_features, format_layers
+from experiments_platform.handlers.experiments import duration_s, result_metrics, value_at
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

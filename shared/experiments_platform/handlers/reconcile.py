@@ -20,17 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..bootstrap import Platform
-from ..domain.base import utcnow
-from ..domain.experiment import ClassifiedError, Experiment
-from ..domain.status import Status
-from ..google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
-from ..jsonlog import fields, get_logger
-from ..messages import BuildFinished, PipelineJobStateChanged, SubmitExperiment, Topics
-from ..ports.builds import BuildResult, read_result
-from ..ports.documents import Filter, Order
-from .cancel import stop_compute
-from .status_watcher import COLLECTION, fail, on_build, on_job, update_experiment
+from experiments_platform.bootstrap import Platform
+from experiments_platform.domain.base import utcnow
+from experiments_platform.domain.experiment import ClassifiedError, Experiment
+from experiments_platform.domain.status import Status
+from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
+from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, SubmitExperiment, Topics
+from experiments_platform.handlers.cancel import stop_compute
+from experiments_platform.handlers.status_watcher import COLLECTION, fail, on_build, on_job, update_experiment
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.builds import BuildResult, read_result
+from experiments_platform.ports.documents import Filter, Order
 
 log = get_logger(__name__)
 

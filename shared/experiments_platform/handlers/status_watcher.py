@@ -15,15 +15,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..bootstrap import Platform
-from ..domain.base import utcnow
-from ..domain.experiment import ClassifiedError, Experiment
-from ..domain.status import STAGE_ORDER, Stage, StageStatus, Status, can_transition, stage_can_move
-from ..errors import NotFound
-from ..google_events import TERMINAL_PIPELINE_STATES
-from ..jsonlog import fields, get_logger
-from ..messages import BuildFinished, PipelineJobStateChanged, PipelineTaskStateChanged
-from ..ports.documents import DocumentStore, Filter
+from experiments_platform.bootstrap import Platform
+from experiments_platform.domain.base import utcnow
+from experiments_platform.domain.experiment import ClassifiedError, Experiment
+from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status, can_transition, stage_can_move
+from experiments_platform.errors import NotFound
+from experiments_platform.events.google_events import TERMINAL_PIPELINE_STATES
+from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, PipelineTaskStateChanged
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.documents import DocumentStore, Filter
 
 COLLECTION = "experiments"
 PRIMARY_METRIC = "recall_at_100"
@@ -102,7 +102,7 @@ def close_open_stages(
 
 
 def classify_failure(text: str, stage: Stage | None) -> ClassifiedError:
-    from ..domain.error_patterns import classify
+    from experiments_platform.domain.error_patterns import classify
 
     return classify(text, stage=stage)
 
@@ -180,7 +180,7 @@ def on_build(platform: Platform, event: BuildFinished) -> None:
     if event.status == "SUCCESS" and event.pipeline_job_name and _cancel_in_flight(experiment):
         log.info("build finished while a cancel was in flight: cancelling its pipeline", extra=with_log)
         platform.pipelines.cancel(event.pipeline_job_name)
-        from .cancel import finish_cancel
+        from experiments_platform.handlers.cancel import finish_cancel
 
         finish_cancel(platform, event.experiment_id)
 

@@ -12,16 +12,22 @@ command, a cancel that arrived meanwhile) is cancelled at once, so no second bui
 
 from __future__ import annotations
 
-from ..bootstrap import Platform
-from ..domain.base import utcnow
-from ..domain.dataset import Dataset, FeatureTable
-from ..domain.experiment import ClassifiedError, Experiment
-from ..domain.status import Stage, StageStatus, Status
-from ..errors import InvalidInput
-from ..jsonlog import fields, get_logger, log_context
-from ..messages import SubmitExperiment
-from ..pipeline_spec import QuickTestSpec, SplitQueries, build_spec
-from .status_watcher import fail, load_experiment, move_stage, move_status, update_experiment
+from experiments_platform.bootstrap import Platform
+from experiments_platform.domain.base import utcnow
+from experiments_platform.domain.dataset import Dataset, FeatureTable
+from experiments_platform.domain.experiment import ClassifiedError, Experiment
+from experiments_platform.domain.pipeline_spec import QuickTestSpec, SplitQueries, build_spec
+from experiments_platform.domain.status import Stage, StageStatus, Status
+from experiments_platform.errors import InvalidInput
+from experiments_platform.events.messages import SubmitExperiment
+from experiments_platform.handlers.status_watcher import (
+    fail,
+    load_experiment,
+    move_stage,
+    move_status,
+    update_experiment,
+)
+from experiments_platform.jsonlog import fields, get_logger, log_context
 
 log = get_logger(__name__)
 
@@ -64,7 +70,7 @@ def real_dataset(platform: Platform, dataset: Dataset) -> Dataset:
 
 def render_spec(platform: Platform, experiment: Experiment) -> QuickTestSpec:
     """Queries rendered against the real schema, and the spec; ``InvalidInput`` names a bad column."""
-    from ..sql import render_split_queries
+    from experiments_platform.sql import render_split_queries
 
     dataset = real_dataset(platform, experiment.dataset_snapshot)
     rendered = render_split_queries(

@@ -10,23 +10,20 @@ pipeline image). The target defaults to ``PLATFORM_PIPELINE_SERVICE``.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import sys
+import tempfile
+import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow as tf
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-import tensorflow as tf  # noqa: E402
-
-from ..config import Settings, load_settings  # noqa: E402
-from ..errors import ConfigurationError  # noqa: E402
-from ..pipeline_spec import QuickTestSpec  # noqa: E402
-from .definition import VertexTarget, create_pipeline  # noqa: E402
-from .evaluator import uri_path  # noqa: E402
+from experiments_platform.config import Settings, load_settings
+from experiments_platform.domain.pipeline_spec import QuickTestSpec
+from experiments_platform.errors import ConfigurationError
+from experiments_platform.pipeline.definition import VertexTarget, create_pipeline
+from experiments_platform.pipeline.evaluator import uri_path
 
 
 def read_text(uri: str) -> str:

@@ -7,21 +7,17 @@ TFRS, ``run_fn`` module path) → Evaluator (publishes metrics.json, closes the 
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+from tfx import v1 as tfx
+from tfx.proto import transform_pb2
 
-from dataclasses import dataclass, field  # noqa: E402
-from typing import Any, Literal  # noqa: E402
-
-from tfx import v1 as tfx  # noqa: E402
-from tfx.proto import transform_pb2  # noqa: E402
-
-from ..pipeline_spec import QuickTestSpec  # noqa: E402
-from .evaluator import QuickTestEvaluator  # noqa: E402
-from .example_gen import bigquery_example_gen, duckdb_example_gen  # noqa: E402
-from .preprocessing import transform_config  # noqa: E402
-from .trainer import trainer_config  # noqa: E402
+from experiments_platform.domain.pipeline_spec import QuickTestSpec
+from experiments_platform.pipeline.evaluator import QuickTestEvaluator
+from experiments_platform.pipeline.example_gen import bigquery_example_gen, duckdb_example_gen
+from experiments_platform.pipeline.preprocessing import transform_config
+from experiments_platform.pipeline.trainer import trainer_config
 
 PREPROCESSING_FN = "experiments_platform.pipeline.preprocessing.preprocessing_fn"
 RUN_FN = "experiments_platform.pipeline.trainer.run_fn"

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from ..domain.features import FeatureConfig
-from .feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, feature_name
-from .recall import DEFAULT_KS, history_by_query, popularity_scores, recall_at_k
+from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, feature_name
+from experiments_platform.pipeline.recall import DEFAULT_KS, history_by_query, popularity_scores, recall_at_k
 
 Arrays = dict[str, np.ndarray]
 

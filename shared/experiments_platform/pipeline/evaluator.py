@@ -8,22 +8,19 @@ the file as an artifact, and closes the MLflow run.
 
 # No `from __future__ import annotations`: the @component decorator reads real type annotations.
 
+import json
+import math
 import os
+import tempfile
+from typing import Any
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow as tf
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types.standard_artifacts import ModelEvaluation, ModelRun
 
-import json  # noqa: E402
-import math  # noqa: E402
-import tempfile  # noqa: E402
-from typing import Any  # noqa: E402
-
-import tensorflow as tf  # noqa: E402
-from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter  # noqa: E402
-from tfx.dsl.component.experimental.decorators import component  # noqa: E402
-from tfx.types.standard_artifacts import ModelEvaluation, ModelRun  # noqa: E402
-
-from ..pipeline_spec import QuickTestSpec  # noqa: E402
-from .trainer import EVALUATION_FILE  # noqa: E402
+from experiments_platform.domain.pipeline_spec import QuickTestSpec
+from experiments_platform.pipeline.trainer import EVALUATION_FILE
 
 REQUIRED_FINAL = ("test_loss", "recall_at_10", "recall_at_50", "recall_at_100", "popularity_recall_at_100")
 

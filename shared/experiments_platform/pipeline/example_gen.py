@@ -10,22 +10,18 @@ TIMESTAMP/DATE → int64 Unix seconds, NULL → an empty feature.
 
 from __future__ import annotations
 
-import os
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import apache_beam as beam
+import tensorflow as tf
+from tfx.components.example_gen import base_example_gen_executor
+from tfx.components.example_gen.component import QueryBasedExampleGen
+from tfx.dsl.components.base import executor_spec
+from tfx.proto import example_gen_pb2
 
-import datetime as dt  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from typing import Any  # noqa: E402
-
-import apache_beam as beam  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from tfx.components.example_gen import base_example_gen_executor  # noqa: E402
-from tfx.components.example_gen.component import QueryBasedExampleGen  # noqa: E402
-from tfx.dsl.components.base import executor_spec  # noqa: E402
-from tfx.proto import example_gen_pb2  # noqa: E402
-
-from ..pipeline_spec import SPLITS, SplitQueries  # noqa: E402
+from experiments_platform.domain.pipeline_spec import SPLITS, SplitQueries
 
 FETCH_ROWS = 20_000
 _EPOCH = dt.datetime(1970, 1, 1)

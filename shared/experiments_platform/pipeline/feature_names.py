@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..domain.features import CrossFeature, FeatureConfig
-from ..domain.names import check_identifier
+from experiments_platform.domain.features import CrossFeature, FeatureConfig
+from experiments_platform.domain.names import check_identifier
 
 Tower = Literal["query", "candidate"]
 TOWERS: tuple[Tower, ...] = ("query", "candidate")

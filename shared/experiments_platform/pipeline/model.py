@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import numpy as np
+import tensorflow as tf
+import tensorflow_recommenders as tfrs
 
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tensorflow_recommenders as tfrs  # noqa: E402
-
-from ..domain.model import ModelConfig  # noqa: E402
-from .feature_names import ModelInput  # noqa: E402
+from experiments_platform.domain.model import ModelConfig
+from experiments_platform.pipeline.feature_names import ModelInput
 
 SAMPLING_PROBABILITY = "qt_sampling_probability"
 

@@ -7,19 +7,15 @@
 
 from __future__ import annotations
 
-import os
+import json
+import math
+from typing import Any
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow as tf
+import tensorflow_transform as tft
 
-import json  # noqa: E402
-import math  # noqa: E402
-from typing import Any  # noqa: E402
-
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
-
-from ..domain.features import FeatureConfig  # noqa: E402
-from .feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, cross_name, feature_name  # noqa: E402
+from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, cross_name, feature_name
 
 TEXT_PATTERN = r"[^a-z0-9]+"
 CROSS_SEPARATOR = "\x1f"

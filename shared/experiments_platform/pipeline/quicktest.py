@@ -13,24 +13,27 @@ printed is the metrics summary as JSON.
 
 from __future__ import annotations
 
-import os
+import argparse
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, TextIO
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, TextIO  # noqa: E402
-
-from ..domain.dataset import Dataset  # noqa: E402
-from ..domain.experiment import QuickTestParameters  # noqa: E402
-from ..domain.features import FeatureConfig  # noqa: E402
-from ..domain.model import ModelConfig  # noqa: E402
-from ..pipeline_spec import ArtifactUris, MlflowTarget, QuickTestSpec, SplitQueries, data_pipeline_name  # noqa: E402
-from .definition import COMPONENT_IDS  # noqa: E402
+from experiments_platform.config import load_settings
+from experiments_platform.domain.dataset import Dataset
+from experiments_platform.domain.experiment import QuickTestParameters
+from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.model import ModelConfig
+from experiments_platform.domain.pipeline_spec import (
+    ArtifactUris,
+    MlflowTarget,
+    QuickTestSpec,
+    SplitQueries,
+    data_pipeline_name,
+)
+from experiments_platform.pipeline.definition import COMPONENT_IDS
 
 DEFAULT_FEATURES = {
     "name": "ids",
@@ -70,7 +73,7 @@ class Progress:
 
 
 def load_dataset(name: str, data_dir: Path) -> Dataset:
-    from ..data.movielens import movielens_dataset, movielens_sample
+    from experiments_platform.data.movielens import movielens_dataset, movielens_sample
 
     if name == "movielens-100k":
         return movielens_dataset(data_dir)
@@ -81,7 +84,7 @@ def load_dataset(name: str, data_dir: Path) -> Dataset:
 
 def make_spec(dataset: Dataset, features: FeatureConfig, model: ModelConfig, parameters: QuickTestParameters,
               data_dir: Path, mlflow_uri: str, experiment_id: str) -> QuickTestSpec:
-    from ..sql import render_split_queries
+    from experiments_platform.sql import render_split_queries
 
     queries = SplitQueries.from_rendered(render_split_queries(dataset, features, parameters, "duckdb"))
     name = data_pipeline_name(dataset.id, queries)
@@ -98,9 +101,9 @@ def make_spec(dataset: Dataset, features: FeatureConfig, model: ModelConfig, par
 
 
 def run(spec: QuickTestSpec, data_dir: Path, progress: Progress) -> dict[str, Any]:
-    from .compile import compile_local, write_text
-    from .evaluator import uri_path
-    from .run_local import run_compiled
+    from experiments_platform.pipeline.compile import compile_local, write_text
+    from experiments_platform.pipeline.evaluator import uri_path
+    from experiments_platform.pipeline.run_local import run_compiled
 
     write_text(spec.artifacts.spec, spec.to_json())
     ir = compile_local(spec)
@@ -116,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--features", type=Path, help="FeatureConfig JSON file")
     parser.add_argument("--model", type=Path, help="ModelConfig JSON file")
     parser.add_argument("--params", type=Path, help="QuickTestParameters JSON file")
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PLATFORM_DATA_DIR", "var")))
-    parser.add_argument("--mlflow-uri", default=os.environ.get("PLATFORM_MLFLOW_TRACKING_URI", "http://127.0.0.1:5000"))
+    settings = load_settings()
+    parser.add_argument("--data-dir", type=Path, default=settings.data_dir)
+    parser.add_argument("--mlflow-uri", default=settings.mlflow_tracking_uri)
     parser.add_argument("--experiment-id", default=None)
     args = parser.parse_args(argv)
     features = FeatureConfig.model_validate_json(args.features.read_text()) if args.features \

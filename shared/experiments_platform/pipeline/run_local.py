@@ -12,20 +12,16 @@ log-sink events.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import contextlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
 EVENT_PREFIX = "@@qt-task "
 TaskCallback = Callable[[dict[str, Any]], None]
@@ -124,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logs-dir", required=True, type=Path, help="folder of the per-component log files")
     parser.add_argument("--artifacts-json", required=True, type=Path, help="where to write artifacts.json")
     args = parser.parse_args(argv)
-    from .compile import read_text
+    from experiments_platform.pipeline.compile import read_text
 
     run_compiled(read_text(args.compiled), args.logs_dir, args.artifacts_json)
     return 0

@@ -15,10 +15,10 @@ from typing import Any
 import requests
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from ..errors import PlatformError
-from ..jsonlog import fields, get_logger
-from ..mlflow_auth import auth_for, use_google_id_tokens
-from ..pipeline_spec import MlflowTarget
+from experiments_platform.adapters.mlflow_auth import auth_for, use_google_id_tokens
+from experiments_platform.domain.pipeline_spec import MlflowTarget
+from experiments_platform.errors import PlatformError
+from experiments_platform.jsonlog import fields, get_logger
 
 log = get_logger(__name__)
 MAX_PARAM_LENGTH = 500

@@ -8,33 +8,29 @@ write ``evaluation.json`` to the model-run directory and the tower weights to th
 
 from __future__ import annotations
 
-import os
+import io
+import json
+import time
+from typing import Any
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
 
-import io  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
-
-from ..jsonlog import fields, get_logger  # noqa: E402
-from ..pipeline_spec import QuickTestSpec  # noqa: E402
-from .evaluation import (  # noqa: E402
+from experiments_platform.domain.pipeline_spec import QuickTestSpec
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.pipeline.evaluation import (
     PROTOCOL_TEXT,
     flat_final_metrics,
     recall_report,
     sampling_probabilities,
     vocabulary_report,
 )
-from .example_gen import candidate_examples  # noqa: E402
-from .feature_names import CANDIDATE_KEY, tower_inputs, vocabulary_features  # noqa: E402
-from .model import SAMPLING_PROBABILITY, TwoTowerModel, build_model, weight_statistics  # noqa: E402
-from .tracking import RunLogger  # noqa: E402
-from .trainer_data import Arrays, load_corpus, load_split, select, split_files  # noqa: E402
+from experiments_platform.pipeline.example_gen import candidate_examples
+from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, tower_inputs, vocabulary_features
+from experiments_platform.pipeline.model import SAMPLING_PROBABILITY, TwoTowerModel, build_model, weight_statistics
+from experiments_platform.pipeline.tracking import RunLogger
+from experiments_platform.pipeline.trainer_data import Arrays, load_corpus, load_split, select, split_files
 
 log = get_logger(__name__)
 EVALUATION_FILE = "evaluation.json"

@@ -6,15 +6,12 @@ the same arrays and the evaluation sees every test row.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
 
 READ_BATCH = 8192
 Arrays = dict[str, np.ndarray]

@@ -24,24 +24,21 @@ process title names the experiment (``ps``, ``/proc/{pid}/cmdline``).
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import itertools
+import json
+import logging
 import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import contextlib  # noqa: E402
-import importlib  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from collections.abc import Iterable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import IO, Any  # noqa: E402
-
-from .local_jobs import RecordStore  # noqa: E402
+from experiments_platform.adapters.local_jobs import RecordStore
 
 PRELOAD = (
     "tensorflow",
@@ -144,7 +141,7 @@ def set_title(request: dict[str, Any]) -> None:
 
 
 def compile_job(request: dict[str, Any]) -> tuple[bool, str]:
-    from .compile import main as compile_main
+    from experiments_platform.pipeline.compile import main as compile_main
 
     try:
         compile_main(["--spec-uri", request["spec_uri"], "--output", request["output"],
@@ -156,8 +153,8 @@ def compile_job(request: dict[str, Any]) -> tuple[bool, str]:
 
 
 def run_job(request: dict[str, Any], channel: Channel) -> int:
-    from .compile import read_text
-    from .run_local import run_compiled
+    from experiments_platform.pipeline.compile import read_text
+    from experiments_platform.pipeline.run_local import run_compiled
 
     def on_task(event: dict[str, Any]) -> None:
         channel.send({"type": "task", **event})

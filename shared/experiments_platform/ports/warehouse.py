@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
-from ..domain.dataset import Column, TableSource
+from experiments_platform.domain.dataset import Column, TableSource
 
 Dialect = Literal["duckdb", "bigquery"]
 

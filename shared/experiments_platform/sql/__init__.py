@@ -7,9 +7,9 @@ full candidate corpus.
 
 from __future__ import annotations
 
-from .hashing import sample_bucket, split_bucket
-from .plan import SPLITS, DayRange, QueryPlan, SelectedColumn, SplitRule, build_query_plan
-from .render import SplitQueries, render_plan, render_split_queries
+from experiments_platform.sql.hashing import sample_bucket, split_bucket
+from experiments_platform.sql.plan import SPLITS, DayRange, QueryPlan, SelectedColumn, SplitRule, build_query_plan
+from experiments_platform.sql.render import SplitQueries, render_plan, render_split_queries
 
 __all__ = [
     "SPLITS",

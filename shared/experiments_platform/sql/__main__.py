@@ -13,15 +13,15 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..adapters.duckdb_warehouse import DuckDBWarehouse
-from ..data.movielens import movielens_dataset
-from ..data.synthetic_b2b import synthetic_b2b_dataset
-from ..domain.dataset import Dataset
-from ..domain.experiment import QuickTestParameters, RandomSplit, StrictTimeSplit, TimeHoldoutSplit
-from ..domain.features import FeatureConfig
-from .dialects import duckdb_table_function
-from .hashing import sample_bucket, split_bucket
-from .render import render_split_queries
+from experiments_platform.adapters.duckdb_warehouse import DuckDBWarehouse
+from experiments_platform.data.movielens import movielens_dataset
+from experiments_platform.data.synthetic_b2b import synthetic_b2b_dataset
+from experiments_platform.domain.dataset import Dataset
+from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit, StrictTimeSplit, TimeHoldoutSplit
+from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.sql.dialects import duckdb_table_function
+from experiments_platform.sql.hashing import sample_bucket, split_bucket
+from experiments_platform.sql.render import render_split_queries
 
 
 def _ids_only(dataset: Dataset) -> FeatureConfig:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
-from ..domain.dataset import TableSource
-from ..domain.names import IDENTIFIER, TABLE_REFERENCE
-from ..errors import InvalidInput
-from ..ports.warehouse import Dialect
+from experiments_platform.domain.dataset import TableSource
+from experiments_platform.domain.names import IDENTIFIER, TABLE_REFERENCE
+from experiments_platform.errors import InvalidInput
+from experiments_platform.ports.warehouse import Dialect
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..domain.dataset import ColumnType, Dataset, FeatureTable, TableSource
-from ..domain.experiment import QuickTestParameters, RandomSplit, StrictTimeSplit, TimeHoldoutSplit
-from ..domain.features import FeatureConfig
-from ..domain.names import IDENTIFIER, unknown_name_message
-from ..errors import InvalidInput
-from .hashing import BUCKETS
+from experiments_platform.domain.dataset import ColumnType, Dataset, FeatureTable, TableSource
+from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit, StrictTimeSplit, TimeHoldoutSplit
+from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.names import IDENTIFIER, unknown_name_message
+from experiments_platform.errors import InvalidInput
+from experiments_platform.sql.hashing import BUCKETS
 
 SPLITS = ("train", "eval", "test")
 Table = Literal["interactions", "buyer", "product"]

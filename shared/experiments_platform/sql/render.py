@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..domain.dataset import Dataset
-from ..domain.experiment import QuickTestParameters
-from ..domain.features import FeatureConfig
-from ..errors import InvalidInput
-from ..ports.warehouse import Dialect
-from .dialects import SqlDialect, checked_int, dialect_for
-from .hashing import BUCKETS, SAMPLE_HEX, SEPARATOR, SPLIT_HEX
-from .plan import SPLITS, QueryPlan, SelectedColumn, SplitRule, Table, build_query_plan
+from experiments_platform.domain.dataset import Dataset
+from experiments_platform.domain.experiment import QuickTestParameters
+from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.errors import InvalidInput
+from experiments_platform.ports.warehouse import Dialect
+from experiments_platform.sql.dialects import SqlDialect, checked_int, dialect_for
+from experiments_platform.sql.hashing import BUCKETS, SAMPLE_HEX, SEPARATOR, SPLIT_HEX
+from experiments_platform.sql.plan import SPLITS, QueryPlan, SelectedColumn, SplitRule, Table, build_query_plan
 
 OutputType = Literal["string", "integer", "float"]
 OUTPUT_TYPES: dict[str, OutputType] = {

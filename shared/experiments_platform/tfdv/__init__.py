@@ -6,10 +6,10 @@ Entry points: ``load_statistics`` / ``load_schema`` (artifact URI → JSON-ready
 
 from __future__ import annotations
 
-from .artifacts import LocalFileReader, load_schema, load_statistics
-from .report import render_report
-from .schema import SchemaReport, parse_schema
-from .statistics import StatisticsReport, parse_statistics
+from experiments_platform.tfdv.artifacts import LocalFileReader, load_schema, load_statistics
+from experiments_platform.tfdv.report import render_report
+from experiments_platform.tfdv.schema import SchemaReport, parse_schema
+from experiments_platform.tfdv.statistics import StatisticsReport, parse_statistics
 
 __all__ = [
     "LocalFileReader",

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
-from ..config import Settings
-from ..errors import ConfigurationError, InvalidInput, NotFound
-from .schema import SchemaReport, parse_schema
-from .statistics import StatisticsReport, parse_statistics, split_sort_key
+from experiments_platform.config import Settings
+from experiments_platform.errors import ConfigurationError, InvalidInput, NotFound
+from experiments_platform.tfdv.schema import SchemaReport, parse_schema
+from experiments_platform.tfdv.statistics import StatisticsReport, parse_statistics, split_sort_key
 
 STATISTICS_FILES = ("FeatureStats.pb", "stats_tfrecord")
 SCHEMA_FILE = "schema.pbtxt"
@@ -64,7 +64,7 @@ class LocalFileReader:
 def default_blob_reader(settings: Settings) -> BlobReader:
     """The platform's blob store; before a blob adapter is installed, local files under the data folder."""
     try:
-        from ..bootstrap import Platform
+        from experiments_platform.bootstrap import Platform
 
         return Platform(settings).blobs
     except (ImportError, ConfigurationError):

@@ -10,8 +10,14 @@ from __future__ import annotations
 import math
 from html import escape
 
-from .schema import Domain, SchemaReport
-from .statistics import Bucket, CategoricalFeatureStats, NumericFeatureStats, SplitStatistics, StatisticsReport
+from experiments_platform.tfdv.schema import Domain, SchemaReport
+from experiments_platform.tfdv.statistics import (
+    Bucket,
+    CategoricalFeatureStats,
+    NumericFeatureStats,
+    SplitStatistics,
+    StatisticsReport,
+)
 
 TOP_VALUES_SHOWN = 10
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"

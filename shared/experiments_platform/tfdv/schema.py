@@ -8,7 +8,7 @@ from google.protobuf import text_format
 from pydantic import BaseModel, ConfigDict
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from ..errors import InvalidInput
+from experiments_platform.errors import InvalidInput
 
 
 class _Model(BaseModel):

@@ -16,8 +16,8 @@ from google.protobuf.message import DecodeError
 from pydantic import BaseModel, ConfigDict
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from ..errors import InvalidInput
-from .tfrecord import TFRecordError, looks_like_tfrecord, read_records
+from experiments_platform.errors import InvalidInput
+from experiments_platform.tfdv.tfrecord import TFRecordError, looks_like_tfrecord, read_records
 
 SPLIT_ORDER = ("train", "eval", "validation", "val", "test")
 

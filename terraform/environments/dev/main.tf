@@ -1,9 +1,9 @@
 # The experiments platform in one Google Cloud project.
 #
 # What the code expects, in one place (tests/deploy/test_terraform_matches_code.py checks it):
-#   topics          = experiments_platform.messages.Topics.ALL
-#   subscriptions   = experiments_platform.topology.SUBSCRIPTIONS (push paths, ack deadlines, backoff, attempts)
-#   publishers      = experiments_platform.topology.PUBLISHERS
+#   topics          = experiments_platform.events.messages.Topics.ALL
+#   subscriptions   = experiments_platform.events.topology.SUBSCRIPTIONS (push paths, ack deadlines, backoff, attempts)
+#   publishers      = experiments_platform.events.topology.PUBLISHERS
 #   PLATFORM_* env  = fields of experiments_platform.config.Settings
 
 data "google_project" "this" {

@@ -2,7 +2,7 @@
 # Logging sink. Vertex AI writes one entry to the pipeline_job_events log each time a job or one
 # of its tasks changes state (resource type aiplatform.googleapis.com/PipelineJob); the sink
 # publishes each matching LogEntry as the JSON body of a Pub/Sub message, which is the shape
-# experiments_platform.google_events.parse_log_entry reads.
+# experiments_platform.events.google_events.parse_log_entry reads.
 
 locals {
   # Written out in full: only state-change entries of pipeline jobs, nothing else from the project.

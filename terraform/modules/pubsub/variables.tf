@@ -5,7 +5,7 @@ variable "project_id" {
 
 variable "topics" {
   type        = list(string)
-  description = "Topic names the platform publishes and consumes (experiments_platform.messages.Topics.ALL)."
+  description = "Topic names the platform publishes and consumes (experiments_platform.events.messages.Topics.ALL)."
 }
 
 variable "subscriptions" {
@@ -17,7 +17,7 @@ variable "subscriptions" {
     min_backoff_s         = number
     max_backoff_s         = number
   }))
-  description = "Push subscriptions by name (experiments_platform.topology.SUBSCRIPTIONS), each delivering to a Cloud Run URL."
+  description = "Push subscriptions by name (experiments_platform.events.topology.SUBSCRIPTIONS), each delivering to a Cloud Run URL."
 }
 
 variable "push_service_account_email" {

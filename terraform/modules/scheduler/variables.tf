@@ -10,7 +10,7 @@ variable "region" {
 
 variable "target_url" {
   type        = string
-  description = "URL called (the status watcher's reconcile endpoint, experiments_platform.topology.RECONCILE_PATH)."
+  description = "URL called (the status watcher's reconcile endpoint, experiments_platform.events.topology.RECONCILE_PATH)."
 }
 
 variable "audience" {

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import service_calls
-from .config import Settings
-from .ports.blobs import BlobStore
+from experiments_platform.adapters import service_calls
+from experiments_platform.config import Settings
+from experiments_platform.ports.blobs import BlobStore
 
 SERVICE = "tfdv_parser"
 
@@ -21,7 +21,7 @@ def statistics(settings: Settings, blobs: BlobStore, uri: str) -> dict[str, Any]
     """Per-split feature statistics of a StatisticsGen artifact (``tfdv.StatisticsReport`` as JSON)."""
     if settings.tfdv_parser_url:
         return service_calls.call_json(SERVICE, settings.tfdv_parser_url, "/statistics", body={"uri": uri})
-    from .tfdv import load_statistics
+    from experiments_platform.tfdv import load_statistics
 
     return load_statistics(blobs, uri).model_dump(mode="json")
 
@@ -30,7 +30,7 @@ def schema(settings: Settings, blobs: BlobStore, uri: str) -> dict[str, Any]:
     """Features, types and domains of a SchemaGen artifact (``tfdv.SchemaReport`` as JSON)."""
     if settings.tfdv_parser_url:
         return service_calls.call_json(SERVICE, settings.tfdv_parser_url, "/schema", body={"uri": uri})
-    from .tfdv import load_schema
+    from experiments_platform.tfdv import load_schema
 
     return load_schema(blobs, uri).model_dump(mode="json")
 
@@ -40,7 +40,7 @@ def report(settings: Settings, blobs: BlobStore, statistics_uri: str, schema_uri
     if settings.tfdv_parser_url:
         body = {"statistics_uri": statistics_uri, "title": title, **({"schema_uri": schema_uri} if schema_uri else {})}
         return service_calls.call_text(SERVICE, settings.tfdv_parser_url, "/report", body=body)
-    from .tfdv import load_schema, load_statistics, render_report
+    from experiments_platform.tfdv import load_schema, load_statistics, render_report
 
     return render_report(load_statistics(blobs, statistics_uri),
                          load_schema(blobs, schema_uri) if schema_uri else None, title=title)

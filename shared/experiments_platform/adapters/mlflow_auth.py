@@ -20,7 +20,7 @@ import threading
 
 import requests
 
-from .id_tokens import IdTokens, default_tokens, needs_token
+from experiments_platform.adapters.id_tokens import IdTokens, default_tokens, needs_token
 
 PROVIDER_NAME = "google-id-token"
 AUTH_VARIABLE = "MLFLOW_TRACKING_AUTH"

@@ -15,10 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from .domain.base import Identifier
-from .domain.experiment import Experiment, HardwareTier, QuickTestParameters
-from .domain.features import FeatureConfig
-from .domain.model import ModelConfig
+from experiments_platform.domain.base import Identifier
+from experiments_platform.domain.experiment import Experiment, HardwareTier, QuickTestParameters
+from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.model import ModelConfig
 
 PIPELINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -16,8 +16,8 @@ from typing import Any
 import requests
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from .errors import ConfigurationError, InvalidInput, NotFound, PlatformError, TransientError
-from .id_tokens import IdTokens, default_tokens
+from experiments_platform.adapters.id_tokens import IdTokens, default_tokens
+from experiments_platform.errors import ConfigurationError, InvalidInput, NotFound, PlatformError, TransientError
 
 TIMEOUT_S = 30.0
 ATTEMPTS = 3

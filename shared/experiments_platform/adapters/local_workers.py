@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from .local_jobs import ProcessIdentity, kill_group
+from experiments_platform.adapters.local_jobs import ProcessIdentity, kill_group
 
 WORKER_MODULE = "experiments_platform.pipeline.worker"
 

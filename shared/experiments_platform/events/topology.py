@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .messages import Topics
+from experiments_platform.events.messages import Topics
 
 SERVICES: tuple[str, ...] = ("api_gateway", "submitter", "status_watcher", "artifact_reader", "tfdv_parser")
 

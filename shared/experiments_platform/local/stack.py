@@ -1,6 +1,6 @@
 """The whole platform on one machine.
 
-``python -m experiments_platform.local_stack`` (the README's ``make run``): every service in one
+``python -m experiments_platform.local.stack`` (the README's ``make run``): every service in one
 process on the embedded defaults: the gateway and its UI on http://127.0.0.1:8080, the submitter
 and status watcher subscribed on the embedded bus, the local build and pipeline runners (pipeline
 environment subprocesses), an ``mlflow server`` subprocess with a SQLite backend, a reconcile
@@ -31,15 +31,15 @@ from urllib.parse import urlparse
 
 import requests
 
-from .bootstrap import Platform
-from .config import Settings, load_settings
-from .errors import ConfigurationError
-from .jsonlog import configure_logging, fields, get_logger
-from .topology import RECONCILE_PATH, SERVICES, SUBSCRIPTIONS
+from experiments_platform.bootstrap import Platform
+from experiments_platform.config import Settings, load_settings
+from experiments_platform.errors import ConfigurationError
+from experiments_platform.events.topology import RECONCILE_PATH, SERVICES, SUBSCRIPTIONS
+from experiments_platform.jsonlog import configure_logging, fields, get_logger
 
 log = get_logger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SERVICE_PORTS = {"api_gateway": 8080, "submitter": 8081, "status_watcher": 8082, "artifact_reader": 8083,
                  "tfdv_parser": 8084}
 RECONCILE_EVERY_S = 30.0
@@ -131,7 +131,7 @@ def prewarm_pipeline_worker(platform: Platform) -> None:
 
 def register_movielens(platform: Platform, sample_users: int = 50) -> list[str]:
     """MovieLens 100k and its first-``sample_users``-users sample as datasets (idempotent)."""
-    from .data.movielens import movielens_dataset, movielens_sample
+    from experiments_platform.data.movielens import movielens_dataset, movielens_sample
 
     registered = []
     for dataset in (movielens_dataset(platform.settings.data_dir),
@@ -235,12 +235,12 @@ class LocalStack:
         return self.server.url if self.server else f"http://{self.host}:{self.port}"
 
     def _reconcile(self) -> None:
-        from .handlers.reconcile import reconcile
+        from experiments_platform.handlers.reconcile import reconcile
 
         reconcile(self.platform)
 
     def start(self) -> LocalStack:
-        from .entrypoints import embedded_subscriptions
+        from experiments_platform.web.push import embedded_subscriptions
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         if self.mlflow:
@@ -332,7 +332,7 @@ class EmulatedStack:
         requests.post(self.base_url("status_watcher") + RECONCILE_PATH, timeout=60).raise_for_status()
 
     def provision(self) -> None:
-        from .adapters.pubsub_push import provision
+        from experiments_platform.adapters.pubsub_push import provision
 
         saved = os.environ.get("PUBSUB_EMULATOR_HOST")
         os.environ["PUBSUB_EMULATOR_HOST"] = self.env["PUBSUB_EMULATOR_HOST"]
@@ -352,7 +352,7 @@ class EmulatedStack:
         if self.mlflow:
             self.mlflow.start()
         for service in self.services:
-            command = [sys.executable, "-m", "experiments_platform.local_stack", "--serve", service,
+            command = [sys.executable, "-m", "experiments_platform.local.stack", "--serve", service,
                        "--port", str(self.ports[service])]
             env = {**self.env, **self.service_urls(), "PLATFORM_SERVICE": service}
             out = (logs / f"{service}.log").open("ab")
@@ -396,7 +396,7 @@ class EmulatedStack:
 
 def serve(service: str, port: int, host: str = "127.0.0.1") -> None:
     """Run one service in this process until SIGTERM/SIGINT."""
-    from .entrypoints import service_app
+    from experiments_platform.web.push import service_app
 
     settings = load_settings()
     configure_logging(service, settings.gcp_project)
@@ -421,7 +421,7 @@ def serve(service: str, port: int, host: str = "127.0.0.1") -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments_platform.local_stack", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m experiments_platform.local.stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--emulated", action="store_true", help="one process per service on the emulators")
     parser.add_argument("--serve", choices=SERVICES, help="run only this service")
@@ -450,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Experiments platform on {stack.url}  (MLflow {stack.settings.mlflow_tracking_uri}); Ctrl+C stops it",
               flush=True)
         if args.demo:
-            from .demo import launch_demo
+            from experiments_platform.local.demo import launch_demo
 
             started = launch_demo(stack.url)
             print(f"Demo quick test started: {stack.url}/#/experiments" if started

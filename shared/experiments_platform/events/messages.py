@@ -3,7 +3,7 @@
 Commands are imperative (``SubmitExperiment``), events past tense (``BuildFinished``).
 Every message is a pydantic model carried as JSON in the message body, with its type name
 in the ``type`` attribute. Google-shaped payloads (Cloud Build notifications, Vertex AI
-log-sink entries) are translated into these events by ``experiments_platform.google_events``.
+log-sink entries) are translated into these events by ``experiments_platform.events.google_events``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .domain.status import Stage
+from experiments_platform.domain.status import Stage
 
 
 class Topics:

@@ -24,12 +24,16 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .adapters.pubsub_push import AttemptCounter, MalformedPush, unwrap
-from .bootstrap import Platform
-from .errors import PlatformError, TransientError
-from .google_events import CLOUD_BUILD_EVENT_TYPE, PUBSUB_EVENT_TYPE, MalformedEvent, to_message
-from .jsonlog import configure_logging, fields, get_logger, log_context, trace_from_header
-from .messages import (
+from experiments_platform.adapters.pubsub_push import AttemptCounter, MalformedPush, unwrap
+from experiments_platform.bootstrap import Platform
+from experiments_platform.errors import PlatformError, TransientError
+from experiments_platform.events.google_events import (
+    CLOUD_BUILD_EVENT_TYPE,
+    PUBSUB_EVENT_TYPE,
+    MalformedEvent,
+    to_message,
+)
+from experiments_platform.events.messages import (
     BuildFinished,
     CancelExperiment,
     Message,
@@ -37,8 +41,9 @@ from .messages import (
     PipelineTaskStateChanged,
     SubmitExperiment,
 )
-from .ports.bus import Delivery, Handler
-from .topology import RECONCILE_PATH, SUBSCRIPTIONS, Subscription, subscriptions_of
+from experiments_platform.events.topology import RECONCILE_PATH, SUBSCRIPTIONS, Subscription, subscriptions_of
+from experiments_platform.jsonlog import configure_logging, fields, get_logger, log_context, trace_from_header
+from experiments_platform.ports.bus import Delivery, Handler
 
 log = get_logger(__name__)
 
@@ -105,7 +110,7 @@ def _expect(kind: type[Message] | tuple[type[Message], ...], consumer: Callable[
 
 
 def _on_pipeline_state(platform: Platform, message: PipelineJobStateChanged | PipelineTaskStateChanged) -> None:
-    from .handlers import status_watcher
+    from experiments_platform.handlers import status_watcher
 
     if isinstance(message, PipelineTaskStateChanged):
         status_watcher.on_task(platform, message)
@@ -114,19 +119,19 @@ def _on_pipeline_state(platform: Platform, message: PipelineJobStateChanged | Pi
 
 
 def _on_submit(platform: Platform, message: SubmitExperiment) -> None:
-    from .handlers.submitter import on_submit
+    from experiments_platform.handlers.submitter import on_submit
 
     on_submit(platform, message)
 
 
 def _on_build(platform: Platform, message: BuildFinished) -> None:
-    from .handlers.status_watcher import on_build
+    from experiments_platform.handlers.status_watcher import on_build
 
     on_build(platform, message)
 
 
 def _on_cancel(platform: Platform, message: CancelExperiment) -> None:
-    from .handlers.cancel import on_cancel
+    from experiments_platform.handlers.cancel import on_cancel
 
     on_cancel(platform, message)
 
@@ -199,7 +204,7 @@ def service_app(service: str, platform: Platform | Callable[[], Platform] | None
 
         @app.post(RECONCILE_PATH)
         def reconcile_task() -> Any:
-            from .handlers.reconcile import reconcile
+            from experiments_platform.handlers.reconcile import reconcile
 
             return jsonify(reconcile(current()).to_dict())
 
@@ -254,7 +259,7 @@ def _log_failed_attempt(sub: Subscription, delivery: Delivery, exc: Exception) -
 def _mount_artifact_routes(app: Any, current: Callable[[], Platform]) -> None:
     from flask import jsonify, request
 
-    from .handlers import artifact_reader as reader
+    from experiments_platform.handlers import artifact_reader as reader
 
     prefix = "/experiments/<experiment_id>"
     for name, read in reader.VIEWS.items():
@@ -263,7 +268,7 @@ def _mount_artifact_routes(app: Any, current: Callable[[], Platform]) -> None:
     def logs(experiment_id: str, component: str) -> Any:
         raw = request.args.get("lines", "200")
         if not raw.isdigit():
-            from .errors import InvalidInput
+            from experiments_platform.errors import InvalidInput
 
             raise InvalidInput(f"lines must be a whole number, got {raw!r}", field="lines")
         return jsonify(reader.component_logs(current(), experiment_id, component, int(raw)))
@@ -273,7 +278,7 @@ def _mount_artifact_routes(app: Any, current: Callable[[], Platform]) -> None:
     def statistics_report(experiment_id: str) -> Any:
         from flask import Response
 
-        from .tfdv.report import CSP
+        from experiments_platform.tfdv.report import CSP
 
         response = Response(reader.statistics_report(current(), experiment_id), mimetype="text/html")
         response.headers["Content-Security-Policy"] = CSP
@@ -305,7 +310,7 @@ def as_function(app: Any) -> Callable[[Any], Any]:
 
 def create_service(service: str) -> Any:
     """What a service's ``main.py`` calls: JSON logs, then the app (platform built lazily)."""
-    from .config import load_settings
+    from experiments_platform.config import load_settings
 
     settings = load_settings()
     configure_logging(service, settings.gcp_project)

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from .jsonlog import fields, get_logger
+from experiments_platform.jsonlog import fields, get_logger
 
 log = get_logger(__name__)
 

@@ -26,8 +26,8 @@ from datetime import datetime, timezone
 from typing import Any, get_args
 from urllib.parse import quote
 
-from .domain.status import COMPONENT_STAGES, Stage
-from .messages import (
+from experiments_platform.domain.status import COMPONENT_STAGES, Stage
+from experiments_platform.events.messages import (
     MESSAGE_TYPES,
     BuildFinished,
     BuildState,
