@@ -7,10 +7,10 @@ from urllib.parse import quote
 
 import pytest
 from deploy_model import MODULES, REPO, environment_locals, environment_text, parse, service_env
-from experiments_platform import google_events, topology
 from experiments_platform.adapters.cloud_build import STEP_ENV, CloudBuildService
 from experiments_platform.adapters.vertex_pipelines import VertexPipelineService
 from experiments_platform.config import ENV_PREFIX, Settings, load_settings
+from experiments_platform.events import google_events, topology
 from experiments_platform.events.messages import Topics
 
 CODE = [
