@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from experiments_platform.bootstrap import Platform
 from experiments_platform.config import load_settings
-from experiments_platform.handlers import configs, dashboard, experiments, reconcile, status_watcher
+from experiments_platform.handlers import configs, dashboard, experiments, reconcile, results
 from experiments_platform.ports.documents import Doc, Filter, Order, Transaction
 
 INDEXES_JSON = Path(__file__).resolve().parents[2] / "terraform" / "modules" / "firestore" / "indexes.json"
@@ -85,7 +85,7 @@ def record_queries() -> list[Query]:
 def _previous_best_query() -> Query:
     """The query of ``compare_with_previous_best``."""
     store = RecordingStore()
-    status_watcher.compare_with_previous_best(store, "e", "x", {"final": {status_watcher.PRIMARY_METRIC: 0.5}})
+    results.compare_with_previous_best(store, "e", "x", {"final": {results.PRIMARY_METRIC: 0.5}})
     [query] = store.queries
     return query
 

@@ -19,7 +19,7 @@ from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import COMPONENT_STAGES, STAGE_LABELS
 from experiments_platform.errors import InvalidInput, NotFound
 from experiments_platform.handlers.experiments import get_experiment
-from experiments_platform.handlers.status_watcher import read_metrics
+from experiments_platform.handlers.results import read_metrics
 
 PIPELINE_COMPONENTS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
 LOG_COMPONENTS = ("Compile", *PIPELINE_COMPONENTS)
