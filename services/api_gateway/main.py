@@ -6,7 +6,7 @@ import os
 
 from experiments_platform.bootstrap import Platform
 from experiments_platform.jsonlog import configure_logging
-from gateway import create_app
+from experiments_platform.web.gateway import create_app
 
 platform = Platform.from_env()
 configure_logging("api_gateway", platform.settings.gcp_project)

@@ -23,6 +23,8 @@ class Settings(BaseModel):
 
     service: str = Field(default="all-in-one", description="service name in logs")
     data_dir: Path = Field(default=Path("var"), description="root of every local store")
+    ui_dir: Path = Field(
+        default=Path("ui"), description="the web UI's folder (index.html, css/, js/, node_modules/) the gateway serves")
 
     document_store: Literal["sqlite", "firestore"] = "sqlite"
     event_bus: Literal["embedded", "pubsub"] = "embedded"

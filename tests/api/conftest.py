@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,9 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.events.messages import Topics, decode
 from experiments_platform.ports.bus import Delivery
+from experiments_platform.web.gateway import create_app
 from flask import Flask
 from flask.testing import FlaskClient
-
-GATEWAY = Path(__file__).resolve().parents[2] / "services" / "api_gateway"
-if str(GATEWAY) not in sys.path:
-    sys.path.insert(0, str(GATEWAY))
-
-from gateway import create_app  # noqa: E402
 
 INTERACTIONS = """user_id,item_id,rating,city,price,title,ts
 u1,i1,5,Paris,9.5,red shoes,2024-01-01 10:00:00

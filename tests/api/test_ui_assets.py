@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from experiments_platform.web.gateway import ui_assets
 from flask.testing import FlaskClient
-from gateway import ui_assets
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "services" / "api_gateway" / "Dockerfile"
@@ -29,7 +29,7 @@ def test_vendor_serves_the_import_map_packages_only(client: FlaskClient) -> None
     html = client.get("/").get_data(as_text=True)
     imports = re.findall(r'"(/vendor/[^"]+)"', html)
     assert imports, "the import map names no /vendor/ module"
-    assert ui_assets.DEFAULT_VENDOR_DIR.is_dir(), "ui/node_modules is missing: run `npm ci` in ui/"
+    assert ui_assets.vendor_dir(ROOT / "ui").is_dir(), "ui/node_modules is missing: run `npm ci` in ui/"
     for href in imports:
         assert client.get(href).status_code == 200, f"{href} of the import map is not served"
     assert client.get("/vendor/left-pad/index.js").status_code == 404
@@ -48,9 +48,21 @@ def test_the_gateway_image_installs_the_ui_packages_where_the_gateway_serves_the
     final = stages[-1]
     copied = re.search(rf"^COPY --from={name} {re.escape(workdir)}/node_modules (\S+)$", final, re.M)
     assert copied, f"the final stage does not copy {workdir}/node_modules from the {name} stage"
-    final_root = re.findall(r"^WORKDIR (\S+)", final.split(copied.group(0))[0], re.M)[-1]
-    in_image = Path(final_root) / copied.group(1)
-    gateway_in_image = Path(final_root) / "services" / "api_gateway" / "gateway" / "ui_assets.py"
-    served_from = gateway_in_image.parents[3] / "ui" / "node_modules"
-    assert in_image == served_from, f"the image puts the UI packages in {in_image}; the gateway reads {served_from}"
-    assert Path(ui_assets.__file__).resolve().parents[3] / "ui" / "node_modules" == ui_assets.DEFAULT_VENDOR_DIR
+    final_root = Path(re.findall(r"^WORKDIR (\S+)", final.split(copied.group(0))[0], re.M)[-1])
+    ui_setting = re.search(r"^\s*PLATFORM_UI_DIR=(\S+)", final, re.M)
+    assert ui_setting, "the final stage does not set PLATFORM_UI_DIR, the folder the gateway serves the UI from"
+    ui_dir = Path(ui_setting.group(1))
+    assert final_root / copied.group(1) == ui_assets.vendor_dir(ui_dir), (
+        f"the image puts the UI packages in {final_root / copied.group(1)}; the gateway reads "
+        f"{ui_assets.vendor_dir(ui_dir)}")
+    for entry in ui_assets.UI_FILES:
+        copy = re.search(rf"^COPY ui/{re.escape(entry)} (\S+)$", final, re.M)
+        assert copy, f"the image lacks ui/{entry}"
+        assert final_root / copy.group(1) == ui_dir / entry, f"ui/{entry} lands in {final_root / copy.group(1)}"
+
+
+def test_only_the_ui_files_of_the_ui_folder_are_served(client: FlaskClient) -> None:
+    assert client.get("/ui/css/app.css").status_code == 200
+    for path in ("/ui/package.json", "/ui/package-lock.json", "/ui/node_modules/chart.js/package.json",
+                 "/ui/js/../package.json", "/ui/%2e%2e/package.json"):
+        assert client.get(path).status_code == 404, f"{path} is not part of the UI and must not be served"

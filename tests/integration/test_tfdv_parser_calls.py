@@ -136,10 +136,7 @@ def test_on_https_each_call_carries_an_id_token_for_the_service(
 def test_the_gateway_report_page_through_artifact_reader_and_tfdv_parser_services(
     platform: Platform, settings: Settings, experiment_id: str
 ) -> None:
-    import sys
-
-    sys.path.insert(0, str(ROOT / "services" / "api_gateway"))
-    from gateway import create_app
+    from experiments_platform.web.gateway import create_app
 
     parser = Recorder(tfdv_parser_main().create_app(settings))
     with serving(parser) as parser_url:

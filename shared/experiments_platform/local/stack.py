@@ -143,10 +143,7 @@ def register_movielens(platform: Platform, sample_users: int = 50) -> list[str]:
 
 
 def gateway_app(platform: Platform) -> Any:
-    folder = str(ROOT / "services" / "api_gateway")
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    from gateway import create_app  # type: ignore[import-not-found]
+    from experiments_platform.web.gateway import create_app
 
     return create_app(platform)
 

@@ -6,17 +6,17 @@ import functools
 import time
 from typing import Any
 
+from flask import Flask, Response, g, request
+from flask_compress import Compress
+
 from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.domain import estimates
 from experiments_platform.handlers.experiments import Estimator
 from experiments_platform.jsonlog import fields, get_logger, trace_requests
-from flask import Flask, Response, g, request
-from flask_compress import Compress
-
-from .blueprints import configs, dashboard, experiments, insights, system
-from .errors import register_error_handlers
-from .ui_assets import create_ui_blueprint
+from experiments_platform.web.gateway.blueprints import configs, dashboard, experiments, insights, system
+from experiments_platform.web.gateway.errors import register_error_handlers
+from experiments_platform.web.gateway.ui_assets import create_ui_blueprint
 
 log = get_logger("api_gateway")
 
@@ -35,11 +35,12 @@ def create_app(platform: Platform | None = None, test_config: dict[str, Any] | N
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["platform"] = platform or Platform.from_env()
-    app.extensions["estimator"] = _estimator(app.extensions["platform"].settings)
+    platform = platform or Platform.from_env()
+    app.extensions["platform"] = platform
+    app.extensions["estimator"] = _estimator(platform.settings)
 
     for blueprint in (system.blueprint, *configs.create_config_blueprints(), experiments.blueprint,
-                      insights.blueprint, dashboard.blueprint, create_ui_blueprint()):
+                      insights.blueprint, dashboard.blueprint, create_ui_blueprint(platform.settings.ui_dir)):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     _log_requests(app)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from experiments_platform.handlers import compare, experiments
 from flask import Blueprint, Response, jsonify
 
-from ..context import estimator, platform
-from ..http import json_body, query_int, query_str
+from experiments_platform.handlers import compare, experiments
+from experiments_platform.web.gateway.context import estimator, platform
+from experiments_platform.web.gateway.http import json_body, query_int, query_str
 
 blueprint = Blueprint("experiments", __name__, url_prefix="/api/experiments")
 

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic.json_schema import models_json_schema
+
 from experiments_platform.domain.dataset import Dataset, TableSource
 from experiments_platform.domain.experiment import Estimate, Experiment
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
-from pydantic.json_schema import models_json_schema
 
-OPENAPI_YAML = Path(__file__).resolve().parent.parent / "openapi.yaml"
+OPENAPI_YAML = Path(__file__).resolve().parent / "openapi.yaml"
 DOMAIN_MODELS = (Dataset, TableSource, FeatureConfig, ModelConfig, Experiment, Estimate)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+from flask import Blueprint, Response, jsonify
+
 from experiments_platform.domain.experiment import (
     HardwareTier,
     QuickTestParameters,
@@ -24,9 +26,7 @@ from experiments_platform.domain.model import ModelConfig, Optimizer
 from experiments_platform.domain.status import CANCELLABLE, STAGE_LABELS, STAGE_ORDER, Status
 from experiments_platform.handlers.dashboard import AXES
 from experiments_platform.handlers.experiments import SELECTABLE
-from flask import Blueprint, Response, jsonify
-
-from ..openapi import openapi_document
+from experiments_platform.web.gateway.openapi import openapi_document
 
 blueprint = Blueprint("system", __name__)
 

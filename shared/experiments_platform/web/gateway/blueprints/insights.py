@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Blueprint, Response, jsonify
+
 from experiments_platform.errors import NotFound
 from experiments_platform.handlers import artifact_reader
 from experiments_platform.handlers.experiments import get_experiment
 from experiments_platform.tfdv.report import CSP
-from flask import Blueprint, Response, jsonify
-
-from .. import reader
-from ..context import platform
-from ..http import query_int
+from experiments_platform.web.gateway import reader
+from experiments_platform.web.gateway.context import platform
+from experiments_platform.web.gateway.http import query_int
 
 blueprint = Blueprint("insights", __name__, url_prefix="/api/experiments/<experiment_id>")
 

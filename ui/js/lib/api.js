@@ -1,4 +1,4 @@
-/** The gateway's REST API (services/api_gateway/openapi.yaml), one function per operation. */
+/** The gateway's REST API (shared/experiments_platform/web/gateway/openapi.yaml), one function per operation. */
 import { del, get, post, put, query } from "./http.js";
 
 const enc = encodeURIComponent;

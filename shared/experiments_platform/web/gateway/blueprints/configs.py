@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from experiments_platform.handlers import configs
-from experiments_platform.ports.documents import Filter
 from flask import Blueprint, Response, jsonify, request
 
-from ..context import platform
-from ..http import json_body
+from experiments_platform.handlers import configs
+from experiments_platform.ports.documents import Filter
+from experiments_platform.web.gateway.context import platform
+from experiments_platform.web.gateway.http import json_body
 
 Creator = Callable[[Any], dict[str, Any]]
 Updater = Callable[[str, Any], dict[str, Any]]

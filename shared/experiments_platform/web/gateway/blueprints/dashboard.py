@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from experiments_platform.handlers import dashboard, experiments, export
 from flask import Blueprint, Response, jsonify
 
-from ..context import platform, shared_experiments
-from ..http import query_int, query_str
+from experiments_platform.handlers import dashboard, experiments, export
+from experiments_platform.web.gateway.context import platform, shared_experiments
+from experiments_platform.web.gateway.http import query_int, query_str
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/api/dashboard")
 

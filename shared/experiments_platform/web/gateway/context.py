@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from flask import current_app
+
 from experiments_platform.bootstrap import Platform
 from experiments_platform.handlers.dashboard import SharedLoad
 from experiments_platform.handlers.experiments import Estimator
-from flask import current_app
 
 
 def platform() -> Platform:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from experiments_platform.errors import InvalidInput
 from flask import request
+
+from experiments_platform.errors import InvalidInput
 
 
 def json_body(required: bool = True) -> Any:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from experiments_platform.errors import PlatformError
-from experiments_platform.handlers.configs import invalid_input
-from experiments_platform.jsonlog import fields, get_logger
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
+
+from experiments_platform.errors import PlatformError
+from experiments_platform.handlers.configs import invalid_input
+from experiments_platform.jsonlog import fields, get_logger
 
 log = get_logger(__name__)
 
