@@ -1,9 +1,9 @@
 """Classify raw failure text (tracebacks, build logs, Vertex/Dataflow errors) into user-facing errors.
 
 ``classify(text, stage)`` tries ``PATTERNS`` in order (the most specific first) and returns a
-``ClassifiedError`` with a stable code, a title, a fix suggestion and the raw lines around the
-match (bounded), so the details view can show what really happened. Text that matches nothing
-becomes ``UNKNOWN`` with the last lines of the text.
+``ClassifiedError`` with the pattern's code, title and fix (``domain.error_codes``) and the raw
+lines around the match (bounded), so the details view can show what really happened. Text that
+matches nothing becomes ``UNKNOWN`` with the last lines of the text.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from experiments_platform.domain import error_codes
+from experiments_platform.domain.error_codes import ErrorCode
 from experiments_platform.domain.experiment import ClassifiedError
 from experiments_platform.domain.status import Stage
 
@@ -22,21 +24,31 @@ UNKNOWN_TAIL_LINES = 20
 
 @dataclass(frozen=True)
 class ErrorPattern:
-    """One kind of failure.
+    """The regexes that find one error code in failure text.
 
-    ``detail`` is a more precise suggestion using named groups of the regexes; it is used when
-    every group it names matched, otherwise ``suggestion``.
+    ``detail`` is a more precise fix using named groups of the regexes; it is used when every
+    group it names matched, otherwise the code's own fix.
     """
 
-    code: str
-    title: str
-    suggestion: str
+    error: ErrorCode
     regexes: tuple[str, ...]
     detail: str | None = None
     compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "compiled", tuple(re.compile(r, re.IGNORECASE | re.MULTILINE) for r in self.regexes))
+
+    @property
+    def code(self) -> str:
+        return self.error.code
+
+    @property
+    def title(self) -> str:
+        return self.error.title
+
+    @property
+    def suggestion(self) -> str:
+        return self.error.fix
 
     def search(self, text: str) -> re.Match[str] | None:
         found = [m for m in (regex.search(text) for regex in self.compiled) if m]
@@ -54,9 +66,7 @@ class ErrorPattern:
 
 PATTERNS: tuple[ErrorPattern, ...] = (
     ErrorPattern(
-        code="PIPELINE_CANCELLED",
-        title="The run was cancelled",
-        suggestion="The experiment was cancelled before it finished. Start it again when you are ready.",
+        error=error_codes.PIPELINE_CANCELLED,
         regexes=(
             r"PIPELINE_STATE_CANCELL(?:ED|ING)",
             r"\b(?:build|job|pipeline|run|experiment) (?:was|has been) cancell?ed\b",
@@ -64,18 +74,11 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         ),
     ),
     ErrorPattern(
-        code="DISK_FULL",
-        title="The disk is full",
-        suggestion="A worker ran out of disk space. Use a smaller sample, clean up old pipeline runs, "
-        "or choose a larger hardware tier (its workers get larger disks).",
+        error=error_codes.DISK_FULL,
         regexes=(r"No space left on device", r"\[Errno 28\]", r"Disk quota exceeded", r"\bDISK_FULL\b"),
     ),
     ErrorPattern(
-        code="QUOTA_EXCEEDED",
-        title="A Google Cloud quota was exceeded",
-        suggestion="The project has hit a quota (CPUs, jobs or API requests). Wait for running experiments "
-        "to finish, choose a smaller hardware tier, or request a quota increase in the Cloud console "
-        "(IAM & Admin → Quotas).",
+        error=error_codes.QUOTA_EXCEEDED,
         regexes=(
             r"quota metrics exceed quota limits(?::\s*(?P<metric>[\w./-]+))?",
             r"Quota '(?P<metric>[A-Z_]+)' exceeded",
@@ -88,11 +91,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         "smaller hardware tier, or request an increase of {metric} in the Cloud console (IAM & Admin → Quotas).",
     ),
     ErrorPattern(
-        code="IMAGE_PULL_FAILED",
-        title="The container image could not be pulled",
-        suggestion="The pipeline or compiler image does not exist or cannot be read. Check "
-        "PLATFORM_PIPELINE_IMAGE / PLATFORM_COMPILER_IMAGE, that the image was pushed to Artifact Registry, "
-        "and that the Vertex AI service agent may read the repository.",
+        error=error_codes.IMAGE_PULL_FAILED,
         regexes=(
             r"Failed to pull image \"?(?P<image>[^\s\"]+)",
             r"Unable to pull (?:the )?(?:container )?image \"?(?P<image>[^\s\"]+)",
@@ -106,10 +105,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         "Registry under that name and tag, and that the Vertex AI service agent may read the repository.",
     ),
     ErrorPattern(
-        code="MLFLOW_UNREACHABLE",
-        title="The MLflow tracking server could not be reached",
-        suggestion="Training stopped because it could not log to MLflow. Check that the tracking server "
-        "is running and that PLATFORM_MLFLOW_TRACKING_URI points to it, then start the experiment again.",
+        error=error_codes.MLFLOW_UNREACHABLE,
         regexes=(
             r"API request to (?P<url>\S*/api/2\.0/mlflow/\S*) failed with (?:timeout )?exception",
             r"MLflow tracking server (?:at (?P<url>\S+) )?(?:is )?(?:unreachable|not reachable|cannot be reached)",
@@ -119,19 +115,13 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         "running and that PLATFORM_MLFLOW_TRACKING_URI points to it, then start the experiment again.",
     ),
     ErrorPattern(
-        code="BIGQUERY_TABLE_NOT_FOUND",
-        title="The BigQuery table was not found",
-        suggestion="The dataset's table does not exist (or is in another location). Check the table "
-        "reference of the dataset and the region it lives in.",
+        error=error_codes.BIGQUERY_TABLE_NOT_FOUND,
         regexes=(r"Not found: (?:Table|Dataset|View) (?P<table>[\w.:-]+)",),
         detail="The table {table} does not exist, or it is in another location than the pipeline. "
         "Check the dataset's table reference and the region it lives in.",
     ),
     ErrorPattern(
-        code="BIGQUERY_ACCESS_DENIED",
-        title="Access to BigQuery was denied",
-        suggestion="The pipeline's service account may not read the table or run query jobs. Grant it "
-        "roles/bigquery.dataViewer on the dataset and roles/bigquery.jobUser on the project.",
+        error=error_codes.BIGQUERY_ACCESS_DENIED,
         regexes=(
             r"Access Denied: (?:Table|Dataset|Project|BigQuery)\b[^\n]*",
             r"bigquery\.(?:tables|jobs|datasets|readsessions)\.\w+ permission",
@@ -140,17 +130,11 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         ),
     ),
     ErrorPattern(
-        code="BIGQUERY_SYNTAX_ERROR",
-        title="The generated BigQuery SQL was rejected",
-        suggestion="BigQuery could not parse the sampling/split query. This is a platform bug when it "
-        "happens with valid configs: report it with the experiment id and the raw details.",
+        error=error_codes.BIGQUERY_SYNTAX_ERROR,
         regexes=(r"Syntax error: [^\n]*? at \[\d+:\d+\]", r"\binvalidQuery\b"),
     ),
     ErrorPattern(
-        code="UNKNOWN_COLUMN",
-        title="A configured column does not exist in the data",
-        suggestion="The feature config or split settings refer to a column the table does not have. "
-        "Compare the configured column names with the dataset's columns.",
+        error=error_codes.UNKNOWN_COLUMN,
         regexes=(
             r"Unrecognized name: (?P<column>\w+)",
             r"Referenced column \"(?P<column>\w+)\" not found",
@@ -162,10 +146,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         "(or the split's date column) to one of the dataset's columns.",
     ),
     ErrorPattern(
-        code="EMPTY_SPLIT",
-        title="A data split is empty",
-        suggestion="After sampling and splitting, a split has no rows. Increase the sample percentage, "
-        "widen the time windows of the split, or check the date column's range.",
+        error=error_codes.EMPTY_SPLIT,
         regexes=(
             r"\(Empty logs\)",
             r"resulted in an empty dataset",
@@ -177,10 +158,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         "split's time windows, or check the date column's range.",
     ),
     ErrorPattern(
-        code="EMPTY_VOCABULARY",
-        title="A feature's vocabulary is empty",
-        suggestion="A categorical or id feature has no values in the training split, so its vocabulary is "
-        "empty. Check that the column is filled for the sampled rows, or remove it from the feature config.",
+        error=error_codes.EMPTY_VOCABULARY,
         regexes=(
             r"Cannot set an empty vocabulary",
             r"vocabulary (?:file )?(?:for '?(?P<feature>\w+)'? )?is empty",
@@ -190,10 +168,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         "rows, or remove it from the feature config.",
     ),
     ErrorPattern(
-        code="NAN_LOSS",
-        title="Training diverged (the loss became NaN)",
-        suggestion="The loss became NaN or infinite. Lower the learning rate, add L2 regularisation, or "
-        "normalise numeric features; check numeric columns for extreme values.",
+        error=error_codes.NAN_LOSS,
         regexes=(
             r"Invalid loss, terminating training",
             r"\bloss(?:\s*[:=]\s*|\s+is\s+)(?:nan|inf)\b",
@@ -202,19 +177,11 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         ),
     ),
     ErrorPattern(
-        code="EMBEDDING_INDEX_OUT_OF_RANGE",
-        title="An id is outside its embedding table",
-        suggestion="A feature produced an index larger than its embedding table, usually a vocabulary "
-        "size that does not match the embedding's input size. Report it with the raw details; as a "
-        "workaround raise max_vocab_size or the OOV buckets of that feature.",
+        error=error_codes.EMBEDDING_INDEX_OUT_OF_RANGE,
         regexes=(r"indices\[[\d,]+\] = -?\d+ is not in \[0, \d+\)",),
     ),
     ErrorPattern(
-        code="SCHEMA_MISMATCH",
-        title="The data does not match the expected schema",
-        suggestion="A column's type or presence differs from what the pipeline expects (for example "
-        "numbers stored as text, or missing values in a required feature). Check the column types "
-        "of the dataset and the feature kinds in the feature config.",
+        error=error_codes.SCHEMA_MISMATCH,
         regexes=(
             r"Feature: (?P<column>\w+) \(data type: \w+\) is required but could not be found",
             r"Key: (?P<column>\w+)\.\s+Data types don't match",
@@ -225,11 +192,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         "presence differs). Check its type in the dataset and its kind in the feature config.",
     ),
     ErrorPattern(
-        code="TRANSFORM_ANALYZER_FAILED",
-        title="Feature preprocessing (Transform) failed",
-        suggestion="Computing vocabularies or statistics for a feature failed. Check the feature kinds "
-        "against the column types (a text column configured as numeric, for example) and the "
-        "Transform component log.",
+        error=error_codes.TRANSFORM_ANALYZER_FAILED,
         regexes=(
             r"\[while running '[^']*Analyze[^']*'\]",
             r"Analyze data list must not be empty",
@@ -237,11 +200,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         ),
     ),
     ErrorPattern(
-        code="TENSOR_SHAPE_MISMATCH",
-        title="Tensor shapes or types do not fit",
-        suggestion="Two layers or features disagree on shape or type, usually embedding dimensions that "
-        "differ between the towers or a cross feature. Give both towers the same output dimension and "
-        "check the model config.",
+        error=error_codes.TENSOR_SHAPE_MISMATCH,
         regexes=(
             r"Incompatible shapes: \[[\d,\s]*\] vs\. \[[\d,\s]*\]",
             r"Shapes \([\w,\s]*\) and \([\w,\s]*\) are incompatible",
@@ -251,10 +210,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         ),
     ),
     ErrorPattern(
-        code="OUT_OF_MEMORY",
-        title="Out of memory",
-        suggestion="A step needed more memory than the machine has. Reduce batch_size or the sample "
-        "percentage, use smaller embeddings, or select a larger hardware tier (medium 30 GB, large 60 GB).",
+        error=error_codes.OUT_OF_MEMORY,
         regexes=(
             r"\bOOM when allocating",
             r"ResourceExhaustedError",
@@ -269,10 +225,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         ),
     ),
     ErrorPattern(
-        code="DATAFLOW_WORKER_FAILED",
-        title="A Dataflow (Beam) worker failed",
-        suggestion="The Dataflow job of a data step failed. Open the component log for the first worker "
-        "error; out-of-memory workers need a larger hardware tier.",
+        error=error_codes.DATAFLOW_WORKER_FAILED,
         regexes=(
             r"Workflow failed\. Causes:",
             r"work item (?:has )?failed \d+ times",
@@ -282,11 +235,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         ),
     ),
     ErrorPattern(
-        code="PERMISSION_DENIED",
-        title="Permission denied",
-        suggestion="A service account lacks a role. The raw details name the permission: grant the "
-        "matching role to the service account of the failing step (see docs/deploy.md for each "
-        "service's roles).",
+        error=error_codes.PERMISSION_DENIED,
         regexes=(
             r"Permission '(?P<permission>[\w.]+)' denied",
             r"does not have (?P<permission>[\w.]+) access",
@@ -299,10 +248,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         "the service account of the failing step (see docs/deploy.md for each service's roles).",
     ),
     ErrorPattern(
-        code="TIMEOUT",
-        title="A step timed out",
-        suggestion="A step ran longer than its time limit. Use a smaller sample or fewer epochs, or a "
-        "larger hardware tier; if it happened while starting, try again later.",
+        error=error_codes.TIMEOUT,
         regexes=(
             r"\bDeadline Exceeded\b",
             r"\bDEADLINE_EXCEEDED\b",
@@ -313,46 +259,27 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         ),
     ),
     ErrorPattern(
-        code="MISSING_MODULE",
-        title="A Python module is missing",
-        suggestion="The pipeline image lacks a module the pipeline imports. Rebuild the pipeline image "
-        "from the project's Dockerfile and make sure PLATFORM_PIPELINE_IMAGE points to it.",
+        error=error_codes.MISSING_MODULE,
         regexes=(r"ModuleNotFoundError: No module named '(?P<module>[\w.]+)'",),
         detail="The pipeline image lacks the module '{module}'. Rebuild the pipeline image from the "
         "project's Dockerfile and make sure PLATFORM_PIPELINE_IMAGE points to it.",
     ),
     ErrorPattern(
-        code="SERVICE_UNAVAILABLE",
-        title="A Google Cloud service was temporarily unavailable",
-        suggestion="A service did not answer (a transient failure). Start the experiment again; if it "
-        "keeps failing, check the Google Cloud status page.",
+        error=error_codes.SERVICE_UNAVAILABLE,
         regexes=(
             r"\b503 Service Unavailable\b", r"\bServiceUnavailable\b", r"\bUNAVAILABLE: ", r"Connection reset by peer",
         ),
     ),
     ErrorPattern(
-        code="INVALID_ARGUMENT",
-        title="TensorFlow rejected an input",
-        suggestion="An operation received a value it cannot handle. The raw details name the operation; "
-        "check the feature kinds and the model config, and report it if the configs are valid.",
+        error=error_codes.INVALID_ARGUMENT,
         regexes=(r"InvalidArgumentError", r"\bINVALID_ARGUMENT\b"),
     ),
     ErrorPattern(
-        code="BUILD_FAILED",
-        title="The pipeline compile step failed",
-        suggestion="The build that compiles and submits the pipeline failed. Open the Compile log for "
-        "the failing step.",
+        error=error_codes.BUILD_FAILED,
         regexes=(r"\bBuild failed\b", r"^ERROR: build step \d+ [^\n]+ failed", r"\bstatus: FAILURE\b"),
     ),
 )
 
-UNKNOWN = ErrorPattern(
-    code="UNKNOWN",
-    title="The experiment failed",
-    suggestion="The error was not recognised. Read the raw details and the component logs; if it "
-    "persists, report it with the experiment id.",
-    regexes=(),
-)
 
 
 def _bounded(text: str) -> str:
@@ -388,14 +315,8 @@ def classify(text: str, stage: Stage | None = None) -> ClassifiedError:
     text = text or ""
     found = match(text)
     if found is None:
-        return ClassifiedError(
-            code=UNKNOWN.code, title=UNKNOWN.title, suggestion=UNKNOWN.suggestion, stage=stage, excerpt=tail(text)
-        )
+        return error_codes.UNKNOWN.error(stage=stage, excerpt=tail(text))
     pattern, hit = found
-    return ClassifiedError(
-        code=pattern.code,
-        title=pattern.title,
-        suggestion=pattern.suggestion_for(hit),
-        stage=stage,
-        excerpt=excerpt_around(text, hit.start(), hit.end()),
+    return pattern.error.error(
+        stage=stage, excerpt=excerpt_around(text, hit.start(), hit.end()), fix=pattern.suggestion_for(hit)
     )

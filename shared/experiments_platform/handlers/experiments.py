@@ -15,10 +15,10 @@ from typing import Any, Literal, get_args
 
 from pydantic import Field
 
+from experiments_platform.domain import error_codes
 from experiments_platform.domain.base import DomainModel, new_id, utcnow
 from experiments_platform.domain.dataset import Dataset
 from experiments_platform.domain.experiment import (
-    ClassifiedError,
     Estimate,
     Experiment,
     HardwareTier,
@@ -214,12 +214,7 @@ def _fail_unsubmitted(documents: DocumentStore, experiment_id: str, exc: Excepti
         doc = tx.get(COLLECTION, experiment_id)
         if doc is None or not can_transition(Status(doc["status"]), Status.FAILED):
             return
-        error = ClassifiedError(
-            code="SUBMIT_UNAVAILABLE",
-            title="The experiment could not be submitted",
-            suggestion="The message bus did not accept the submit command; start the experiment again.",
-            excerpt=str(exc)[:2000],
-        )
+        error = error_codes.SUBMIT_UNAVAILABLE.error(excerpt=str(exc)[:2000])
         now = utcnow()
         tx.set(COLLECTION, experiment_id, {
             **doc, "status": Status.FAILED.value, "error": error.to_document(),

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from experiments_platform.bootstrap import Platform
+from experiments_platform.domain import error_codes
 from experiments_platform.domain.base import utcnow
-from experiments_platform.domain.experiment import ClassifiedError, Experiment
+from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import Status
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
 from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, SubmitExperiment, Topics
@@ -84,11 +85,7 @@ def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, 
     if now - experiment.created_at > max_age:
         log.warning("experiment active past its maximum age: stopping it", extra=context)
         stop_compute(platform, experiment)
-        error = ClassifiedError(
-            code="TIMEOUT", title="The quick test ran out of time",
-            suggestion="Use a smaller sample or fewer epochs, or a larger hardware tier.",
-            stage=None, excerpt=f"still {experiment.status.value} after {max_age}",
-        )
+        error = error_codes.TIMEOUT.error(excerpt=f"still {experiment.status.value} after {max_age}")
         _, changed = update_experiment(platform.documents, experiment.id, lambda e: fail(e, error, now))
         return changed
     if experiment.status is Status.PENDING and experiment.cloud_build_id is None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from experiments_platform.bootstrap import Platform
+from experiments_platform.domain import error_codes
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.experiment import ClassifiedError, Experiment
 from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status, can_transition, stage_can_move
@@ -150,11 +151,7 @@ def on_build(platform: Platform, event: BuildFinished) -> None:
             return move_stage(experiment, Stage.COMPILE, StageStatus.RUNNING, now)
         if event.status == "SUCCESS":
             if event.pipeline_job_name is None:
-                error = ClassifiedError(
-                    code="BUILD_WITHOUT_JOB", title="The build finished without submitting a pipeline",
-                    suggestion="Check the Compile log: the submit step must report the pipeline job name.",
-                    stage=Stage.COMPILE, excerpt=event.log_excerpt,
-                )
+                error = error_codes.BUILD_WITHOUT_JOB.error(stage=Stage.COMPILE, excerpt=event.log_excerpt)
                 return fail(experiment, error, now)
             if experiment.status.terminal or experiment.cancel_requested:
                 changed = experiment.pipeline_job_name is None
@@ -237,12 +234,7 @@ def on_job(platform: Platform, event: PipelineJobStateChanged) -> None:
             return _pipeline_started(experiment, event.job_name, now)
         if event.state == "PIPELINE_STATE_SUCCEEDED":
             if results is None:
-                error = ClassifiedError(
-                    code="METRICS_MISSING", title="The pipeline finished without writing its metrics",
-                    suggestion="Open the Trainer log: the evaluation step must write metrics.json.",
-                    stage=Stage.TRAIN,
-                )
-                return fail(experiment, error, now)
+                return fail(experiment, error_codes.METRICS_MISSING.error(stage=Stage.TRAIN), now)
             if experiment.pipeline_job_name is None:
                 experiment.pipeline_job_name = event.job_name
             if not move_status(experiment, Status.COMPLETED, now):

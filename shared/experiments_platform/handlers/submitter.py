@@ -13,9 +13,10 @@ command, a cancel that arrived meanwhile) is cancelled at once, so no second bui
 from __future__ import annotations
 
 from experiments_platform.bootstrap import Platform
+from experiments_platform.domain import error_codes
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.dataset import Dataset, FeatureTable
-from experiments_platform.domain.experiment import ClassifiedError, Experiment
+from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.pipeline_spec import QuickTestSpec, SplitQueries, build_spec
 from experiments_platform.domain.status import Stage, StageStatus, Status
 from experiments_platform.errors import InvalidInput
@@ -95,15 +96,13 @@ def _reject(platform: Platform, experiment_id: str, problem: InvalidInput) -> No
     excerpt = problem.message
     if problem.field:
         excerpt = f"{problem.field}: {excerpt}"
-    error = ClassifiedError(
-        code="UNKNOWN_COLUMN",
-        title="A configured column does not exist in the dataset",
-        suggestion=(
+    error = error_codes.UNKNOWN_COLUMN.error(
+        stage=Stage.COMPILE,
+        excerpt=excerpt,
+        fix=(
             f"Use {' or '.join(repr(s) for s in problem.suggestions)} instead, or fix the feature config"
             if problem.suggestions else "Fix the feature config or the dataset so that every configured column exists"
         ),
-        stage=Stage.COMPILE,
-        excerpt=excerpt,
     )
     update_experiment(platform.documents, experiment_id, lambda e: fail(e, error, now))
     log.warning("experiment rejected: configured columns do not match the dataset",
