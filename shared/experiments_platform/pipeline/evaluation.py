@@ -1,14 +1,28 @@
-"""Final metrics of a trained model: exact recall against the full corpus, popularity baseline, OOV."""
+"""Final metrics of a trained model: exact recall against the full corpus, popularity baseline, OOV.
+
+Each part is a section of the typed ``MetricsReport`` (``domain.metrics_report``); the final
+metrics take their names from the metric catalogue (``domain.metrics``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.metrics import EXCLUDING_TRAIN_ITEMS, RECALL_KS
+from experiments_platform.domain.metrics_report import (
+    EpochMetrics,
+    MetricsReport,
+    Protocol,
+    RecallSection,
+    RecallVariant,
+    VocabularyEntry,
+)
+from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, feature_name
-from experiments_platform.pipeline.recall import DEFAULT_KS, history_by_query, popularity_scores, recall_at_k
+from experiments_platform.pipeline.recall import history_by_query, popularity_scores, recall_at_k
 
 Arrays = dict[str, np.ndarray]
 
@@ -41,32 +55,35 @@ def recall_report(
     test: Arrays,
     train: Arrays,
     corpus: Arrays,
-    ks: tuple[int, ...] = DEFAULT_KS,
-) -> dict[str, Any]:
+    ks: tuple[int, ...] = RECALL_KS,
+) -> RecallSection:
     """Model and popularity recall@k, with and without the buyer's training items."""
     positives = corpus_positions(corpus[CANDIDATE_KEY], test[CANDIDATE_KEY])
     train_positions = corpus_positions(corpus[CANDIDATE_KEY], train[CANDIDATE_KEY])
     popularity = popularity_scores(train_positions, len(corpus[CANDIDATE_KEY]))
     ones = np.ones((len(positives), 1), dtype=np.float32)
     history = history_by_query(test[QUERY_KEY], train[QUERY_KEY], train_positions)
-    report: dict[str, Any] = {}
-    for variant, excluded in (("all_items", None), ("excluding_train_items", history)):
+    variants: dict[str, RecallVariant] = {}
+    for variant, excluded in (("all_items", None), (EXCLUDING_TRAIN_ITEMS, history)):
         model = recall_at_k(query_embeddings, candidate_embeddings, positives, ks, excluded=excluded)
         baseline = recall_at_k(ones, popularity, positives, ks, excluded=excluded)
-        report[variant] = {
-            "model": {str(k): v for k, v in model.recall.items()},
-            "popularity": {str(k): v for k, v in baseline.recall.items()},
-            "evaluated_interactions": model.evaluated,
-            "dropped_interactions": model.dropped,
-        }
-    report["positives_outside_corpus"] = int(np.sum(positives < 0))
-    report["random_recall_at_100"] = min(100, len(corpus[CANDIDATE_KEY])) / len(corpus[CANDIDATE_KEY])
-    return report
+        variants[variant] = RecallVariant(
+            model={str(k): v for k, v in model.recall.items()},
+            popularity={str(k): v for k, v in baseline.recall.items()},
+            evaluated_interactions=model.evaluated,
+            dropped_interactions=model.dropped,
+        )
+    return RecallSection(
+        **variants,
+        positives_outside_corpus=int(np.sum(positives < 0)),
+        random_recall_at_100=min(100, len(corpus[CANDIDATE_KEY])) / len(corpus[CANDIDATE_KEY]),
+    )
 
 
-def vocabulary_report(config: FeatureConfig, vocabulary_sizes: dict[str, int], evaluation: Arrays) -> dict[str, Any]:
+def vocabulary_report(config: FeatureConfig, vocabulary_sizes: dict[str, int],
+                      evaluation: Arrays) -> dict[str, VocabularyEntry]:
     """Vocabulary size and OOV rate on the evaluation split of every id, categorical and text feature."""
-    report: dict[str, Any] = {}
+    report: dict[str, VocabularyEntry] = {}
     for tower in TOWERS:
         for feature in config.tower_features(tower):
             if feature.kind not in ("id", "categorical", "text"):
@@ -81,19 +98,59 @@ def vocabulary_report(config: FeatureConfig, vocabulary_sizes: dict[str, int], e
             else:
                 oov = float(np.mean(values >= size)) if values.size else 0.0
                 counted = int(values.size)
-            report[f"{tower}.{feature.column}"] = {
-                "tower": tower, "column": feature.column, "kind": feature.kind,
-                "vocab_size": size, "oov_rate": oov, "values_counted": counted, "split": "eval",
-            }
+            report[f"{tower}.{feature.column}"] = VocabularyEntry(
+                tower=tower, column=feature.column, kind=feature.kind,
+                vocab_size=size, oov_rate=oov, values_counted=counted, split="eval",
+            )
     return report
 
 
-def flat_final_metrics(test_loss: float, recall: dict[str, Any]) -> dict[str, float]:
-    """The final numbers under stable names (MLflow metric names and ``metrics.json`` ``final``)."""
+def final_metrics(test_loss: float, recall: RecallSection) -> dict[str, float]:
+    """The final numbers under their catalogue names (MLflow metric names and ``metrics.json`` ``final``)."""
     out = {"test_loss": float(test_loss)}
-    for variant, suffix in (("all_items", ""), ("excluding_train_items", "_excluding_train_items")):
-        for k, value in recall[variant]["model"].items():
+    for variant, suffix in ((recall.all_items, ""), (recall.excluding_train_items, f"_{EXCLUDING_TRAIN_ITEMS}")):
+        if variant is None:
+            continue
+        for k, value in variant.model.items():
             out[f"recall_at_{k}{suffix}"] = float(value)
-        for k, value in recall[variant]["popularity"].items():
+        for k, value in variant.popularity.items():
             out[f"popularity_recall_at_{k}{suffix}"] = float(value)
     return out
+
+
+def evaluation_report(
+    spec: QuickTestSpec,
+    *,
+    mlflow_run_id: str,
+    mlflow_experiment_id: str,
+    test_loss: float,
+    history: Sequence[Mapping[str, float]],
+    recall: RecallSection,
+    vocabularies: dict[str, VocabularyEntry],
+    splits: Mapping[str, Arrays],
+    corpus: Arrays,
+    timings: Mapping[str, float],
+) -> MetricsReport:
+    """The trainer's ``MetricsReport``: final metrics, per-epoch history, recall, OOV, protocol, timings."""
+    return MetricsReport(
+        experiment_id=spec.experiment_id,
+        experiment_number=spec.experiment_number,
+        pipeline_name=spec.pipeline_name,
+        mlflow_run_id=mlflow_run_id,
+        mlflow_experiment_id=mlflow_experiment_id,
+        final=final_metrics(test_loss, recall),
+        history=[EpochMetrics.model_validate(row) for row in history],
+        recall=recall,
+        vocabularies=vocabularies,
+        protocol=Protocol.model_validate({
+            **spec.queries.protocol,
+            "split_strategy": spec.parameters.split.strategy,
+            "corpus_size": len(corpus[CANDIDATE_KEY]),
+            "test_interactions": len(splits["test"][CANDIDATE_KEY]),
+            "rows": {name: len(split[CANDIDATE_KEY]) for name, split in splits.items()},
+            "ks": list(RECALL_KS),
+            "sampling_bias_correction": spec.model.sampling_bias_correction,
+            "description": PROTOCOL_TEXT,
+        }),
+        timings=dict(timings),
+    )

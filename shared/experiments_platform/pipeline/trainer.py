@@ -3,13 +3,13 @@
 ``custom_config["spec"]`` is the ``QuickTestSpec`` JSON. It is parsed by pydantic; config values
 (names, sizes, rates) are used as data only. The run: wait for MLflow (fail early), load the
 transformed splits and corpus, train with per-epoch metrics, evaluate exactly on the test split,
-write ``evaluation.json`` to the model-run directory and the tower weights to the model directory.
+write the ``MetricsReport`` as ``evaluation.json`` to the model-run directory and the tower
+weights to the model directory.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import time
 from typing import Any
 
@@ -17,11 +17,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.pipeline.evaluation import (
-    PROTOCOL_TEXT,
-    flat_final_metrics,
+    evaluation_report,
     recall_report,
     sampling_probabilities,
     vocabulary_report,
@@ -95,7 +95,7 @@ def params_of(spec: QuickTestSpec) -> dict[str, Any]:
 
 
 def train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: list[str], model_dir: str,
-                       run_dir: str) -> dict[str, Any]:
+                       run_dir: str) -> MetricsReport:
     """Everything ``run_fn`` does, callable without TFX (tests, benchmarks)."""
     started = time.monotonic()
     tracker = RunLogger(spec.mlflow, tags={
@@ -112,7 +112,7 @@ def train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: lis
 
 
 def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: list[str], model_dir: str,
-                        run_dir: str, tracker: RunLogger, started: float) -> dict[str, Any]:
+                        run_dir: str, tracker: RunLogger, started: float) -> MetricsReport:
     tf.keras.utils.set_random_seed(spec.parameters.seed)
     transform = tft.TFTransformOutput(transform_dir)
     sizes = {name: transform.vocabulary_size_by_name(name) for _, name, _ in vocabulary_features(spec.features)}
@@ -149,33 +149,17 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
     recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
     timings["evaluate_s"] = time.monotonic() - mark
 
-    final = flat_final_metrics(test_loss, recall)
-    evaluation = {
-        "experiment_id": spec.experiment_id,
-        "mlflow_run_id": tracker.run_id,
-        "mlflow_experiment_id": tracker.experiment_id,
-        "final": final,
-        "history": epochs.history,
-        "recall": recall,
-        "vocabularies": vocabulary_report(spec.features, sizes, splits["eval"]),
-        "protocol": {
-            **spec.queries.protocol,
-            "split_strategy": spec.parameters.split.strategy,
-            "corpus_size": len(corpus[CANDIDATE_KEY]),
-            "test_interactions": len(splits["test"][CANDIDATE_KEY]),
-            "rows": {name: len(split[CANDIDATE_KEY]) for name, split in splits.items()},
-            "ks": [10, 50, 100],
-            "sampling_bias_correction": spec.model.sampling_bias_correction,
-            "description": PROTOCOL_TEXT,
-        },
-        "timings": {**timings, "trainer_s": time.monotonic() - started},
-    }
+    report = evaluation_report(
+        spec, mlflow_run_id=tracker.run_id, mlflow_experiment_id=tracker.experiment_id, test_loss=test_loss,
+        history=epochs.history, recall=recall, vocabularies=vocabulary_report(spec.features, sizes, splits["eval"]),
+        splits=splits, corpus=corpus, timings={**timings, "trainer_s": time.monotonic() - started},
+    )
     tf.io.gfile.makedirs(run_dir)
     with tf.io.gfile.GFile(f"{run_dir}/{EVALUATION_FILE}", "w") as out:
-        out.write(json.dumps(evaluation, indent=2))
+        out.write(report.to_json())
     _save_towers(model, model_dir, corpus[CANDIDATE_KEY], candidate_embeddings)
-    log.info("trainer finished", extra=fields(**final, **timings))
-    return evaluation
+    log.info("trainer finished", extra=fields(**report.final, **timings))
+    return report
 
 
 def _save_towers(model: TwoTowerModel, model_dir: str, candidate_keys: np.ndarray, embeddings: np.ndarray) -> None:
