@@ -57,7 +57,7 @@ def test_compare_groups_rows_and_marks_identical_and_best(
     assert baseline["identical"] is False and baseline["best"] == [], "baselines are shown, never starred"
     assert rows["results.status"]["values"] == ["completed", "completed", "failed"]
     assert rows["results.error"]["display"] == ["—", "—", "Out of memory"]
-    assert rows["results.duration_s"]["display"] == ["2m 5s"] * 3 and rows["results.duration_s"]["identical"]
+    assert rows["results.duration_s"]["display"] == ["2 min 5 s"] * 3 and rows["results.duration_s"]["identical"]
 
     buyer = rows["feature_config.buyer_features"]
     assert buyer["display"] == ["user_id(64d), city(16d)", "user_id(32d), price(norm)", "user_id(64d), city(16d)"]
@@ -121,10 +121,11 @@ def test_both_protocol_variants_and_baselines_read_as_percentages(
     assert (excluding["display"], excluding["best"]) == (["67.1%", "58.4%"], [0])
     popular = rows["results.popularity_recall_at_10"]
     assert (popular["label"], popular["display"]) == ("Popularity Recall@10", ["8.8%", "2.5%"])
-    assert popular["identical"] is False and popular["best"] == [] and popular["direction"] is None
+    assert popular["identical"] is False and popular["best"] == [] and popular["direction"] == "none"
     popular_excluding = rows["results.popularity_recall_at_100_excluding_train_items"]
     assert popular_excluding["label"] == "Popularity Recall@100 (excl. training items)"
-    assert popular_excluding["display"] == ["44.2%", "44.2%"] and popular_excluding["best"] == []
+    assert popular_excluding["display"] == ["44.3%", "44.3%"], "half away from zero, as the UI rounds"
+    assert popular_excluding["best"] == []
 
     order = [r["key"] for r in body["sections"][0]["rows"]]
     assert order[:8] == ["status", "recall_at_10", "recall_at_50", "recall_at_100", "test_loss",

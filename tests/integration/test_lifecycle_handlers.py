@@ -123,7 +123,7 @@ def test_events_move_the_experiment_to_completed_with_results_and_comparison(pla
     doc = stored(platform, experiment.id)
     assert doc["status"] == "completed" and doc["finished_at"] and doc["pipeline_job_name"]
     assert doc["results"]["final"]["recall_at_100"] == 0.412 and doc["mlflow_run_id"] == "run-1"
-    assert doc["comparison"]["summary"] == "↑ 1.2 % vs Exp #2"
+    assert doc["comparison"]["summary"] == "↑ 1.2 pp vs Exp #2"
     starts = [doc["stages"][s.value]["started_at"] for s in Stage]
     assert all(starts) and starts == sorted(starts)
     assert all(doc["stages"][s.value]["status"] == "succeeded" for s in Stage)

@@ -93,19 +93,21 @@ def _metric(name: str, label: str, direction: Direction, unit: Unit, group: Grou
                       description=description)
 
 
-def _recall_metrics() -> list[MetricSpec]:
-    out = []
-    for variant, note, how in (("", "", "all items ranked"),
-                               (f"_{EXCLUDING_TRAIN_ITEMS}", " (excl. training items)",
-                                "the buyer's training items removed from the ranking")):
-        for k in RECALL_KS:
-            out.append(_metric(f"recall_at_{k}{variant}", f"Recall@{k}{note}", "higher", "rate", "quality", "final",
-                               f"Share of test interactions whose item ranks in the model's top {k}; {how}."))
-        for k in RECALL_KS:
-            out.append(_metric(f"popularity_recall_at_{k}{variant}", f"Popularity Recall@{k}{note}", "none", "rate",
-                               "baseline", "final",
-                               f"Recall@{k} of ranking by training popularity, same protocol; {how}."))
-    return out
+_VARIANTS = (
+    ("", "", "all items ranked"),
+    (f"_{EXCLUDING_TRAIN_ITEMS}", " (excl. training items)", "the buyer's training items removed from the ranking"),
+)
+
+
+def _model_recall(variant: str, note: str, how: str) -> list[MetricSpec]:
+    return [_metric(f"recall_at_{k}{variant}", f"Recall@{k}{note}", "higher", "rate", "quality", "final",
+                    f"Share of test interactions whose item ranks in the model's top {k}; {how}.") for k in RECALL_KS]
+
+
+def _popularity_recall(variant: str, note: str, how: str) -> list[MetricSpec]:
+    return [_metric(f"popularity_recall_at_{k}{variant}", f"Popularity Recall@{k}{note}", "none", "rate", "baseline",
+                    "final", f"Recall@{k} of ranking by training popularity, same protocol; {how}.")
+            for k in RECALL_KS]
 
 
 def _history_metrics() -> list[MetricSpec]:
@@ -128,9 +130,11 @@ def _history_metrics() -> list[MetricSpec]:
 
 
 CATALOGUE: tuple[MetricSpec, ...] = (
-    *_recall_metrics(),
+    *_model_recall(*_VARIANTS[0]),
     _metric("test_loss", "Test loss", "lower", "loss", "loss", "final",
             "Summed in-batch softmax cross-entropy per batch on the test split, mean over batches."),
+    *_model_recall(*_VARIANTS[1]),
+    *(m for variant in _VARIANTS for m in _popularity_recall(*variant)),
     _metric("random_recall_at_100", "Random Recall@100", "none", "rate", "baseline", "recall",
             "Expected Recall@100 of a random ranking: 100 / corpus size."),
     *_history_metrics(),
@@ -143,8 +147,9 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     _metric("evaluate_s", "Evaluation", "none", "seconds", "timing", "timings"),
     _metric("trainer_s", "Trainer step", "none", "seconds", "timing", "timings"),
 )
-
+"""Every metric, in display order: the model's before the baselines', all items before excluding training items."""
 BY_NAME: dict[str, MetricSpec] = {m.name: m for m in CATALOGUE}
+_ORDER = {name: i for i, name in enumerate(BY_NAME)}
 PRIMARY_METRIC = "recall_at_100"
 REQUIRED_FINAL = ("test_loss", *(f"recall_at_{k}" for k in RECALL_KS), "popularity_recall_at_100")
 
@@ -159,6 +164,11 @@ def spec(name: str) -> MetricSpec:
 
 def is_known(name: str) -> bool:
     return name in BY_NAME
+
+
+def display_order(name: str) -> tuple[int, str]:
+    """Sort key: catalogue order, then names outside the catalogue alphabetically."""
+    return (_ORDER.get(name, len(_ORDER)), name)
 
 
 def rankable(names: Iterable[str] | None = None) -> list[MetricSpec]:

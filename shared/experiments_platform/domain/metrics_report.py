@@ -191,12 +191,14 @@ class MetricsReport(_Section):
         return self.model_dump(mode="json")
 
 
-def final_metrics(results: Mapping[str, Any] | None) -> dict[str, float]:
-    """The final metrics of a stored ``results`` dict, without validating the rest of it.
+def final_metrics(results: MetricsReport | Mapping[str, Any] | None) -> dict[str, float]:
+    """The final metrics of a report or of a stored ``results`` dict, without validating the rest of it.
 
     For views over many documents (dashboard, export), where validating whole reports would cost
     more than the view itself. Reads ``final`` or, for results stored before it, the flat dict.
     """
+    if isinstance(results, MetricsReport):
+        return dict(results.final)
     if not results:
         return {}
     final = results.get("final")

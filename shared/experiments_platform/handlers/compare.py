@@ -8,29 +8,20 @@ are identical (≡) or not (≠), and for metrics the index(es) of the best valu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from experiments_platform.domain import metrics
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.features import CrossFeature, Feature
+from experiments_platform.domain.metrics import ABSENT, duration_text
+from experiments_platform.domain.metrics_report import final_metrics
 from experiments_platform.errors import InvalidInput
-from experiments_platform.handlers.experiments import (
-    BASELINE_PREFIXES,
-    METRIC_VARIANTS,
-    duration_s,
-    get_experiment,
-    metric_direction,
-    metric_label,
-    result_metrics,
-    summarize,
-)
+from experiments_platform.handlers.experiments import duration_s, get_experiment, summarize
 from experiments_platform.ports.documents import DocumentStore
 
 MIN_EXPERIMENTS = 2
 MAX_EXPERIMENTS = 5
-HEADLINE_METRICS = ("recall_at_10", "recall_at_50", "recall_at_100", "test_loss", "loss")
-ABSENT = "—"
 
 
 def _as_dict(item: Any) -> Mapping[str, Any]:
@@ -79,33 +70,8 @@ def format_count(n: int) -> str:
     return f"{n:,}"
 
 
-_RATES = ("recall", "precision", "hit_rate", "accuracy", "coverage")
-
-
-def format_metric(name: str, value: float | None) -> str:
-    """Rates (the model's and the baselines' recall@k in both protocol variants) as percents."""
-    if value is None:
-        return ABSENT
-    leaf = name.rsplit(".", 1)[-1]
-    if any(rate in leaf for rate in _RATES) or leaf.endswith("_rate"):
-        return f"{value * 100:.1f}%"
-    if leaf in ("duration_s", "wall_s"):
-        return format_duration(value)
-    return f"{value:.4g}"
-
-
-def _metric_formatter(name: str) -> Callable[[Any], str]:
-    return lambda value: format_metric(name, value)
-
-
 def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ABSENT
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+    return ABSENT if seconds is None else duration_text(seconds)
 
 
 def format_cost(value: float | None) -> str:
@@ -123,9 +89,9 @@ def _display(value: Any) -> str:
 
 
 def best_indexes(values: Sequence[float | None], direction: str | None) -> list[int]:
-    """Indexes holding the best value; empty when there is no direction or nothing to choose between."""
+    """Indexes holding the best value; empty without a direction or when there is nothing to choose between."""
     present = [v for v in values if v is not None]
-    if direction is None or not present or (len(present) == len(values) and len(set(present)) == 1):
+    if direction not in ("higher", "lower") or not present or (len(present) == len(values) and len(set(present)) == 1):
         return []
     best = max(present) if direction == "higher" else min(present)
     return [i for i, v in enumerate(values) if v == best]
@@ -149,30 +115,12 @@ def row(
     }
 
 
-_K = re.compile(r"_at_(\d+)")
-
-
-def metric_order(name: str) -> tuple[Any, ...]:
-    """The model's metrics before the baselines', all items before excluding training items, the
-    headline metrics first, then by name with k numerically (recall@10, @50, @100)."""
-    leaf = name.rsplit(".", 1)[-1]
-    k = _K.search(leaf)
-    return (
-        leaf.startswith(BASELINE_PREFIXES),
-        any(leaf.endswith(suffix) for suffix in METRIC_VARIANTS),
-        HEADLINE_METRICS.index(name) if name in HEADLINE_METRICS else len(HEADLINE_METRICS),
-        _K.sub("", leaf),
-        int(k.group(1)) if k else 0,
-    )
-
-
 def _results_rows(experiments: Sequence[Experiment], docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    metrics = [result_metrics(e.results) for e in experiments]
-    ordered = sorted({name for m in metrics for name in m}, key=metric_order)
+    finals = [final_metrics(e.results) for e in experiments]
     rows = [row("status", "Status", [e.status.value for e in experiments])]
-    for name in ordered:
-        values = [m.get(name) for m in metrics]
-        rows.append(row(name, metric_label(name), values, _metric_formatter(name), metric_direction(name)))
+    for name in sorted({name for final in finals for name in final}, key=metrics.display_order):
+        metric = metrics.spec(name)
+        rows.append(row(name, metric.label, [final.get(name) for final in finals], metric.display, metric.direction))
     rows.append(row("duration_s", "Duration", [duration_s(d) for d in docs], format_duration))
     estimates = [e.estimate.cost_usd if e.estimate else None for e in experiments]
     if any(v is not None for v in estimates):

@@ -11,8 +11,10 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from experiments_platform.domain.metrics import display_order
+from experiments_platform.domain.metrics_report import final_metrics
 from experiments_platform.handlers.compare import format_crosses, format_features, format_layers
-from experiments_platform.handlers.experiments import duration_s, result_metrics, value_at
+from experiments_platform.handlers.experiments import duration_s, value_at
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -70,10 +72,11 @@ COLUMNS: tuple[tuple[str, Callable[[Mapping[str, Any]], Any]], ...] = (
 
 
 def experiments_csv(docs: Sequence[Mapping[str, Any]]) -> str:
-    """The CSV text: fixed columns, then one column per metric found in any experiment's results."""
+    """The CSV text: fixed columns, then one column per final metric found in any experiment's results
+    (raw values under their catalogue names, in catalogue order)."""
     docs = sorted(docs, key=lambda d: d.get("number") or 0)
-    metrics = [result_metrics(d.get("results")) for d in docs]
-    metric_names = sorted({name for m in metrics for name in m})
+    metrics = [final_metrics(d.get("results")) for d in docs]
+    metric_names = sorted({name for m in metrics for name in m}, key=display_order)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([name for name, _ in COLUMNS] + metric_names)

@@ -1,72 +1,82 @@
-"""Results of a finished pipeline: ``metrics.json``, its primary metric, and "vs previous best"."""
+"""Results of a finished pipeline: ``metrics.json`` as a typed report, its primary metric, "vs previous best"."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from typing import Any
 
 from experiments_platform.bootstrap import Platform
+from experiments_platform.domain import metrics
+from experiments_platform.domain.metrics_report import MetricsReport, final_metrics, parse_report
 from experiments_platform.domain.status import Status
 from experiments_platform.errors import NotFound
 from experiments_platform.ports.documents import DocumentStore, Filter
 from experiments_platform.repositories.experiments import COLLECTION
 
-PRIMARY_METRIC = "recall_at_100"
+PRIMARY_METRIC = metrics.PRIMARY_METRIC
+
+Results = MetricsReport | Mapping[str, Any] | None
 
 
 def read_metrics(platform: Platform, experiment_id: str) -> dict[str, Any] | None:
-    """``metrics.json`` of the experiment, or None when the pipeline wrote none."""
+    """``metrics.json`` of the experiment, validated as a report; None when the pipeline wrote none.
+
+    Raises ``MalformedReport`` (naming the file and its first bad fields) when the file is not a report.
+    """
     uri = platform.experiment_artifacts_uri(experiment_id, "metrics.json")
     try:
         raw = platform.blobs.read_bytes(uri)
     except NotFound:
         return None
-    value = json.loads(raw)
-    return value if isinstance(value, dict) else {"value": value}
+    return parse_report(raw, uri).to_document()
 
 
-def primary_metric(results: dict[str, Any] | None, metric: str = PRIMARY_METRIC) -> float | None:
-    """The metric from a results dict (``metrics.json``): under ``final``, or at the top level."""
-    if not results:
-        return None
-    for holder in (results.get("final"), results, results.get("metrics")):
-        if isinstance(holder, dict) and isinstance(holder.get(metric), (int, float)):
-            return float(holder[metric])
-    return None
+def primary_metric(results: Results, metric: str = PRIMARY_METRIC) -> float | None:
+    """The final metric ``metric`` of a report or of stored results."""
+    return final_metrics(results).get(metric)
 
 
 def compare_with_previous_best(
-    store: DocumentStore, experiment_id: str, dataset_id: str, results: dict[str, Any], metric: str = PRIMARY_METRIC
+    store: DocumentStore, experiment_id: str, dataset_id: str, results: Results, metric: str = PRIMARY_METRIC
 ) -> dict[str, Any] | None:
-    """``{"summary": "↑ 1.2 % vs Exp #9", ...}`` against the best completed run on the same dataset.
+    """``{"summary": "↑ 1.2 pp vs Exp #9", "outcome": "better", ...}`` against the best completed run
+    on the same dataset, "best" and "better" as the metric's catalogue direction says.
 
-    The difference is in percentage points of the metric (recall 0.473 vs 0.461 → ↑ 1.2 %).
+    The difference reads in the metric's own display format; for a rate in percentage points
+    (recall 0.473 vs 0.461 → ↑ 1.2 pp, ``delta_points`` 1.2). None when the experiment lacks the
+    metric or the metric has no direction.
     """
+    spec = metrics.spec(metric)
     value = primary_metric(results, metric)
-    if value is None:
+    if value is None or spec.direction == "none":
         return None
     completed = store.query(
         COLLECTION, [Filter("dataset_id", "==", dataset_id), Filter("status", "==", Status.COMPLETED.value)]
     )
-    best: tuple[float, dict[str, Any]] | None = None
+    best: tuple[float, Mapping[str, Any]] | None = None
     for document in completed:
         if document["id"] == experiment_id:
             continue
         other = primary_metric(document.get("results"), metric)
-        if other is not None and (best is None or other > best[0]):
+        if other is not None and (best is None or spec.better(other, best[0])):
             best = (other, document)
     if best is None:
-        return {"metric": metric, "value": value, "summary": "first completed experiment on this dataset"}
-    previous, document = best
-    delta = (value - previous) * 100
+        return {"metric": metric, "label": spec.label, "value": value,
+                "summary": "first completed experiment on this dataset"}
+    previous, previous_doc = best
+    delta = value - previous
+    outcome = "better" if spec.better(value, previous) else "worse" if spec.better(previous, value) else "same"
     arrow = "↑" if delta > 0 else "↓" if delta < 0 else "="
     return {
         "metric": metric,
+        "label": spec.label,
         "value": value,
         "previous_best": previous,
-        "previous_experiment_id": document["id"],
-        "previous_number": document.get("number"),
-        "delta_points": round(delta, 4),
-        "improved": delta > 0,
-        "summary": f"{arrow} {abs(delta):.1f} % vs Exp #{document.get('number')}",
+        "previous_experiment_id": previous_doc["id"],
+        "previous_number": previous_doc.get("number"),
+        "delta": delta,
+        "delta_points": round(delta * 100, 4) if spec.is_rate else None,
+        "improved": outcome == "better",
+        "outcome": outcome,
+        "summary": f"{arrow} {spec.display_delta(delta).lstrip('+−±')} vs Exp #{previous_doc.get('number')}",
     }
