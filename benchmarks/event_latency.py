@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path[:0] = [str(ROOT / "tests" / "integration"), str(ROOT / "tests")]  # lifecycle_support and the fakes it uses
 
 from experiments_platform.config import Settings  # noqa: E402
 from experiments_platform.domain.status import Status  # noqa: E402

@@ -1,13 +1,12 @@
-"""Test support for the lifecycle handlers: tiny experiments and recording compute services.
+"""Test support for the lifecycle handlers: tiny experiments and a platform around them.
 
 The document store and warehouse are the real local adapters (SQLite, DuckDB). Builds and
-pipelines are recorded (the handlers' calls are what these tests check); the end-to-end tests
-run the real local runners instead.
+pipelines are recorded (``fakes``: the handlers' calls are what these tests check); the
+end-to-end tests run the real local runners instead.
 """
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -17,84 +16,13 @@ from experiments_platform.domain.dataset import Column, Dataset, TableSource
 from experiments_platform.domain.experiment import Experiment, QuickTestParameters
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
-from experiments_platform.errors import NotFound
+from experiments_platform.repositories.experiments import COLLECTION
+from fakes import recording_ports
 
 ROWS = [
     ("u1", "i1", 5, "2024-01-01"), ("u1", "i2", 3, "2024-01-02"), ("u2", "i1", 4, "2024-01-03"),
     ("u2", "i3", 2, "2024-01-04"), ("u3", "i2", 5, "2024-01-05"), ("u3", "i3", 1, "2024-01-06"),
 ]
-
-
-class MemoryBlobs:
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
-
-    def read_bytes(self, uri: str) -> bytes:
-        if uri not in self.objects:
-            raise NotFound(f"{uri} does not exist", field="uri")
-        return self.objects[uri]
-
-    def write_bytes(self, uri: str, data: bytes, content_type: str | None = None) -> None:
-        self.objects[uri] = data
-
-    def exists(self, uri: str) -> bool:
-        return uri in self.objects
-
-    def list(self, prefix_uri: str) -> list[str]:
-        return sorted(u for u in self.objects if u.startswith(prefix_uri))
-
-    def delete(self, uri: str) -> None:
-        self.objects.pop(uri, None)
-
-
-class RecordingBus:
-    def __init__(self) -> None:
-        self.published: list[tuple[str, bytes, dict[str, str]]] = []
-
-    def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
-        self.published.append((topic, data, dict(attributes or {})))
-        return str(len(self.published))
-
-
-class RecordingBuilds:
-    def __init__(self) -> None:
-        self.started: list[tuple[str, str]] = []
-        self.cancelled: list[str] = []
-        self.states: dict[str, str] = {}
-        self._ids = itertools.count(1)
-        self.on_start: Any = None
-
-    def start(self, experiment_id: str, spec_uri: str) -> str:
-        build_id = f"build-{next(self._ids)}"
-        self.started.append((experiment_id, spec_uri))
-        self.states[build_id] = "WORKING"
-        if self.on_start:
-            self.on_start(experiment_id)
-        return build_id
-
-    def cancel(self, build_id: str) -> None:
-        self.cancelled.append(build_id)
-        if self.states.get(build_id) in ("QUEUED", "WORKING"):
-            self.states[build_id] = "CANCELLED"
-
-    def status(self, build_id: str) -> str:
-        return self.states.get(build_id, "SUCCESS")
-
-
-class RecordingPipelines:
-    def __init__(self) -> None:
-        self.cancelled: list[str] = []
-        self.states: dict[str, str] = {}
-
-    def submit(self, experiment_id: str, compiled_uri: str) -> str:
-        raise AssertionError("the services never submit pipelines themselves; the build does")
-
-    def cancel(self, job_name: str) -> None:
-        self.cancelled.append(job_name)
-        self.states[job_name] = "PIPELINE_STATE_CANCELLED"
-
-    def state(self, job_name: str) -> str:
-        return self.states.get(job_name, "PIPELINE_STATE_RUNNING")
 
 
 def write_interactions(folder: Path) -> str:
@@ -138,19 +66,16 @@ def make_platform(tmp: Path) -> Platform:
         settings,
         documents=SqliteDocumentStore(tmp / "documents.sqlite"),
         warehouse=DuckDBWarehouse(),
-        blobs=MemoryBlobs(),
-        bus=RecordingBus(),
-        builds=RecordingBuilds(),
-        pipelines=RecordingPipelines(),
+        **recording_ports(),
     )
 
 
 def store(platform: Platform, experiment: Experiment) -> Experiment:
-    platform.documents.create("experiments", experiment.id, experiment.to_document())
+    platform.documents.create(COLLECTION, experiment.id, experiment.to_document())
     return experiment
 
 
 def stored(platform: Platform, experiment_id: str) -> dict[str, Any]:
-    document = platform.documents.get("experiments", experiment_id)
+    document = platform.documents.get(COLLECTION, experiment_id)
     assert document is not None
     return document

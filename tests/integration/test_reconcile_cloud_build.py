@@ -136,15 +136,16 @@ def test_a_cancelled_experiment_whose_build_still_works_gets_the_build_cancelled
     assert request.id == "b-11"
 
 
-def test_an_adapter_without_result_still_reconciles_failures_but_not_successes(tmp_path: Path) -> None:
+def test_the_recorded_build_service_reports_results_as_the_port_says(tmp_path: Path) -> None:
     platform = make_platform(tmp_path)
     builds: Any = platform.builds
-    assert not hasattr(builds, "result")
     success = submitting(platform, tmp_path, "build-1", number=1)
     failure = submitting(platform, tmp_path, "build-2", number=2)
     builds.states.update({"build-1": "SUCCESS", "build-2": "TIMEOUT"})
+    builds.job_names["build-1"] = job_of(success)
 
-    assert reconcile.reconcile(platform, now=utcnow() + LATER).repaired == [failure]
-    assert stored(platform, success)["status"] == "submitting"
+    assert sorted(reconcile.reconcile(platform, now=utcnow() + LATER).repaired) == sorted([success, failure])
+    assert stored(platform, success)["status"] == "running"
+    assert stored(platform, success)["pipeline_job_name"] == job_of(success)
     assert stored(platform, failure)["status"] == "failed"
     platform.close()

@@ -18,8 +18,8 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import COMPONENT_STAGES, STAGE_LABELS
 from experiments_platform.errors import InvalidInput, NotFound
-from experiments_platform.handlers.experiments import get_experiment
 from experiments_platform.handlers.results import read_metrics
+from experiments_platform.repositories.experiments import ExperimentRepository
 
 PIPELINE_COMPONENTS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
 LOG_COMPONENTS = ("Compile", *PIPELINE_COMPONENTS)
@@ -27,7 +27,7 @@ MAX_LOG_LINES = 5000
 
 
 def _experiment(platform: Platform, experiment_id: str) -> Experiment:
-    return Experiment.model_validate(get_experiment(platform.documents, experiment_id, field="experiment_id"))
+    return ExperimentRepository(platform.documents).get(experiment_id, field="experiment_id")
 
 
 def metrics(platform: Platform, experiment_id: str) -> dict[str, Any]:

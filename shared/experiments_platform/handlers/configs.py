@@ -23,6 +23,7 @@ from experiments_platform.domain.names import unknown_name_message
 from experiments_platform.errors import Conflict, InvalidInput, NotFound
 from experiments_platform.ports.documents import Doc, DocumentStore, Filter
 from experiments_platform.ports.warehouse import Warehouse
+from experiments_platform.repositories.experiments import ExperimentRepository
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,7 +43,6 @@ class ConfigKind:
 DATASETS = ConfigKind("datasets", "dataset", Dataset, "dataset_id")
 FEATURE_CONFIGS = ConfigKind("feature_configs", "feature config", FeatureConfig, "feature_config_id")
 MODEL_CONFIGS = ConfigKind("model_configs", "model config", ModelConfig, "model_config_id")
-EXPERIMENTS_COLLECTION = "experiments"
 
 
 def field_path(loc: Sequence[str | int], payload: Any = None) -> str:
@@ -302,7 +302,7 @@ def duplicate(documents: DocumentStore, kind: ConfigKind, doc_id: str, name: str
 
 
 def _users(documents: DocumentStore, kind: ConfigKind, doc_id: str) -> list[str]:
-    uses = documents.query(EXPERIMENTS_COLLECTION, filters=[Filter(kind.experiment_field, "==", doc_id)])
+    uses = ExperimentRepository(documents).documents([Filter(kind.experiment_field, "==", doc_id)])
     labels = [f"Exp #{d.get('number')}" for d in sorted(uses, key=lambda d: d.get("number") or 0)]
     if kind is DATASETS:
         configs = documents.query(FEATURE_CONFIGS.collection, filters=[Filter("dataset_id", "==", doc_id)])

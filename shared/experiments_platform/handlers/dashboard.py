@@ -22,7 +22,6 @@ from experiments_platform.domain.status import CANCELLABLE, Status
 from experiments_platform.errors import InvalidInput
 from experiments_platform.handlers.compare import format_crosses, format_features, format_layers
 from experiments_platform.handlers.experiments import (
-    COLLECTION,
     check_page,
     metric_direction,
     metric_label,
@@ -31,6 +30,7 @@ from experiments_platform.handlers.experiments import (
     value_at,
 )
 from experiments_platform.ports.documents import Doc, DocumentStore, Filter
+from experiments_platform.repositories.experiments import ExperimentRepository
 
 HEADLINE = "recall_at_100"
 LEADERBOARD_METRICS = ("recall_at_10", "recall_at_50", "recall_at_100", "test_loss")
@@ -43,7 +43,7 @@ Direction = Literal["higher", "lower"]
 def load_experiments(documents: DocumentStore, dataset_id: str | None = None) -> list[Doc]:
     """Every experiment (of one dataset when given), in one query."""
     filters = [Filter("dataset_id", "==", dataset_id)] if dataset_id else []
-    return documents.query(COLLECTION, filters=filters)
+    return ExperimentRepository(documents).documents(filters)
 
 
 class SharedLoad:

@@ -1,9 +1,9 @@
 """Service layer of experiments: start, get, list, cancel, selectable; reading results and metrics.
 
-``start_experiment`` creates ``experiments/{id}`` (status pending, the next Exp #N taken from
-``counters/experiments`` in the same transaction, frozen snapshots of the dataset and configs)
-and publishes ``SubmitExperiment``. ``cancel_experiment`` sets ``cancel_requested`` in a
-transaction and publishes ``CancelExperiment``; the lifecycle services do the actual stopping.
+``start_experiment`` creates the experiment through the repository (status pending, the next
+Exp #N taken in the same transaction, frozen snapshots of the dataset and configs) and publishes
+``SubmitExperiment``. ``cancel_experiment`` sets ``cancel_requested`` in a transaction and
+publishes ``CancelExperiment``; the lifecycle services do the actual stopping.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import Field
 
-from experiments_platform.domain import error_codes
-from experiments_platform.domain.base import DomainModel, new_id, utcnow
+from experiments_platform.domain import error_codes, lifecycle
+from experiments_platform.domain.base import DomainModel, utcnow
 from experiments_platform.domain.dataset import Dataset
 from experiments_platform.domain.experiment import (
     Estimate,
@@ -27,19 +27,17 @@ from experiments_platform.domain.experiment import (
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.names import unknown_name_message
-from experiments_platform.domain.status import CANCELLABLE, Status, can_transition
+from experiments_platform.domain.status import CANCELLABLE, Status
 from experiments_platform.errors import Conflict, InvalidInput, NotFound, TransientError
 from experiments_platform.events.messages import CancelExperiment, SubmitExperiment, Topics
 from experiments_platform.handlers import configs
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.ports.bus import EventBus
-from experiments_platform.ports.documents import Doc, DocumentStore, Filter, Transaction
+from experiments_platform.ports.documents import Doc, DocumentStore, Filter
+from experiments_platform.repositories.experiments import ExperimentRepository
 
 log = get_logger(__name__)
 
-COLLECTION = "experiments"
-COUNTERS = "counters"
-COUNTER_ID = "experiments"
 SELECTABLE = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 SORTABLE = ("created_at", "number", "name", "status", "started_at", "finished_at", "updated_at")
 MAX_PAGE_SIZE = 1000
@@ -157,10 +155,9 @@ def estimate_experiment(documents: DocumentStore, payload: Any, estimator: Estim
     }
 
 
-def _new_document(prepared: PreparedExperiment, experiment_id: str, number: int, estimate: Estimate | None) -> Doc:
+def _new_experiment(prepared: PreparedExperiment, number: int, estimate: Estimate | None) -> Experiment:
     request = prepared.request
-    experiment = Experiment(
-        id=experiment_id,
+    return Experiment(
         number=number,
         name=request.name,
         description=request.description,
@@ -173,7 +170,6 @@ def _new_document(prepared: PreparedExperiment, experiment_id: str, number: int,
         parameters=prepared.parameters,
         estimate=estimate,
     )
-    return experiment.to_document()
 
 
 def start_experiment(
@@ -186,51 +182,29 @@ def start_experiment(
         if estimator
         else None
     )
-    experiment_id = new_id()
-
-    def create(tx: Transaction) -> Doc:
-        counter = tx.get(COUNTERS, COUNTER_ID) or {}
-        number = int(counter.get("last_number", 0)) + 1
-        doc = _new_document(prepared, experiment_id, number, estimate)
-        tx.set(COUNTERS, COUNTER_ID, {**counter, "last_number": number})
-        tx.create(COLLECTION, experiment_id, doc)
-        return doc
-
-    doc = documents.run_transaction(create)
-    data, attributes = SubmitExperiment(experiment_id=experiment_id).encode()
+    experiment = ExperimentRepository(documents).create(lambda number: _new_experiment(prepared, number, estimate))
+    data, attributes = SubmitExperiment(experiment_id=experiment.id).encode()
     try:
         bus.publish(Topics.SUBMIT, data, attributes)
     except Exception as exc:
-        _fail_unsubmitted(documents, experiment_id, exc)
+        _fail_unsubmitted(documents, experiment.id, exc)
         raise TransientError(
-            f"Exp #{doc['number']} was created but could not be submitted ({exc}); it is marked failed, start it again"
+            f"{experiment.label} was created but could not be submitted ({exc}); it is marked failed, start it again"
         ) from exc
-    log.info("experiment started", extra=fields(experiment_id=experiment_id, number=doc["number"]))
-    return doc
+    log.info("experiment started", extra=fields(experiment_id=experiment.id, number=experiment.number))
+    return experiment.to_document()
 
 
 def _fail_unsubmitted(documents: DocumentStore, experiment_id: str, exc: Exception) -> None:
-    def fail(tx: Transaction) -> None:
-        doc = tx.get(COLLECTION, experiment_id)
-        if doc is None or not can_transition(Status(doc["status"]), Status.FAILED):
-            return
-        error = error_codes.SUBMIT_UNAVAILABLE.error(excerpt=str(exc)[:2000])
-        now = utcnow()
-        tx.set(COLLECTION, experiment_id, {
-            **doc, "status": Status.FAILED.value, "error": error.to_document(),
-            "finished_at": now.isoformat(), "updated_at": now.isoformat(),
-        })
-
-    documents.run_transaction(fail)
+    error = error_codes.SUBMIT_UNAVAILABLE.error(excerpt=str(exc)[:2000])
+    now = utcnow()
+    ExperimentRepository(documents).update(experiment_id, lambda e: lifecycle.fail(e, error, now))
     log.error("submit publish failed", extra=fields(experiment_id=experiment_id, error=str(exc)))
 
 
 def get_experiment(documents: DocumentStore, experiment_id: str, field: str | None = None) -> Doc:
     """The stored experiment, or ``NotFound`` naming it (and ``field``, the request field that named it)."""
-    doc = configs.get_or_none(documents, COLLECTION, experiment_id)
-    if doc is None:
-        raise NotFound(f"experiment {experiment_id!r} doesn't exist", field=field)
-    return doc
+    return ExperimentRepository(documents).document(experiment_id, field)
 
 
 def parse_statuses(value: str | None, field: str = "status") -> list[str]:
@@ -283,7 +257,7 @@ def list_experiments(
                         ("model_config_id", model_config_id)):
         if value:
             filters.append(Filter(name, "==", value))
-    docs = sort_documents(documents.query(COLLECTION, filters=filters), sort_field, direction == "desc")
+    docs = sort_documents(ExperimentRepository(documents).documents(filters), sort_field, direction == "desc")
     start = (page - 1) * page_size
     return {"items": docs[start:start + page_size], "total": len(docs), "page": page, "page_size": page_size}
 
@@ -301,30 +275,25 @@ def sort_documents(docs: list[Doc], field: str, descending: bool) -> list[Doc]:
 def cancel_experiment(documents: DocumentStore, bus: EventBus, experiment_id: str) -> Doc:
     """Request cancellation; idempotent. ``Conflict`` when the experiment has already ended."""
 
-    get_experiment(documents, experiment_id)
+    repository = ExperimentRepository(documents)
+    repository.document(experiment_id)
 
-    def request_cancel(tx: Transaction) -> Doc:
-        doc = tx.get(COLLECTION, experiment_id)
-        if doc is None:
-            raise NotFound(f"experiment {experiment_id!r} doesn't exist")
-        status = Status(doc["status"])
-        if status not in CANCELLABLE:
+    def request_cancel(experiment: Experiment) -> bool:
+        if experiment.status not in CANCELLABLE:
             raise Conflict(
-                f"Exp #{doc['number']} is {status.value}; only pending, submitting or running experiments "
+                f"{experiment.label} is {experiment.status.value}; only pending, submitting or running experiments "
                 "can be cancelled",
-                details={"status": status.value},
+                details={"status": experiment.status.value},
             )
-        if doc.get("cancel_requested"):
-            return doc
-        updated = {**doc, "cancel_requested": True, "updated_at": utcnow().isoformat()}
-        tx.set(COLLECTION, experiment_id, updated)
-        return updated
+        return lifecycle.request_cancel(experiment)
 
-    doc = documents.run_transaction(request_cancel)
+    experiment, _ = repository.update(experiment_id, request_cancel)
+    if experiment is None:
+        raise NotFound(f"experiment {experiment_id!r} doesn't exist")
     data, attributes = CancelExperiment(experiment_id=experiment_id).encode()
     bus.publish(Topics.CANCEL, data, attributes)
     log.info("experiment cancel requested", extra=fields(experiment_id=experiment_id))
-    return doc
+    return experiment.to_document()
 
 
 # Results and summaries
@@ -437,7 +406,7 @@ def summarize(doc: Mapping[str, Any]) -> dict[str, Any]:
 def selectable_experiments(documents: DocumentStore) -> dict[str, Any]:
     """Completed, failed or cancelled experiments (the ones that can be compared), newest first."""
     docs = sort_documents(
-        documents.query(COLLECTION, filters=[Filter("status", "in", [s.value for s in SELECTABLE])]),
+        ExperimentRepository(documents).documents([Filter("status", "in", [s.value for s in SELECTABLE])]),
         "created_at", descending=True,
     )
     items = [summarize(d) for d in docs]

@@ -2,8 +2,8 @@
 
 A sweep (every 30 s in the local stack; a Cloud Scheduler job calling the status watcher's
 ``/tasks/reconcile`` on GCP) asks the build and pipeline services for the real state of every
-active experiment not updated for a while, and feeds what it learns through the same
-handlers as the events would have (so the status machine and idempotency still hold):
+active experiment not updated for a while, and applies what it learns as the lost events
+would have been applied (``handlers.compute``; so the status machine and idempotency still hold):
 
 * pending, no build: the submit command is published again (the submitter is idempotent);
 * submitting: a finished build is applied as its notification would have been, with the pipeline
@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from experiments_platform.bootstrap import Platform
-from experiments_platform.domain import error_codes
+from experiments_platform.domain import error_codes, lifecycle
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import Status
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
 from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, SubmitExperiment, Topics
-from experiments_platform.handlers.cancel import stop_compute
-from experiments_platform.handlers.status_watcher import COLLECTION, fail, on_build, on_job, update_experiment
+from experiments_platform.handlers.compute import apply_build, apply_job, stop_compute
 from experiments_platform.jsonlog import fields, get_logger
-from experiments_platform.ports.builds import BuildResult, read_result
+from experiments_platform.ports.builds import BuildResult
 from experiments_platform.ports.documents import Filter, Order
+from experiments_platform.repositories.experiments import ExperimentRepository
 
 log = get_logger(__name__)
 
@@ -57,12 +57,12 @@ def reconcile(
     """Check every active experiment not updated for ``quiet_for`` (and recently cancelled ones)."""
     now = now or utcnow()
     report = ReconcileReport()
-    active = platform.documents.query(COLLECTION, [Filter("status", "in", ACTIVE)])
-    recently_cancelled = platform.documents.query(
-        COLLECTION, [Filter("status", "==", Status.CANCELLED.value)], [Order("updated_at", "desc")], limit=20
+    repository = ExperimentRepository(platform.documents)
+    active = repository.query([Filter("status", "in", ACTIVE)])
+    recently_cancelled = repository.query(
+        [Filter("status", "==", Status.CANCELLED.value)], [Order("updated_at", "desc")], limit=20
     )
-    for document in [*active, *recently_cancelled]:
-        experiment = Experiment.model_validate(document)
+    for experiment in [*active, *recently_cancelled]:
         if experiment.status is not Status.CANCELLED and now - experiment.updated_at < quiet_for:
             continue
         report.checked += 1
@@ -86,7 +86,8 @@ def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, 
         log.warning("experiment active past its maximum age: stopping it", extra=context)
         stop_compute(platform, experiment)
         error = error_codes.TIMEOUT.error(excerpt=f"still {experiment.status.value} after {max_age}")
-        _, changed = update_experiment(platform.documents, experiment.id, lambda e: fail(e, error, now))
+        _, changed = ExperimentRepository(platform.documents).update(experiment.id,
+                                                                     lambda e: lifecycle.fail(e, error, now))
         return changed
     if experiment.status is Status.PENDING and experiment.cloud_build_id is None:
         log.info("pending experiment without a build: publishing its submit command again", extra=context)
@@ -96,18 +97,18 @@ def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, 
         state = platform.pipelines.state(experiment.pipeline_job_name)
         if state in TERMINAL_PIPELINE_STATES:
             log.info("pipeline job ended unnoticed: applying its state", extra=fields(state=state, **facts))
-            on_job(platform, PipelineJobStateChanged(
+            apply_job(platform, PipelineJobStateChanged(
                 experiment_id=experiment.id, job_name=experiment.pipeline_job_name, state=state,  # type: ignore[arg-type]
                 error_message=f"pipeline job ended {state} (found by reconcile)",
             ))
             return True
         return False
     if experiment.cloud_build_id:
-        result = _build_result(platform, experiment.cloud_build_id)
-        if result is not None and result.status in TERMINAL_BUILD_STATES:
+        result = platform.builds.result(experiment.cloud_build_id)
+        if result.status in TERMINAL_BUILD_STATES:
             log.info("build ended unnoticed: applying it", extra=fields(
                 build_status=result.status, pipeline_job_name=result.pipeline_job_name, **facts))
-            on_build(platform, _notification(experiment.id, experiment.cloud_build_id, result))
+            apply_build(platform, _notification(experiment.id, experiment.cloud_build_id, result))
             return True
     return False
 
@@ -120,31 +121,16 @@ def _stop_leftover_compute(platform: Platform, experiment: Experiment) -> bool:
         return False
     if not experiment.cloud_build_id:
         return False
-    result = _build_result(platform, experiment.cloud_build_id)
-    if result is None:
-        return False
+    result = platform.builds.result(experiment.cloud_build_id)
     if result.status not in TERMINAL_BUILD_STATES:
         platform.builds.cancel(experiment.cloud_build_id)
         return True
     if result.pipeline_job_name:
         log.info("the build of a cancelled experiment submitted a pipeline unnoticed: cancelling it",
                  extra=fields(experiment_id=experiment.id, pipeline_job_name=result.pipeline_job_name))
-        on_build(platform, _notification(experiment.id, experiment.cloud_build_id, result))
+        apply_build(platform, _notification(experiment.id, experiment.cloud_build_id, result))
         return True
     return False
-
-
-def _build_result(platform: Platform, build_id: str) -> BuildResult | None:
-    """What the build service reports of a build.
-
-    From an adapter without ``BuildService.result`` only the status is known: a SUCCESS then gives
-    None, since the job that build submitted is unknown and nothing can be applied.
-    """
-    result = read_result(platform.builds, build_id)
-    if result is not None:
-        return result
-    status = platform.builds.status(build_id)
-    return None if status == "SUCCESS" else BuildResult(status=status)
 
 
 def _notification(experiment_id: str, build_id: str, result: BuildResult) -> BuildFinished:

@@ -13,29 +13,23 @@ command, a cancel that arrived meanwhile) is cancelled at once, so no second bui
 from __future__ import annotations
 
 from experiments_platform.bootstrap import Platform
-from experiments_platform.domain import error_codes
+from experiments_platform.domain import error_codes, lifecycle
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.dataset import Dataset, FeatureTable
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.pipeline_spec import QuickTestSpec, SplitQueries, build_spec
-from experiments_platform.domain.status import Stage, StageStatus, Status
+from experiments_platform.domain.status import Stage, Status
 from experiments_platform.errors import InvalidInput
 from experiments_platform.events.messages import SubmitExperiment
-from experiments_platform.handlers.status_watcher import (
-    fail,
-    load_experiment,
-    move_stage,
-    move_status,
-    update_experiment,
-)
 from experiments_platform.jsonlog import fields, get_logger, log_context
+from experiments_platform.repositories.experiments import ExperimentRepository
 
 log = get_logger(__name__)
 
 
 def on_submit(platform: Platform, command: SubmitExperiment) -> None:
     with log_context(experiment_id=command.experiment_id, stage=Stage.COMPILE.value):
-        experiment = load_experiment(platform.documents, command.experiment_id)
+        experiment = ExperimentRepository(platform.documents).find(command.experiment_id)
         if experiment is None:
             log.warning("submit for an unknown experiment")
             return
@@ -104,28 +98,14 @@ def _reject(platform: Platform, experiment_id: str, problem: InvalidInput) -> No
             if problem.suggestions else "Fix the feature config or the dataset so that every configured column exists"
         ),
     )
-    update_experiment(platform.documents, experiment_id, lambda e: fail(e, error, now))
+    ExperimentRepository(platform.documents).update(experiment_id, lambda e: lifecycle.fail(e, error, now))
     log.warning("experiment rejected: configured columns do not match the dataset",
                 extra=fields(field=problem.field, suggestions=problem.suggestions))
 
 
 def _record_build(platform: Platform, experiment_id: str, build_id: str) -> bool:
+    """True when the experiment took the build (or had already taken it)."""
     now = utcnow()
-    recorded: list[bool] = []
-
-    def apply(experiment: Experiment) -> bool:
-        recorded.clear()
-        if experiment.cloud_build_id == build_id:
-            recorded.append(True)
-            return False
-        if experiment.status is not Status.PENDING or experiment.cancel_requested:
-            return False
-        experiment.cloud_build_id = build_id
-        move_status(experiment, Status.SUBMITTING, now)
-        experiment.started_at = experiment.started_at or now
-        move_stage(experiment, Stage.COMPILE, StageStatus.RUNNING, now)
-        recorded.append(True)
-        return True
-
-    update_experiment(platform.documents, experiment_id, apply)
-    return bool(recorded)
+    experiment, _ = ExperimentRepository(platform.documents).update(
+        experiment_id, lambda e: lifecycle.build_started(e, build_id, now))
+    return experiment is not None and experiment.cloud_build_id == build_id

@@ -40,8 +40,3 @@ class BuildService(Protocol):
         from the build service itself: what reconcile needs when the notification was lost."""
         ...
 
-
-def read_result(builds: BuildService, build_id: str) -> BuildResult | None:
-    """``builds.result(build_id)``; None for an adapter written before ``result`` existed."""
-    reader = getattr(builds, "result", None)
-    return reader(build_id) if callable(reader) else None

@@ -1,0 +1,111 @@
+"""An experiment's compute (its build, its pipeline job): what its events change, and stopping it.
+
+``apply_build``, ``apply_task`` and ``apply_job`` apply an event to the stored experiment (the
+moves of ``domain.lifecycle`` in one repository transaction), then stop compute the experiment
+no longer wants: a pipeline that a build submitted while a cancel was in flight, or one that
+still reports work after its experiment was cancelled. The status watcher applies the events it
+receives, reconcile the ones that were lost, so both take the same path. ``stop_compute``
+cancels whatever an experiment has started; every compute call is idempotent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from experiments_platform.bootstrap import Platform
+from experiments_platform.domain import lifecycle
+from experiments_platform.domain.base import utcnow
+from experiments_platform.domain.experiment import Experiment
+from experiments_platform.domain.status import Stage, Status
+from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
+from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, PipelineTaskStateChanged
+from experiments_platform.handlers.results import compare_with_previous_best, read_metrics
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.repositories.experiments import Change, ExperimentRepository
+
+log = get_logger(__name__)
+
+TERMINAL_TASK_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+
+
+def apply_build(platform: Platform, event: BuildFinished) -> None:
+    now = utcnow()
+    context = fields(experiment_id=event.experiment_id, stage=Stage.COMPILE.value, build_id=event.build_id,
+                     build_status=event.status)
+    experiment, changed = ExperimentRepository(platform.documents).update(
+        event.experiment_id, lambda e: lifecycle.apply_build(e, event, now))
+    if experiment is None:
+        log.warning("build notification for an unknown experiment", extra=context)
+        return
+    log.info("build notification applied" if changed else "build notification changed nothing", extra=context)
+    if event.status == "SUCCESS" and event.pipeline_job_name and lifecycle.wants_cancel(experiment):
+        log.info("build finished while a cancel was in flight: cancelling its pipeline", extra=context)
+        platform.pipelines.cancel(event.pipeline_job_name)
+        confirm_cancel(platform, event.experiment_id)
+
+
+def apply_task(platform: Platform, event: PipelineTaskStateChanged) -> None:
+    now = utcnow()
+    _apply_pipeline_event(platform, event.experiment_id, event.job_name, lambda e: lifecycle.apply_task(e, event, now),
+                          event.state, task=event.task_name, stage=event.stage)
+
+
+def apply_job(platform: Platform, event: PipelineJobStateChanged) -> None:
+    """A succeeded job completes the experiment with ``metrics.json`` and its comparison, read first."""
+    now = utcnow()
+    results: dict[str, Any] | None = None
+    comparison: dict[str, Any] | None = None
+    if event.state == "PIPELINE_STATE_SUCCEEDED":
+        current = ExperimentRepository(platform.documents).find(event.experiment_id)
+        if current is not None and not current.status.terminal:
+            results = read_metrics(platform, event.experiment_id)
+            if results is not None:
+                comparison = compare_with_previous_best(platform.documents, current.id, current.dataset_id, results)
+    _apply_pipeline_event(
+        platform, event.experiment_id, event.job_name,
+        lambda e: lifecycle.apply_job(e, event, now, results=results, comparison=comparison), event.state)
+
+
+def _apply_pipeline_event(
+    platform: Platform, experiment_id: str, job_name: str, change: Change, state: str, task: str | None = None,
+    stage: Stage | None = None,
+) -> None:
+    context = fields(experiment_id=experiment_id, stage=stage.value if stage else None, pipeline_job_name=job_name,
+                     state=state, task=task)
+    experiment, changed = ExperimentRepository(platform.documents).update(experiment_id, change)
+    if experiment is None:
+        log.warning("pipeline event for an unknown experiment", extra=context)
+        return
+    log.info("pipeline event applied" if changed else "pipeline event changed nothing", extra=context)
+    still_working = state not in TERMINAL_PIPELINE_STATES and state not in TERMINAL_TASK_STATES
+    if still_working and experiment.status is Status.CANCELLED and experiment.pipeline_job_name == job_name:
+        log.info("pipeline of a cancelled experiment still reports work: cancelling it", extra=context)
+        platform.pipelines.cancel(job_name)
+
+
+def stop_compute(platform: Platform, experiment: Experiment) -> None:
+    """Cancel whatever compute the experiment has started: its job, else its build and any job that
+    build submitted meanwhile."""
+    context = fields(experiment_id=experiment.id, build_id=experiment.cloud_build_id,
+                     pipeline_job_name=experiment.pipeline_job_name)
+    if experiment.pipeline_job_name:
+        log.info("cancelling the pipeline job", extra=context)
+        platform.pipelines.cancel(experiment.pipeline_job_name)
+    elif experiment.cloud_build_id:
+        if platform.builds.status(experiment.cloud_build_id) not in TERMINAL_BUILD_STATES:
+            log.info("cancelling the build", extra=context)
+            platform.builds.cancel(experiment.cloud_build_id)
+        latest = ExperimentRepository(platform.documents).find(experiment.id)
+        if latest is not None and latest.pipeline_job_name:
+            log.info("the build submitted a pipeline meanwhile: cancelling it", extra=context)
+            platform.pipelines.cancel(latest.pipeline_job_name)
+
+
+def confirm_cancel(platform: Platform, experiment_id: str) -> Experiment | None:
+    """Its compute stopped: the experiment cancelled, unless it completed or failed first."""
+    now = utcnow()
+    experiment, changed = ExperimentRepository(platform.documents).update(
+        experiment_id, lambda e: lifecycle.cancel_confirmed(e, now))
+    if changed:
+        log.info("experiment cancelled", extra=fields(experiment_id=experiment_id))
+    return experiment
