@@ -1,5 +1,10 @@
 """The shape of the shared library: modules and lines per package, import cycles, layer breaches.
 
+A breach is an import the tier table (``FORBIDDEN``) forbids, or a handler module importing the
+handler module of another service (``SERVICE_HANDLERS``): services share the domain, the
+repositories and the shared service-layer modules (every handler module not listed), never each
+other's handlers.
+
     python3 scripts/import_graph.py            # a table, then the cycles and breaches found
     python3 scripts/import_graph.py --json     # the same as one JSON object
     python3 scripts/import_graph.py --check    # exit 1 when there is a cycle or a breach
@@ -23,15 +28,32 @@ SOURCE = ROOT / "shared" / PACKAGE
 
 # A module of the left package may not import a module of any package on the right.
 FORBIDDEN = {
-    "domain": ("adapters", "handlers", "web", "local", "pipeline", "bootstrap", "events"),
-    "ports": ("adapters", "handlers", "web", "local", "pipeline", "bootstrap"),
+    "domain": ("adapters", "handlers", "web", "local", "pipeline", "bootstrap", "events", "repositories"),
+    "ports": ("adapters", "handlers", "web", "local", "pipeline", "bootstrap", "repositories"),
+    "repositories": ("adapters", "handlers", "web", "local", "pipeline", "bootstrap", "events"),
     "events": ("adapters", "handlers", "web", "local", "pipeline", "bootstrap"),
-    "adapters": ("handlers", "web", "local", "bootstrap"),
+    "adapters": ("handlers", "web", "local", "bootstrap", "repositories"),
     "handlers": ("web", "local", "pipeline"),
-    "sql": ("adapters", "handlers", "web", "local", "pipeline", "bootstrap"),
-    "tfdv": ("adapters", "handlers", "web", "local", "pipeline", "bootstrap"),
-    "data": ("handlers", "web", "local", "pipeline"),
-    "pipeline": ("handlers", "web", "local", "bootstrap"),
+    "sql": ("adapters", "handlers", "web", "local", "pipeline", "bootstrap", "repositories"),
+    "tfdv": ("adapters", "handlers", "web", "local", "pipeline", "bootstrap", "repositories"),
+    "data": ("handlers", "web", "local", "pipeline", "repositories"),
+    "pipeline": ("handlers", "web", "local", "bootstrap", "repositories"),
+}
+
+# Handler modules that serve one service's messages or routes, by the service they belong to.
+# Status watcher, cancel and reconcile run in one service but answer different messages, so each
+# stands alone; the gateway's modules form one service. Any other handler module is shared.
+SERVICE_HANDLERS = {
+    "submitter": "submitter",
+    "status_watcher": "status_watcher",
+    "cancel": "cancel",
+    "reconcile": "reconcile",
+    "artifact_reader": "artifact_reader",
+    "experiments": "api_gateway",
+    "configs": "api_gateway",
+    "compare": "api_gateway",
+    "dashboard": "api_gateway",
+    "export": "api_gateway",
 }
 
 
@@ -121,8 +143,13 @@ def tier(module: str) -> str:
     return parts[1] if len(parts) > 1 and parts[1] in SUBPACKAGES else "(root)"
 
 
+def service_of(module: str) -> str | None:
+    """The service whose handler ``module`` is (``SERVICE_HANDLERS``); None for any other module."""
+    return SERVICE_HANDLERS.get(module.rpartition(".")[2]) if tier(module) == "handlers" else None
+
+
 def breaches(edges: dict[str, set[str]]) -> list[str]:
-    """Imports against ``FORBIDDEN``, and handlers importing another handler module's internals."""
+    """Imports against ``FORBIDDEN``, and handlers importing another service's handler module."""
     found = []
     for module, targets in sorted(edges.items()):
         source = tier(module)
@@ -132,6 +159,9 @@ def breaches(edges: dict[str, set[str]]) -> list[str]:
                 destination = target.rpartition(".")[2]
             if destination in FORBIDDEN.get(source, ()):
                 found.append(f"{module} imports {target} ({source} may not use {destination})")
+            owner, used = service_of(module), service_of(target)
+            if owner and used and owner != used:
+                found.append(f"{module} imports {target} (a {owner} handler may not use a {used} handler)")
     return found
 
 
