@@ -51,6 +51,7 @@ run-emulated: setup  ## the same, each service its own process on the Pub/Sub an
 lint: $(VENV)/.installed  ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy shared/experiments_platform
+	MYPYPATH=shared $(VENV)/bin/mypy tests/fakes.py
 	for s in services/*/; do (cd $$s && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml .) || exit 1; done
 
 test: setup lint  ## the whole suite: lint, type-check, unit, contract (emulators), API, pipeline, integration, deploy, browser

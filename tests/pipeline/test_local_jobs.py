@@ -14,8 +14,7 @@ from experiments_platform.adapters.local_pipelines import LocalPipelineService
 from experiments_platform.config import Settings
 from experiments_platform.events.google_events import job_id_of, to_message
 from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, Topics
-
-from .test_local_pipeline_e2e import RecordingBus
+from fakes import RecordingBus
 
 JOB = "projects/local/locations/local/pipelineJobs/qt-exp1-20260101000000"
 
@@ -146,5 +145,5 @@ def test_a_build_whose_runner_stopped_is_reported_failed(tmp_path: Path):
                      pipeline_job_name=None, failure="", cancel_requested=False)
     result = builds.result("b1")
     assert result.status == "FAILURE" and "stopped before the build finished" in result.log_excerpt
-    finished = [to_message(d, a) for t, d, a in pipelines.bus.messages if t == Topics.BUILDS]
+    finished = [to_message(d, a) for t, d, a in pipelines.bus.published if t == Topics.BUILDS]
     assert [m.status for m in finished if isinstance(m, BuildFinished)] == ["FAILURE"]

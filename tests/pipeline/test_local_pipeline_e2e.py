@@ -18,13 +18,14 @@ from experiments_platform.adapters.local_pipelines import LocalPipelineService
 from experiments_platform.config import Settings
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
-from experiments_platform.events.google_events import job_id_of, to_message
+from experiments_platform.events.google_events import job_id_of
 from experiments_platform.events.messages import (
     BuildFinished,
     PipelineJobStateChanged,
     PipelineTaskStateChanged,
     Topics,
 )
+from fakes import RecordingBus
 from mlflow import MlflowClient
 
 from .factories import sample_spec as make_spec
@@ -32,18 +33,6 @@ from .factories import sample_spec as make_spec
 pytestmark = pytest.mark.e2e
 COMPONENTS = ["ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator"]
 DATA_STAGES = ["ExampleGen", "StatisticsGen", "SchemaGen", "Transform"]
-
-
-class RecordingBus:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, bytes, dict[str, str]]] = []
-
-    def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
-        self.messages.append((topic, data, dict(attributes or {})))
-        return str(len(self.messages))
-
-    def typed(self, topic: str) -> list:
-        return [to_message(data, attrs) for t, data, attrs in self.messages if t == topic]
 
 
 @pytest.fixture(scope="module")

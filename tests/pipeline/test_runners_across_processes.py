@@ -29,9 +29,9 @@ from experiments_platform.events.messages import (
     PipelineTaskStateChanged,
     Topics,
 )
+from fakes import RecordingBus
 
 from .factories import sample_spec
-from .test_local_pipeline_e2e import RecordingBus
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,7 +91,7 @@ def test_a_job_started_here_is_cancelled_from_another_process(runners, movielens
     wait_for(lambda: ProcessIdentity.of(pid) is None, 30, "the worker to be reaped")
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)
-    everything = bus.messages + published
+    everything = bus.published + published
     jobs = [m.state for m in typed(everything, Topics.PIPELINE_STATE) if isinstance(m, PipelineJobStateChanged)]
     assert jobs.count("PIPELINE_STATE_CANCELLING") == 1 and jobs.count("PIPELINE_STATE_CANCELLED") == 1, jobs
     assert jobs[-1] == "PIPELINE_STATE_CANCELLED"
@@ -114,7 +114,7 @@ def test_a_build_compiling_here_is_cancelled_from_another_process(runners, movie
 
     assert status == "CANCELLED" and builds.wait(build_id, timeout=30) == "CANCELLED"
     assert group_members(pid) == []
-    notifications = [m.status for m in typed(bus.messages + published, Topics.BUILDS) if isinstance(m, BuildFinished)]
+    notifications = [m.status for m in typed(bus.published + published, Topics.BUILDS) if isinstance(m, BuildFinished)]
     assert notifications == ["WORKING", "CANCELLED"]
     assert builds.result(build_id).pipeline_job_name is None
     assert not (movielens_dir / "artifacts" / "experiments" / "xbuild" / "pipeline.json").exists()
