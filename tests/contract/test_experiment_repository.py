@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 from experiments_platform.domain import lifecycle
 from experiments_platform.domain.base import utcnow
-from experiments_platform.domain.dataset import Column, Dataset, TableSource
-from experiments_platform.domain.experiment import Experiment, QuickTestParameters
-from experiments_platform.domain.features import FeatureConfig
-from experiments_platform.domain.model import ModelConfig
+from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import Status
 from experiments_platform.errors import InvalidInput, NotFound
 from experiments_platform.ports.documents import DocumentStore, Filter, Order
 from experiments_platform.repositories.experiments import COLLECTION, ExperimentRepository
+from integration.lifecycle_support import make_experiment
 
 from . import test_documents_contract
 
 store = test_documents_contract.store  # the fixture: the SQLite store, then Firestore on the emulator
 
-DATASET = Dataset(name="tiny", source=TableSource(kind="file", uri="file:///tiny.csv"), row_count=6,
-                  columns=[Column(name="user_id", type="string"), Column(name="item_id", type="string")],
-                  query_id_column="user_id", candidate_id_column="item_id")
-FEATURES = FeatureConfig(name="ids", query_features=[{"kind": "id", "column": "user_id"}],
-                         candidate_features=[{"kind": "id", "column": "item_id"}])
-MODEL = ModelConfig(name="small")
-
-
-def new(number: int, **values: Any) -> Experiment:
-    return Experiment(number=number, name=f"exp {number}", dataset_id=DATASET.id, feature_config_id=FEATURES.id,
-                      model_config_id=MODEL.id, dataset_snapshot=DATASET, feature_config_snapshot=FEATURES,
-                      model_config_snapshot=MODEL, parameters=QuickTestParameters(), **values)
+def new(number: int) -> Experiment:
+    return make_experiment("file:///tiny.csv", number=number)
 
 
 def test_create_numbers_experiments_in_order_even_when_concurrent(store: DocumentStore) -> None:

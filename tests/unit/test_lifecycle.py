@@ -8,13 +8,11 @@ from typing import Any
 
 import pytest
 from experiments_platform.domain import lifecycle
-from experiments_platform.domain.dataset import Column, Dataset, TableSource
 from experiments_platform.domain.error_patterns import classify
-from experiments_platform.domain.experiment import Experiment, QuickTestParameters
-from experiments_platform.domain.features import FeatureConfig
-from experiments_platform.domain.model import ModelConfig
+from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status
 from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, PipelineTaskStateChanged
+from integration.lifecycle_support import make_experiment
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 JOB = "projects/p/locations/r/pipelineJobs/qt-e1-20260101120000"
@@ -28,15 +26,7 @@ def at(seconds: int) -> datetime:
 
 
 def experiment(**values: Any) -> Experiment:
-    dataset = Dataset(name="tiny", source=TableSource(kind="file", uri="file:///tiny.csv"), row_count=6,
-                      columns=[Column(name="user_id", type="string"), Column(name="item_id", type="string")],
-                      query_id_column="user_id", candidate_id_column="item_id")
-    features = FeatureConfig(name="ids", query_features=[{"kind": "id", "column": "user_id"}],
-                             candidate_features=[{"kind": "id", "column": "item_id"}])
-    model = ModelConfig(name="small")
-    return Experiment(id="e1", number=1, name="e", dataset_id=dataset.id, feature_config_id=features.id,
-                      model_config_id=model.id, dataset_snapshot=dataset, feature_config_snapshot=features,
-                      model_config_snapshot=model, parameters=QuickTestParameters(), **values)
+    return make_experiment("file:///tiny.csv", id="e1", **values)
 
 
 def submitting() -> Experiment:
