@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +18,14 @@ ENVIRONMENT = TERRAFORM / "environments" / "dev"
 MODULES = TERRAFORM / "modules"
 SERVICE_DOCKERFILES = sorted((REPO / "services").glob("*/Dockerfile"))
 IMAGE_DOCKERFILES = sorted((REPO / "docker").glob("*/Dockerfile"))
+EVENT_SERVICE_DOCKERFILE = REPO / "docker" / "service" / "Dockerfile"
+"""The four event services' one Dockerfile, the service chosen by ``--build-arg SERVICE`` (decision 081)."""
+
+
+def service_build(service: str) -> tuple[Path, dict[str, str]]:
+    """The Dockerfile and build arguments of one Cloud Run service's image."""
+    own = REPO / "services" / service / "Dockerfile"
+    return (own, {}) if own.exists() else (EVENT_SERVICE_DOCKERFILE, {"SERVICE": service})
 
 
 def unquote(value: Any) -> Any:
@@ -93,7 +102,29 @@ class Instruction:
     stage: int
 
 
-def dockerfile(path: Path) -> list[Instruction]:
+def build_args(path: Path, given: dict[str, str] | None = None) -> dict[str, str]:
+    """Every ``ARG`` of a Dockerfile with its default, overridden by ``given`` (as ``--build-arg``)."""
+    declared: dict[str, str] = {}
+    for instruction in _instructions(path):
+        if instruction.keyword == "ARG":
+            name, has_default, default = instruction.arguments.partition("=")
+            if has_default:  # an ARG without a default stays ${NAME} until given
+                declared.setdefault(name, default)
+    return {**declared, **(given or {})}
+
+
+def substitute(text: str, args: dict[str, str]) -> str:
+    """``${NAME}`` and ``$NAME`` replaced by build arguments (unknown names are left as they are)."""
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: args.get(m.group(1) or m.group(2), m.group(0)), text)
+
+
+def dockerfile(path: Path, given: dict[str, str] | None = None) -> list[Instruction]:
+    """Instructions of a Dockerfile with build arguments substituted (defaults, then ``given``)."""
+    args = build_args(path, given)
+    return [Instruction(i.keyword, substitute(i.arguments, args), i.stage) for i in _instructions(path)]
+
+
+def _instructions(path: Path) -> list[Instruction]:
     """Instructions of a Dockerfile (continuations joined, comments dropped), with their build stage."""
     instructions: list[Instruction] = []
     stage = -1
@@ -128,9 +159,9 @@ def exec_form(arguments: str) -> list[str]:
     return value
 
 
-def command(path: Path) -> list[str]:
+def command(path: Path, given: dict[str, str] | None = None) -> list[str]:
     """The container's start command: ENTRYPOINT followed by CMD of the final stage."""
-    stage = final_stage(dockerfile(path))
+    stage = final_stage(dockerfile(path, given))
     entry = [exec_form(i.arguments) for i in stage if i.keyword == "ENTRYPOINT"]
     cmd = [exec_form(i.arguments) for i in stage if i.keyword == "CMD"]
     return (entry[-1] if entry else []) + (cmd[-1] if cmd else [])

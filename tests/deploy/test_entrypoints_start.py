@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from deploy_model import REPO, SERVICE_DOCKERFILES, command, dockerfile, final_stage
+from deploy_model import REPO, command, dockerfile, final_stage, service_build
+from experiments_platform.events import topology
 
 VENV_BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT_S = 60
@@ -28,32 +29,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def container_argv(dockerfile_path: Path) -> list[str]:
-    argv = command(dockerfile_path)
+def container_argv(service: str) -> list[str]:
+    argv = command(*service_build(service))
     executable = VENV_BIN / argv[0]
     assert executable.exists(), f"{argv[0]} is not installed in {VENV_BIN}"
     return [str(executable), *argv[1:]]
 
 
-def working_directory(dockerfile_path: Path) -> Path:
-    workdir = [i.arguments for i in final_stage(dockerfile(dockerfile_path)) if i.keyword == "WORKDIR"][-1]
+def working_directory(service: str) -> Path:
+    workdir = [i.arguments for i in final_stage(dockerfile(*service_build(service))) if i.keyword == "WORKDIR"][-1]
     assert workdir.startswith("/app/")
     return REPO / workdir.removeprefix("/app/")
 
 
-@pytest.mark.parametrize("path", SERVICE_DOCKERFILES, ids=lambda p: p.parent.name)
-def test_the_container_command_serves_healthz(path: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("service", topology.SERVICES)
+def test_the_container_command_serves_healthz(service: str, tmp_path: Path) -> None:
     port = free_port()
     env = {
         "PATH": f"{VENV_BIN}:/usr/bin:/bin",
         "HOME": str(tmp_path),
         "PORT": str(port),
         "PLATFORM_DATA_DIR": str(tmp_path / "var"),
-        "PLATFORM_SERVICE": path.parent.name,
+        "PLATFORM_SERVICE": service,
     }
     log = (tmp_path / "server.log").open("w+")
     process = subprocess.Popen(
-        container_argv(path), cwd=working_directory(path), env=env, stdout=log, stderr=subprocess.STDOUT,
+        container_argv(service), cwd=working_directory(service), env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -69,8 +70,8 @@ def test_the_container_command_serves_healthz(path: Path, tmp_path: Path) -> Non
                 time.sleep(0.2)
         log.seek(0)
         output = log.read()[-3000:]
-        assert process.poll() is None, f"{path.parent.name} exited with {process.returncode}:\n{output}"
-        assert response is not None, f"{path.parent.name} did not answer within {STARTUP_TIMEOUT_S}s:\n{output}"
+        assert process.poll() is None, f"{service} exited with {process.returncode}:\n{output}"
+        assert response is not None, f"{service} did not answer within {STARTUP_TIMEOUT_S}s:\n{output}"
         assert response.status_code == 200, response.text
     finally:
         os.killpg(process.pid, signal.SIGTERM)
