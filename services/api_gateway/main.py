@@ -1,16 +1,16 @@
-"""Entry point of the api_gateway service: ``gunicorn main:app`` (Cloud Run) or ``python main.py``."""
+"""Entry point of the api_gateway service: ``gunicorn main:app`` (Cloud Run) or ``python main.py``.
+
+The app, its routes and the UI's serving live in ``experiments_platform.web``; no cloud client is
+created at import time.
+"""
 
 from __future__ import annotations
 
 import os
 
-from experiments_platform.bootstrap import Platform
-from experiments_platform.jsonlog import configure_logging
-from experiments_platform.web.gateway import create_app
+from experiments_platform.web.app import create_service_app
 
-platform = Platform.from_env()
-configure_logging("api_gateway", platform.settings.gcp_project)
-app = create_app(platform)
+app = create_service_app("api_gateway")
 
 if __name__ == "__main__":
     app.run(host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8080")))

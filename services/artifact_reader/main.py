@@ -1,13 +1,11 @@
-"""Entry point of the artifact_reader service (Cloud Run); routes from ``experiments_platform.events.topology``.
-
-``gunicorn main:app`` serves the Flask app; ``functions-framework --target=artifact_reader`` serves the same
-routes through the HTTP function. No cloud client is created at import time.
+"""Entry point of the artifact_reader service (Cloud Run): ``gunicorn main:app``, or the HTTP function
+``functions-framework --target=artifact_reader``. The app and its routes live in ``experiments_platform.web``.
 """
 
 from __future__ import annotations
 
 import functions_framework
-from experiments_platform.web.push import as_function, create_service
+from experiments_platform.web.app import as_function, create_service_app
 
-app = create_service("artifact_reader")
+app = create_service_app("artifact_reader")
 artifact_reader = functions_framework.http(as_function(app))

@@ -1,13 +1,11 @@
-"""Entry point of the submitter service (Cloud Run); routes from ``experiments_platform.events.topology``.
-
-``gunicorn main:app`` serves the Flask app; ``functions-framework --target=submitter`` serves the same
-routes through the HTTP function. No cloud client is created at import time.
+"""Entry point of the submitter service (Cloud Run): ``gunicorn main:app``, or the HTTP function
+``functions-framework --target=submitter``. The app and its routes live in ``experiments_platform.web``.
 """
 
 from __future__ import annotations
 
 import functions_framework
-from experiments_platform.web.push import as_function, create_service
+from experiments_platform.web.app import as_function, create_service_app
 
-app = create_service("submitter")
+app = create_service_app("submitter")
 submitter = functions_framework.http(as_function(app))

@@ -4,7 +4,10 @@
 the cloud clients it really touches. Adapters are chosen by the setting of their port
 (``PLATFORM_DOCUMENT_STORE=firestore`` ...) from ``ADAPTERS``; each adapter class offers
 ``from_settings(settings, **dependencies)`` and receives the other ports it names as keyword
-parameters (``blobs``, ``bus``, ``pipelines``, ...). Tests hand in their own adapters as overrides.
+parameters (``blobs``, ``bus``, ``pipelines``, ...), or the ``platform`` itself (an adapter that runs
+a service's handlers in-process). Calls between services are ports too: their URL setting
+(``PLATFORM_TFDV_PARSER_URL``, ``PLATFORM_ARTIFACT_READER_URL``) chooses the HTTP adapter, and no URL
+the in-process one. Tests hand in their own adapters as overrides.
 """
 
 from __future__ import annotations
@@ -16,18 +19,21 @@ from typing import Any, cast
 
 from experiments_platform.config import Settings, load_settings
 from experiments_platform.errors import ConfigurationError
+from experiments_platform.ports.artifact_reader import ArtifactReader
 from experiments_platform.ports.blobs import BlobStore
 from experiments_platform.ports.builds import BuildService
 from experiments_platform.ports.bus import EventBus
 from experiments_platform.ports.documents import DocumentStore
 from experiments_platform.ports.logs import LogStore
 from experiments_platform.ports.pipelines import PipelineService
+from experiments_platform.ports.statistics import StatisticsParser
 from experiments_platform.ports.tracker import ExperimentTracker
 from experiments_platform.ports.warehouse import Warehouse
 
-PORTS = ("documents", "bus", "blobs", "warehouse", "builds", "pipelines", "logs", "tracker")
+PORTS = ("documents", "bus", "blobs", "warehouse", "builds", "pipelines", "logs", "tracker", "statistics_parser",
+         "artifact_reader")
 
-# port → {setting value: "module:Class"} (modules relative to experiments_platform.adapters)
+# port → {setting value: "module:Class"} (modules relative to experiments_platform.adapters, unless absolute)
 ADAPTERS: dict[str, dict[str, str]] = {
     "documents": {
         "sqlite": "sqlite_documents:SqliteDocumentStore",
@@ -40,6 +46,14 @@ ADAPTERS: dict[str, dict[str, str]] = {
     "pipelines": {"local": "local_pipelines:LocalPipelineService", "vertex": "vertex_pipelines:VertexPipelineService"},
     "logs": {"local": "local_logs:LocalLogStore", "cloudlogging": "cloud_logging:CloudLoggingLogStore"},
     "tracker": {"mlflow": "mlflow_tracker:MlflowTracker"},
+    "statistics_parser": {
+        "local": "tfdv_in_process:InProcessStatisticsParser",
+        "http": "tfdv_parser_client:TfdvParserClient",
+    },
+    "artifact_reader": {
+        "local": "experiments_platform.handlers.artifact_reader:InProcessArtifactReader",
+        "http": "artifact_reader_client:ArtifactReaderClient",
+    },
 }
 
 
@@ -53,6 +67,8 @@ def _choice(settings: Settings, port: str) -> str:
         "pipelines": settings.pipeline_service,
         "logs": settings.log_store,
         "tracker": "mlflow",
+        "statistics_parser": "http" if settings.tfdv_parser_url else "local",
+        "artifact_reader": "http" if settings.artifact_reader_url else "local",
     }[port]
 
 
@@ -86,8 +102,10 @@ class Platform:
         if target is None:
             raise ConfigurationError(f"no {port} adapter named {choice!r}; expected one of {sorted(ADAPTERS[port])}")
         module_name, class_name = target.split(":")
+        if not module_name.startswith(f"{__package__}."):
+            module_name = f"{__package__}.adapters.{module_name}"
         try:
-            module = importlib.import_module(f"{__package__}.adapters.{module_name}")
+            module = importlib.import_module(module_name)
         except ImportError as exc:
             raise ConfigurationError(
                 f"the {choice} {port} adapter cannot be imported ({exc}); install the services requirements"
@@ -95,7 +113,9 @@ class Platform:
         cls = getattr(module, class_name)
         factory = getattr(cls, "from_settings", cls)
         accepted = inspect.signature(factory).parameters
-        dependencies = {name: self._port(name) for name in PORTS if name in accepted and name != port}
+        dependencies: dict[str, Any] = {name: self._port(name) for name in PORTS if name in accepted and name != port}
+        if "platform" in accepted:
+            dependencies["platform"] = self
         return factory(self.settings, **dependencies)
 
     def is_built(self, port: str) -> bool:
@@ -132,6 +152,14 @@ class Platform:
     @property
     def tracker(self) -> ExperimentTracker:
         return cast(ExperimentTracker, self._port("tracker"))
+
+    @property
+    def statistics_parser(self) -> StatisticsParser:
+        return cast(StatisticsParser, self._port("statistics_parser"))
+
+    @property
+    def artifact_reader(self) -> ArtifactReader:
+        return cast(ArtifactReader, self._port("artifact_reader"))
 
     def experiment_artifacts_uri(self, experiment_id: str, name: str = "") -> str:
         """``{artifacts root}/experiments/{experiment_id}/{name}`` (spec.json, metrics.json, ...)."""

@@ -14,7 +14,7 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.events.messages import Topics, decode
 from experiments_platform.ports.bus import Delivery
-from experiments_platform.web.gateway import create_app
+from experiments_platform.web.app import create_app
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -80,9 +80,14 @@ def published(platform: Platform) -> Published:
     return record
 
 
+def gateway_app(platform: Platform) -> Flask:
+    """The api_gateway app on ``platform``, as ``services/api_gateway/main.py`` builds it."""
+    return create_app("api_gateway", platform, test_config={"TESTING": True})
+
+
 @pytest.fixture
 def app(platform: Platform) -> Flask:
-    return create_app(platform, {"TESTING": True})
+    return gateway_app(platform)
 
 
 @pytest.fixture

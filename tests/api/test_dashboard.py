@@ -18,7 +18,7 @@ from experiments_platform.handlers.dashboard import SharedLoad
 from experiments_platform.ports.documents import Doc, Filter, Order
 from flask.testing import FlaskClient
 
-from .conftest import create_app, feature_payload, finish, results, start_payload
+from .conftest import feature_payload, finish, gateway_app, results, start_payload
 from .test_configs import XSS, error_of
 
 
@@ -303,7 +303,7 @@ def test_a_failed_shared_load_fails_every_waiter_and_the_next_call_retries(tmp_p
 
 def test_the_dashboards_concurrent_requests_read_the_experiments_once(tmp_path: Any, platform: Platform) -> None:
     store = GatedStore(SqliteDocumentStore(tmp_path / "gated.sqlite"))
-    app = create_app(Platform(platform.settings, documents=store, bus=platform.bus), {"TESTING": True})
+    app = gateway_app(Platform(platform.settings, documents=store, bus=platform.bus))
     urls = ["/api/dashboard/stats", "/api/dashboard/leaderboard", "/api/dashboard/heatmap",
             "/api/dashboard/dimensions"]
     responses = _in_threads([lambda url=url: app.test_client().get(url) for url in urls], store,

@@ -9,14 +9,14 @@ from experiments_platform.events.messages import SubmitExperiment, Topics
 from experiments_platform.local.demo import launch_demo
 from experiments_platform.local.stack import HttpServer, register_movielens
 
-from .conftest import Published, create_app
+from .conftest import Published, gateway_app
 
 
 def test_the_demo_starts_one_movielens_quick_test_and_only_once(platform: Platform, tmp_path: Path) -> None:
     register_movielens(platform)
     published = Published(platform.bus)  # type: ignore[arg-type]
     platform.bus.subscribe(Topics.SUBMIT, "test-submit", published.handler(Topics.SUBMIT))  # type: ignore[attr-defined]
-    server = HttpServer(create_app(platform), "127.0.0.1", 0)
+    server = HttpServer(gateway_app(platform), "127.0.0.1", 0)
     server.start()
     try:
         experiment_id = launch_demo(server.url)

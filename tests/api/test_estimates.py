@@ -9,7 +9,7 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from flask.testing import FlaskClient
 
-from .conftest import create_app, start_payload
+from .conftest import gateway_app, start_payload
 from .test_configs import error_of
 
 
@@ -39,7 +39,7 @@ def test_vertex_estimates_cost_money(
 ) -> None:
     settings = Settings(data_dir=tmp_path / "var", pipeline_service="vertex", gcp_project="demo-project")
     vertex = Platform(settings, documents=platform.documents, bus=platform.bus)
-    body = create_app(vertex).test_client().post(
+    body = gateway_app(vertex).test_client().post(
         "/api/experiments/estimate", json=start_payload(feature_config, model_config)).json
     small, medium, large = body["estimates"]
     assert all(e["target"] == "vertex" and e["cost_usd"] > 0 for e in (small, medium, large))

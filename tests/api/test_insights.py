@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from experiments_platform.bootstrap import Platform
-from experiments_platform.web.push import service_app
+from experiments_platform.web.app import create_app
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from .conftest import create_app, finish, results, start_payload
+from .conftest import finish, gateway_app, results, start_payload
 from .test_configs import XSS, error_of
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tfdv" / "movielens"
@@ -83,13 +83,13 @@ def test_the_same_views_over_http_from_the_artifact_reader_service(
 ) -> None:
     doc = client.post("/api/experiments", json=start_payload(feature_config, model_config)).json
     _with_data_artifacts(platform, doc["id"])
-    server = make_server("127.0.0.1", 0, service_app("artifact_reader", platform), threaded=True)
+    server = make_server("127.0.0.1", 0, create_app("artifact_reader", platform), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         settings = platform.settings.model_copy(update={"artifact_reader_url": f"http://127.0.0.1:{server.port}"})
         remote = Platform(settings, documents=platform.documents, bus=platform.bus, blobs=platform.blobs)
-        over_http = create_app(remote).test_client()
+        over_http = gateway_app(remote).test_client()
         for view in ("artifacts", "data-insights", "training-history"):
             path = f"/api/experiments/{doc['id']}/{view}"
             assert over_http.get(path).json == client.get(path).json, view
@@ -104,7 +104,7 @@ def test_the_same_views_over_http_from_the_artifact_reader_service(
         thread.join(5)
 
     unreachable = platform.settings.model_copy(update={"artifact_reader_url": f"http://127.0.0.1:{server.port}"})
-    down = create_app(Platform(unreachable, documents=platform.documents, bus=platform.bus)).test_client()
+    down = gateway_app(Platform(unreachable, documents=platform.documents, bus=platform.bus)).test_client()
     response = down.get(f"/api/experiments/{doc['id']}/artifacts")
     assert response.status_code == 503 and "cannot be reached" in error_of(response)["message"]
 
@@ -142,7 +142,7 @@ def test_training_history_and_mlflow_link_from_a_real_mlflow_run(
     finish(platform, doc["id"], mlflow_run_id=run_id, results=results(0.4, 0.2))
 
     settings = platform.settings.model_copy(update={"mlflow_tracking_uri": mlflow_server})
-    tracked = create_app(Platform(settings, documents=platform.documents, bus=platform.bus)).test_client()
+    tracked = gateway_app(Platform(settings, documents=platform.documents, bus=platform.bus)).test_client()
     history = tracked.get(f"/api/experiments/{doc['id']}/training-history").json
     assert history["available"] is True and history["run_id"] == run_id
     assert [p["value"] for p in history["series"]["loss"]] == [1.0, 0.9, 0.8]

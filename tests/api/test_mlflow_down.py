@@ -17,7 +17,7 @@ from experiments_platform.adapters.mlflow_tracker import HTTP_VARIABLES
 from experiments_platform.bootstrap import Platform
 from flask.testing import FlaskClient
 
-from .conftest import create_app, finish, results, start_payload
+from .conftest import finish, gateway_app, results, start_payload
 from .test_configs import error_of
 
 RUN_ID = "0123456789abcdef0123456789abcdef"
@@ -59,7 +59,7 @@ def silent_server() -> Iterator[int]:
 
 
 def history_of(platform: Platform, experiment_id: str, **settings: Any) -> tuple[Any, float]:
-    tracked = create_app(Platform(platform.settings.model_copy(update=settings), documents=platform.documents,
+    tracked = gateway_app(Platform(platform.settings.model_copy(update=settings), documents=platform.documents,
                                   bus=platform.bus)).test_client()
     started = time.monotonic()
     response = tracked.get(f"/api/experiments/{experiment_id}/training-history")

@@ -59,7 +59,7 @@ def test_path_parameters_are_declared(client: FlaskClient) -> None:
 
 
 def test_healthz_and_options(client: FlaskClient) -> None:
-    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/healthz").json == {"status": "ok", "service": "api_gateway"}
     options = client.get("/api/system/options").json
     assert options["sample_percents"] == [5, 10, 25, 100]
     assert options["hardware_tiers"] == ["small", "medium", "large"]

@@ -2,18 +2,17 @@
 
 The Pub/Sub side is exercised as on Cloud Run: ``PubSubBus`` publishes, ``pubsub_push.provision``
 creates push subscriptions (retry and dead-letter policies) that push to a local HTTP endpoint,
-and the endpoint answers with ``pubsub_push.handle_push``. Every test uses fresh subscription names.
+and the endpoint is the services' push view (``web.routes.push.push_view``). Every test uses fresh
+subscription names.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 import pytest
@@ -22,12 +21,14 @@ from experiments_platform.adapters.pubsub_bus import PubSubBus
 from experiments_platform.adapters.pubsub_push import (
     AttemptCounter,
     dead_letter_subscription,
-    handle_push,
     provision,
 )
 from experiments_platform.events.messages import Topics
 from experiments_platform.ports.bus import Delivery, EventBus, Handler, SubscribableBus
+from experiments_platform.web.routes.push import push_view
+from flask import Flask
 from google.api_core.exceptions import DeadlineExceeded
+from werkzeug.serving import make_server
 
 TIMEOUT_S = 30.0
 
@@ -77,29 +78,18 @@ class PubSubPushHarness:
     def __init__(self, project: str) -> None:
         self.project = project
         self.bus: EventBus = PubSubBus(project)
-        self.handlers: dict[str, Handler] = {}
+        self.views: dict[str, Callable[[], Any]] = {}
         self.attempts = AttemptCounter()
         self.dead_letter_subscriptions: dict[str, str] = {}
-        harness = self
-
-        class Endpoint(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                name = self.path.rsplit("/", 1)[-1]
-                result = handle_push(body, harness.handlers[name], harness.attempts)
-                self.send_response(result.status)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        app = Flask("bus-contract-push")
+        app.add_url_rule("/push/<name>", view_func=lambda name: self.views[name](), methods=["POST"])
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def subscribe(self, topic: str, subscription: str, handler: Handler, max_delivery_attempts: int = 5) -> None:
         spec = PushSpec(subscription, topic, f"/push/{subscription}", max_delivery_attempts)
-        self.handlers[subscription] = handler
+        self.views[subscription] = push_view("bus-contract", spec, lambda: handler, self.attempts)
         provision(self.project, [spec], lambda s: self.base_url + s.push_path)
         self.dead_letter_subscriptions[topic] = dead_letter_subscription(spec.dead_letter_topic)
 
@@ -309,15 +299,3 @@ def test_embedded_close_delivers_pending_messages_then_refuses_publishing() -> N
     assert len(received) == 10
     with pytest.raises(Exception, match="closed"):
         bus.publish("t", b"late")
-
-
-def test_push_status_codes() -> None:
-    envelope = {"message": {"data": "aGk=", "messageId": "7", "attributes": {"type": "X"}},
-                "subscription": "projects/p/subscriptions/s"}
-    assert handle_push(json.dumps(envelope), lambda d: None).status == 204
-
-    def broken(delivery: Delivery) -> None:
-        raise ZeroDivisionError
-
-    assert handle_push(json.dumps(envelope), broken).status == 500
-    assert handle_push(b"not json", lambda d: None).outcome == "malformed"

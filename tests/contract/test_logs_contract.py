@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,15 @@ from typing import Any
 import pytest
 from experiments_platform.adapters.cloud_logging import CloudLoggingLogStore
 from experiments_platform.adapters.local_logs import LocalLogStore
-from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
-from experiments_platform.errors import InvalidInput, NotFound
-from experiments_platform.ports.logs import LogStore
+from experiments_platform.errors import InvalidInput
+from experiments_platform.ports.logs import LogSource, LogStore
 from google.auth.credentials import AnonymousCredentials
 
 PROJECT = "demo-project"
 JOB_NAME = "projects/123/locations/europe-west1/pipelineJobs/qt-e1-abc"
 CREATED_AT = "2026-01-05T10:00:00.000000Z"
+E1 = LogSource("e1", since=datetime(2026, 1, 5, 10, tzinfo=timezone.utc), build_id="build-42",
+               pipeline_job_name=JOB_NAME)
 
 
 @dataclass
@@ -82,7 +84,7 @@ def apis() -> Iterator[tuple[GoogleApis, str]]:
     server.server_close()
 
 
-def cloud_store(host: str, documents: SqliteDocumentStore) -> CloudLoggingLogStore:
+def cloud_store(host: str) -> CloudLoggingLogStore:
     from google.cloud import logging as cloud_logging
     from google.cloud.aiplatform_v1 import PipelineServiceClient
     from google.cloud.aiplatform_v1.services.pipeline_service.transports import PipelineServiceRestTransport
@@ -92,17 +94,7 @@ def cloud_store(host: str, documents: SqliteDocumentStore) -> CloudLoggingLogSto
         client_options={"api_endpoint": f"http://{host}"},
     )
     transport = PipelineServiceRestTransport(host=host, url_scheme="http", credentials=AnonymousCredentials())
-    return CloudLoggingLogStore(PROJECT, documents, logging_client, PipelineServiceClient(transport=transport))
-
-
-@pytest.fixture
-def documents(tmp_path: Path) -> Iterator[SqliteDocumentStore]:
-    store = SqliteDocumentStore(tmp_path / "documents.sqlite")
-    store.create("experiments", "e1", {
-        "id": "e1", "created_at": CREATED_AT, "cloud_build_id": "build-42", "pipeline_job_name": JOB_NAME,
-    })
-    yield store
-    store.close()
+    return CloudLoggingLogStore(PROJECT, logging_client, PipelineServiceClient(transport=transport))
 
 
 @dataclass
@@ -112,7 +104,7 @@ class Logs:
 
 
 @pytest.fixture(params=["local", "cloudlogging"])
-def logs(request: pytest.FixtureRequest, tmp_path: Path, documents: SqliteDocumentStore) -> Logs:
+def logs(request: pytest.FixtureRequest, tmp_path: Path) -> Logs:
     if request.param == "local":
         root = tmp_path / "logs"
 
@@ -135,23 +127,23 @@ def logs(request: pytest.FixtureRequest, tmp_path: Path, documents: SqliteDocume
             for i, line in enumerate(lines)
         ]
 
-    return Logs(cloud_store(host, documents), write_entries)
+    return Logs(cloud_store(host), write_entries)
 
 
 def test_tail_returns_the_last_lines_oldest_first(logs: Logs) -> None:
     logs.write("Trainer", [f"epoch {i}" for i in range(10)])
-    assert logs.store.tail("e1", "Trainer", lines=3) == ["epoch 7", "epoch 8", "epoch 9"]
-    assert logs.store.tail("e1", "Trainer", lines=50) == [f"epoch {i}" for i in range(10)]
+    assert logs.store.tail(E1, "Trainer", lines=3) == ["epoch 7", "epoch 8", "epoch 9"]
+    assert logs.store.tail(E1, "Trainer", lines=50) == [f"epoch {i}" for i in range(10)]
 
 
 def test_tail_of_a_component_without_logs_is_empty(logs: Logs) -> None:
-    assert logs.store.tail("e1", "Transform") == []
+    assert logs.store.tail(E1, "Transform") == []
 
 
 @pytest.mark.parametrize(("component", "lines"), [("../secrets", 10), ("Trainer", 0), ("Trainer", 10_001)])
 def test_bad_arguments_are_rejected_naming_the_field(logs: Logs, component: str, lines: int) -> None:
     with pytest.raises(InvalidInput) as raised:
-        logs.store.tail("e1", component, lines=lines)
+        logs.store.tail(E1, component, lines=lines)
     assert raised.value.field in ("component", "lines")
 
 
@@ -162,12 +154,12 @@ def test_local_tail_reads_only_the_end_of_a_large_file(tmp_path: Path) -> None:
         for i in range(200_000):
             out.write(f"line {i} {'x' * 40}\n")
     store = LocalLogStore(tmp_path / "logs")
-    assert store.tail("e1", "Transform", lines=2) == [f"line 199998 {'x' * 40}", f"line 199999 {'x' * 40}"]
+    assert store.tail(E1, "Transform", lines=2) == [f"line 199998 {'x' * 40}", f"line 199999 {'x' * 40}"]
     with pytest.raises(InvalidInput, match="experiment_id"):
-        store.tail("..", "Transform")
+        store.tail(replace(E1, experiment_id=".."), "Transform")
 
 
-def test_cloud_task_logs_request(apis: tuple[GoogleApis, str], documents: SqliteDocumentStore) -> None:
+def test_cloud_task_logs_request(apis: tuple[GoogleApis, str]) -> None:
     state, host = apis
     state.pipeline_job = {"name": JOB_NAME, "jobDetail": {"taskDetails": [
         {"taskName": name,
@@ -179,7 +171,7 @@ def test_cloud_task_logs_request(apis: tuple[GoogleApis, str], documents: Sqlite
          "timestamp": "2026-01-05T10:01:00Z"},
         {"logName": "projects/demo-project/logs/x", "jsonPayload": {"epoch": 2}, "timestamp": "2026-01-05T10:02:00Z"},
     ]
-    lines = cloud_store(host, documents).tail("e1", "Trainer", lines=25)
+    lines = cloud_store(host).tail(E1, "Trainer", lines=25)
     assert lines == ["loss=0.1", '{"epoch": 2}']
     (get_method, get_path, _), (list_method, list_path, body) = state.requests
     assert (get_method, get_path) == ("GET", f"/v1/{JOB_NAME}")
@@ -192,11 +184,11 @@ def test_cloud_task_logs_request(apis: tuple[GoogleApis, str], documents: Sqlite
     }
 
 
-def test_cloud_compile_logs_come_from_the_build(apis: tuple[GoogleApis, str], documents: SqliteDocumentStore) -> None:
+def test_cloud_compile_logs_come_from_the_build(apis: tuple[GoogleApis, str]) -> None:
     state, host = apis
     state.entries = [{"logName": "projects/demo-project/logs/cloudbuild", "textPayload": "Step #0: compiling",
                       "timestamp": "2026-01-05T10:00:30Z"}]
-    assert cloud_store(host, documents).tail("e1", "Compile", lines=100) == ["Step #0: compiling"]
+    assert cloud_store(host).tail(E1, "Compile", lines=100) == ["Step #0: compiling"]
     [(method, path, body)] = state.requests
     assert body is not None
     assert body["filter"] == (
@@ -205,22 +197,19 @@ def test_cloud_compile_logs_come_from_the_build(apis: tuple[GoogleApis, str], do
     assert (body["orderBy"], body["pageSize"]) == ("timestamp desc", 100)
 
 
-def test_cloud_logs_before_the_ids_exist(apis: tuple[GoogleApis, str], documents: SqliteDocumentStore) -> None:
+def test_cloud_logs_before_the_ids_exist(apis: tuple[GoogleApis, str]) -> None:
     state, host = apis
-    documents.set("experiments", "e2", {"id": "e2", "created_at": CREATED_AT})
-    store = cloud_store(host, documents)
-    assert store.tail("e2", "Compile") == []
-    assert store.tail("e2", "Trainer") == []
-    assert store.tail("e1", "Trainer") == []
+    store = cloud_store(host)
+    fresh = LogSource("e2", since=E1.since)
+    assert store.tail(fresh, "Compile") == []
+    assert store.tail(fresh, "Trainer") == []
+    assert store.tail(E1, "Trainer") == []
     assert [(m, p) for m, p, _ in state.requests] == [("GET", f"/v1/{JOB_NAME}")]
-    with pytest.raises(NotFound, match="experiment nope"):
-        store.tail("nope", "Trainer")
 
 
-def test_filter_values_are_quoted(apis: tuple[GoogleApis, str], documents: SqliteDocumentStore) -> None:
+def test_filter_values_are_quoted(apis: tuple[GoogleApis, str]) -> None:
     state, host = apis
-    documents.set("experiments", "e3", {"id": "e3", "created_at": CREATED_AT, "cloud_build_id": 'x" OR "1"="1'})
-    cloud_store(host, documents).tail("e3", "Compile")
+    cloud_store(host).tail(replace(E1, build_id='x" OR "1"="1'), "Compile")
     body = state.requests[-1][2]
     assert body is not None
     assert 'resource.labels.build_id="x\\" OR \\"1\\"=\\"1"' in body["filter"]

@@ -1,4 +1,5 @@
-"""pubsub_push: provisioning push subscriptions on the emulator, and unwrapping push request bodies."""
+"""pubsub_push: provisioning push subscriptions on the emulator, unwrapping push request bodies, and what the
+services' real push view (``web.routes.push.push_view``) answers."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from experiments_platform.adapters.pubsub_push import (
     AttemptCounter,
     MalformedPush,
     dead_letter_subscription,
-    handle_push,
     provision,
     unwrap,
 )
 from experiments_platform.errors import InvalidInput, NotFound, TransientError
 from experiments_platform.events.messages import Topics
-from experiments_platform.ports.bus import Delivery
+from experiments_platform.ports.bus import Delivery, Handler
+from experiments_platform.web.routes.push import push_view
+from flask import Flask
+from flask.testing import FlaskClient
 
 
 @dataclass(frozen=True)
@@ -151,17 +154,48 @@ def test_unwrap_rejects_malformed_bodies_naming_the_field(body: object, field: s
     assert raised.value.field == field
 
 
-def test_handle_push_answers() -> None:
+def push_client(handler: Handler) -> FlaskClient:
+    """An app whose one route is the services' push view, handing deliveries to ``handler``."""
+    spec = Spec("submitter-experiment-submit", "experiment-submit", "submitter", "/push")
+    app = Flask("push-view-test")
+    view = push_view("submitter", spec, lambda: handler, AttemptCounter())
+    app.add_url_rule(spec.push_path, view_func=view, methods=["POST"])
+    return app.test_client()
+
+
+def raises(exc: Exception) -> Handler:
+    def handler(delivery: Delivery) -> None:
+        raise exc
+
+    return handler
+
+
+def test_the_push_view_acknowledges_handled_and_malformed_requests() -> None:
+    received: list[Delivery] = []
+    handled = push_client(received.append).post("/push", json=envelope())
+    assert (handled.status_code, handled.get_data()) == (204, b"")
+    assert received == [unwrap(envelope())]
+    for body in ({"nope": 1}, {"message": {"data": "***", "messageId": "1"}}):
+        ignored = push_client(raises(AssertionError("never called"))).post("/push", json=body)
+        assert ignored.status_code == 200 and ignored.get_json()["status"] == "ignored"
+
+
+def test_the_push_view_asks_for_redelivery_of_every_failure_without_leaking_it() -> None:
+    transient = push_client(raises(TransientError("firestore unavailable"))).post("/push", json=envelope())
+    assert transient.status_code == 503
+    assert transient.get_json() == {"error_code": "TRANSIENT", "message": "firestore unavailable",
+                                    "delivery_attempt": 3}
+    for exc in (NotFound("experiment e1 does not exist"), KeyError("secret-token-in-a-bug")):
+        failed = push_client(raises(exc)).post("/push", json=envelope())
+        assert failed.status_code == 500, exc
+        body = failed.get_json()
+        assert body["error_code"] == "INTERNAL_ERROR" and body["delivery_attempt"] == 3
+        assert "secret" not in failed.get_data(as_text=True) and "Traceback" not in failed.get_data(as_text=True)
+        assert "submitter service's logs" in body["message"]
+
+
+def test_the_push_view_numbers_deliveries_the_emulator_leaves_unnumbered() -> None:
     body = envelope()
-
-    def raises(exc: Exception):
-        def handler(delivery: Delivery) -> None:
-            raise exc
-        return handler
-
-    assert handle_push(body, lambda d: None).outcome == "acked"
-    assert handle_push({"nope": 1}, lambda d: None).status == 204
-    rejected = handle_push(body, raises(NotFound("experiment e1 does not exist")))
-    assert (rejected.status, rejected.outcome) == (204, "rejected")
-    assert handle_push(body, raises(TransientError("firestore unavailable"))).status == 500
-    assert handle_push(body, raises(KeyError("bug"))).status == 500
+    del body["deliveryAttempt"]
+    client = push_client(raises(TransientError("still down")))
+    assert [client.post("/push", json=body).get_json()["delivery_attempt"] for _ in range(3)] == [1, 2, 3]

@@ -15,6 +15,7 @@ from experiments_platform.config import Settings
 from experiments_platform.domain.status import Stage, StageStatus, Status
 from experiments_platform.errors import InvalidInput, NotFound
 from experiments_platform.handlers import artifact_reader as reader
+from experiments_platform.ports.logs import LogSource, LogStore
 
 from .lifecycle_support import make_experiment, write_interactions
 
@@ -57,6 +58,29 @@ def test_component_logs_are_the_last_lines(platform, experiment, tmp_path):
     assert bad.value.suggestions == ["Trainer"]
     with pytest.raises(NotFound):
         reader.component_logs(platform, "nope", "Trainer")
+
+
+class RecordingLogs(LogStore):
+    """Answers one line and keeps what each ``tail`` was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[LogSource, str, int]] = []
+
+    def tail(self, source: LogSource, component: str, lines: int = 200) -> list[str]:
+        self.asked.append((source, component, lines))
+        return ["a line"]
+
+
+def test_the_log_store_gets_the_ids_and_time_from_the_experiment_document(platform, tmp_path):
+    job = "projects/p/locations/europe-west1/pipelineJobs/qt-1"
+    experiment = make_experiment(write_interactions(tmp_path), status=Status.RUNNING, cloud_build_id="b-1",
+                                 pipeline_job_name=job)
+    platform.documents.create("experiments", experiment.id, experiment.to_document())
+    logs = RecordingLogs()
+    reading = Platform(platform.settings, documents=platform.documents, logs=logs)
+    assert reader.component_logs(reading, experiment.id, "Trainer", 7)["lines"] == ["a line"]
+    assert logs.asked == [(LogSource(experiment.id, since=experiment.created_at, build_id="b-1",
+                                     pipeline_job_name=job), "Trainer", 7)]
 
 
 def test_artifacts_of_each_stage_with_their_status(platform, experiment):

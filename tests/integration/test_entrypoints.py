@@ -23,7 +23,7 @@ from experiments_platform.domain.status import StageStatus, Status
 from experiments_platform.errors import ContentionError
 from experiments_platform.events import google_events as ge
 from experiments_platform.events.messages import SubmitExperiment
-from experiments_platform.web.push import service_app
+from experiments_platform.web.app import create_app
 
 from .lifecycle_support import make_experiment, write_interactions
 
@@ -197,7 +197,7 @@ def test_transient_failures_ask_for_redelivery(tmp_path):
     platform = Platform(Settings(data_dir=tmp_path), documents=ContendedDocuments(tmp_path / "d.sqlite"))
     build = ge.build_resource("b", "e1", "WORKING", project=PROJECT)
     body = push_envelope(ge.build_notification(build), "status-watcher-cloud-builds", attempt=2)
-    answer = service_app("status_watcher", platform).test_client().post("/pubsub/cloud-builds", json=body)
+    answer = create_app("status_watcher", platform).test_client().post("/pubsub/cloud-builds", json=body)
     assert answer.status_code == 503 and answer.get_json()["error_code"] == "CONTENTION"
 
 
@@ -209,14 +209,14 @@ def test_health_and_reconcile_endpoints(data_dir):
 
 def test_repeated_pushes_without_delivery_attempt_are_numbered_as_the_emulator_omits_it(tmp_path, caplog):
     platform = Platform(Settings(data_dir=tmp_path), documents=ContendedDocuments(tmp_path / "d.sqlite"))
-    client = service_app("status_watcher", platform).test_client()
+    client = create_app("status_watcher", platform).test_client()
     build = ge.build_resource("b", "e1", "WORKING", project=PROJECT)
     body = push_envelope(ge.build_notification(build), "status-watcher-cloud-builds")
     del body["deliveryAttempt"]
     other = push_envelope(ge.build_notification(build), "status-watcher-cloud-builds")
     del other["deliveryAttempt"]
 
-    with caplog.at_level("WARNING", logger="experiments_platform.web.push"):
+    with caplog.at_level("WARNING", logger="experiments_platform.web.routes.push"):
         answers = [client.post("/pubsub/cloud-builds", json=body) for _ in range(5)]
         first_of_other = client.post("/pubsub/cloud-builds", json=other)
 
@@ -231,7 +231,7 @@ def test_repeated_pushes_without_delivery_attempt_are_numbered_as_the_emulator_o
 
 def test_a_delivery_attempt_in_the_envelope_is_taken_as_pubsub_sends_it(tmp_path):
     platform = Platform(Settings(data_dir=tmp_path), documents=ContendedDocuments(tmp_path / "d.sqlite"))
-    client = service_app("status_watcher", platform).test_client()
+    client = create_app("status_watcher", platform).test_client()
     build = ge.build_resource("b", "e1", "WORKING", project=PROJECT)
     body = push_envelope(ge.build_notification(build), "status-watcher-cloud-builds", attempt=4)
     assert [client.post("/pubsub/cloud-builds", json=body).get_json()["delivery_attempt"] for _ in range(2)] == [4, 4]

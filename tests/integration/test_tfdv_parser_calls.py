@@ -1,18 +1,16 @@
-"""Data insights through the real tfdv_parser service (``services/tfdv_parser/main.py``) over HTTP.
+"""Data insights through the real tfdv_parser service app over HTTP.
 
-The artifact reader calls tfdv_parser when ``tfdv_parser_url`` is set and parses in-process when
-it is not; both must answer the same. On https the call carries a Google ID token for the
+The artifact reader's statistics parser port is the tfdv_parser service when ``tfdv_parser_url`` is
+set and parses in-process when it is not; both must answer the same. On https the call carries a Google ID token for the
 service's URL (a fetcher is injected; the server checks the Authorization header).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from experiments_platform.adapters import id_tokens
@@ -24,7 +22,8 @@ from experiments_platform.config import Settings
 from experiments_platform.domain.status import Status
 from experiments_platform.errors import ConfigurationError, NotFound, TransientError
 from experiments_platform.handlers import artifact_reader as reader
-from experiments_platform.web.push import service_app
+from experiments_platform.web.app import create_app
+from flask import Flask
 
 from .lifecycle_support import make_experiment, write_interactions
 from .servers import Recorder, self_signed_certificate, serving, unsigned_jwt
@@ -33,13 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "tfdv" / "movielens"
 
 
-def tfdv_parser_main() -> Any:
-    spec = importlib.util.spec_from_file_location("tfdv_parser_main_under_test",
-                                                  ROOT / "services" / "tfdv_parser" / "main.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tfdv_parser(settings: Settings) -> Flask:
+    """The tfdv_parser service app, as ``services/tfdv_parser/main.py`` builds it."""
+    return create_app("tfdv_parser", Platform(settings))
 
 
 @pytest.fixture
@@ -78,7 +73,7 @@ def through(platform: Platform, url: str) -> Platform:
 def test_statistics_schema_and_report_come_from_the_service_and_equal_the_in_process_ones(
     platform: Platform, settings: Settings, experiment_id: str
 ) -> None:
-    service = Recorder(tfdv_parser_main().create_app(settings))
+    service = Recorder(tfdv_parser(settings))
     with serving(service) as url:
         remote = through(platform, url)
         assert reader.statistics(remote, experiment_id) == reader.statistics(platform, experiment_id)
@@ -97,7 +92,7 @@ def test_errors_of_the_service_reach_the_caller_as_the_same_errors(
     platform: Platform, settings: Settings, experiment_id: str, tmp_path: Path
 ) -> None:
     shutil.rmtree(tmp_path / "pipelines" / "qt-x" / "SchemaGen")
-    with serving(tfdv_parser_main().create_app(settings)) as url, pytest.raises(NotFound) as missing:
+    with serving(tfdv_parser(settings)) as url, pytest.raises(NotFound) as missing:
         reader.schema(through(platform, url), experiment_id)
     assert "schema.pbtxt" in missing.value.message
 
@@ -118,7 +113,7 @@ def test_on_https_each_call_carries_an_id_token_for_the_service(
 
     monkeypatch.setattr(id_tokens, "_default", id_tokens.IdTokens(fetch))
     expected: dict[str, str] = {}
-    service = Recorder(tfdv_parser_main().create_app(settings), required_authorization=lambda: expected["header"])
+    service = Recorder(tfdv_parser(settings), required_authorization=lambda: expected["header"])
     with serving(service, tls=(cert, key)) as url:
         expected["header"] = f"Bearer {unsigned_jwt({'aud': url, 'exp': 4102444800})}"
         remote = through(platform, url)
@@ -136,14 +131,12 @@ def test_on_https_each_call_carries_an_id_token_for_the_service(
 def test_the_gateway_report_page_through_artifact_reader_and_tfdv_parser_services(
     platform: Platform, settings: Settings, experiment_id: str
 ) -> None:
-    from experiments_platform.web.gateway import create_app
-
-    parser = Recorder(tfdv_parser_main().create_app(settings))
+    parser = Recorder(tfdv_parser(settings))
     with serving(parser) as parser_url:
-        artifact_service = Recorder(service_app("artifact_reader", through(platform, parser_url)))
+        artifact_service = Recorder(create_app("artifact_reader", through(platform, parser_url)))
         with serving(artifact_service) as reader_url:
             gateway_settings = settings.model_copy(update={"artifact_reader_url": reader_url})
-            gateway = create_app(Platform(gateway_settings, documents=platform.documents)).test_client()
+            gateway = create_app("api_gateway", Platform(gateway_settings, documents=platform.documents)).test_client()
             page = gateway.get(f"/api/experiments/{experiment_id}/statistics-report")
             insights = gateway.get(f"/api/experiments/{experiment_id}/data-insights").json
 

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import functions_framework
 import pytest
+from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.tfdv import LocalFileReader, load_schema, load_statistics
+from experiments_platform.web.app import create_app
 from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "services" / "tfdv_parser" / "main.py"
 FIXTURES = ROOT / "tests" / "fixtures" / "tfdv" / "movielens"
-
-
-def _load_main() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tfdv_parser_main", MAIN)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture()
@@ -38,8 +30,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def client(data_dir: Path) -> Iterator[FlaskClient]:
-    app = _load_main().create_app(Settings(data_dir=data_dir))
-    app.config["TESTING"] = True
+    app = create_app("tfdv_parser", Platform(Settings(data_dir=data_dir)), test_config={"TESTING": True})
     with app.test_client() as client:
         yield client
 
@@ -110,10 +101,10 @@ def test_missing_artifact_is_404_with_a_hint(client: FlaskClient, data_dir: Path
     assert "StatisticsGen" in answer.get_json()["message"]
 
 
-def test_local_reader_refuses_files_outside_the_data_folder(data_dir: Path) -> None:
-    app = _load_main().create_app(Settings(data_dir=data_dir), blobs=LocalFileReader(root=data_dir))
-    answer = app.test_client().get("/schema", query_string={"uri": "file:///etc/hostname"})
-    assert answer.status_code == 400 and "outside the data folder" in answer.get_json()["message"]
+def test_local_blobs_refuse_files_outside_the_data_folder(client: FlaskClient, data_dir: Path) -> None:
+    answer = client.get("/schema", query_string={"uri": "file:///etc/hostname"})
+    assert answer.status_code == 400 and "outside the blob root(s)" in answer.get_json()["message"]
+    assert answer.get_json()["field"] == "uri" and data_dir.as_uri() in answer.get_json()["message"]
 
 
 def test_functions_framework_target(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.tfdv import LocalFileReader, load_schema, load_statistics
+from experiments_platform.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "tfdv" / "movielens"
@@ -33,11 +34,7 @@ def bucket(emulators: object) -> Iterator[str]:
 
 
 def test_statistics_schema_and_report_from_cloud_storage(bucket: str) -> None:
-    spec = importlib.util.spec_from_file_location("tfdv_parser_main_gcs", ROOT / "services" / "tfdv_parser" / "main.py")
-    assert spec and spec.loader
-    main = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(main)
-    app = main.create_app(Settings(blob_store="gcs", gcp_project="test"))
+    app = create_app("tfdv_parser", Platform(Settings(blob_store="gcs", gcp_project="test")))
     client = app.test_client()
     statistics_uri = f"gs://{bucket}/root/run-1/statistics"
     schema_uri = f"gs://{bucket}/root/run-1/schema"

@@ -9,22 +9,24 @@ Where each component's lines live on GCP:
   custom job id comes from the pipeline job's task details (``GetPipelineJob``:
   ``job_detail.task_details[task_name == component].executor_detail.container_detail.main_job``).
 
-Both filters also bound the time from the experiment's ``created_at`` (otherwise the client adds a
-"last 24 hours" bound). One ``entries.list`` request fetches the newest ``lines`` entries
+Both filters also bound the time from the experiment's creation (otherwise the client adds a
+"last 24 hours" bound). The ids and the time come from the caller (``ports.logs.LogSource``), which
+read them from the experiment's document. One ``entries.list`` request fetches the newest ``lines`` entries
 (``timestamp desc``), returned oldest first.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
 
-from experiments_platform.adapters._shared import check_doc_id, check_lines, check_log_name
+from experiments_platform.adapters._shared import check_lines, check_log_name
 from experiments_platform.config import Settings
-from experiments_platform.errors import ConfigurationError, NotFound, TransientError
-from experiments_platform.ports.documents import DocumentStore
+from experiments_platform.errors import ConfigurationError, TransientError
+from experiments_platform.ports.logs import LogSource
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import PipelineServiceClient
@@ -36,6 +38,13 @@ DESCENDING = "timestamp desc"
 def quote(value: str) -> str:
     """A Cloud Logging filter string literal."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def rfc3339(moment: datetime) -> str:
+    """A filter timestamp (UTC, microseconds); a naive time is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def build_filter(build_id: str, since: str) -> str:
@@ -70,25 +79,23 @@ def custom_job_id(pipeline_job: Any, component: str) -> str | None:
 
 
 class CloudLoggingLogStore:
-    """Reads component logs of an experiment; ids come from its document (``experiments/{id}``)."""
+    """Reads component logs of an experiment from Cloud Logging."""
 
     def __init__(
         self,
         project: str,
-        documents: DocumentStore,
         logging_client: LoggingClient | None = None,
         pipelines_client: PipelineServiceClient | None = None,
     ) -> None:
         if not project:
             raise ConfigurationError("PLATFORM_GCP_PROJECT is required by PLATFORM_LOG_STORE=cloudlogging")
         self.project = project
-        self.documents = documents
         self._logging = logging_client
         self._pipelines = pipelines_client
 
     @classmethod
-    def from_settings(cls, settings: Settings, documents: DocumentStore) -> CloudLoggingLogStore:
-        return cls(settings.gcp_project or "", documents)
+    def from_settings(cls, settings: Settings) -> CloudLoggingLogStore:
+        return cls(settings.gcp_project or "")
 
     @property
     def logging_client(self) -> LoggingClient:
@@ -108,16 +115,12 @@ class CloudLoggingLogStore:
             self._pipelines = PipelineServiceClient(client_options={"api_endpoint": endpoint})
         return self._pipelines
 
-    def log_filter(self, experiment_id: str, component: str) -> str | None:
+    def log_filter(self, source: LogSource, component: str) -> str | None:
         """The filter selecting one component's entries, or None while there is nothing to read."""
-        doc = self.documents.get("experiments", check_doc_id(experiment_id))
-        if doc is None:
-            raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
-        since = str(doc.get("created_at") or "1970-01-01T00:00:00Z")
+        since = rfc3339(source.since)
         if component == "Compile":
-            build_id = doc.get("cloud_build_id")
-            return build_filter(build_id, since) if build_id else None
-        job_name = doc.get("pipeline_job_name")
+            return build_filter(source.build_id, since) if source.build_id else None
+        job_name = source.pipeline_job_name
         if not job_name:
             return None
         try:
@@ -129,10 +132,10 @@ class CloudLoggingLogStore:
         job_id = custom_job_id(pipeline_job, component)
         return task_filter(job_id, since) if job_id else None
 
-    def tail(self, experiment_id: str, component: str, lines: int = 200) -> list[str]:
+    def tail(self, source: LogSource, component: str, lines: int = 200) -> list[str]:
         check_log_name(component, "component")
         check_lines(lines)
-        log_filter = self.log_filter(experiment_id, component)
+        log_filter = self.log_filter(source, component)
         if log_filter is None:
             return []
         try:

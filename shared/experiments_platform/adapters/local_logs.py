@@ -11,6 +11,7 @@ from pathlib import Path
 
 from experiments_platform.adapters._shared import check_lines, check_log_name
 from experiments_platform.config import Settings
+from experiments_platform.ports.logs import LogSource
 
 _BLOCK = 64 * 1024
 
@@ -46,9 +47,9 @@ class LocalLogStore:
         folder = self.root / check_log_name(experiment_id, "experiment_id")
         return folder / f"{check_log_name(component, 'component')}.log"
 
-    def tail(self, experiment_id: str, component: str, lines: int = 200) -> list[str]:
+    def tail(self, source: LogSource, component: str, lines: int = 200) -> list[str]:
         """The last ``lines`` lines; ``[]`` while the component has not written anything."""
-        path = self.path(experiment_id, component)
+        path = self.path(source.experiment_id, component)
         check_lines(lines)
         try:
             return last_lines(path, lines)

@@ -1,4 +1,4 @@
-"""Pub/Sub push delivery, as on Cloud Run: provisioning push subscriptions, and the push endpoint's side.
+"""Pub/Sub push delivery, as on Cloud Run: provisioning push subscriptions, and unwrapping what they push.
 
 ``provision`` creates (or updates) topics, push subscriptions with their ack deadline, retry
 policy and dead-letter policy, the dead-letter topics and a pull subscription on each dead-letter
@@ -10,9 +10,8 @@ topic (so dead letters are kept and can be inspected), from a declarative list s
     {"message": {"data": base64, "attributes": {...}, "messageId": "...", "publishTime": "..."},
      "subscription": "projects/P/subscriptions/S", "deliveryAttempt": 3}
 
-into a ``ports.bus.Delivery`` (its ``subscription`` is the short name, as on the embedded bus);
-``handle_push`` runs a handler on it and says which HTTP status
-to answer (2xx acknowledges, 5xx makes Pub/Sub redeliver).
+into a ``ports.bus.Delivery`` (its ``subscription`` is the short name, as on the embedded bus). What
+the push endpoint answers (2xx acknowledges, 5xx makes Pub/Sub redeliver) is ``web.routes.push``'s.
 
 What the Pub/Sub emulator does (measured with google-cloud-pubsub 2.x, emulator 0.8.x): it pushes to
 http endpoints, honours dead-letter policies (moving a message to the dead-letter topic after
@@ -37,9 +36,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from google.api_core import exceptions as gexc
 
-from experiments_platform.errors import InvalidInput, PlatformError
+from experiments_platform.errors import InvalidInput
 from experiments_platform.jsonlog import fields, get_logger
-from experiments_platform.ports.bus import Delivery, Handler
+from experiments_platform.ports.bus import Delivery
 
 if TYPE_CHECKING:
     from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
@@ -252,44 +251,3 @@ def unwrap(body: bytes | str | Mapping[str, Any], attempts: AttemptCounter | Non
         raise MalformedPush(f"deliveryAttempt must be a positive integer, got {attempt!r}", field="deliveryAttempt")
     return Delivery(data=data, attributes=dict(attributes), message_id=message_id,
                     delivery_attempt=attempt, subscription=subscription)
-
-
-@dataclass(frozen=True)
-class PushResult:
-    """HTTP status for the push request and what happened (``acked``, ``malformed``, ``rejected``, ``retry``)."""
-
-    status: int
-    outcome: str
-    error: str = ""
-
-
-def handle_push(body: bytes | str | Mapping[str, Any], handler: Handler,
-                attempts: AttemptCounter | None = None) -> PushResult:
-    """Run ``handler`` on a push request and choose the answer.
-
-    - handler returns → 204, acknowledged;
-    - the body is not a push envelope → 204 and an error log (acknowledged: redelivery cannot fix it);
-    - the handler raises a ``PlatformError`` with a 4xx status (invalid message, unknown experiment)
-      → 204 and an error log;
-    - the handler raises anything else (``TransientError``, a bug) → 500, so Pub/Sub redelivers it
-      with backoff and finally moves it to the dead-letter topic.
-    """
-    try:
-        delivery = unwrap(body, attempts)
-    except MalformedPush as exc:
-        log.error("malformed push request acknowledged", extra=fields(error=exc.message, field=exc.field))
-        return PushResult(204, "malformed", exc.message)
-    context = fields(subscription=delivery.subscription, message_id=delivery.message_id,
-                     delivery_attempt=delivery.delivery_attempt)
-    try:
-        handler(delivery)
-    except PlatformError as exc:
-        if exc.status < 500:
-            log.error("message rejected and acknowledged: %s", exc.message, extra=context)
-            return PushResult(204, "rejected", exc.message)
-        log.warning("handler failed, Pub/Sub will redeliver: %s", exc.message, extra=context)
-        return PushResult(500, "retry", exc.message)
-    except Exception as exc:  # noqa: BLE001 - any other failure: let Pub/Sub redeliver
-        log.exception("handler raised, Pub/Sub will redeliver", extra=context)
-        return PushResult(500, "retry", repr(exc))
-    return PushResult(204, "acked")

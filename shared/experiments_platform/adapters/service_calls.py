@@ -7,11 +7,14 @@ transient failures (unreachable, 5xx) with ``tenacity``, and turns the callee's 
 400 → ``InvalidInput``, 404 → ``NotFound``, 401/403 → ``ConfigurationError`` (the caller's service
 account lacks ``roles/run.invoker`` on the callee), anything else → ``TransientError`` (503 to the
 caller's client).
+
+``ServiceClient`` is the base of the HTTP adapters of the ports between services
+(``tfdv_parser_client``, ``artifact_reader_client``): one callee, at one URL.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -22,6 +25,28 @@ from experiments_platform.errors import ConfigurationError, InvalidInput, NotFou
 TIMEOUT_S = 30.0
 ATTEMPTS = 3
 _ERRORS: dict[int, type[PlatformError]] = {400: InvalidInput, 404: NotFound}
+
+
+class ServiceClient:
+    """Calls of one service at ``url``; ``service`` names it in errors, ``url_setting`` is where its URL comes from."""
+
+    service: ClassVar[str]
+    url_setting: ClassVar[str]
+
+    def __init__(self, url: str | None, tokens: IdTokens | None = None) -> None:
+        if not url:
+            raise ConfigurationError(f"{self.url_setting} is required to call the {self.service} service")
+        self.url = url
+        self.tokens = tokens
+
+    def get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        return call_json(self.service, self.url, path, params=params, tokens=self.tokens)
+
+    def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return call_json(self.service, self.url, path, body=body, tokens=self.tokens)
+
+    def text(self, path: str, body: dict[str, Any] | None = None) -> str:
+        return call_text(self.service, self.url, path, body=body, tokens=self.tokens)
 
 
 def call_json(service: str, base_url: str, path: str, *, params: dict[str, str] | None = None,

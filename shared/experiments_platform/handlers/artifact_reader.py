@@ -3,8 +3,11 @@
 Metrics (the experiment's results or ``metrics.json``), the training history (tracker port),
 the last lines of each component's log (log store), the artifacts of each stage
 (``artifacts.json``: component → output URIs, written by the pipeline runner), and the
-statistics, schema and statistics report page of the data stages through tfdv_parser
-(``tfdv_parser_client``: the service over HTTP when its URL is set, in-process otherwise).
+statistics, schema and statistics report page of the data stages through the statistics parser
+port (the tfdv_parser service over HTTP when its URL is set, in-process otherwise).
+
+``InProcessArtifactReader`` offers these functions as the in-process adapter of
+``ports.artifact_reader.ArtifactReader``; the artifact_reader service serves the same over HTTP.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from experiments_platform.adapters import tfdv_parser_client
 from experiments_platform.bootstrap import Platform
+from experiments_platform.config import Settings
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import COMPONENT_STAGES, STAGE_LABELS
 from experiments_platform.errors import InvalidInput, NotFound
 from experiments_platform.handlers.results import read_metrics
+from experiments_platform.ports.logs import LogSource
 from experiments_platform.repositories.experiments import ExperimentRepository
 
 PIPELINE_COMPONENTS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
@@ -64,9 +68,11 @@ def component_logs(platform: Platform, experiment_id: str, component: str, lines
         )
     if not 1 <= lines <= MAX_LOG_LINES:
         raise InvalidInput(f"lines must be between 1 and {MAX_LOG_LINES}, got {lines}", field="lines")
-    _experiment(platform, experiment_id)
+    experiment = _experiment(platform, experiment_id)
+    source = LogSource(experiment_id, since=experiment.created_at, build_id=experiment.cloud_build_id,
+                       pipeline_job_name=experiment.pipeline_job_name)
     return {"experiment_id": experiment_id, "component": component,
-            "lines": platform.logs.tail(experiment_id, component, lines)}
+            "lines": platform.logs.tail(source, component, lines)}
 
 
 def _outputs(value: Any) -> dict[str, list[str]]:
@@ -122,13 +128,13 @@ def _artifact_uri(index: dict[str, dict[str, list[str]]], component: str, prefer
 def statistics(platform: Platform, experiment_id: str) -> dict[str, Any]:
     _experiment(platform, experiment_id)
     uri = _artifact_uri(read_artifacts_index(platform, experiment_id), "StatisticsGen", "statistics")
-    return tfdv_parser_client.statistics(platform.settings, platform.blobs, uri)
+    return platform.statistics_parser.statistics(uri)
 
 
 def schema(platform: Platform, experiment_id: str) -> dict[str, Any]:
     _experiment(platform, experiment_id)
     uri = _artifact_uri(read_artifacts_index(platform, experiment_id), "SchemaGen", "schema")
-    return tfdv_parser_client.schema(platform.settings, platform.blobs, uri)
+    return platform.statistics_parser.schema(uri)
 
 
 def statistics_report(platform: Platform, experiment_id: str) -> str:
@@ -141,7 +147,7 @@ def statistics_report(platform: Platform, experiment_id: str) -> str:
     except NotFound:
         schema_uri = None
     title = f"{experiment.label} · {experiment.name}"
-    return tfdv_parser_client.report(platform.settings, platform.blobs, statistics_uri, schema_uri, title)
+    return platform.statistics_parser.report(statistics_uri, schema_uri, title)
 
 
 VIEWS: dict[str, Callable[[Platform, str], dict[str, Any]]] = {
@@ -152,3 +158,35 @@ VIEWS: dict[str, Callable[[Platform, str], dict[str, Any]]] = {
     "schema": schema,
 }
 """The JSON views of an experiment by their path segment (``/experiments/{id}/{view}`` on the service)."""
+
+
+class InProcessArtifactReader:
+    """The in-process adapter of ``ports.artifact_reader.ArtifactReader``: the functions above on ``platform``."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    @classmethod
+    def from_settings(cls, settings: Settings, platform: Platform) -> InProcessArtifactReader:
+        return cls(platform)
+
+    def metrics(self, experiment_id: str) -> dict[str, Any]:
+        return metrics(self.platform, experiment_id)
+
+    def training_history(self, experiment_id: str) -> dict[str, Any]:
+        return training_history(self.platform, experiment_id)
+
+    def artifacts(self, experiment_id: str) -> dict[str, Any]:
+        return artifacts(self.platform, experiment_id)
+
+    def statistics(self, experiment_id: str) -> dict[str, Any]:
+        return statistics(self.platform, experiment_id)
+
+    def schema(self, experiment_id: str) -> dict[str, Any]:
+        return schema(self.platform, experiment_id)
+
+    def component_logs(self, experiment_id: str, component: str, lines: int) -> dict[str, Any]:
+        return component_logs(self.platform, experiment_id, component, lines)
+
+    def statistics_report(self, experiment_id: str) -> str:
+        return statistics_report(self.platform, experiment_id)

@@ -1,6 +1,6 @@
 """Preview the split queries on MovieLens 100k or the synthetic B2B data, and measure them.
 
-``python -m experiments_platform.sql --dataset movielens --sample 10 --split random [--show-sql]``
+``python -m experiments_platform.local.split_preview --dataset movielens --sample 10 --split random [--show-sql]``
 prints, per split, the row count, its share of the table, the DuckDB wall time, and whether the
 rows are exactly the ones the Python reference hash selects (the same arithmetic BigQuery runs).
 """

@@ -36,6 +36,7 @@ from experiments_platform.config import Settings, load_settings
 from experiments_platform.errors import ConfigurationError
 from experiments_platform.events.topology import RECONCILE_PATH, SERVICES, SUBSCRIPTIONS
 from experiments_platform.jsonlog import configure_logging, fields, get_logger
+from experiments_platform.web.app import create_app
 
 log = get_logger(__name__)
 
@@ -142,23 +143,6 @@ def register_movielens(platform: Platform, sample_users: int = 50) -> list[str]:
     return registered
 
 
-def gateway_app(platform: Platform) -> Any:
-    from experiments_platform.web.gateway import create_app
-
-    return create_app(platform)
-
-
-def tfdv_parser_app(settings: Settings) -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("tfdv_parser_main", ROOT / "services" / "tfdv_parser" / "main.py")
-    if spec is None or spec.loader is None:
-        raise ConfigurationError("services/tfdv_parser/main.py is missing")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.create_app(settings)
-
-
 class HttpServer:
     """A threaded WSGI server on a background thread (werkzeug)."""
 
@@ -247,7 +231,7 @@ class LocalStack:
             log.info("datasets registered", extra=fields(datasets=datasets))
         embedded_subscriptions(self.platform)
         prewarm_pipeline_worker(self.platform)
-        self.server = HttpServer(gateway_app(self.platform), self.host, self.port)
+        self.server = HttpServer(create_app("api_gateway", self.platform), self.host, self.port)
         self.server.start()
         self.sweeper.start()
         log.info("local stack running", extra=fields(url=self.url, mlflow=self.settings.mlflow_tracking_uri))
@@ -393,17 +377,10 @@ class EmulatedStack:
 
 def serve(service: str, port: int, host: str = "127.0.0.1") -> None:
     """Run one service in this process until SIGTERM/SIGINT."""
-    from experiments_platform.web.push import service_app
-
     settings = load_settings()
     configure_logging(service, settings.gcp_project)
     platform = Platform(settings)
-    if service == "api_gateway":
-        app = gateway_app(platform)
-    elif service == "tfdv_parser":
-        app = tfdv_parser_app(settings)
-    else:
-        app = service_app(service, platform)
+    app = create_app(service, platform)
     if service == "submitter":
         prewarm_pipeline_worker(platform)
     server = HttpServer(app, host, port)

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
-from experiments_platform.config import Settings
-from experiments_platform.errors import ConfigurationError, InvalidInput, NotFound
+from experiments_platform.errors import InvalidInput, NotFound
 from experiments_platform.tfdv.schema import SchemaReport, parse_schema
 from experiments_platform.tfdv.statistics import StatisticsReport, parse_statistics, split_sort_key
 
@@ -31,7 +30,7 @@ class BlobReader(Protocol):
 
 
 class LocalFileReader:
-    """Reads ``file://`` URIs from the local disk: the fallback when no blob store adapter is wired.
+    """Reads ``file://`` URIs from the local disk, without a blob store (scripts, tests).
 
     With ``root``, only files inside that folder can be read (the service passes its data folder).
     """
@@ -59,18 +58,6 @@ class LocalFileReader:
         if not parent.is_dir():
             return []
         return sorted(p.as_uri() for p in parent.rglob("*") if p.is_file() and p.as_uri().startswith(path.as_uri()))
-
-
-def default_blob_reader(settings: Settings) -> BlobReader:
-    """The platform's blob store; before a blob adapter is installed, local files under the data folder."""
-    try:
-        from experiments_platform.bootstrap import Platform
-
-        return Platform(settings).blobs
-    except (ImportError, ConfigurationError):
-        if settings.blob_store != "local":
-            raise
-        return LocalFileReader(root=settings.data_dir)
 
 
 def _local_path(uri: str) -> Path:

@@ -1,6 +1,15 @@
-"""The one place where errors become HTTP answers: ``{"error_code", "message", "field", "suggestions"}``."""
+"""The one place where errors become HTTP answers: ``{"error_code", "message", "field", "suggestions"}``.
+
+- ``PlatformError``: its code and status (logged at ERROR when the status is 5xx);
+- pydantic ``ValidationError``: 400 ``INVALID_INPUT`` naming the first bad field, every problem in
+  ``details.errors``;
+- werkzeug ``HTTPException`` (unknown route, wrong method, ``abort``): its status, its name as the code;
+- anything else: 500 ``INTERNAL_ERROR``, the stack in the service's log and never in the answer.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
@@ -13,11 +22,16 @@ from experiments_platform.jsonlog import fields, get_logger
 log = get_logger(__name__)
 
 
-def _answer(body: dict[str, object], status: int) -> tuple[Response, int]:
+def internal_error(service: str) -> dict[str, Any]:
+    """The answer to an unexpected failure: nothing of the exception, where to look instead."""
+    return {"error_code": "INTERNAL_ERROR", "message": f"internal error; see the {service} service's logs"}
+
+
+def _answer(body: dict[str, Any], status: int) -> tuple[Response, int]:
     return jsonify(body), status
 
 
-def register_error_handlers(app: Flask) -> None:
+def register_error_handlers(app: Flask, service: str) -> None:
     @app.errorhandler(PlatformError)
     def platform_error(exc: PlatformError) -> tuple[Response, int]:
         if exc.status >= 500:
@@ -37,4 +51,4 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:
         log.exception("unexpected error", extra=fields(error=str(exc)))
-        return _answer({"error_code": "INTERNAL_ERROR", "message": "internal error; see the gateway's logs"}, 500)
+        return _answer(internal_error(service), 500)

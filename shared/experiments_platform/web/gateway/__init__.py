@@ -1,7 +1,42 @@
-"""The api_gateway Flask application: ``create_app`` builds it from a ``Platform``."""
+"""The api_gateway service: the REST API (one blueprint per area, ``blueprints/``) and the web UI.
+
+``register(app, service)`` is its route module for ``web.app.create_app("api_gateway")``: the
+blueprints, the estimator of new experiments, and response compression.
+"""
 
 from __future__ import annotations
 
-from experiments_platform.web.gateway.app import create_app
+import functools
+from typing import Any
 
-__all__ = ["create_app"]
+from flask import Flask
+from flask_compress import Compress
+
+from experiments_platform.config import Settings
+from experiments_platform.domain import estimates
+from experiments_platform.handlers.experiments import Estimator
+from experiments_platform.web.gateway.blueprints import configs, dashboard, experiments, insights, system
+from experiments_platform.web.gateway.ui_assets import create_ui_blueprint
+
+COMPRESSION: dict[str, Any] = {
+    "COMPRESS_MIMETYPES": ["application/json", "text/csv", "text/html", "text/css", "text/javascript",
+                           "application/javascript", "image/svg+xml"],
+    "COMPRESS_MIN_SIZE": 1024,
+}
+
+
+def register(app: Flask, service: str) -> None:
+    settings: Settings = app.extensions["platform"].settings
+    app.extensions["estimator"] = _estimator(settings)
+    for blueprint in (system.blueprint, *configs.create_config_blueprints(), experiments.blueprint,
+                      insights.blueprint, dashboard.blueprint, create_ui_blueprint(settings.ui_dir)):
+        app.register_blueprint(blueprint)
+    for key, value in COMPRESSION.items():
+        app.config.setdefault(key, value)
+    Compress(app)
+
+
+def _estimator(settings: Settings) -> Estimator:
+    """Estimates for where the pipeline runs: this machine (no cost) or Vertex AI in the configured region."""
+    target: estimates.Target = "local" if settings.pipeline_service == "local" else "vertex"
+    return functools.partial(estimates.estimate, target=target, region=settings.gcp_region)

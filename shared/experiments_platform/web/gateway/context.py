@@ -1,16 +1,12 @@
-"""Access to the running app's ``Platform`` (its ports and settings) from a request."""
+"""What the gateway's blueprints share within one app: the estimator and the dashboard's experiments load."""
 
 from __future__ import annotations
 
 from flask import current_app
 
-from experiments_platform.bootstrap import Platform
 from experiments_platform.handlers.dashboard import SharedLoad
 from experiments_platform.handlers.experiments import Estimator
-
-
-def platform() -> Platform:
-    return current_app.extensions["platform"]  # type: ignore[no-any-return]
+from experiments_platform.web.context import platform
 
 
 def estimator() -> Estimator:

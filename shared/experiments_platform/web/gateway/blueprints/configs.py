@@ -9,8 +9,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from experiments_platform.handlers import configs
 from experiments_platform.ports.documents import Filter
-from experiments_platform.web.gateway.context import platform
-from experiments_platform.web.gateway.http import json_body
+from experiments_platform.web.args import json_body
+from experiments_platform.web.context import platform
 
 Creator = Callable[[Any], dict[str, Any]]
 Updater = Callable[[str, Any], dict[str, Any]]

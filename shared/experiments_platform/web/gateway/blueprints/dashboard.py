@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from experiments_platform.handlers import dashboard, experiments, export
-from experiments_platform.web.gateway.context import platform, shared_experiments
-from experiments_platform.web.gateway.http import query_int, query_str
+from experiments_platform.web.args import query_int, query_str
+from experiments_platform.web.context import platform
+from experiments_platform.web.gateway.context import shared_experiments
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/api/dashboard")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from experiments_platform.handlers import compare, experiments
-from experiments_platform.web.gateway.context import estimator, platform
-from experiments_platform.web.gateway.http import json_body, query_int, query_str
+from experiments_platform.web.args import json_body, query_int, query_str
+from experiments_platform.web.context import platform
+from experiments_platform.web.gateway.context import estimator
 
 blueprint = Blueprint("experiments", __name__, url_prefix="/api/experiments")
 

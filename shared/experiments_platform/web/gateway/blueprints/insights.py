@@ -1,11 +1,13 @@
 """Training history, component logs, artifacts, data insights and the statistics report of an experiment.
 
-Read through ``gateway.reader``: in-process, or from the artifact_reader service when its URL is set; the
-statistics and schema are parsed, and the report page rendered, by tfdv_parser behind the artifact reader.
+Read through the platform's ``ArtifactReader`` port: in-process, or from the artifact_reader service when
+its URL is set; the statistics and schema are parsed, and the report page rendered, by tfdv_parser behind
+the artifact reader.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
@@ -14,32 +16,31 @@ from experiments_platform.errors import NotFound
 from experiments_platform.handlers import artifact_reader
 from experiments_platform.handlers.experiments import get_experiment
 from experiments_platform.tfdv.report import CSP
-from experiments_platform.web.gateway import reader
-from experiments_platform.web.gateway.context import platform
-from experiments_platform.web.gateway.http import query_int
+from experiments_platform.web.args import query_int
+from experiments_platform.web.context import platform
 
 blueprint = Blueprint("insights", __name__, url_prefix="/api/experiments/<experiment_id>")
 
 
 @blueprint.get("/training-history")
 def training_history(experiment_id: str) -> Response:
-    return jsonify(reader.read(platform(), experiment_id, "training-history"))
+    return jsonify(platform().artifact_reader.training_history(experiment_id))
 
 
 @blueprint.get("/artifacts")
 def artifacts(experiment_id: str) -> Response:
-    return jsonify(reader.read(platform(), experiment_id, "artifacts"))
+    return jsonify(platform().artifact_reader.artifacts(experiment_id))
 
 
 @blueprint.get("/logs/<component>")
 def component_logs(experiment_id: str, component: str) -> Response:
     lines = query_int("lines", 200, minimum=1, maximum=artifact_reader.MAX_LOG_LINES)
-    return jsonify(reader.component_logs(platform(), experiment_id, component, lines))
+    return jsonify(platform().artifact_reader.component_logs(experiment_id, component, lines))
 
 
-def _optional(view: str, experiment_id: str) -> tuple[Any, str | None]:
+def _optional(read: Callable[[str], dict[str, Any]], experiment_id: str) -> tuple[Any, str | None]:
     try:
-        return reader.read(platform(), experiment_id, view), None
+        return read(experiment_id), None
     except NotFound as exc:
         return None, exc.message
 
@@ -47,8 +48,9 @@ def _optional(view: str, experiment_id: str) -> tuple[Any, str | None]:
 @blueprint.get("/data-insights")
 def data_insights(experiment_id: str) -> Response:
     doc = get_experiment(platform().documents, experiment_id)
-    statistics, statistics_missing = _optional("statistics", experiment_id)
-    schema, schema_missing = _optional("schema", experiment_id)
+    reader = platform().artifact_reader
+    statistics, statistics_missing = _optional(reader.statistics, experiment_id)
+    schema, schema_missing = _optional(reader.schema, experiment_id)
     return jsonify({
         "experiment_id": experiment_id,
         "statistics": statistics,
@@ -61,6 +63,6 @@ def data_insights(experiment_id: str) -> Response:
 
 @blueprint.get("/statistics-report")
 def statistics_report(experiment_id: str) -> Response:
-    response = Response(reader.statistics_report(platform(), experiment_id), mimetype="text/html")
+    response = Response(platform().artifact_reader.statistics_report(experiment_id), mimetype="text/html")
     response.headers["Content-Security-Policy"] = CSP
     return response

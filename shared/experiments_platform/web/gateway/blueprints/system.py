@@ -1,4 +1,4 @@
-"""``/healthz``, ``/api/openapi.json`` and ``/api/system/options`` (the choices the UI offers)."""
+"""``/api/openapi.json`` and ``/api/system/options`` (the choices the UI offers)."""
 
 from __future__ import annotations
 
@@ -29,11 +29,6 @@ from experiments_platform.handlers.experiments import SELECTABLE
 from experiments_platform.web.gateway.openapi import openapi_document
 
 blueprint = Blueprint("system", __name__)
-
-
-@blueprint.get("/healthz")
-def healthz() -> Response:
-    return jsonify({"status": "ok"})
 
 
 @blueprint.get("/api/openapi.json")
