@@ -59,7 +59,9 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @model_serializer(mode="wrap")
-    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _without_absent(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        # No return annotation: pydantic then describes the model itself in JSON Schema (the OpenAPI
+        # document), where an annotation would reduce it to "any object".
         return {k: v for k, v in handler(self).items() if v is not None}
 
 
