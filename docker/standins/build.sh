@@ -46,7 +46,7 @@ for minor in 3.11 3.10; do
   prefix="$(pyenv_prefix $minor)"
   [ -n "$prefix" ] || { echo "pyenv has no CPython $minor (pyenv install $minor)" >&2; exit 1; }
   say "python $minor from $prefix"
-  podman build --quiet --network=host -f "$here/python.Containerfile" --build-arg PYTHON_MINOR=$minor \
+  podman build --quiet --network=host -f "$here/python.Containerfile" --build-arg PYTHON_MINOR=$minor --build-arg SOURCE_PREFIX="$prefix" \
     -v "$prefix:/opt/src-python:ro" -v "$host_ca:/opt/host-ca:ro" -t $tag "$here" >/dev/null
 done
 

@@ -57,7 +57,7 @@ locals {
     }
     "artifact-reader" = {
       description   = "artifact_reader: metrics, component logs, artifacts, data insights through tfdv_parser"
-      project_roles = ["roles/datastore.viewer", "roles/logging.viewer"]
+      project_roles = ["roles/datastore.viewer", "roles/logging.viewer", "roles/aiplatform.viewer"] # GetPipelineJob for component logs
     }
     "tfdv-parser" = {
       description   = "tfdv_parser: reads statistics and schema artifacts"
@@ -121,24 +121,28 @@ locals {
 
   # Only Pub/Sub and Cloud Scheduler call submitter and status watcher: both count as internal
   # traffic of the project, so those two refuse everything from outside Google's network.
+  # timeout_s: at most the ack deadline of the service's push subscriptions (events/topology.py):
+  # Pub/Sub redelivers a push not answered within the deadline, so a longer request would run
+  # twice at once. concurrency: the gunicorn workers x threads of the image's CMD, so Cloud Run
+  # scales out instead of queueing requests inside an instance (tests/deploy/test_first_deploy.py).
   services = {
     api_gateway = {
-      builds = false, iap = true, memory = "1Gi", timeout_s = 60, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
+      builds = false, iap = true, memory = "1Gi", timeout_s = 60, concurrency = 16, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
       env = {
         PLATFORM_MLFLOW_UI_URL       = var.mlflow_ui_url
         PLATFORM_ARTIFACT_READER_URL = local.run_url["artifact_reader"]
       }
     }
     submitter = {
-      builds = true, iap = false, memory = "1Gi", timeout_s = 180, min_instances = 0, ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+      builds = true, iap = false, memory = "1Gi", timeout_s = 120, concurrency = 8, min_instances = 0, ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
       env    = {}
     }
     status_watcher = {
-      builds = true, iap = false, memory = "512Mi", timeout_s = 120, min_instances = 0, ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+      builds = true, iap = false, memory = "512Mi", timeout_s = 60, concurrency = 8, min_instances = 0, ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
       env    = {}
     }
     artifact_reader = {
-      builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
+      builds = false, iap = false, memory = "1Gi", timeout_s = 60, concurrency = 8, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
       env = {
         PLATFORM_TFDV_PARSER_URL         = local.run_url["tfdv_parser"]
         PLATFORM_MLFLOW_HTTP_MAX_RETRIES = "2"  # training history: fail within seconds when MLflow is down,
@@ -146,7 +150,7 @@ locals {
       }
     }
     tfdv_parser = {
-      builds = false, iap = false, memory = "1Gi", timeout_s = 60, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
+      builds = false, iap = false, memory = "1Gi", timeout_s = 60, concurrency = 8, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
       env    = {}
     }
   }
@@ -207,10 +211,12 @@ module "registry" {
   source     = "../../modules/artifact_registry"
   project_id = var.project_id
   location   = var.region
+  # Vertex AI pulls the pipeline image with its own service agents, whose default roles read this
+  # project's registries. No grant to the Vertex AI custom-code service agent: it is created
+  # with the project's first custom job, so a grant to it fails a first apply (docs/deploy.md).
   readers = [
     module.identities.members["compile-build"],
     module.identities.members["pipeline-runner"],
-    "serviceAccount:service-${data.google_project.this.number}@gcp-sa-aiplatform-cc.iam.gserviceaccount.com",
   ]
   depends_on = [google_project_service.api]
 }
@@ -242,6 +248,7 @@ module "mlflow" {
   project_id            = var.project_id
   region                = var.region
   image                 = "${local.images}/mlflow:${var.image_tag}"
+  migration_token       = lower(replace(var.image_tag, "/[^A-Za-z0-9-]/", "-"))
   service_account_email = module.identities.emails["mlflow-server"]
   artifact_bucket       = module.storage.names["mlflow-artifacts"]
   database_tier         = var.mlflow_database_tier
@@ -265,6 +272,7 @@ module "services" {
   memory                = each.value.memory
   ingress               = each.value.ingress
   timeout_s             = each.value.timeout_s
+  concurrency           = each.value.concurrency
   min_instances         = each.value.min_instances
   invokers              = local.invokers[each.key]
   iap                   = each.value.iap
@@ -280,6 +288,7 @@ module "pubsub" {
   subscriptions = { for name, s in local.subscriptions : name => {
     topic                 = s.topic
     push_endpoint         = "${module.services[s.service].url}${s.push_path}"
+    audience              = module.services[s.service].url
     ack_deadline_s        = s.ack_deadline_s
     max_delivery_attempts = s.max_delivery_attempts
     min_backoff_s         = s.min_backoff_s
@@ -303,5 +312,6 @@ module "reconcile" {
   target_url            = "${module.services["status_watcher"].url}${local.reconcile_path}"
   audience              = module.services["status_watcher"].url
   service_account_email = module.identities.emails["reconcile-scheduler"]
+  attempt_deadline_s    = local.services["status_watcher"].timeout_s
   depends_on            = [google_project_service.api]
 }

@@ -79,8 +79,8 @@ resource "google_cloud_run_v2_service" "service" {
         http_get {
           path = var.health_path
         }
-        period_seconds    = 2
-        failure_threshold = 30
+        period_seconds    = var.startup_probe_period_s
+        failure_threshold = var.startup_probe_failure_threshold
       }
     }
   }

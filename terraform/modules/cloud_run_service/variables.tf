@@ -126,3 +126,26 @@ variable "health_path" {
   description = "HTTP path of the startup probe."
   default     = "/healthz"
 }
+
+variable "startup_probe_period_s" {
+  type        = number
+  description = "Seconds between startup probes."
+  default     = 2
+}
+
+variable "startup_probe_failure_threshold" {
+  type        = number
+  description = "Failed startup probes before Cloud Run stops the instance (x period: at most 240 s)."
+  default     = 30
+  validation {
+    condition     = var.startup_probe_failure_threshold >= 1
+    error_message = "At least one probe."
+  }
+}
+
+check "startup_probe_budget" {
+  assert {
+    condition     = var.startup_probe_period_s * var.startup_probe_failure_threshold <= 240
+    error_message = "Cloud Run allows a startup probe budget (period x failure threshold) of at most 240 s."
+  }
+}

@@ -1,14 +1,22 @@
 # Vertex AI pipeline job and task state changes → the pipeline-state topic, through a Cloud
-# Logging sink. Vertex AI writes one entry to the pipeline_job_events log each time a job or one
-# of its tasks changes state (resource type aiplatform.googleapis.com/PipelineJob); the sink
-# publishes each matching LogEntry as the JSON body of a Pub/Sub message, which is the shape
-# experiments_platform.events.google_events.parse_log_entry reads.
+# Logging sink. Vertex AI writes an entry to two logs, both with resource type
+# aiplatform.googleapis.com/PipelineJob (Cloud Logging's index of platform logs,
+# docs.cloud.google.com/logging/docs/api/platform-logs):
+#   aiplatform.googleapis.com/pipeline_job_events       the job's state (payload PipelineJobLogEntry)
+#   aiplatform.googleapis.com/pipeline_job_task_events  each task's state (payload PipelineJobTaskLogEntry,
+#                                                        label custom_job_id for the Trainer's custom job)
+# The sink publishes each matching LogEntry as the JSON body of a Pub/Sub message, the shape
+# experiments_platform.events.google_events.parse_log_entry reads (keys in docs/deploy.md,
+# "What the status watcher reads").
 
 locals {
-  # Written out in full: only state-change entries of pipeline jobs, nothing else from the project.
+  # Written out in full: only state-change entries of pipeline jobs and tasks, nothing else from the project.
   pipeline_state_filter = join(" AND ", [
     "resource.type=\"aiplatform.googleapis.com/PipelineJob\"",
-    "logName=\"projects/${var.project_id}/logs/aiplatform.googleapis.com%2Fpipeline_job_events\"",
+    join(" OR ", [
+      "(logName=\"projects/${var.project_id}/logs/aiplatform.googleapis.com%2Fpipeline_job_events\"",
+      "logName=\"projects/${var.project_id}/logs/aiplatform.googleapis.com%2Fpipeline_job_task_events\")",
+    ]),
     "jsonPayload.state:*",
   ])
 }

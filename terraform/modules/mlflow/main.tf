@@ -147,6 +147,63 @@ resource "google_storage_bucket_iam_member" "server_writes_artifacts" {
   member = "serviceAccount:${var.service_account_email}"
 }
 
+# MLflow's schema migrations, once per image, before the server starts: the server's workers would
+# otherwise race the migrations on a first boot. run_execution_token makes the apply wait until
+# this execution completed (Cloud Run Admin API, Job.runExecutionToken); a new token (image tag)
+# runs them again after an MLflow upgrade.
+resource "google_cloud_run_v2_job" "migrate" {
+  provider            = google-beta
+  project             = var.project_id
+  location            = var.region
+  name                = "${local.service_name}-migrate"
+  deletion_protection = var.deletion_protection
+  run_execution_token = var.migration_token
+  labels              = { platform = "experiments-platform" }
+
+  template {
+    task_count = 1
+    template {
+      service_account = var.service_account_email
+      max_retries     = 1
+      timeout         = "600s"
+
+      volumes {
+        name = "cloudsql"
+        cloud_sql_instance {
+          instances = [google_sql_database_instance.mlflow.connection_name]
+        }
+      }
+
+      containers {
+        image   = var.image
+        command = ["/bin/sh", "-c"]
+        args    = ["exec mlflow db upgrade \"$MLFLOW_BACKEND_STORE_URI\""]
+        env {
+          name = "MLFLOW_BACKEND_STORE_URI"
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.backend_store_uri.secret_id
+              version = "latest"
+            }
+          }
+        }
+        volume_mounts {
+          name       = "cloudsql"
+          mount_path = "/cloudsql"
+        }
+      }
+    }
+  }
+
+  depends_on = [
+    google_project_iam_member.server_connects_sql,
+    google_secret_manager_secret_iam_member.server_reads_uri,
+    google_secret_manager_secret_version.backend_store_uri,
+    google_sql_database.mlflow,
+    google_sql_user.mlflow,
+  ]
+}
+
 module "server" {
   source                = "../cloud_run_service"
   project_id            = var.project_id
@@ -161,15 +218,19 @@ module "server" {
   concurrency           = 40
   timeout_s             = 120
   health_path           = "/health"
-  cloudsql_instances    = [google_sql_database_instance.mlflow.connection_name]
-  invokers              = var.invokers
-  deletion_protection   = var.deletion_protection
+  # A warm start takes ~8 s (docs/architecture.md); Cloud Run allows failure_threshold x period up to 240 s.
+  startup_probe_period_s          = 10
+  startup_probe_failure_threshold = 24
+  cloudsql_instances              = [google_sql_database_instance.mlflow.connection_name]
+  invokers                        = var.invokers
+  deletion_protection             = var.deletion_protection
   args = [
     "mlflow", "server", "--host", "0.0.0.0", "--port", "8080", "--workers", tostring(var.workers),
   ]
   env = {
-    MLFLOW_ARTIFACTS_DESTINATION        = "gs://${var.artifact_bucket}/mlflow"
-    MLFLOW_SERVER_ALLOWED_HOSTS         = "${local.service_host},localhost:8080"
+    MLFLOW_ARTIFACTS_DESTINATION = "gs://${var.artifact_bucket}/mlflow"
+    # Both URLs Cloud Run serves the service at: NAME-PROJECT_NUMBER.REGION.run.app and NAME-HASH-REGIONCODE.a.run.app
+    MLFLOW_SERVER_ALLOWED_HOSTS         = "${local.service_host},${local.service_name}-*.a.run.app,localhost:8080"
     MLFLOW_SERVER_ENABLE_JOB_EXECUTION  = "false"
     MLFLOW_SQLALCHEMYSTORE_POOL_SIZE    = tostring(var.pool_size)
     MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW = tostring(var.pool_max_overflow)
@@ -179,7 +240,12 @@ module "server" {
     MLFLOW_BACKEND_STORE_URI = google_secret_manager_secret.backend_store_uri.secret_id
   }
 
-  depends_on = [google_secret_manager_secret_iam_member.server_reads_uri, google_secret_manager_secret_version.backend_store_uri]
+  depends_on = [
+    google_cloud_run_v2_job.migrate,
+    google_project_iam_member.server_connects_sql,
+    google_secret_manager_secret_iam_member.server_reads_uri,
+    google_secret_manager_secret_version.backend_store_uri,
+  ]
 }
 
 check "connections_fit" {

@@ -85,3 +85,12 @@ variable "deletion_protection" {
   description = "Refuse to delete the database instance and the service."
   default     = true
 }
+
+variable "migration_token" {
+  type        = string
+  description = "Suffix of the migration job's execution (the image tag): a new value runs mlflow db upgrade again before the server."
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,40}$", var.migration_token))
+    error_message = "migration_token: lowercase letters, digits and hyphens, at most 41 characters (job name + token < 63)."
+  }
+}

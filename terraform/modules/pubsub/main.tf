@@ -2,12 +2,16 @@
 # dead-lettering. Pub/Sub's own service agent forwards poison messages, so it needs to publish on
 # each dead-letter topic and to subscribe (acknowledge) on each subscription.
 
-data "google_project" "this" {
-  project_id = var.project_id
+# Pub/Sub's service agent is created lazily on a fresh project; creating it here makes the grants
+# below wait for it instead of failing the first apply.
+resource "google_project_service_identity" "pubsub" {
+  provider = google-beta
+  project  = var.project_id
+  service  = "pubsub.googleapis.com"
 }
 
 locals {
-  pubsub_agent    = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  pubsub_agent    = "serviceAccount:${google_project_service_identity.pubsub.email}"
   dead_letter_for = toset([for s in var.subscriptions : s.topic])
 }
 
@@ -52,7 +56,7 @@ resource "google_pubsub_subscription" "push" {
     push_endpoint = each.value.push_endpoint
     oidc_token {
       service_account_email = var.push_service_account_email
-      audience              = each.value.push_endpoint
+      audience              = each.value.audience # the service's base URL
     }
   }
 

@@ -12,12 +12,13 @@ variable "subscriptions" {
   type = map(object({
     topic                 = string
     push_endpoint         = string
+    audience              = string
     ack_deadline_s        = number
     max_delivery_attempts = number
     min_backoff_s         = number
     max_backoff_s         = number
   }))
-  description = "Push subscriptions by name (experiments_platform.events.topology.SUBSCRIPTIONS), each delivering to a Cloud Run URL."
+  description = "Push subscriptions by name (experiments_platform.events.topology.SUBSCRIPTIONS), each delivering to a Cloud Run URL; audience is that service's base URL (the OIDC token's aud)."
 }
 
 variable "push_service_account_email" {

@@ -8,7 +8,7 @@ resource "google_cloud_scheduler_job" "reconcile" {
   description      = "Repair experiments whose state events were lost."
   schedule         = var.schedule
   time_zone        = "Etc/UTC"
-  attempt_deadline = "120s"
+  attempt_deadline = "${var.attempt_deadline_s}s"
 
   retry_config {
     retry_count = 1

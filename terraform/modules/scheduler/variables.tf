@@ -28,3 +28,13 @@ variable "schedule" {
   description = "Cron schedule of the reconcile sweep."
   default     = "*/5 * * * *"
 }
+
+variable "attempt_deadline_s" {
+  type        = number
+  description = "How long one sweep may run: the status watcher's Cloud Run request timeout (15-1800 s)."
+  default     = 60
+  validation {
+    condition     = var.attempt_deadline_s >= 15 && var.attempt_deadline_s <= 1800
+    error_message = "Cloud Scheduler's HTTP attempt deadline is between 15 s and 30 min."
+  }
+}
