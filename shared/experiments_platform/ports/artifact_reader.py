@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+DEFAULT_LOG_LINES = 200
+"""How many log lines a caller gets when it names no number."""
+
 
 class ArtifactReader(Protocol):
     def metrics(self, experiment_id: str) -> dict[str, Any]: ...

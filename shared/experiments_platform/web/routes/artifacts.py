@@ -13,11 +13,10 @@ from flask import Blueprint, Flask, Response, jsonify
 
 from experiments_platform.bootstrap import Platform
 from experiments_platform.handlers import artifact_reader
+from experiments_platform.ports.artifact_reader import DEFAULT_LOG_LINES
 from experiments_platform.tfdv.report import CSP
 from experiments_platform.web.args import query_int
 from experiments_platform.web.context import platform
-
-DEFAULT_LOG_LINES = 200
 
 
 def _view(read: Callable[[Platform, str], dict[str, Any]]) -> Callable[[str], Response]:

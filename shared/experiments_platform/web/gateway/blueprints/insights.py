@@ -15,6 +15,7 @@ from flask import Blueprint, Response, jsonify
 from experiments_platform.errors import NotFound
 from experiments_platform.handlers import artifact_reader
 from experiments_platform.handlers.experiments import get_experiment
+from experiments_platform.ports.artifact_reader import DEFAULT_LOG_LINES
 from experiments_platform.tfdv.report import CSP
 from experiments_platform.web.args import query_int
 from experiments_platform.web.context import platform
@@ -34,7 +35,7 @@ def artifacts(experiment_id: str) -> Response:
 
 @blueprint.get("/logs/<component>")
 def component_logs(experiment_id: str, component: str) -> Response:
-    lines = query_int("lines", 200, minimum=1, maximum=artifact_reader.MAX_LOG_LINES)
+    lines = query_int("lines", DEFAULT_LOG_LINES, minimum=1, maximum=artifact_reader.MAX_LOG_LINES)
     return jsonify(platform().artifact_reader.component_logs(experiment_id, component, lines))
 
 
