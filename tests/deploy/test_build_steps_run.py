@@ -22,7 +22,13 @@ from experiments_platform.adapters.cloud_build import COMPILED_PATH, STEP_ENV, S
 from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
-from experiments_platform.domain.pipeline_spec import ArtifactUris, MlflowTarget, QuickTestSpec, SplitQueries
+from experiments_platform.domain.pipeline_spec import (
+    ArtifactUris,
+    MachineTier,
+    MlflowTarget,
+    QuickTestSpec,
+    SplitQueries,
+)
 from experiments_platform.events import google_events
 from google.cloud import aiplatform_v1
 from google.protobuf import json_format
@@ -64,6 +70,26 @@ def spec() -> QuickTestSpec:
         artifacts=ArtifactUris.under("gs://demo-artifacts", EXPERIMENT),
         mlflow=MlflowTarget(tracking_uri="https://mlflow-1.europe-west1.run.app", experiment_name="q", run_name="r"),
     )
+
+
+def check_beam_in_container(executors: dict[str, Any], machine: MachineTier) -> None:
+    """Quick tests run Beam inside each component's container, sized by the hardware tier (decision 080).
+
+    Every executor names its command (so the image's entrypoint, Beam's boot program for Dataflow,
+    is never what Vertex AI starts); no data stage starts a Dataflow job; each Beam stage asks
+    Vertex AI for the tier's vCPUs and memory and runs that many DirectRunner worker processes.
+    """
+    for name, executor in executors.items():
+        container = executor["container"]
+        assert container["command"][:2] == ["python", "-m"], name
+        assert not any(a.startswith("--runner=DataflowRunner") for a in container["args"]), name
+    for component in ("ExampleGen", "StatisticsGen", "Transform", "Evaluator"):
+        container = executors[f"{component}_executor"]["container"]
+        assert "--runner=DirectRunner" in container["args"], component
+        assert "--direct_running_mode=multi_processing" in container["args"], component
+        assert f"--direct_num_workers={machine.vcpus}" in container["args"], component
+        assert container["resources"]["cpuLimit"] == machine.vcpus, component
+        assert container["resources"]["memoryLimit"] == machine.memory_gib, component
 
 
 def substitute(value: str, substitutions: dict[str, str]) -> str:
@@ -122,6 +148,7 @@ def test_compile_then_submit_as_the_build_runs_them(tmp_path: Path, vertex: Grpc
     pipeline_job = json.loads((workspace / "pipeline.json").read_text())
     executors = pipeline_job["pipelineSpec"]["deploymentSpec"]["executors"]
     assert {e["container"]["image"] for e in executors.values()} == {PIPELINE_IMAGE}
+    check_beam_in_container(executors, spec().machine)
     assert set(pipeline_job["pipelineSpec"]["root"]["dag"]["tasks"]) >= {
         "ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer"
     }

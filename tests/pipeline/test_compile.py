@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+import pytest
 from experiments_platform.domain.pipeline_spec import SplitQueries
 from experiments_platform.pipeline.compile import compile_local, compile_vertex, main
 from experiments_platform.pipeline.definition import COMPONENT_IDS, VertexTarget
@@ -24,10 +26,28 @@ def test_vertex_job_json_is_compiled_offline(tmp_path):
     tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
     assert set(tasks) == set(COMPONENT_IDS)
     text = json.dumps(job)
-    assert "n1-standard-8" in text and "--runner=DataflowRunner" in text and "--max_num_workers=4" in text
+    # Quick tests run Beam in each component's container, sized by the tier (decision 080).
+    assert "n1-standard-8" in text and "--runner=DataflowRunner" not in text
+    statistics = job["pipelineSpec"]["deploymentSpec"]["executors"]["StatisticsGen_executor"]["container"]
+    assert "--direct_running_mode=multi_processing" in statistics["args"]
+    assert "--direct_num_workers=8" in statistics["args"]
+    assert statistics["resources"] == {"cpuLimit": 8.0, "memoryLimit": 30.0}
     assert "experiments_platform.pipeline.trainer.run_fn" in text
     assert "BigQueryExampleGen" in text or "big_query" in text
     assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://demo-root/qt-test"
+
+
+def test_dataflow_runs_in_a_private_subnetwork(tmp_path):
+    spec = make_spec(tmp_path, queries=BQ, pipeline_root="gs://demo-root/qt-test",
+                     parameters={"hardware_tier": "medium"})
+    with pytest.raises(ValueError, match="subnetwork"):
+        compile_vertex(spec, dataclasses.replace(TARGET, dataflow=True))
+    target = dataclasses.replace(TARGET, dataflow=True, dataflow_subnetwork="regions/europe-west1/subnetworks/dataflow")
+    job = json.loads(compile_vertex(spec, target))
+    args = job["pipelineSpec"]["deploymentSpec"]["executors"]["StatisticsGen_executor"]["container"]["args"]
+    assert "--runner=DataflowRunner" in args and "--max_num_workers=4" in args
+    assert "--subnetwork=regions/europe-west1/subnetworks/dataflow" in args and "--no_use_public_ips" in args
+    assert "--sdk_location=container" in args
 
 
 def test_local_compile_command_writes_the_ir(tmp_path, monkeypatch):

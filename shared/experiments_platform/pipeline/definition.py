@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
 from tfx.proto import transform_pb2
 
@@ -22,6 +23,8 @@ from experiments_platform.pipeline.trainer import trainer_config
 PREPROCESSING_FN = "experiments_platform.pipeline.preprocessing.preprocessing_fn"
 RUN_FN = "experiments_platform.pipeline.trainer.run_fn"
 LOCAL_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+BEAM_COMPONENT_IDS = ("ExampleGen", "StatisticsGen", "Transform", "Evaluator")
+"""The components whose executors run Beam pipelines (sized by the hardware tier on Vertex AI)."""
 COMPONENT_IDS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
 
 
@@ -35,9 +38,26 @@ class VertexTarget:
     staging_uri: str
     service_account: str | None = None
     extra_beam_args: tuple[str, ...] = field(default_factory=tuple)
+    dataflow: bool = False
+    """Data stages on Dataflow (full training, large samples) instead of in their container (decision 080)."""
+    dataflow_subnetwork: str | None = None
+    """``regions/REGION/subnetworks/NAME`` with Private Google Access; Dataflow workers get no public IP."""
+
+
+def in_container_beam_args(spec: QuickTestSpec) -> list[str]:
+    """Beam inside the component's container: DirectRunner, one worker process per vCPU of the tier."""
+    return ["--runner=DirectRunner", "--direct_running_mode=multi_processing",
+            f"--direct_num_workers={spec.machine.vcpus}"]
+
+
+def vertex_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
+    return dataflow_beam_args(spec, target) if target.dataflow else in_container_beam_args(spec) + list(
+        target.extra_beam_args)
 
 
 def dataflow_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
+    if not target.dataflow_subnetwork:
+        raise ValueError("Dataflow needs a subnetwork with Private Google Access (workers run without public IPs)")
     machine = spec.machine
     args = [
         "--runner=DataflowRunner",
@@ -48,7 +68,10 @@ def dataflow_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
         f"--machine_type={machine.machine_type}",
         f"--max_num_workers={machine.dataflow_max_workers}",
         f"--sdk_container_image={target.pipeline_image}",
+        "--sdk_location=container",
         "--experiments=use_runner_v2",
+        f"--subnetwork={target.dataflow_subnetwork}",
+        "--no_use_public_ips",
     ]
     if target.service_account:
         args.append(f"--service_account_email={target.service_account}")
@@ -119,7 +142,13 @@ def create_pipeline(
     evaluator = QuickTestEvaluator(model_run=trainer.outputs["model_run"], spec_json=spec.to_json()).with_id(
         "Evaluator")
     components = [example_gen, statistics_gen, schema_gen, transform, trainer, evaluator]
-    beam_args = dataflow_beam_args(spec, vertex) if runner == "vertex" and vertex else list(LOCAL_BEAM_ARGS)
+    if runner == "vertex" and vertex and not vertex.dataflow:
+        # Vertex AI runs each Beam stage on a machine with the tier's vCPUs and memory (KFP ResourceSpec).
+        for component in components:
+            if component.id in BEAM_COMPONENT_IDS:
+                component.with_platform_config(pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec(
+                    cpu_limit=spec.machine.vcpus, memory_limit=spec.machine.memory_gib))
+    beam_args = vertex_beam_args(spec, vertex) if runner == "vertex" and vertex else list(LOCAL_BEAM_ARGS)
     return tfx.dsl.Pipeline(
         pipeline_name=spec.pipeline_name,
         pipeline_root=spec.pipeline_root if runner == "vertex" else spec.pipeline_root.removeprefix("file://"),
