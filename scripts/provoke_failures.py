@@ -296,12 +296,12 @@ def strict_time_split(train_days: int, val_days: int, test_days: int) -> Callabl
     return provoke
 
 
-def worker_killed_in(stage: str, fresh_data: bool) -> Callable[[Run], str]:
+def worker_killed_in(stage: str, fresh_data: bool, sig: signal.Signals = signal.SIGKILL) -> Callable[[Run], str]:
     def provoke(run: Run) -> str:
         dataset = run.register(run.copy_of_sample(), f"{run.case} sample") if fresh_data else run.sample_dataset()
         experiment_id = run.start(dataset, parameters={"epochs": 60})
         run.wait_stage(experiment_id, stage)
-        kill(run.job_worker_pid(experiment_id))
+        kill(run.job_worker_pid(experiment_id), sig)
         return experiment_id
 
     return provoke
@@ -314,13 +314,14 @@ def worker_killed_in_compile(run: Run) -> str:
     return experiment_id
 
 
-def address_space_limit_in(stage: str, fresh_data: bool, limit: str) -> Callable[[Run], str]:
+def address_space_limit_in(stage: str, fresh_data: bool, limit: str, layers: tuple[int, ...] = (512, 256),
+                           ) -> Callable[[Run], str]:
     """``prlimit --as`` on the busy worker when ``stage`` starts: its next large allocations fail."""
 
     def provoke(run: Run) -> str:
         dataset = run.register(run.copy_of_sample(), f"{run.case} sample") if fresh_data else run.sample_dataset()
         experiment_id = run.start(dataset, parameters={"epochs": 20}, model={
-            "query_tower_layers": [512, 256], "candidate_tower_layers": [512, 256]})
+            "query_tower_layers": list(layers), "candidate_tower_layers": list(layers)})
         run.wait_stage(experiment_id, stage)
         pid = run.job_worker_pid(experiment_id)
         size = current_address_space(pid)
@@ -350,12 +351,17 @@ def mlflow_down_before(run: Run) -> str:
     return run.start(run.sample_dataset())
 
 
-def mlflow_down_during_train(run: Run) -> str:
-    experiment_id = run.start(run.sample_dataset(), parameters={"epochs": 60})
-    run.wait_stage(experiment_id, "train")
-    wait_for_file_text(run.logs_dir(experiment_id) / "Trainer.log", "MLflow tracking server ready")
-    run.mlflow.stop()
-    return experiment_id
+def mlflow_down_after(log_line: str) -> Callable[[Run], str]:
+    """Stop MLflow as soon as the Trainer's log shows ``log_line`` (the health check passed, an epoch ended)."""
+
+    def provoke(run: Run) -> str:
+        experiment_id = run.start(run.sample_dataset(), parameters={"epochs": 100})
+        run.wait_stage(experiment_id, "train")
+        wait_for_file_text(run.logs_dir(experiment_id) / "Trainer.log", log_line)
+        run.mlflow.stop()
+        return experiment_id
+
+    return provoke
 
 
 def broken_pipeline_environment(run: Run) -> str:
@@ -396,9 +402,18 @@ def change_file_before_submit(select: str, feature: dict[str, Any] | None = None
     return provoke
 
 
-def fresh_sample_run(run: Run) -> str:
-    dataset = run.register(run.copy_of_sample(), f"{run.case} sample")
-    return run.start(dataset)
+def fresh_sample_run(layers: tuple[int, ...] = (16,)) -> Callable[[Run], str]:
+    def provoke(run: Run) -> str:
+        dataset = run.register(run.copy_of_sample(), f"{run.case} sample")
+        return run.start(dataset, model={"query_tower_layers": list(layers), "candidate_tower_layers": list(layers)})
+
+    return provoke
+
+
+def categorical_without_values(run: Run) -> str:
+    dataset = run.register(run.copy_of_sample("*, CAST(NULL AS VARCHAR) AS genre"), f"{run.case} sample")
+    return run.start(dataset, query_features=[{"column": "user_id", "kind": "id", "embedding_dim": 16},
+                                              {"column": "genre", "kind": "categorical", "embedding_dim": 8}])
 
 
 RATING = {"column": "rating", "kind": "numeric", "transform": "normalize"}
@@ -435,9 +450,13 @@ CASES: tuple[Case, ...] = (
     Case("mlflow_stopped_before_run", "mlflow_unreachable", "MLFLOW_UNREACHABLE",
          "the stack's MLflow server stopped before the experiment starts; the trainer waits 60 s for /health",
          mlflow_down_before),
+    Case("mlflow_stopped_after_health_check", "mlflow_unreachable", "MLFLOW_UNREACHABLE",
+         "the MLflow server stopped right after the trainer logged 'MLflow tracking server ready': its first "
+         "MLflow request (get-by-name) fails after MLflow's own retries (about 4 minutes)",
+         mlflow_down_after("MLflow tracking server ready")),
     Case("mlflow_stopped_during_train", "mlflow_unreachable", "MLFLOW_UNREACHABLE",
-         "the MLflow server stopped right after the trainer logged 'MLflow tracking server ready' (60 epochs): "
-         "its next MLflow requests fail after MLflow's own retries", mlflow_down_during_train),
+         "the MLflow server stopped after the trainer logged its first 'epoch finished' (100 epochs): the next "
+         "epoch's log_batch fails after MLflow's own retries", mlflow_down_after("epoch finished")),
     Case("kill_worker_in_compile", "compile_crash", "WORKER_KILLED",
          "kill -9 of the build's worker while Compile runs (no spare worker: Compile includes the imports)",
          worker_killed_in_compile, settings={"pipeline_idle_workers": 0}),
@@ -466,9 +485,22 @@ CASES: tuple[Case, ...] = (
     Case("date_column_retyped_before_submit", "retyped_column", "COLUMN_TYPE_CHANGED",
          "a strict_time split on 'timestamp'; the file rewritten with timestamp as text after registration, "
          "before the experiment starts", change_file_before_submit(TIMESTAMP_AS_TEXT, split=STRICT)),
-    Case("pipeline_root_on_full_tmpfs", "disk_full", "DISK_FULL",
-         "the pipeline root on a 4 MiB tmpfs (mount -t tmpfs), a fresh copy of the sample: the data stages' "
-         "outputs fill it", fresh_sample_run, needs_root=True, mounts_tmpfs="4m"),
+    Case("terminate_worker_in_train", "worker_killed", "WORKER_KILLED",
+         "kill -TERM of the pipeline worker as soon as Train runs (what a shutdown or a preempted machine sends)",
+         worker_killed_in("train", fresh_data=False, sig=signal.SIGTERM)),
+    Case("address_space_limit_big_towers", "out_of_memory", "OUT_OF_MEMORY",
+         "towers 4096→4096 (two 64 MiB kernels per tower, Adagrad slots as large); prlimit --as = the worker's "
+         "address space + 256 MiB when Train starts", address_space_limit_in("train", False, "256M", (4096, 4096))),
+    Case("categorical_column_without_values", "empty_column", "EMPTY_VOCABULARY",
+         "a categorical query feature on a column that is NULL in every row (a copy of the sample with "
+         "genre = NULL)", categorical_without_values),
+    Case("pipeline_root_on_tiny_tmpfs", "disk_full", "DISK_FULL",
+         "the pipeline root on a 64 KiB tmpfs (mount -t tmpfs), a fresh copy of the sample: the first writes fail",
+         fresh_sample_run(), needs_root=True, mounts_tmpfs="64k"),
+    Case("pipeline_root_full_in_train", "disk_full", "DISK_FULL",
+         "the pipeline root on a 1 MiB tmpfs, towers 1024→512 (a checkpoint of several MiB), a fresh copy of the "
+         "sample: the data stages fit, the Trainer's model does not", fresh_sample_run((1024, 512)),
+         needs_root=True, mounts_tmpfs="1m"),
 )
 
 # --- recording ----------------------------------------------------------------------------------
