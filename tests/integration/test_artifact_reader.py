@@ -102,3 +102,9 @@ def test_metrics_and_history_before_the_run_ends(platform, experiment):
         reader.metrics(platform, experiment.id)
     history = reader.training_history(platform, experiment.id)
     assert history["available"] is False and "no MLflow run" in history["reason"]
+
+
+def test_metrics_of_a_run_whose_document_has_none_yet_come_from_metrics_json(platform, experiment):
+    written = Path(__file__).resolve().parents[1] / "fixtures" / "metrics" / "metrics.json"
+    platform.blobs.write_bytes(platform.experiment_artifacts_uri(experiment.id, "metrics.json"), written.read_bytes())
+    assert reader.metrics(platform, experiment.id)["metrics"] == json.loads(written.read_text())

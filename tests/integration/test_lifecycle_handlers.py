@@ -129,6 +129,17 @@ def test_events_move_the_experiment_to_completed_with_results_and_comparison(pla
     assert all(doc["stages"][s.value]["status"] == "succeeded" for s in Stage)
 
 
+def test_metrics_that_are_not_a_report_fail_the_experiment_naming_the_field(platform, experiment):
+    submit(platform, experiment.id)
+    uri = platform.experiment_artifacts_uri(experiment.id, "metrics.json")
+    platform.blobs.write_bytes(uri, b'{"final": {"recall_at_100": "high"}}')
+    for event in finished_events(platform, experiment.id):
+        apply(platform, event)
+    doc = stored(platform, experiment.id)
+    assert doc["status"] == "failed" and doc["error"]["code"] == "METRICS_MALFORMED"
+    assert "final.recall_at_100" in doc["error"]["excerpt"] and doc["error"]["stage"] == "train"
+
+
 def test_replaying_every_event_twice_shuffled_changes_nothing(platform, experiment):
     submit(platform, experiment.id)
     write_metrics(platform, experiment.id, 0.3)

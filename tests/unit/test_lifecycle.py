@@ -10,6 +10,7 @@ import pytest
 from experiments_platform.domain import lifecycle
 from experiments_platform.domain.error_patterns import classify
 from experiments_platform.domain.experiment import Experiment
+from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status
 from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, PipelineTaskStateChanged
 from integration.lifecycle_support import make_experiment
@@ -18,7 +19,7 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 JOB = "projects/p/locations/r/pipelineJobs/qt-e1-20260101120000"
 TASK_STAGES = {"ExampleGen": Stage.EXAMPLES, "StatisticsGen": Stage.STATS, "SchemaGen": Stage.SCHEMA,
                "Transform": Stage.TRANSFORM, "Trainer": Stage.TRAIN}
-RESULTS = {"final": {"recall_at_100": 0.4}, "mlflow_run_id": "run-7"}
+RESULTS = MetricsReport(final={"recall_at_100": 0.4}, mlflow_run_id="run-7")
 
 
 def at(seconds: int) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,8 @@ def test_read_metrics_validates_the_file(tmp_path: Path, store: SqliteDocumentSt
     uri = platform.experiment_artifacts_uri("e1", "metrics.json")
     platform.blobs.write_bytes(uri, WRITTEN.read_bytes())
     read = results.read_metrics(platform, "e1")
-    assert read is not None and read["final"]["recall_at_100"] == results.primary_metric(read)
+    assert read is not None and read.final["recall_at_100"] == results.primary_metric(read)
+    assert read.to_document() == json.loads(WRITTEN.read_text())
     platform.blobs.write_bytes(uri, b'{"final": {"recall_at_100": "high"}}')
     with pytest.raises(MalformedReport, match=r"metrics.json is not a metrics report: final.recall_at_100"):
         results.read_metrics(platform, "e1")

@@ -189,6 +189,13 @@ METRICS_MISSING = ErrorCode(
     title="The pipeline finished without writing its metrics",
     fix="Open the Trainer log: the evaluation step must write metrics.json.",
 )
+METRICS_MALFORMED = ErrorCode(
+    code="METRICS_MALFORMED",
+    title="The pipeline wrote metrics the platform cannot read",
+    fix="metrics.json is not a metrics report (the raw details name the fields): the pipeline and the services "
+        "run different versions of the platform, or the file was changed. Run the experiment again; if it "
+        "persists, open the Evaluator log.",
+)
 SUBMIT_UNAVAILABLE = ErrorCode(
     code="SUBMIT_UNAVAILABLE",
     title="The experiment could not be submitted",

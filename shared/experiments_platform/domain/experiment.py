@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from experiments_platform.domain.base import DomainModel, Identifier, Timestamp, new_id, utcnow
 from experiments_platform.domain.dataset import Dataset
 from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status
 
@@ -116,7 +117,7 @@ class Experiment(DomainModel):
     cloud_build_id: str | None = None
     pipeline_job_name: str | None = None
     mlflow_run_id: str | None = None
-    results: dict[str, Any] | None = None
+    results: MetricsReport | None = None
     comparison: dict[str, Any] | None = None
     error: ClassifiedError | None = None
     estimate: Estimate | None = None

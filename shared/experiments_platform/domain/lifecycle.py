@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from experiments_platform.domain import error_codes
 from experiments_platform.domain.error_patterns import classify
 from experiments_platform.domain.experiment import ClassifiedError, Experiment
+from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status, can_transition, stage_can_move
 
 STAGE_MESSAGE_MAX_CHARS = 2000
@@ -186,7 +187,7 @@ def pipeline_started(experiment: Experiment, job_name: str, now: datetime) -> bo
     return move_status(experiment, Status.RUNNING, now) or changed
 
 
-def completed(experiment: Experiment, job_name: str, results: dict[str, Any], comparison: dict[str, Any] | None,
+def completed(experiment: Experiment, job_name: str, results: MetricsReport, comparison: dict[str, Any] | None,
               now: datetime) -> bool:
     """Status completed with the results (``metrics.json``) and "vs previous best"; open stages succeeded."""
     if experiment.pipeline_job_name is None:
@@ -196,9 +197,8 @@ def completed(experiment: Experiment, job_name: str, results: dict[str, Any], co
     close_open_stages(experiment, StageStatus.SUCCEEDED, now)
     experiment.results = results
     experiment.comparison = comparison
-    run_id = results.get("mlflow_run_id")
-    if isinstance(run_id, str) and run_id:
-        experiment.mlflow_run_id = run_id
+    if results.mlflow_run_id:
+        experiment.mlflow_run_id = results.mlflow_run_id
     return True
 
 
@@ -249,11 +249,12 @@ def apply_task(experiment: Experiment, event: TaskEvent, now: datetime) -> bool:
 
 
 def apply_job(
-    experiment: Experiment, event: JobEvent, now: datetime, *, results: dict[str, Any] | None = None,
-    comparison: dict[str, Any] | None = None,
+    experiment: Experiment, event: JobEvent, now: datetime, *, results: MetricsReport | None = None,
+    comparison: dict[str, Any] | None = None, metrics_error: str | None = None,
 ) -> bool:
     """A job state event. A succeeded job completes the experiment with ``results`` (read by the
-    caller from ``metrics.json``) and ``comparison``, or fails it with METRICS_MISSING without them."""
+    caller from ``metrics.json``) and ``comparison``, or fails it without them: METRICS_MALFORMED
+    with ``metrics_error`` when the file was not a report, METRICS_MISSING otherwise."""
     if experiment.pipeline_job_name not in (None, event.job_name):
         return False
     if event.state in JOB_ACTIVE_STATES:
@@ -262,7 +263,9 @@ def apply_job(
         return pipeline_started(experiment, event.job_name, now)
     if event.state == "PIPELINE_STATE_SUCCEEDED":
         if results is None:
-            return fail(experiment, error_codes.METRICS_MISSING.error(stage=Stage.TRAIN), now)
+            missing = (error_codes.METRICS_MALFORMED.error(stage=Stage.TRAIN, excerpt=metrics_error) if metrics_error
+                       else error_codes.METRICS_MISSING.error(stage=Stage.TRAIN))
+            return fail(experiment, missing, now)
         return completed(experiment, event.job_name, results, comparison, now)
     if event.state == "PIPELINE_STATE_FAILED":
         stage = failed_stage(experiment) or Stage.TRAIN

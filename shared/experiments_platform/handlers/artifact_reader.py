@@ -39,13 +39,13 @@ def metrics(platform: Platform, experiment_id: str) -> dict[str, Any]:
     results = experiment.results or read_metrics(platform, experiment_id)
     if results is None:
         raise NotFound(f"{experiment.label} has no metrics yet (status {experiment.status.value})", field="metrics")
-    return {"experiment_id": experiment_id, "metrics": results, "comparison": experiment.comparison}
+    return {"experiment_id": experiment_id, "metrics": results.to_document(), "comparison": experiment.comparison}
 
 
 def training_history(platform: Platform, experiment_id: str) -> dict[str, Any]:
     """Per-epoch series from the tracker, or ``available: false`` with the reason."""
     experiment = _experiment(platform, experiment_id)
-    run_id = experiment.mlflow_run_id or (experiment.results or {}).get("mlflow_run_id")
+    run_id = experiment.mlflow_run_id or (experiment.results.mlflow_run_id if experiment.results else None)
     if not run_id:
         return {"experiment_id": experiment_id, "available": False,
                 "reason": f"{experiment.label} has no MLflow run yet (status {experiment.status.value})"}

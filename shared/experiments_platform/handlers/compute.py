@@ -16,6 +16,7 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.domain import lifecycle
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.experiment import Experiment
+from experiments_platform.domain.metrics_report import MalformedReport, MetricsReport
 from experiments_platform.domain.status import Stage, Status
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
 from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, PipelineTaskStateChanged
@@ -53,17 +54,22 @@ def apply_task(platform: Platform, event: PipelineTaskStateChanged) -> None:
 def apply_job(platform: Platform, event: PipelineJobStateChanged) -> None:
     """A succeeded job completes the experiment with ``metrics.json`` and its comparison, read first."""
     now = utcnow()
-    results: dict[str, Any] | None = None
+    results: MetricsReport | None = None
     comparison: dict[str, Any] | None = None
+    metrics_error: str | None = None
     if event.state == "PIPELINE_STATE_SUCCEEDED":
         current = ExperimentRepository(platform.documents).find(event.experiment_id)
         if current is not None and not current.status.terminal:
-            results = read_metrics(platform, event.experiment_id)
+            try:
+                results = read_metrics(platform, event.experiment_id)
+            except MalformedReport as exc:
+                metrics_error = exc.message
             if results is not None:
                 comparison = compare_with_previous_best(platform.documents, current.id, current.dataset_id, results)
     _apply_pipeline_event(
         platform, event.experiment_id, event.job_name,
-        lambda e: lifecycle.apply_job(e, event, now, results=results, comparison=comparison), event.state)
+        lambda e: lifecycle.apply_job(e, event, now, results=results, comparison=comparison,
+                                      metrics_error=metrics_error), event.state)
 
 
 def _apply_pipeline_event(

@@ -18,8 +18,8 @@ PRIMARY_METRIC = metrics.PRIMARY_METRIC
 Results = MetricsReport | Mapping[str, Any] | None
 
 
-def read_metrics(platform: Platform, experiment_id: str) -> dict[str, Any] | None:
-    """``metrics.json`` of the experiment, validated as a report; None when the pipeline wrote none.
+def read_metrics(platform: Platform, experiment_id: str) -> MetricsReport | None:
+    """``metrics.json`` of the experiment as a report; None when the pipeline wrote none.
 
     Raises ``MalformedReport`` (naming the file and its first bad fields) when the file is not a report.
     """
@@ -28,7 +28,7 @@ def read_metrics(platform: Platform, experiment_id: str) -> dict[str, Any] | Non
         raw = platform.blobs.read_bytes(uri)
     except NotFound:
         return None
-    return parse_report(raw, uri).to_document()
+    return parse_report(raw, uri)
 
 
 def primary_metric(results: Results, metric: str = PRIMARY_METRIC) -> float | None:
