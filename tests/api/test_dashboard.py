@@ -80,6 +80,9 @@ def test_leaderboard_ranks_by_any_metric(
 
     body = error_of(client.get("/api/dashboard/leaderboard?metric=recall_at_1000"))
     assert body["field"] == "metric" and "recall_at_100" in body["suggestions"]
+    for not_ranking in ("popularity_recall_at_100", "ndcg_at_10"):
+        body = error_of(client.get(f"/api/dashboard/heatmap?metric={not_ranking}"))
+        assert body["field"] == "metric" and "not a metric that ranks" in body["message"], "catalogue decides"
     assert error_of(client.get("/api/dashboard/leaderboard?order=up"))["field"] == "order"
     dims = client.get("/api/dashboard/dimensions").json
     assert {"name": "test_loss", "label": "Test loss", "direction": "lower"} in dims["metrics"]
@@ -177,8 +180,10 @@ def test_leaderboard_rows_carry_only_what_the_dashboard_draws(
     client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any]
 ) -> None:
     doc = client.post("/api/experiments", json=start_payload(feature_config, model_config, name="slim")).json
-    finish(platform, doc["id"], results=results(0.42, 0.3, ndcg_at_10=0.2))
-    [item] = client.get("/api/dashboard/leaderboard").json["items"]
+    finish(platform, doc["id"], results=results(0.42, 0.3, recall_at_10_excluding_train_items=0.2))
+    board = client.get("/api/dashboard/leaderboard").json
+    [item] = board["items"]
+    assert board["columns"] == ["recall_at_100", "recall_at_10", "recall_at_50", "test_loss"]
     assert set(item) == {"id", "number", "label", "name", "status", "feature_config_name", "model_config_name",
                          "rank", "value", "metrics", "parameters"}
     assert (item["label"], item["feature_config_name"], item["model_config_name"]) == ("Exp #1", "ids + city",
@@ -187,8 +192,11 @@ def test_leaderboard_rows_carry_only_what_the_dashboard_draws(
     assert set(item["parameters"]) == {"sample_percent", "split", "epochs", "batch_size", "learning_rate",
                                        "hardware_tier"}
     assert item["parameters"]["split"]["strategy"] == "random"
-    [by_ndcg] = client.get("/api/dashboard/leaderboard?metric=ndcg_at_10").json["items"]
-    assert by_ndcg["value"] == 0.2 and by_ndcg["metrics"]["ndcg_at_10"] == 0.2, "the ranking metric is included"
+    excluding = client.get("/api/dashboard/leaderboard?metric=recall_at_10_excluding_train_items").json
+    [by_excluding] = excluding["items"]
+    assert excluding["columns"][0] == "recall_at_10_excluding_train_items"
+    assert by_excluding["value"] == 0.2 and by_excluding["metrics"]["recall_at_10_excluding_train_items"] == 0.2, (
+        "the ranking metric is included")
 
 
 def test_json_responses_are_compressed_when_the_client_accepts_it(

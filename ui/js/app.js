@@ -1,6 +1,7 @@
-/** Entry point: hash routes → pages; the header's MLflow link. */
+/** Entry point: hash routes → pages (once the metric catalogue is loaded); the header's MLflow link. */
 import { dashboard, experiments } from "./lib/api.js";
 import { mount } from "./lib/dom.js";
+import { loadMetrics } from "./lib/metrics.js";
 import { errorState, loading } from "./lib/states.js";
 
 const ROUTES = {
@@ -40,7 +41,7 @@ async function route() {
   mount(main, loading());
   PRELOAD[name]?.(params);
   try {
-    const page = await ROUTES[name]();
+    const [page] = await Promise.all([ROUTES[name](), loadMetrics()]);
     const container = document.createElement("div");
     mount(main, container);
     current = page.render(container, params) || null;

@@ -1,5 +1,8 @@
 """The experiments dashboard: summary stats, leaderboard by any metric, heatmap over two axes.
 
+Metrics, their labels and which value is better come from the metric catalogue (``domain.metrics``);
+only catalogued final metrics with a direction can rank.
+
 Each view reads the experiments with one query and computes in memory, so a dashboard of a
 thousand experiments costs one round trip to the document store. ``SharedLoad`` lets the
 dashboard's concurrent requests (stats, leaderboard, heatmap, dimensions) share that one query.
@@ -8,36 +11,29 @@ dashboard's concurrent requests (stats, leaderboard, heatmap, dimensions) share 
 from __future__ import annotations
 
 import json
-import math
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from statistics import fmean
-from typing import Any, Literal
+from typing import Any
 
+from experiments_platform.domain import metrics
+from experiments_platform.domain.metrics import MetricSpec
+from experiments_platform.domain.metrics_report import final_metrics
 from experiments_platform.domain.names import closest_names
 from experiments_platform.domain.status import CANCELLABLE, Status
 from experiments_platform.errors import InvalidInput
 from experiments_platform.handlers.compare import format_crosses, format_features, format_layers
-from experiments_platform.handlers.experiments import (
-    check_page,
-    metric_direction,
-    metric_label,
-    result_metrics,
-    summarize,
-    value_at,
-)
+from experiments_platform.handlers.experiments import check_page, summarize, value_at
 from experiments_platform.ports.documents import Doc, DocumentStore, Filter
 from experiments_platform.repositories.experiments import ExperimentRepository
 
-HEADLINE = "recall_at_100"
+HEADLINE = metrics.PRIMARY_METRIC
 LEADERBOARD_METRICS = ("recall_at_10", "recall_at_50", "recall_at_100", "test_loss")
 LEADERBOARD_PARAMETERS = ("sample_percent", "split", "epochs", "batch_size", "learning_rate", "hardware_tier")
 DOCUMENT_ROOTS = ("parameters", "model_config_snapshot", "feature_config_snapshot", "dataset_snapshot", "results")
-
-Direction = Literal["higher", "lower"]
 
 
 def load_experiments(documents: DocumentStore, dataset_id: str | None = None) -> list[Doc]:
@@ -84,8 +80,16 @@ def _completed(docs: Sequence[Doc]) -> list[Doc]:
     return [d for d in docs if d.get("status") == Status.COMPLETED.value]
 
 
-def direction_of(metric: str) -> Direction:
-    return metric_direction(metric) or "higher"
+def ranking_metric(name: str, field: str = "metric") -> MetricSpec:
+    """The catalogue entry of a metric that can rank (a final metric with a direction), else ``InvalidInput``."""
+    rankable = {m.name: m for m in metrics.rankable()}
+    if name not in rankable:
+        raise InvalidInput(
+            f"{field}: {name!r} is not a metric that ranks experiments; use one of {', '.join(rankable)}",
+            field=field,
+            suggestions=closest_names(name, rankable) or [HEADLINE],
+        )
+    return rankable[name]
 
 
 def stats(docs: Sequence[Doc], mlflow_url: str | None = None) -> dict[str, Any]:
@@ -93,8 +97,12 @@ def stats(docs: Sequence[Doc], mlflow_url: str | None = None) -> dict[str, Any]:
     by_status = {s.value: 0 for s in Status}
     for d in docs:
         by_status[d.get("status", "pending")] = by_status.get(d.get("status", "pending"), 0) + 1
-    scored = [(v, d) for d in _completed(docs) if (v := result_metrics(d.get("results")).get(HEADLINE)) is not None]
-    best = max(scored, key=lambda pair: pair[0], default=None)
+    headline = metrics.spec(HEADLINE)
+    best: tuple[float, Doc] | None = None
+    scored = [(v, d) for d in _completed(docs) if (v := final_metrics(d.get("results")).get(HEADLINE)) is not None]
+    for value, doc in scored:
+        if best is None or headline.better(value, best[0]):
+            best = (value, doc)
     return {
         "total": len(docs),
         "completed": by_status[Status.COMPLETED.value],
@@ -120,26 +128,25 @@ def leaderboard(
     if order not in ("best", "asc", "desc"):
         raise InvalidInput("order: use best, asc or desc", field="order", suggestions=["best", "asc", "desc"])
     check_page(page, page_size)
+    spec = ranking_metric(metric)
     rows = []
     for d in _completed(docs):
-        metrics = result_metrics(d.get("results"))
-        if metric in metrics:
-            rows.append((metrics[metric], metrics, d))
-    if not rows and docs:
-        _check_metric_known(metric, docs)
-    direction = direction_of(metric)
-    descending = order == "desc" or (order == "best" and direction == "higher")
+        final = final_metrics(d.get("results"))
+        if metric in final:
+            rows.append((final[metric], final, d))
+    descending = order == "desc" or (order == "best" and spec.direction == "higher")
     rows.sort(key=lambda r: (-r[0] if descending else r[0], -(r[2].get("number") or 0)))
     start = (page - 1) * page_size
     shown = (*LEADERBOARD_METRICS, metric)
     items = [
-        _leaderboard_item(d, rank, value, {name: metrics[name] for name in shown if name in metrics})
-        for rank, (value, metrics, d) in enumerate(rows[start:start + page_size], start=start + 1)
+        _leaderboard_item(d, rank, value, {name: final[name] for name in shown if name in final})
+        for rank, (value, final, d) in enumerate(rows[start:start + page_size], start=start + 1)
     ]
     return {
         "metric": metric,
-        "label": metric_label(metric),
-        "direction": direction,
+        "label": spec.label,
+        "direction": spec.direction,
+        "columns": list(dict.fromkeys((metric, *LEADERBOARD_METRICS))),
         "items": items,
         "total": len(rows),
         "page": page,
@@ -162,16 +169,6 @@ def _leaderboard_item(doc: Doc, rank: int, value: float, metrics: dict[str, floa
         "metrics": metrics,
         "parameters": {name: parameters[name] for name in LEADERBOARD_PARAMETERS if name in parameters},
     }
-
-
-def _check_metric_known(metric: str, docs: Sequence[Doc]) -> None:
-    known = sorted({m for d in docs for m in result_metrics(d.get("results"))})
-    if known and metric not in known:
-        raise InvalidInput(
-            f"metric: no experiment has a result named {metric!r}; available: {', '.join(known[:20])}",
-            field="metric",
-            suggestions=closest_names(metric, known) or known[:3],
-        )
 
 
 # Axes
@@ -279,17 +276,15 @@ def axis_sort_key(text: str) -> tuple[Any, ...]:
 def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str = "embedding_dims",
             y_axis: str = "cross_features") -> dict[str, Any]:
     """Cells of the completed experiments over two axes; a cell holds its best value, mean and count."""
+    spec = ranking_metric(metric)
     x, y = axis(x_axis, "x_axis"), axis(y_axis, "y_axis")
-    direction = direction_of(metric)
-    better: Callable[[float, float], bool] = (lambda a, b: a > b) if direction == "higher" else (lambda a, b: a < b)
+    better = spec.better
     groups: dict[tuple[str, str], list[tuple[float, Doc]]] = {}
     for d in _completed(docs):
-        value = result_metrics(d.get("results")).get(metric)
-        if value is None or math.isnan(value):
+        value = final_metrics(d.get("results")).get(metric)
+        if value is None:
             continue
         groups.setdefault((axis_text(x.value(d)), axis_text(y.value(d))), []).append((value, d))
-    if not groups and docs:
-        _check_metric_known(metric, docs)
     cells = []
     best_cell: dict[str, Any] | None = None
     for (xv, yv), members in groups.items():
@@ -315,8 +310,8 @@ def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str = "embeddin
     cells.sort(key=lambda c: (y_values.index(c["y"]), x_values.index(c["x"])))
     return {
         "metric": metric,
-        "label": metric_label(metric),
-        "direction": direction,
+        "label": spec.label,
+        "direction": spec.direction,
         "x_axis": {"name": x_axis, "label": x.label, "values": x_values},
         "y_axis": {"name": y_axis, "label": y.label, "values": y_values},
         "cells": cells,
@@ -325,10 +320,10 @@ def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str = "embeddin
 
 
 def dimensions(docs: Sequence[Doc]) -> dict[str, Any]:
-    """The quality metrics present in completed results (not the baselines'), and the heatmap axes."""
-    present = {m for d in _completed(docs) for m in result_metrics(d.get("results"))}
-    names = sorted(m for m in present if metric_direction(m))
+    """The metrics that rank (catalogued, with a direction; not the baselines) present in completed
+    results, in catalogue order, and the heatmap axes."""
+    present = {m for d in _completed(docs) for m in final_metrics(d.get("results"))}
     return {
-        "metrics": [{"name": n, "label": metric_label(n), "direction": direction_of(n)} for n in names],
+        "metrics": [{"name": m.name, "label": m.label, "direction": m.direction} for m in metrics.rankable(present)],
         "axes": [{"name": a.name, "label": a.label} for a in AXES.values()],
     }

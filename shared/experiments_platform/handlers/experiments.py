@@ -1,4 +1,4 @@
-"""Service layer of experiments: start, get, list, cancel, selectable; reading results and metrics.
+"""Service layer of experiments: start, get, list, cancel, selectable, and their summaries.
 
 ``start_experiment`` creates the experiment through the repository (status pending, the next
 Exp #N taken in the same transaction, frozen snapshots of the dataset and configs) and publishes
@@ -25,6 +25,8 @@ from experiments_platform.domain.experiment import (
     QuickTestParameters,
 )
 from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.metrics import PRIMARY_METRIC
+from experiments_platform.domain.metrics_report import final_metrics
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.names import unknown_name_message
 from experiments_platform.domain.status import CANCELLABLE, Status
@@ -296,72 +298,7 @@ def cancel_experiment(documents: DocumentStore, bus: EventBus, experiment_id: st
     return experiment.to_document()
 
 
-# Results and summaries
-
-_HIGHER = ("recall", "precision", "accuracy", "ndcg", "mrr", "map_at", "auc", "hit_rate", "coverage")
-
-
-def flatten_metrics(results: Mapping[str, Any] | None, prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of a results dict; nested keys joined with '.' (``baseline.recall_at_100``)."""
-    out: dict[str, float] = {}
-    for key, value in (results or {}).items():
-        name = f"{prefix}{key}"
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float)):
-            out[name] = float(value)
-        elif isinstance(value, Mapping):
-            out.update(flatten_metrics(value, f"{name}."))
-    return out
-
-
-def result_metrics(results: Mapping[str, Any] | None) -> dict[str, float]:
-    """The final metrics of a results document under their stable names (``recall_at_100``, ``test_loss``).
-
-    The pipeline's ``metrics.json`` keeps them flat under ``final``; other shapes are flattened whole.
-    """
-    final = (results or {}).get("final")
-    if isinstance(final, Mapping):
-        return flatten_metrics(final)
-    return flatten_metrics(results)
-
-
-BASELINE_PREFIXES = ("popularity_", "random_")
-
-
-def metric_direction(name: str) -> Literal["higher", "lower"] | None:
-    """Which value of a metric is better; None for baselines and numbers that are not quality metrics."""
-    leaf = name.rsplit(".", 1)[-1].lower()
-    if leaf.startswith(BASELINE_PREFIXES):
-        return None
-    if "loss" in leaf or leaf.endswith("_error") or leaf in ("duration_s", "wall_s"):
-        return "lower"
-    if any(token in leaf for token in _HIGHER):
-        return "higher"
-    return None
-
-
-METRIC_VARIANTS = {"_excluding_train_items": "excl. training items"}
-
-
-def metric_label(name: str) -> str:
-    """``recall_at_100`` → ``Recall@100``; ``popularity_recall_at_10`` → ``Popularity Recall@10``;
-    ``recall_at_100_excluding_train_items`` → ``Recall@100 (excl. training items)``;
-    ``baseline.recall_at_100`` → ``Baseline Recall@100``."""
-    words = []
-    for part in name.split("."):
-        variant = next((suffix for suffix in METRIC_VARIANTS if part.endswith(suffix)), None)
-        if variant:
-            part = part[: -len(variant)]
-        head, _, k = part.partition("_at_")
-        head_words = [w for w in head.split("_") if w]
-        if k and head_words:
-            head_words[-1] = head_words[-1].capitalize()
-        text = " ".join(head_words)
-        text = text[:1].upper() + text[1:]
-        text = f"{text}@{k}" if k else text
-        words.append(f"{text} ({METRIC_VARIANTS[variant]})" if variant else text)
-    return " ".join(words)
+# Summaries (a metric's meaning lives in domain/metrics.py)
 
 
 def value_at(doc: Mapping[str, Any], path: str) -> Any:
@@ -383,7 +320,7 @@ def duration_s(doc: Mapping[str, Any]) -> float | None:
 
 def summarize(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The compact row of an experiment (selection modal, leaderboard, comparison header)."""
-    recall = result_metrics(doc.get("results")).get("recall_at_100")
+    recall = final_metrics(doc.get("results")).get(PRIMARY_METRIC)
     return {
         "id": doc["id"],
         "number": doc.get("number"),

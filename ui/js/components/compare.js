@@ -5,7 +5,8 @@
  */
 import { experiments } from "../lib/api.js";
 import { appendSliced, h, mount } from "../lib/dom.js";
-import { pct, truncate } from "../lib/format.js";
+import { truncate } from "../lib/format.js";
+import { formatMetric } from "../lib/metrics.js";
 import { openModal } from "../lib/modal.js";
 import { empty, errorState, loading } from "../lib/states.js";
 import { statusBadge } from "./labels.js";
@@ -61,7 +62,7 @@ export function openCompareSelection({ preselected = [] } = {}) {
       h("strong", { class: "nowrap" }, item.label),
       h("span", { style: { minWidth: 0 } }, h("div", { style: { overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" } }, item.name), item.description ? h("div", { class: "desc" }, truncate(item.description, 30)) : null),
       statusBadge(item.status),
-      h("span", { class: "num" }, pct(item.recall_at_100)));
+      h("span", { class: "num" }, formatMetric("recall_at_100", item.recall_at_100)));
     applyState(row);
     return row.el;
   }

@@ -1,7 +1,7 @@
 /** One experiment as a card: identity, configs, key parameters, stage bar, View and Cancel. */
 import { h } from "../lib/dom.js";
-import { dateTime, duration, pct, secondsBetween, truncate } from "../lib/format.js";
-import { recall } from "../lib/results.js";
+import { dateTime, duration, secondsBetween, truncate } from "../lib/format.js";
+import { formatMetric, metricLabel, primaryMetric } from "../lib/metrics.js";
 import { currentStage, isActive, isCancellable, statusClass } from "../lib/status.js";
 import { progressBar } from "./progress_bar.js";
 import { splitLabel, statusBadge } from "./labels.js";
@@ -30,8 +30,9 @@ export function experimentCard(experiment, { onView, onCancel }) {
   cancelButton.setAttribute("aria-label", `Cancel Exp #${experiment.number}`);
 
   let caption;
-  const r100 = recall(results, 100);
-  if (experiment.status === "completed") caption = ["Completed", r100 != null ? h("span", { class: "metric-chip" }, ` · Recall@100 ${pct(r100)}`) : "", experiment.comparison?.summary ? h("span", { class: "muted" }, ` · ${experiment.comparison.summary}`) : ""];
+  const primary = primaryMetric();
+  const headline = results.final?.[primary];
+  if (experiment.status === "completed") caption = ["Completed", headline != null ? h("span", { class: "metric-chip" }, ` · ${metricLabel(primary)} ${formatMetric(primary, headline)}`) : "", experiment.comparison?.summary ? h("span", { class: "muted" }, ` · ${experiment.comparison.summary}`) : ""];
   else if (experiment.status === "failed") caption = ["Failed", experiment.error?.title ? `: ${experiment.error.title}` : ""];
   else if (experiment.status === "cancelled") caption = ["Cancelled"];
   else if (stage && stage.state.status === "running") caption = ["Current: ", stage.label];

@@ -1,15 +1,10 @@
 /** The configuration heatmap: a metric over two axes, colour-scaled, best cell starred; a cell opens its best experiment. */
 import { rampColor } from "../lib/colors.js";
 import { h } from "../lib/dom.js";
-import { num, pct } from "../lib/format.js";
-import { isRate } from "../lib/results.js";
+import { formatMetric, metricLabel } from "../lib/metrics.js";
 import { empty } from "../lib/states.js";
 
 export { rampColor };
-
-export function formatMetric(metric, value) {
-  return isRate(metric) && Math.abs(value) <= 1 ? pct(value) : num(value, 4);
-}
 
 /** `data`: the API's heatmap; `onOpen(experimentId)` for a cell. */
 export function renderHeatmap(data, onOpen) {
@@ -20,7 +15,7 @@ export function renderHeatmap(data, onOpen) {
   const goodness = (v) => (hi === lo ? 1 : data.direction === "lower" ? (hi - v) / (hi - lo) : (v - lo) / (hi - lo));
   const byKey = new Map(data.cells.map((c) => [`${c.x}\u0000${c.y}`, c]));
   const best = data.best;
-  const table = h("table", { class: "heatmap", id: "heatmap-table", "aria-label": `${data.label} by ${data.x_axis.label} and ${data.y_axis.label}` },
+  const table = h("table", { class: "heatmap", id: "heatmap-table", "aria-label": `${metricLabel(data.metric)} by ${data.x_axis.label} and ${data.y_axis.label}` },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "muted" }, `${data.y_axis.label} ↓ · ${data.x_axis.label} →`)), data.x_axis.values.map((x) => h("th", { scope: "col", class: "mono" }, x)))),
     h("tbody", {}, data.y_axis.values.map((y) => h("tr", {},
       h("th", { scope: "row", class: "mono", style: { textAlign: "right" } }, y),
@@ -29,7 +24,7 @@ export function renderHeatmap(data, onOpen) {
         if (!cell) return h("td", { class: "cell empty" }, "—");
         const t = goodness(cell.value);
         const isBest = best && best.x === x && best.y === y;
-        const label = `${data.label} ${formatMetric(data.metric, cell.value)} at ${data.x_axis.label} ${x}, ${data.y_axis.label} ${y}; best of ${cell.count} (mean ${formatMetric(data.metric, cell.mean)}); open Exp #${cell.experiment_number}`;
+        const label = `${metricLabel(data.metric)} ${formatMetric(data.metric, cell.value)} at ${data.x_axis.label} ${x}, ${data.y_axis.label} ${y}; best of ${cell.count} (mean ${formatMetric(data.metric, cell.mean)}); open Exp #${cell.experiment_number}`;
         return h("td", {
           class: ["cell", isBest ? "best" : ""],
           style: { background: rampColor(0.15 + 0.85 * t), color: t > 0.55 ? "#fff" : "#0f172a", cursor: "pointer" },

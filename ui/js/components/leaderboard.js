@@ -9,11 +9,11 @@
  */
 import { appendSliced, h } from "../lib/dom.js";
 import { int } from "../lib/format.js";
-import { metricLabel } from "../lib/results.js";
+import { formatMetric, metric as metricSpec, metricLabel } from "../lib/metrics.js";
 import { empty } from "../lib/states.js";
-import { formatMetric } from "./heatmap.js";
 
-export const METRIC_COLUMNS = ["recall_at_10", "recall_at_50", "recall_at_100", "test_loss"];
+/** From this many metric columns on, the table takes its wide layout (config columns hidden when narrow). */
+const WIDE_FROM = 5;
 const FIRST_ROWS = 25;
 const PAGE_ROWS = 50;
 const TEXT_COLUMNS = [["rank", "#"], ["exp", "Exp"], ["name", "Name"], ["cfg", "Features"], ["cfg", "Model"]];
@@ -28,7 +28,7 @@ function columnTemplate(metricCount, withConfigs) {
 export function leaderboardTable(board, onOpen) {
   if (!board.items.length) return empty("No completed experiments have this metric yet.", "Completed quick tests are ranked here.");
   const metric = board.metric;
-  const columns = [...new Set([metric, ...METRIC_COLUMNS])];
+  const columns = board.columns;
   const value = (item, key) => (key === metric ? item.value : item.metrics?.[key]);
   let sort = null;
 
@@ -42,7 +42,7 @@ export function leaderboardTable(board, onOpen) {
   });
   const body = h("div", { class: "lb-body" });
   const table = h("div", {
-    role: "table", id: "leaderboard-table", class: ["lb", columns.length > METRIC_COLUMNS.length ? "lb-wide" : ""], "aria-label": `Leaderboard by ${board.label}`,
+    role: "table", id: "leaderboard-table", class: ["lb", columns.length >= WIDE_FROM ? "lb-wide" : ""], "aria-label": `Leaderboard by ${metricLabel(metric)}`,
     "aria-describedby": caption.id, "aria-rowcount": String(board.items.length + 1),
     style: { "--lb-cols": columnTemplate(columns.length, true), "--lb-cols-narrow": columnTemplate(columns.length, false) },
   },
@@ -112,7 +112,7 @@ export function leaderboardTable(board, onOpen) {
     }
     const shown = board.total > items.length ? ` (the first ${int(items.length)})` : "";
     const sorted = sort ? ` · sorted by ${metricLabel(sort.key)}, ${desc ? "highest" : "lowest"} first` : "";
-    caption.textContent = `${int(board.total)} completed experiments${shown} ranked by ${board.label} (${board.direction} is better)${sorted}. Click a row to open it.`;
+    caption.textContent = `${int(board.total)} completed experiments${shown} ranked by ${metricLabel(metric)} (${board.direction} is better)${sorted}. Click a row to open it.`;
     body.replaceChildren();
     body.setAttribute("aria-busy", "true");
     appendSliced(body, items.length, (i) => rowFor(items[i], i), {
@@ -127,7 +127,7 @@ export function leaderboardTable(board, onOpen) {
   function sortBy(key) {
     const activeKey = sort ? sort.key : metric;
     const desc = sort ? sort.desc : board.direction === "higher";
-    sort = { key, desc: key === activeKey ? !desc : !/loss/.test(key) };
+    sort = { key, desc: key === activeKey ? !desc : metricSpec(key).direction !== "lower" };
     draw();
   }
 

@@ -20,6 +20,7 @@ export const modelConfigs = resource("model-configs");
 
 export const system = {
   options: () => get("/api/system/options"),
+  metrics: () => get("/api/metrics"),
 };
 
 export const experiments = {

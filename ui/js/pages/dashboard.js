@@ -2,9 +2,10 @@
 import { DASHBOARD_DEFAULTS, dashboard, datasets } from "../lib/api.js";
 import { h, mount, yieldToMain } from "../lib/dom.js";
 import { field, select, setOptions } from "../lib/forms.js";
-import { int, pct } from "../lib/format.js";
+import { int } from "../lib/format.js";
+import { formatMetric, metricLabel, primaryMetric } from "../lib/metrics.js";
 import { empty, errorState, loading } from "../lib/states.js";
-import { formatMetric, renderHeatmap } from "../components/heatmap.js";
+import { renderHeatmap } from "../components/heatmap.js";
 import { leaderboardTable } from "../components/leaderboard.js";
 import { parallelCoordinates } from "../components/parallel_coords.js";
 
@@ -24,9 +25,10 @@ export function render(root) {
   const exportLink = h("a", { class: "button", id: "export-csv", href: dashboard.exportUrl({}), download: "experiments.csv" }, "⇩ Export CSV");
   const mlflowLink = h("a", { class: "button", id: "open-mlflow", href: "#", target: "_blank", rel: "noopener", hidden: true }, "Open MLflow ↗");
   const statsHost = h("div", { id: "summary-cards" });
-  const metricSelect = select([["recall_at_100", "Recall@100"]], { id: "leaderboard-metric" });
+  const primary = primaryMetric();
+  const metricSelect = select([[primary, metricLabel(primary)]], { id: "leaderboard-metric" });
   const leaderboardHost = h("div", { id: "leaderboard" });
-  const heatMetric = select([["recall_at_100", "Recall@100"]], { id: "heatmap-metric" });
+  const heatMetric = select([[primary, metricLabel(primary)]], { id: "heatmap-metric" });
   const xAxis = select([["embedding_dims", "Id embedding dims"]], { id: "heatmap-x" });
   const yAxis = select([["cross_features", "Cross features"]], { id: "heatmap-y" });
   const heatmapHost = h("div", { id: "heatmap" });
@@ -69,8 +71,8 @@ export function render(root) {
       mount(statsHost, h("div", { class: "tiles", style: { marginBottom: "1rem" } },
         tile("Experiments", int(stats.total), `${int(stats.active)} active · ${int(stats.failed)} failed · ${int(stats.cancelled)} cancelled`, { dataset: { stat: "total" } }),
         tile("Completed", int(stats.completed), null, { dataset: { stat: "completed" } }),
-        tile("Best Recall@100", pct(best?.value), best ? h("button", { type: "button", class: "small ghost tile-link", title: `${best.experiment.label} · ${best.experiment.name}`, onClick: () => open(best.experiment.id) }, `${best.experiment.label} · ${best.experiment.name}`) : "no completed run yet", { dataset: { stat: "best" } }),
-        tile("Average Recall@100", pct(stats.average_recall_at_100), "over completed experiments", { dataset: { stat: "average" } })));
+        tile(`Best ${metricLabel(primary)}`, formatMetric(primary, best?.value), best ? h("button", { type: "button", class: "small ghost tile-link", title: `${best.experiment.label} · ${best.experiment.name}`, onClick: () => open(best.experiment.id) }, `${best.experiment.label} · ${best.experiment.name}`) : "no completed run yet", { dataset: { stat: "best" } }),
+        tile(`Average ${metricLabel(primary)}`, formatMetric(primary, stats.average_recall_at_100), "over completed experiments", { dataset: { stat: "average" } })));
     } catch (error) {
       mount(statsHost, errorState(error, loadStats));
     }
@@ -78,8 +80,8 @@ export function render(root) {
 
   async function loadDimensions() {
     const dims = await dashboard.dimensions();
-    const metrics = dims.metrics.length ? dims.metrics.map((m) => [m.name, m.label]) : [["recall_at_100", "Recall@100"]];
-    for (const el of [metricSelect, heatMetric]) setOptions(el, metrics, metrics.some(([n]) => n === el.value) ? el.value : "recall_at_100");
+    const metrics = dims.metrics.length ? dims.metrics.map((m) => [m.name, metricLabel(m.name)]) : [[primary, metricLabel(primary)]];
+    for (const el of [metricSelect, heatMetric]) setOptions(el, metrics, metrics.some(([n]) => n === el.value) ? el.value : primary);
     const axes = dims.axes.map((a) => [a.name, a.label]);
     setOptions(xAxis, axes, xAxis.value);
     setOptions(yAxis, axes, yAxis.value);
@@ -126,9 +128,9 @@ export function render(root) {
       return;
     }
     const axes = PC_AXES.filter((a) => pcChosen.has(a.key));
-    const metricAxis = { label: leaderboard.label, value: (i) => i.value, format: (v) => formatMetric(leaderboard.metric, v) };
+    const metricAxis = { label: metricLabel(leaderboard.metric), value: (i) => i.value, format: (v) => formatMetric(leaderboard.metric, v) };
     const { canvas, disconnect } = parallelCoordinates(leaderboard.items, [...axes, metricAxis], leaderboard.direction);
-    mount(pcHost, canvas, h("p", { class: "small muted" }, `${int(leaderboard.items.length)} experiments; darker lines are better by ${leaderboard.label}.`));
+    mount(pcHost, canvas, h("p", { class: "small muted" }, `${int(leaderboard.items.length)} experiments; darker lines are better by ${metricLabel(leaderboard.metric)}.`));
     pcDisconnect = disconnect;
   }
 

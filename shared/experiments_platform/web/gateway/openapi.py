@@ -13,10 +13,11 @@ from pydantic.json_schema import models_json_schema
 from experiments_platform.domain.dataset import Dataset, TableSource
 from experiments_platform.domain.experiment import Estimate, Experiment
 from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.metrics import MetricSpec
 from experiments_platform.domain.model import ModelConfig
 
 OPENAPI_YAML = Path(__file__).resolve().parent / "openapi.yaml"
-DOMAIN_MODELS = (Dataset, TableSource, FeatureConfig, ModelConfig, Experiment, Estimate)
+DOMAIN_MODELS = (Dataset, TableSource, FeatureConfig, ModelConfig, Experiment, Estimate, MetricSpec)
 
 
 def domain_schemas() -> dict[str, Any]:

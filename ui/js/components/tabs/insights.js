@@ -40,7 +40,7 @@ export function createTab(panel) {
         reportLink),
       current ? statistics(current) : empty(isActive(experiment) ? "Statistics are not available yet." : "Statistics are not available.", data.missing?.statistics || (experiment.status === "running" || experiment.status === "submitting" || experiment.status === "pending" ? "They appear when the Stats stage finishes." : "This run produced no statistics.")),
       h("div", { class: "section-title" }, "Vocabularies"),
-      vocabularyTable(data.vocabularies ?? experiment.results),
+      vocabularyTable(experiment.results),
       h("div", { class: "section-title" }, "Schema"),
       data.schema?.features?.length ? schemaTable(data.schema) : empty(isActive(experiment) ? "The schema is not available yet." : "The schema is not available.", data.missing?.schema || "It appears when the Schema stage finishes."));
   }
@@ -91,8 +91,8 @@ function statistics(s) {
   ];
 }
 
-function vocabularyTable(source) {
-  const rows = vocabularies(source);
+function vocabularyTable(results) {
+  const rows = vocabularies(results);
   if (!rows.length) return empty("Vocabulary sizes are not available.", "They are reported with the results of a completed run.");
   return h("div", { class: "table-wrap" }, h("table", { class: "vocab-table" },
     h("thead", {}, h("tr", {}, ["Feature", "Tower", "Vocabulary size", "OOV rate (eval)", "Status"].map((t) => h("th", {}, t)))),

@@ -1,7 +1,8 @@
 /** Overview tab: status and stages, results against the popularity baseline and the previous best, configuration, parameters, failure. */
 import { h, mount } from "../../lib/dom.js";
-import { dash, dateTime, duration, int, isNum, num, pct, secondsBetween, usd } from "../../lib/format.js";
-import { baselineRecall, flatten, isRate, metricLabel, protocol, randomRecall, recall, RECALL_KS, testLoss } from "../../lib/results.js";
+import { dash, dateTime, duration, int, isNum, secondsBetween, usd } from "../../lib/format.js";
+import { formatMetric, formatMetricDelta, metricLabel, metricsWhere, recallKs, reportValue } from "../../lib/metrics.js";
+import { baselineRecall, EXCLUDING, protocol, randomRecall, recall } from "../../lib/results.js";
 import { STAGES } from "../../lib/status.js";
 import { crossLabel, featureLabel, splitLabel, towerLabel } from "../labels.js";
 import { progressBar } from "../progress_bar.js";
@@ -50,36 +51,39 @@ function failure(error) {
     error.excerpt ? h("details", {}, h("summary", {}, "Raw error details"), h("pre", {}, error.excerpt)) : null);
 }
 
-const EXCLUDING = "excluding_train_items";
+const OUTCOME_CLASS = { better: "delta-up", worse: "delta-down" };
 
-function delta(value, base) {
+/** The model's value against the popularity baseline, as the catalogue formats a difference (`+1.2 pp`). */
+function delta(name, value, base) {
   if (!isNum(value) || !isNum(base)) return null;
-  const d = value - base;
-  return h("span", { class: d >= 0 ? "delta-up" : "delta-down" }, ` (${d >= 0 ? "+" : "−"}${Math.abs(d * 100).toFixed(1)} pts)`);
+  return h("span", { class: value >= base ? "delta-up" : "delta-down" }, ` (${formatMetricDelta(name, value - base)})`);
 }
 
 function resultsBlock(e) {
   const r = e.results;
-  const tiles = RECALL_KS.map((k) => h("div", { class: "tile", dataset: { metric: `recall_at_${k}` } },
-    h("div", { class: "label" }, `Recall@${k}`),
-    h("div", { class: "value" }, pct(recall(r, k))),
-    h("div", { class: "sub" }, "popularity ", pct(baselineRecall(r, k)), delta(recall(r, k), baselineRecall(r, k)))));
-  tiles.push(h("div", { class: "tile" }, h("div", { class: "label" }, "Test loss"), h("div", { class: "value" }, num(testLoss(r), 4))));
+  const ks = recallKs();
+  const tiles = ks.map((k) => {
+    const name = `recall_at_${k}`;
+    return h("div", { class: "tile", dataset: { metric: name } },
+      h("div", { class: "label" }, metricLabel(name)),
+      h("div", { class: "value" }, formatMetric(name, recall(r, k))),
+      h("div", { class: "sub" }, "popularity ", formatMetric(`popularity_${name}`, baselineRecall(r, k)), delta(name, recall(r, k), baselineRecall(r, k))));
+  });
+  tiles.push(h("div", { class: "tile", dataset: { metric: "test_loss" } }, h("div", { class: "label" }, metricLabel("test_loss")), h("div", { class: "value" }, formatMetric("test_loss", r.final?.test_loss))));
   const comparison = e.comparison;
-  const hasExcluding = RECALL_KS.some((k) => isNum(recall(r, k, EXCLUDING)));
-  const random = randomRecall(r);
+  const hasExcluding = ks.some((k) => isNum(recall(r, k, EXCLUDING)));
   return [
     h("div", { class: "section-title" }, "Results"),
     h("div", { class: "tiles" }, tiles),
-    comparison?.summary ? h("p", { class: ["vs-best", comparison.improved ? "delta-up" : comparison.delta_points < 0 ? "delta-down" : "muted"], style: { marginTop: "0.6rem" } },
-      comparison.summary, isNum(comparison.previous_best) ? h("span", { class: "muted" }, ` (previous best Recall@100 ${pct(comparison.previous_best)})`) : null) : null,
+    comparison?.summary ? h("p", { class: ["vs-best", OUTCOME_CLASS[comparison.outcome] || "muted"], style: { marginTop: "0.6rem" } },
+      comparison.summary, isNum(comparison.previous_best) ? h("span", { class: "muted" }, ` (previous best ${metricLabel(comparison.metric)} ${formatMetric(comparison.metric, comparison.previous_best)})`) : null) : null,
     hasExcluding ? h("div", { class: "table-wrap", style: { marginTop: "0.6rem" } }, h("table", { class: "protocol-table" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Ranking"), RECALL_KS.map((k) => h("th", { class: "num" }, `Model R@${k}`)), RECALL_KS.map((k) => h("th", { class: "num" }, `Popularity R@${k}`)))),
+      h("thead", {}, h("tr", {}, h("th", {}, "Ranking"), ks.map((k) => h("th", { class: "num" }, `Model R@${k}`)), ks.map((k) => h("th", { class: "num" }, `Popularity R@${k}`)))),
       h("tbody", {}, [["all items", ""], ["excluding the buyer's training items", EXCLUDING]].map(([label, variant]) => h("tr", {},
         h("td", {}, label),
-        RECALL_KS.map((k) => h("td", { class: "num" }, pct(recall(r, k, variant)))),
-        RECALL_KS.map((k) => h("td", { class: "num muted" }, pct(baselineRecall(r, k, variant))))))))) : null,
-    protocolLine(protocol(r), e, random),
+        ks.map((k) => h("td", { class: "num" }, formatMetric(`recall_at_${k}`, recall(r, k, variant)))),
+        ks.map((k) => h("td", { class: "num muted" }, formatMetric(`popularity_recall_at_${k}`, baselineRecall(r, k, variant))))))))) : null,
+    protocolLine(protocol(r), e, randomRecall(r)),
     allMetrics(r),
   ];
 }
@@ -87,23 +91,26 @@ function resultsBlock(e) {
 function protocolLine(p, e, random) {
   const parts = [
     `split ${p?.split_strategy || splitLabel(e.parameters?.split)}`,
-    isNum(p?.corpus_size) ? `exact ranking of all ${int(p.corpus_size)} candidates` : null,
-    isNum(p?.test_interactions) ? `${int(p.test_interactions)} test interactions` : null,
+    isNum(p?.corpus_size) ? `exact ranking of all ${formatMetric("corpus_size", p.corpus_size)} candidates` : null,
+    isNum(p?.test_interactions) ? `${formatMetric("test_interactions", p.test_interactions)} test interactions` : null,
     p?.sampling_bias_correction !== undefined ? `sampling-bias correction ${p.sampling_bias_correction ? "on" : "off"}` : null,
-    isNum(random) ? `random ranking would score Recall@100 ${pct(random)}` : null,
+    isNum(random) ? `random ranking would score Recall@100 ${formatMetric("random_recall_at_100", random)}` : null,
   ].filter(Boolean);
   return h("div", { class: "small muted protocol", style: { marginTop: "0.5rem" } },
     h("strong", {}, "Protocol: "), parts.join(" · "), ".",
     p?.description ? h("details", {}, h("summary", {}, "How recall is computed"), h("p", {}, p.description)) : null);
 }
 
+/** Every catalogued number of the report except the per-epoch history (the Training tab's), in catalogue order. */
 function allMetrics(results) {
-  const rows = flatten(results.final ? { final: results.final, protocol: results.protocol, timings: results.timings } : results).filter(([name]) => !/mlflow|run_id|protocol\.rows|protocol\.ks/.test(name));
+  const rows = metricsWhere().filter((m) => m.source !== "history" && isNum(reportValue(results, m.name)));
   if (!rows.length) return null;
   return h("details", { style: { marginTop: "0.4rem" } },
     h("summary", {}, `All ${rows.length} result values`),
     h("div", { class: "table-wrap", style: { maxHeight: "280px", marginTop: "0.4rem" } },
-      h("table", {}, h("tbody", {}, rows.map(([name, value]) => h("tr", {}, h("td", {}, metricLabel(name)), h("td", { class: "mono muted small" }, name), h("td", { class: "num" }, isRate(name) && value <= 1 ? pct(value, 2) : num(value))))))));
+      h("table", { class: "all-metrics" }, h("tbody", {}, rows.map((m) => h("tr", { dataset: { metric: m.name } },
+        h("td", { title: m.description }, m.label), h("td", { class: "mono muted small" }, m.name),
+        h("td", { class: "num" }, formatMetric(m.name, reportValue(results, m.name)))))))));
 }
 
 function configuration(e) {

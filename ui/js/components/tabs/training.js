@@ -1,25 +1,28 @@
 /**
  * Training tab: loss chart (train, validation, regularisation, total; each toggleable), recall
  * bars against the popularity baseline, weight norms per tower, weight distribution with a tower
- * selector, and the final metrics. Charts without data say "not available".
+ * selector, and the final metrics. Charts without data say "not available". Each chart names the
+ * catalogue metrics it draws; labels and formats come from the catalogue, and the final-metrics
+ * tables list every catalogued metric the run reported.
  */
 import { experiments } from "../../lib/api.js";
 import { COLORS, chart } from "../../lib/charts.js";
 import { h, mount, nextId } from "../../lib/dom.js";
-import { isNum, num, pct } from "../../lib/format.js";
-import { baselineRecall, historySeries, recall, RECALL_KS, testLoss } from "../../lib/results.js";
+import { isNum } from "../../lib/format.js";
+import { formatMetric, metricLabel, metricsWhere, recallKs } from "../../lib/metrics.js";
+import { baselineRecall, historySeries, recall } from "../../lib/results.js";
 import { errorState, loading } from "../../lib/states.js";
 
 const LOSS_SERIES = [
-  { key: "train", label: "Training loss", names: ["loss", "train_loss", "training_loss"], color: COLORS.blue },
-  { key: "val", label: "Validation loss", names: ["val_loss", "validation_loss"], color: COLORS.orange },
-  { key: "reg", label: "Regularization loss", names: ["regularization_loss", "reg_loss"], color: COLORS.grey, dash: true },
-  { key: "total", label: "Total loss", names: ["total_loss"], color: COLORS.purple, dash: true },
+  { key: "train", metric: "loss", color: COLORS.blue },
+  { key: "val", metric: "val_loss", color: COLORS.orange },
+  { key: "reg", metric: "regularization_loss", color: COLORS.grey, dash: true },
+  { key: "total", metric: "total_loss", color: COLORS.purple, dash: true },
 ];
 const NORM_SERIES = [
-  { label: "Total", names: ["weight_norm", "total_weight_norm"], color: COLORS.grey, dash: true },
-  { label: "Query tower", names: ["query_weight_norm"], color: COLORS.blue },
-  { label: "Candidate tower", names: ["candidate_weight_norm"], color: COLORS.green },
+  { metric: "weight_norm", color: COLORS.grey, dash: true },
+  { metric: "query_weight_norm", color: COLORS.blue },
+  { metric: "candidate_weight_norm", color: COLORS.green },
 ];
 const STATS = [["mean", COLORS.blue], ["std", COLORS.orange], ["min", COLORS.grey], ["max", COLORS.purple]];
 
@@ -29,9 +32,13 @@ function points(raw) {
   return raw.map((p, i) => (isNum(p) ? { x: i + 1, y: p } : { x: p.step ?? i + 1, y: p.value })).filter((p) => isNum(p.y));
 }
 
-function find(series, names) {
-  for (const name of names) if (series[name]?.length) return points(series[name]);
-  return [];
+function find(series, name) {
+  return points(series[name]);
+}
+
+/** A chart's series with its catalogue label and points. */
+function present(definitions, series) {
+  return definitions.map((s) => ({ ...s, label: metricLabel(s.metric), data: find(series, s.metric) })).filter((s) => s.data.length);
 }
 
 function placeholder(text) {
@@ -89,11 +96,10 @@ export function createTab(panel) {
     const results = experiment.results || {};
     const tracked = history?.available ? history.series || {} : {};
     const series = Object.keys(tracked).length ? tracked : historySeries(results);
-    const runMetrics = history?.run?.metrics || {};
     const notice = history?.available ? null : h("div", { class: "notice" }, `MLflow history is not available: ${history?.reason || "no MLflow run"}.${Object.keys(series).length ? " Showing the history stored with the results." : ""}`);
 
     const loss = lossChart(series);
-    const recallCard = recallChart(results, runMetrics);
+    const recallCard = recallChart(results);
     const norms = normsChart(series);
     const dist = distributionChart(series);
     mount(panel,
@@ -101,23 +107,23 @@ export function createTab(panel) {
       h("div", { class: "grid-2" }, loss.card, recallCard.card),
       h("div", { class: "grid-2", style: { marginTop: "1rem" } }, norms.card, dist.card),
       h("div", { class: "section-title" }, "Final metrics"),
-      finalMetrics(series, results, runMetrics),
+      finalMetrics(series, results),
       history?.mlflow_url ? h("p", { style: { marginTop: "0.6rem" } }, h("a", { href: history.mlflow_url, target: "_blank", rel: "noopener" }, "Open this run in MLflow ↗")) : null);
     [loss, recallCard, norms, dist].forEach((c) => c.draw?.());
   }
 
   function lossChart(series) {
-    const present = LOSS_SERIES.map((s) => ({ ...s, data: find(series, s.names) })).filter((s) => s.data.length);
+    const shown = present(LOSS_SERIES, series);
     const toggles = h("div", { class: "toolbar small", role: "group", "aria-label": "Loss series" });
     const { card, body } = chartCard("Loss", toggles);
-    if (!present.length) {
+    if (!shown.length) {
       mount(body, placeholder("Loss per epoch is not available for this run."));
       return { card };
     }
     const canvas = h("canvas", { id: "loss-chart" });
     mount(body, canvas);
     let instance = null;
-    present.forEach((s, i) => {
+    shown.forEach((s, i) => {
       const id = nextId("loss");
       const box = h("input", { type: "checkbox", id, checked: true, dataset: { series: s.key } });
       box.addEventListener("change", () => {
@@ -128,23 +134,24 @@ export function createTab(panel) {
     });
     const options = lineOptions("loss");
     options.plugins.legend.display = false;
-    if (present.some((s) => s.key === "reg")) {
+    if (shown.some((s) => s.key === "reg")) {
       options.scales.y2 = { position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "regularization" } };
     }
-    const summary = present.map((s) => `${s.label} ${num(s.data[0].y, 3)} → ${num(s.data[s.data.length - 1].y, 3)}`).join("; ");
+    const summary = shown.map((s) => `${s.label} ${formatMetric(s.metric, s.data[0].y)} → ${formatMetric(s.metric, s.data[s.data.length - 1].y)}`).join("; ");
     return {
       card,
       async draw() {
-        instance = await chart(canvas, { type: "line", data: { datasets: present.map((s) => ({ ...dataset(s.label, s.data, s.color, s.dash), yAxisID: s.key === "reg" ? "y2" : "y" })) }, options }, `Loss over ${present[0].data.length} epochs: ${summary}`);
+        instance = await chart(canvas, { type: "line", data: { datasets: shown.map((s) => ({ ...dataset(s.label, s.data, s.color, s.dash), yAxisID: s.key === "reg" ? "y2" : "y" })) }, options }, `Loss over ${shown[0].data.length} epochs: ${summary}`);
         instances.push(instance);
       },
     };
   }
 
-  function recallChart(results, runMetrics) {
+  function recallChart(results) {
     const { card, body } = chartCard("Recall on the test split");
-    const model = RECALL_KS.map((k) => recall(results, k) ?? runMetrics[`recall_at_${k}`] ?? runMetrics[`test_recall_at_${k}`]);
-    const base = RECALL_KS.map((k) => baselineRecall(results, k) ?? runMetrics[`popularity_recall_at_${k}`] ?? runMetrics[`baseline_recall_at_${k}`]);
+    const ks = recallKs();
+    const model = ks.map((k) => recall(results, k));
+    const base = ks.map((k) => baselineRecall(results, k));
     if (!model.some(isNum)) {
       mount(body, placeholder("Recall is computed at the end of training; it is not available for this run."));
       return { card };
@@ -153,22 +160,23 @@ export function createTab(panel) {
     mount(body, canvas);
     const datasets = [{ label: "Model", data: model.map((v) => (isNum(v) ? v * 100 : null)), backgroundColor: COLORS.blue }];
     if (base.some(isNum)) datasets.push({ label: "Most-popular baseline", data: base.map((v) => (isNum(v) ? v * 100 : null)), backgroundColor: COLORS.grey });
+    const name = (i) => `recall_at_${ks[i]}`;
     return {
       card,
       async draw() {
         instances.push(await chart(canvas, {
           type: "bar",
-          data: { labels: RECALL_KS.map((k) => `Recall@${k}`), datasets },
-          options: { scales: { y: { beginAtZero: true, title: { display: true, text: "%" } } }, plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${c.parsed.y.toFixed(1)}%` } } } },
-        }, `Recall: ${RECALL_KS.map((k, i) => `@${k} ${pct(model[i])} (popularity ${pct(base[i])})`).join(", ")}`));
+          data: { labels: ks.map((k, i) => metricLabel(name(i))), datasets },
+          options: { scales: { y: { beginAtZero: true, title: { display: true, text: "%" } } }, plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${formatMetric(name(c.dataIndex), c.parsed.y / 100)}` } } } },
+        }, `Recall: ${ks.map((k, i) => `@${k} ${formatMetric(name(i), model[i])} (popularity ${formatMetric(`popularity_${name(i)}`, base[i])})`).join(", ")}`));
       },
     };
   }
 
   function normsChart(series) {
     const { card, body } = chartCard("Weight norms (L2)");
-    const present = NORM_SERIES.map((s) => ({ ...s, data: find(series, s.names) })).filter((s) => s.data.length);
-    if (!present.length) {
+    const shown = present(NORM_SERIES, series);
+    if (!shown.length) {
       mount(body, placeholder("Weight norms are not available for this run."));
       return { card };
     }
@@ -177,14 +185,14 @@ export function createTab(panel) {
     return {
       card,
       async draw() {
-        instances.push(await chart(canvas, { type: "line", data: { datasets: present.map((s) => dataset(s.label, s.data, s.color, s.dash)) }, options: lineOptions("L2 norm") },
-          `Weight norms: ${present.map((s) => `${s.label} ${num(s.data[s.data.length - 1].y, 3)}`).join(", ")}`));
+        instances.push(await chart(canvas, { type: "line", data: { datasets: shown.map((s) => dataset(s.label, s.data, s.color, s.dash)) }, options: lineOptions("L2 norm") },
+          `Weight norms: ${shown.map((s) => `${s.label} ${formatMetric(s.metric, s.data[s.data.length - 1].y)}`).join(", ")}`));
       },
     };
   }
 
   function distributionChart(series) {
-    const towers = ["query", "candidate"].filter((t) => STATS.some(([stat]) => find(series, [`${t}_weights_${stat}`, `${t}_weight_${stat}`]).length));
+    const towers = ["query", "candidate"].filter((t) => STATS.some(([stat]) => find(series, `${t}_weights_${stat}`).length));
     const towerSelect = h("select", { id: "weight-tower", "aria-label": "Tower" }, towers.map((t) => h("option", { value: t }, `${t} tower`)));
     const { card, body } = chartCard("Weight distribution", towers.length ? towerSelect : null);
     if (!towers.length) {
@@ -196,10 +204,10 @@ export function createTab(panel) {
     let instance = null;
     async function draw() {
       const tower = towerSelect.value;
-      const datasets = STATS.map(([stat, color]) => dataset(stat, find(series, [`${tower}_weights_${stat}`, `${tower}_weight_${stat}`]), color, stat === "min" || stat === "max"));
+      const datasets = STATS.map(([stat, color]) => dataset(stat, find(series, `${tower}_weights_${stat}`), color, stat === "min" || stat === "max"));
       if (instance) instances.splice(instances.indexOf(instance), 1);
       instance = await chart(canvas, { type: "line", data: { datasets }, options: lineOptions("weight value") },
-        `${tower} tower weights: ${datasets.map((d) => `${d.label} ${num(d.data[d.data.length - 1]?.y, 3)}`).join(", ")}`);
+        `${tower} tower weights: ${datasets.map((d) => `${d.label} ${formatMetric(`${tower}_weights_${d.label}`, d.data[d.data.length - 1]?.y)}`).join(", ")}`);
       canvas.dataset.tower = tower;
       instances.push(instance);
     }
@@ -207,27 +215,18 @@ export function createTab(panel) {
     return { card, draw };
   }
 
-  function finalMetrics(series, results, runMetrics) {
-    const last = (names) => {
-      const data = find(series, names);
+  /** Every catalogued final metric the run reported, and the last epoch's value of every loss. */
+  function finalMetrics(series, results) {
+    const last = (name) => {
+      const data = find(series, name);
       return data.length ? data[data.length - 1].y : undefined;
     };
-    const test = [
-      ["Test loss", testLoss(results) ?? runMetrics.test_loss, num],
-      ...RECALL_KS.map((k) => [`Recall@${k}`, recall(results, k) ?? runMetrics[`recall_at_${k}`], pct]),
-      ...RECALL_KS.map((k) => [`Popularity Recall@${k}`, baselineRecall(results, k), pct]),
-    ];
-    const training = [
-      ["Final training loss", last(LOSS_SERIES[0].names), num],
-      ["Final validation loss", last(LOSS_SERIES[1].names), num],
-      ["Final regularization loss", last(LOSS_SERIES[2].names), num],
-      ["Final total loss", last(LOSS_SERIES[3].names), num],
-      ["Final weight norm", last(NORM_SERIES[0].names), num],
-    ];
+    const test = metricsWhere({ source: "final" }).map((m) => [m, results.final?.[m.name]]).filter(([, v]) => isNum(v));
+    const training = metricsWhere({ source: "history", group: "loss" }).map((m) => [m, last(m.name)]);
     const table = (title, rows) => h("div", { class: "table-wrap" }, h("table", { class: "final-metrics" },
       h("thead", {}, h("tr", {}, h("th", { colspan: "2" }, title))),
-      h("tbody", {}, rows.map(([label, value, fmt]) => h("tr", {}, h("td", {}, label), h("td", { class: "num" }, isNum(value) ? fmt(value) : "not available"))))));
-    return h("div", { class: "grid-2" }, table("Test metrics", test), table("Final training metrics", training));
+      h("tbody", {}, rows.map(([m, value]) => h("tr", { dataset: { metric: m.name } }, h("td", { title: m.description }, m.label), h("td", { class: "num" }, isNum(value) ? formatMetric(m.name, value) : "not available"))))));
+    return h("div", { class: "grid-2" }, table("Test metrics", test), table("Last epoch", training));
   }
 
   return { update };

@@ -1,4 +1,4 @@
-"""``/api/openapi.json`` and ``/api/system/options`` (the choices the UI offers)."""
+"""``/api/openapi.json``, ``/api/system/options`` (the choices the UI offers), ``/api/metrics`` (the catalogue)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from experiments_platform.domain.features import (
     TextFeature,
     TimestampFeature,
 )
+from experiments_platform.domain.metrics import catalogue_document
 from experiments_platform.domain.model import ModelConfig, Optimizer
 from experiments_platform.domain.status import CANCELLABLE, STAGE_LABELS, STAGE_ORDER, Status
 from experiments_platform.handlers.dashboard import AXES
@@ -70,3 +71,8 @@ def options() -> dict[str, Any]:
 @blueprint.get("/api/system/options")
 def system_options() -> Response:
     return jsonify(options())
+
+
+@blueprint.get("/api/metrics")
+def metric_catalogue() -> Response:
+    return jsonify(catalogue_document())
