@@ -88,6 +88,9 @@ def check_beam_in_container(executors: dict[str, Any], machine: MachineTier) -> 
         assert "--runner=DirectRunner" in container["args"], component
         assert "--direct_running_mode=multi_processing" in container["args"], component
         assert f"--direct_num_workers={machine.vcpus}" in container["args"], component
+        # BigQuery reads export through a temporary dataset and GCS files on any runner
+        assert "--project=demo" in container["args"] and "--temp_location=gs://demo-staging/beam/tmp" in container[
+            "args"], component
         assert container["resources"]["cpuLimit"] == machine.vcpus, component
         assert container["resources"]["memoryLimit"] == machine.memory_gib, component
 

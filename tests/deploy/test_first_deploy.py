@@ -58,6 +58,13 @@ def test_the_artifact_reader_may_read_pipeline_jobs() -> None:
     assert "roles/aiplatform.viewer" in roles
 
 
+def test_the_pipeline_may_create_beams_temporary_bigquery_dataset() -> None:
+    """Beam's ReadFromBigQuery(query=...) runs the query into a temporary dataset it creates, on any
+    runner: the pipeline account needs bigquery.datasets.create (roles/bigquery.user), not only jobs."""
+    roles = environment_locals()["accounts"]["pipeline-runner"]["project_roles"]
+    assert "roles/bigquery.user" in roles
+
+
 # --- 8: first apply on a fresh project -----------------------------------------------------------
 
 

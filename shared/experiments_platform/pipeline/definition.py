@@ -44,14 +44,18 @@ class VertexTarget:
     """``regions/REGION/subnetworks/NAME`` with Private Google Access; Dataflow workers get no public IP."""
 
 
-def in_container_beam_args(spec: QuickTestSpec) -> list[str]:
-    """Beam inside the component's container: DirectRunner, one worker process per vCPU of the tier."""
+def in_container_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
+    """Beam inside the component's container: DirectRunner, one worker process per vCPU of the tier.
+
+    ``--project`` and ``--temp_location``: BigQuery reads run their query job in the project and
+    export through a temporary dataset and GCS files, whatever the runner."""
     return ["--runner=DirectRunner", "--direct_running_mode=multi_processing",
-            f"--direct_num_workers={spec.machine.vcpus}"]
+            f"--direct_num_workers={spec.machine.vcpus}", f"--project={target.project}",
+            f"--temp_location={target.staging_uri.rstrip('/')}/beam/tmp"]
 
 
 def vertex_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
-    return dataflow_beam_args(spec, target) if target.dataflow else in_container_beam_args(spec) + list(
+    return dataflow_beam_args(spec, target) if target.dataflow else in_container_beam_args(spec, target) + list(
         target.extra_beam_args)
 
 

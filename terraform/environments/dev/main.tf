@@ -68,8 +68,9 @@ locals {
       project_roles = ["roles/aiplatform.user", "roles/logging.logWriter"]
     }
     "pipeline-runner" = {
-      description   = "Vertex AI pipeline jobs and their Dataflow workers"
-      project_roles = ["roles/aiplatform.user", "roles/bigquery.dataViewer", "roles/bigquery.jobUser", "roles/logging.logWriter", "roles/dataflow.worker", "roles/dataflow.developer"]
+      description = "Vertex AI pipeline jobs and their Dataflow workers"
+      # bigquery.user: query jobs and the temporary dataset Beam's BigQuery read creates (bigquery.datasets.create)
+      project_roles = ["roles/aiplatform.user", "roles/bigquery.dataViewer", "roles/bigquery.user", "roles/logging.logWriter", "roles/dataflow.worker", "roles/dataflow.developer"]
     }
     "mlflow-server" = {
       description   = "MLflow tracking server"
