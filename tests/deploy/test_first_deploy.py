@@ -65,6 +65,17 @@ def test_the_pipeline_may_create_beams_temporary_bigquery_dataset() -> None:
     assert "roles/bigquery.user" in roles
 
 
+def test_dataflow_has_a_private_subnetwork() -> None:
+    """Organisation projects often have no default network and forbid external IPs (blocker 2)."""
+    network = module_resources("network")
+    subnetwork = network["google_compute_subnetwork.dataflow"]
+    assert subnetwork["private_ip_google_access"] is True
+    [rule] = network["google_compute_firewall.dataflow_workers"]["allow"]
+    assert rule["ports"] == ["12345-12346"]
+    assert "network" in environment_modules()
+    assert "compute.googleapis.com" in environment_locals()["apis"]
+
+
 # --- 8: first apply on a fresh project -----------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ data "google_project" "this" {
 locals {
   apis = [
     "aiplatform.googleapis.com", "artifactregistry.googleapis.com", "bigquery.googleapis.com",
-    "cloudbuild.googleapis.com", "cloudscheduler.googleapis.com", "dataflow.googleapis.com",
+    "cloudbuild.googleapis.com", "cloudscheduler.googleapis.com", "compute.googleapis.com", "dataflow.googleapis.com",
     "firestore.googleapis.com", "iam.googleapis.com", "iap.googleapis.com", "logging.googleapis.com",
     "pubsub.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com", "sqladmin.googleapis.com",
     "storage.googleapis.com",
@@ -219,6 +219,13 @@ module "registry" {
     module.identities.members["compile-build"],
     module.identities.members["pipeline-runner"],
   ]
+  depends_on = [google_project_service.api]
+}
+
+module "network" { # Dataflow only (decision 080): quick tests run Beam inside their components
+  source     = "../../modules/network"
+  project_id = var.project_id
+  region     = var.region
   depends_on = [google_project_service.api]
 }
 

@@ -32,3 +32,8 @@ output "service_accounts" {
   description = "Account id to email."
   value       = module.identities.emails
 }
+
+output "dataflow_subnetwork" {
+  description = "Subnetwork with Private Google Access for Dataflow workers without public IPs (decision 080)."
+  value       = module.network.dataflow_subnetwork
+}
