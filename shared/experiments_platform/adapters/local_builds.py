@@ -29,7 +29,7 @@ from typing import Any
 from experiments_platform.adapters._shared import now_text, process_alive, uri_to_path
 from experiments_platform.adapters.local_jobs import ProcessIdentity, RecordStore, kill_group, wait_until
 from experiments_platform.adapters.local_pipelines import LocalPipelineService
-from experiments_platform.adapters.local_workers import Worker, WorkerGone, WorkerPool
+from experiments_platform.adapters.local_workers import Worker, WorkerGone, WorkerPool, ended_text
 from experiments_platform.config import Settings
 from experiments_platform.errors import NotFound
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, build_notification, build_resource
@@ -174,8 +174,7 @@ class LocalBuildService:
                 except subprocess.TimeoutExpired:
                     worker.kill()
                     code = worker.wait()
-                tail = log_path.read_text(errors="replace")[-FAILURE_TAIL_CHARS:] if log_path.exists() else ""
-                self._finish(build_id, "FAILURE", f"compile step exited with code {code or 1}: {tail}")
+                self._finish(build_id, "FAILURE", self._compile_failure(outcome, worker, code, log_path))
             return
         try:
             if isinstance(self.pipelines, LocalPipelineService):
@@ -201,6 +200,14 @@ class LocalBuildService:
             if message.get("type") == "compiled":
                 return message
         return {"ok": False}
+
+    @staticmethod
+    def _compile_failure(outcome: dict[str, Any], worker: Worker, code: int, log_path: Path) -> str:
+        """The failed compile step's text: the compile error the worker replied, else how the worker ended."""
+        if outcome.get("type") == "compiled":
+            tail = log_path.read_text(errors="replace")[-FAILURE_TAIL_CHARS:] if log_path.exists() else ""
+            return f"compile step exited with code {code or 1}: {tail}"
+        return ended_text(f"compile step: the pipeline worker (pid {worker.pid})", code, log_path)
 
     def _finish(self, build_id: str, status: str, failure: str = "", pipeline_job_name: str | None = None) -> None:
         """Record and publish the build's terminal status unless it already has one."""

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from experiments_platform.adapters._shared import now_text, process_alive, uri_to_path
 from experiments_platform.adapters.local_jobs import ProcessIdentity, RecordStore, kill_group, wait_until
-from experiments_platform.adapters.local_workers import Worker, WorkerGone, WorkerPool
+from experiments_platform.adapters.local_workers import Worker, WorkerGone, WorkerPool, ended_text
 from experiments_platform.config import Settings
 from experiments_platform.errors import NotFound
 from experiments_platform.events.google_events import (
@@ -136,7 +137,9 @@ class LocalPipelineService:
             raise NotFound(f"pipeline job {job_name} is unknown to the local pipeline service")
         if job["state"] in TERMINAL or process_alive(job, "process") or process_alive(job, "owner"):
             return str(job["state"])
-        return self._finish(key, error="the pipeline worker ended while no runner watched it, without a result")
+        return self._finish(key, error=ended_text(
+            f"the pipeline worker (pid {job.get('pid')}){self._during(job)}, watched by no runner,",
+            job.get("exit_code"), self._log(job)))
 
     def wait(self, job_name: str, timeout: float | None = None) -> str:
         """Block until the job ends (tests, the command line); return its final state."""
@@ -181,8 +184,8 @@ class LocalPipelineService:
                 elif code == 0:
                     state = "PIPELINE_STATE_SUCCEEDED"
                 else:
-                    job["error"] = job.get("error") or error or \
-                        f"pipeline runner exited with code {code}; see pipeline.log"
+                    job["error"] = job.get("error") or error or ended_text(
+                        f"the pipeline worker (pid {job.get('pid')}){self._during(job)}", code, self._log(job))
                     state = "PIPELINE_STATE_FAILED"
                 job.update(running_task=None, finished_at=now_text(), exit_code=code)
                 self._set_state(job, state)
@@ -192,6 +195,14 @@ class LocalPipelineService:
         if done is not None:
             done.set()
         return final
+
+    def _log(self, job: dict[str, Any]) -> Path:
+        return self.logs_root / str(job["experiment_id"]) / "pipeline.log"
+
+    @staticmethod
+    def _during(job: dict[str, Any]) -> str:
+        task = job.get("running_task")
+        return f" running {task}" if task else ""
 
     def _publish_task(self, job: dict[str, Any], task: str, state: str, error: str = "", at: str | None = None) -> None:
         moment = datetime.fromisoformat(at) if at else datetime.now(timezone.utc)

@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -43,6 +44,42 @@ def pipeline_env() -> dict[str, str]:
 def resolve_python(python: str) -> str:
     """An interpreter path made absolute, symlinks kept (a venv's python is a symlink to its base)."""
     return os.path.abspath(python) if "/" in python else python
+
+
+LOG_TAIL_LINES = 15
+LOG_TAIL_CHARS = 1500
+
+
+def how_it_ended(code: int | None) -> str:
+    """A worker's exit code in words: ``killed by SIGKILL (signal 9)``, ``exited with code 1``."""
+    if code is None:
+        return "ended without a result (no exit code recorded)"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = "an unknown signal"
+        return f"was killed by {name} (signal {-code})"
+    return f"exited with code {code}"
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES, chars: int = LOG_TAIL_CHARS) -> str:
+    """The last lines of a worker's log (empty when it wrote none): what it printed before it ended."""
+    try:
+        with path.open("rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - 64 * chars))
+            text = log.read().decode(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])[-chars:]
+
+
+def ended_text(what: str, code: int | None, log: Path) -> str:
+    """Why a job or build failed when its worker ended without reporting a failure: how, and its log's tail."""
+    tail = log_tail(log)
+    last = f"the last lines of {log.name}:\n{tail}" if tail else f"{log.name} is empty"
+    return f"{what} {how_it_ended(code)}; {last}"
 
 
 class WorkerGone(RuntimeError):

@@ -18,12 +18,14 @@ import json
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 EVENT_PREFIX = "@@qt-task "
+ERROR_CHARS = 2000
 TaskCallback = Callable[[dict[str, Any]], None]
 
 
@@ -45,6 +47,21 @@ def component_log(logs_dir: Path, component: str) -> Iterator[None]:
     finally:
         root.removeHandler(handler)
         handler.close()
+
+
+def failure_text(exc: BaseException, limit: int = ERROR_CHARS) -> str:
+    """``Type: message`` and where it was raised (the innermost frame), the end kept when it is too long.
+
+    Where matters: a bare ``KeyError: 'user_id'`` says nothing, raised in ``preprocessing_fn`` it
+    says the column was missing from Transform's input.
+    """
+    where = ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        frame = frames[-1]
+        where = f"\n  raised in {frame.name} ({Path(frame.filename).name}:{frame.lineno})"
+    message = f"{type(exc).__name__}: {exc}"
+    return message[-(limit - len(where)):] + where
 
 
 def _execution_outcome(mlmd: Any, execution_id: int | None) -> tuple[bool, dict[str, list[str]]]:
@@ -95,8 +112,7 @@ def run_compiled(ir_json: str, logs_dir: Path, artifacts_json: Path, on_task: Ta
                 try:
                     info = super().launch()
                 except BaseException as exc:
-                    report(component, "FAILED", error=f"{type(exc).__name__}: {exc}"[-2000:],
-                           seconds=round(time.monotonic() - started, 3))
+                    report(component, "FAILED", error=failure_text(exc), seconds=round(time.monotonic() - started, 3))
                     raise
             cached, outputs = _execution_outcome(self._mlmd_connection, getattr(info, "execution_id", None))
             artifacts[component] = outputs
