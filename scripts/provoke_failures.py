@@ -410,12 +410,6 @@ def fresh_sample_run(layers: tuple[int, ...] = (16,)) -> Callable[[Run], str]:
     return provoke
 
 
-def categorical_without_values(run: Run) -> str:
-    dataset = run.register(run.copy_of_sample("*, CAST(NULL AS VARCHAR) AS genre"), f"{run.case} sample")
-    return run.start(dataset, query_features=[{"column": "user_id", "kind": "id", "embedding_dim": 16},
-                                              {"column": "genre", "kind": "categorical", "embedding_dim": 8}])
-
-
 RATING = {"column": "rating", "kind": "numeric", "transform": "normalize"}
 STRICT = {"strategy": "strict_time", "date_column": "timestamp", "train_days": 200, "val_days": 7, "test_days": 7}
 WITHOUT_RATING = "user_id, item_id, timestamp"
@@ -426,7 +420,7 @@ CASES: tuple[Case, ...] = (
     Case("huge_learning_rate", "nan_loss", "NAN_LOSS",
          "SGD with learning rate 10 (the API's maximum), towers 64→32, 5 epochs on the 50-user sample",
          huge_learning_rate),
-    Case("towers_of_different_widths", "tower_mismatch", "TENSOR_SHAPE_MISMATCH",
+    Case("towers_of_different_widths", "tower_mismatch", "TOWER_WIDTH_MISMATCH",
          "query tower [32], candidate tower [16], no output_dim: the towers' embeddings differ in width",
          towers_of_different_widths),
     Case("strict_time_empty_eval", "empty_split", "EMPTY_SPLIT",
@@ -472,17 +466,17 @@ CASES: tuple[Case, ...] = (
          "a numeric feature on 'rating'; the data file rewritten without 'rating' after the dataset was "
          "registered, before the experiment starts (the submitter reads the real schema)",
          change_file_before_submit(WITHOUT_RATING, RATING)),
-    Case("numeric_column_retyped_during_compile", "retyped_column", "COLUMN_TYPE_CHANGED",
+    Case("numeric_column_retyped_during_compile", "retyped_column", "COLUMN_TYPE_MISMATCH",
          "a numeric feature on 'rating'; the file rewritten while Compile runs with rating as text ('4.0 stars')",
          change_file_during_compile(RATING_AS_TEXT, RATING), settings={"pipeline_idle_workers": 0}),
-    Case("numeric_column_retyped_before_submit", "retyped_column", "COLUMN_TYPE_CHANGED",
+    Case("numeric_column_retyped_before_submit", "retyped_column", "COLUMN_TYPE_MISMATCH",
          "a numeric feature on 'rating'; the file rewritten with rating as text ('4.0 stars') after registration, "
          "before the experiment starts", change_file_before_submit(RATING_AS_TEXT, RATING)),
-    Case("date_column_retyped_during_compile", "retyped_column", "COLUMN_TYPE_CHANGED",
+    Case("date_column_retyped_during_compile", "retyped_column", "COLUMN_TYPE_MISMATCH",
          "a strict_time split on 'timestamp'; the file rewritten while Compile runs with timestamp as text "
          "('20/09/1997 19:37')", change_file_during_compile(TIMESTAMP_AS_TEXT, split=STRICT),
          settings={"pipeline_idle_workers": 0}),
-    Case("date_column_retyped_before_submit", "retyped_column", "COLUMN_TYPE_CHANGED",
+    Case("date_column_retyped_before_submit", "retyped_column", "COLUMN_TYPE_MISMATCH",
          "a strict_time split on 'timestamp'; the file rewritten with timestamp as text after registration, "
          "before the experiment starts", change_file_before_submit(TIMESTAMP_AS_TEXT, split=STRICT)),
     Case("terminate_worker_in_train", "worker_killed", "WORKER_KILLED",
@@ -491,9 +485,13 @@ CASES: tuple[Case, ...] = (
     Case("address_space_limit_big_towers", "out_of_memory", "OUT_OF_MEMORY",
          "towers 4096→4096 (two 64 MiB kernels per tower, Adagrad slots as large); prlimit --as = the worker's "
          "address space + 256 MiB when Train starts", address_space_limit_in("train", False, "256M", (4096, 4096))),
-    Case("categorical_column_without_values", "empty_column", "EMPTY_VOCABULARY",
-         "a categorical query feature on a column that is NULL in every row (a copy of the sample with "
-         "genre = NULL)", categorical_without_values),
+    Case("address_space_limit_huge_towers", "out_of_memory", "OUT_OF_MEMORY",
+         "towers 8192→8192 (256 MiB kernels: 0.5 GiB of weights, as much again of Adagrad slots and of "
+         "gradients); prlimit --as = the worker's address space + 1 GiB when Train starts",
+         address_space_limit_in("train", False, "1G", (8192, 8192))),
+    Case("id_column_retyped_before_submit", "retyped_column", "COLUMN_TYPE_MISMATCH",
+         "the file rewritten with item_id as a DOUBLE after registration, before the experiment starts",
+         change_file_before_submit("user_id, CAST(item_id AS DOUBLE) AS item_id, rating, timestamp")),
     Case("pipeline_root_on_tiny_tmpfs", "disk_full", "DISK_FULL",
          "the pipeline root on a 64 KiB tmpfs (mount -t tmpfs), a fresh copy of the sample: the first writes fail",
          fresh_sample_run(), needs_root=True, mounts_tmpfs="64k"),

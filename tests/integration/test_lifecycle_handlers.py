@@ -110,6 +110,21 @@ def test_a_typo_in_a_column_fails_with_the_closest_real_names(platform, tmp_path
     assert "'rating'" in doc["error"]["suggestion"] and "ratng" in doc["error"]["excerpt"]
 
 
+def test_a_date_column_stored_as_text_is_a_type_problem_not_a_missing_column(platform, tmp_path):
+    """The file's date column became text after registration: the real schema says so at submit."""
+    from experiments_platform.domain.experiment import QuickTestParameters, StrictTimeSplit
+
+    source = tmp_path / "retyped.csv"
+    source.write_text("user_id,item_id,rating,ts\n" + "".join(f"u{i},i{i},3,day {i}\n" for i in range(6)))
+    split = StrictTimeSplit(date_column="ts", train_days=30, val_days=7, test_days=7)
+    retyped = store(platform, make_experiment(source.as_uri(), number=2,
+                                              parameters=QuickTestParameters(sample_percent=100, split=split)))
+    submit(platform, retyped.id)
+    error = stored(platform, retyped.id)["error"]
+    assert error["code"] == "COLUMN_TYPE_MISMATCH" and error["stage"] == "compile"
+    assert "does not exist" not in error["title"] and "'ts' has type string" in error["suggestion"]
+
+
 def test_events_move_the_experiment_to_completed_with_results_and_comparison(platform, experiment, tmp_path):
     earlier = store(platform, make_experiment(write_interactions(tmp_path), number=2))
     submit(platform, earlier.id)

@@ -19,6 +19,8 @@ from experiments_platform.adapters.local_jobs import wait_until
 from experiments_platform.adapters.local_pipelines import LocalPipelineService
 from experiments_platform.adapters.local_workers import how_it_ended, log_tail
 from experiments_platform.config import Settings
+from experiments_platform.domain.error_patterns import classify
+from experiments_platform.domain.status import Stage
 from experiments_platform.events.google_events import job_id_of
 from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, Topics
 from experiments_platform.pipeline.run_local import failure_text
@@ -74,6 +76,7 @@ def test_a_worker_killed_in_train_fails_the_job_with_the_signal_the_task_and_its
     failed = [m for m in pipelines.bus.typed(Topics.PIPELINE_STATE)
               if isinstance(m, PipelineJobStateChanged) and m.state == "PIPELINE_STATE_FAILED"]
     assert [m.error_message for m in failed] == [error]
+    assert classify(error, Stage.TRAIN).code == "WORKER_KILLED", "a killed worker is no longer UNKNOWN"
 
 
 def test_a_worker_killed_while_compiling_fails_the_build_with_the_signal(tmp_path: Path):
@@ -91,6 +94,7 @@ def test_a_worker_killed_while_compiling_fails_the_build_with_the_signal(tmp_pat
     assert excerpt.endswith(LAST_WORDS)
     finished = [m for m in pipelines.bus.typed(Topics.BUILDS) if isinstance(m, BuildFinished)]
     assert [m.status for m in finished] == ["WORKING", "FAILURE"]
+    assert classify(excerpt, Stage.COMPILE).code == "WORKER_KILLED"
 
 
 def test_a_task_failure_names_where_it_was_raised():

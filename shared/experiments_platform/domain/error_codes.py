@@ -85,6 +85,13 @@ UNKNOWN_COLUMN = ErrorCode(
     fix="The feature config or split settings refer to a column the table does not have. Compare the configured "
         "column names with the dataset's columns.",
 )
+COLUMN_TYPE_MISMATCH = ErrorCode(
+    code="COLUMN_TYPE_MISMATCH",
+    title="A column holds values of the wrong type",
+    fix="A column's values are not of the type the experiment needs: text in a numeric feature's column, a date "
+        "column stored as text, an id column of decimals. Fix the column in the data and register the dataset "
+        "again, or change the feature's kind (categorical or text for words).",
+)
 EMPTY_SPLIT = ErrorCode(
     code="EMPTY_SPLIT",
     title="A data split is empty",
@@ -123,6 +130,12 @@ TRANSFORM_ANALYZER_FAILED = ErrorCode(
     fix="Computing vocabularies or statistics for a feature failed. Check the feature kinds against the column types "
         "(a text column configured as numeric, for example) and the Transform component log.",
 )
+TOWER_WIDTH_MISMATCH = ErrorCode(
+    code="TOWER_WIDTH_MISMATCH",
+    title="The two towers' embeddings differ in width",
+    fix="A pair is scored by the dot product of the query and the candidate embedding, so both towers must end "
+        "in the same width. Give both towers the same last layer, or set output_dim.",
+)
 TENSOR_SHAPE_MISMATCH = ErrorCode(
     code="TENSOR_SHAPE_MISMATCH",
     title="Tensor shapes or types do not fit",
@@ -134,6 +147,13 @@ OUT_OF_MEMORY = ErrorCode(
     title="Out of memory",
     fix="A step needed more memory than the machine has. Reduce batch_size or the sample percentage, use smaller "
         "embeddings, or select a larger hardware tier (medium 30 GB, large 60 GB).",
+)
+WORKER_KILLED = ErrorCode(
+    code="WORKER_KILLED",
+    title="The pipeline worker was killed",
+    fix="Something outside the pipeline ended the worker's process: the kernel's out-of-memory killer when the "
+        "machine ran out of memory, a kill by hand, or a shutdown. Start the experiment again; if it is killed "
+        "again in the same stage, give it more memory (a smaller sample or batch_size, or a larger hardware tier).",
 )
 DATAFLOW_WORKER_FAILED = ErrorCode(
     code="DATAFLOW_WORKER_FAILED",
@@ -156,8 +176,9 @@ TIMEOUT = ErrorCode(
 MISSING_MODULE = ErrorCode(
     code="MISSING_MODULE",
     title="A Python module is missing",
-    fix="The pipeline image lacks a module the pipeline imports. Rebuild the pipeline image from the project's "
-        "Dockerfile and make sure PLATFORM_PIPELINE_IMAGE points to it.",
+    fix="The pipeline environment lacks a module the pipeline imports. On Google Cloud rebuild the pipeline image "
+        "from the project's Dockerfile and make sure PLATFORM_PIPELINE_IMAGE points to it; on one machine "
+        "PLATFORM_TFX_PYTHON must be the pipeline environment's python (.venv-tfx/bin/python).",
 )
 SERVICE_UNAVAILABLE = ErrorCode(
     code="SERVICE_UNAVAILABLE",

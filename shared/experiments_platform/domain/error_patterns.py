@@ -26,13 +26,13 @@ UNKNOWN_TAIL_LINES = 20
 class ErrorPattern:
     """The regexes that find one error code in failure text.
 
-    ``detail`` is a more precise fix using named groups of the regexes; it is used when every
-    group it names matched, otherwise the code's own fix.
+    ``detail`` is a more precise fix using named groups of the regexes (one text, or several tried
+    in order): the first whose groups all matched is used, otherwise the code's own fix.
     """
 
     error: ErrorCode
     regexes: tuple[str, ...]
-    detail: str | None = None
+    detail: str | tuple[str, ...] | None = None
     compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -55,12 +55,13 @@ class ErrorPattern:
         return min(found, key=lambda m: m.start()) if found else None
 
     def suggestion_for(self, match: re.Match[str]) -> str:
-        if self.detail:
-            groups = {k: v for k, v in match.groupdict().items() if v}
+        groups = {k: v for k, v in match.groupdict().items() if v}
+        details = (self.detail,) if isinstance(self.detail, str) else self.detail or ()
+        for detail in details:
             try:
-                return self.detail.format(**groups)
+                return detail.format(**groups)
             except KeyError:
-                pass
+                continue
         return self.suggestion
 
 
@@ -75,7 +76,8 @@ PATTERNS: tuple[ErrorPattern, ...] = (
     ),
     ErrorPattern(
         error=error_codes.DISK_FULL,
-        regexes=(r"No space left on device", r"\[Errno 28\]", r"Disk quota exceeded", r"\bDISK_FULL\b"),
+        regexes=(r"No space left on device", r"\[Errno 28\]", r"Disk quota exceeded", r"\bDISK_FULL\b",
+                 r"database or disk is full"),
     ),
     ErrorPattern(
         error=error_codes.QUOTA_EXCEEDED,
@@ -107,6 +109,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
     ErrorPattern(
         error=error_codes.MLFLOW_UNREACHABLE,
         regexes=(
+            r"MLflow tracking server (?P<url>\S+) did not answer",
             r"API request to (?P<url>\S*/api/2\.0/mlflow/\S*) failed with (?:timeout )?exception",
             r"MLflow tracking server (?:at (?P<url>\S+) )?(?:is )?(?:unreachable|not reachable|cannot be reached)",
             r"mlflow\S* .*(?:Connection refused|Max retries exceeded)",
@@ -141,9 +144,29 @@ PATTERNS: tuple[ErrorPattern, ...] = (
             r"Name (?P<column>\w+) not found inside \w+",
             r"unknown column '(?P<column>\w+)'",
             r"Column '?(?P<column>\w+)'? (?:does not exist|not found)",
+            r"Table \"\w+\" does not have a column named \"(?P<column>\w+)\"",
         ),
-        detail="The column '{column}' does not exist in the table. Fix its name in the feature config "
-        "(or the split's date column) to one of the dataset's columns.",
+        detail="The column '{column}' is not in the data. Fix its name in the feature config (or the split's "
+        "date column), or, if the dataset's file changed since it was registered, put the column back or "
+        "register the file again.",
+    ),
+    ErrorPattern(
+        error=error_codes.COLUMN_TYPE_MISMATCH,
+        regexes=(
+            r"Conversion Error: (?P<problem>[^\n]*?) when casting from source column (?P<column>\w+)",
+            r"(?:date|id) column '(?P<column>\w+)' has type (?P<type>\w+)",
+            r"StringToNumberOp could not correctly convert string: (?P<value>[^\n]+)",
+        ),
+        detail=(
+            "The column '{column}' no longer has the type it had when the experiment was submitted "
+            "({problem}): the dataset's file changed since. Restore the column's type, or register the dataset "
+            "again and start a new experiment.",
+            "The column '{column}' has type {type}: ids must be string or integer columns, a time split's date "
+            "column a date or timestamp. Fix the column's type in the data and register the dataset again, or "
+            "choose another column.",
+            "A numeric feature's column holds text ('{value}'). Clean the column so it holds numbers only, or "
+            "make the feature categorical (or text).",
+        ),
     ),
     ErrorPattern(
         error=error_codes.EMPTY_SPLIT,
@@ -153,9 +176,17 @@ PATTERNS: tuple[ErrorPattern, ...] = (
             r"\bsplit '?(?P<split>\w+)'? (?:is|was) empty",
             r"\bempty (?P<split>train|eval|validation|test) split\b",
             r"no examples in (?:the )?split '?(?P<split>\w+)",
+            r"the split is empty: no rows after sampling and splitting",
+            r"KeyError: '(?P<column>\w+)'\n\s*raised in preprocessing_fn\b",
         ),
-        detail="The {split} split has no rows after sampling. Increase the sample percentage, widen the "
-        "split's time windows, or check the date column's range.",
+        detail=(
+            "The {split} split has no rows after sampling. Increase the sample percentage, widen the "
+            "split's time windows, or check the date column's range.",
+            "Transform's input has no column '{column}': the schema inferred from the splits' statistics drops "
+            "the features a split does not have, which happens when a split (train, eval or test) has no rows. "
+            "Widen the split's time windows or increase the sample percentage; Data insights shows each split's "
+            "row count.",
+        ),
     ),
     ErrorPattern(
         error=error_codes.EMPTY_VOCABULARY,
@@ -170,11 +201,14 @@ PATTERNS: tuple[ErrorPattern, ...] = (
     ErrorPattern(
         error=error_codes.NAN_LOSS,
         regexes=(
+            r"NaN or infinite loss(?:/weights)? at epoch (?P<epoch>\d+)",
             r"Invalid loss, terminating training",
             r"\bloss(?:\s*[:=]\s*|\s+is\s+)(?:nan|inf)\b",
             r"Tensor had (?:NaN|Inf) values",
             r"\bNaN loss\b",
         ),
+        detail="The loss became NaN or infinite at epoch {epoch}. Lower the learning rate (Adagrad or Adam "
+        "tolerate larger rates than SGD), add L2 regularisation, or normalise numeric features.",
     ),
     ErrorPattern(
         error=error_codes.EMBEDDING_INDEX_OUT_OF_RANGE,
@@ -200,6 +234,12 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         ),
     ),
     ErrorPattern(
+        error=error_codes.TOWER_WIDTH_MISMATCH,
+        regexes=(r"the query tower outputs (?P<query>\d+) values and the candidate tower (?P<candidate>\d+)",),
+        detail="The query tower ends in {query} values and the candidate tower in {candidate}; a pair is scored "
+        "by their dot product, so both must be equal. Give both towers the same last layer, or set output_dim.",
+    ),
+    ErrorPattern(
         error=error_codes.TENSOR_SHAPE_MISMATCH,
         regexes=(
             r"Incompatible shapes: \[[\d,\s]*\] vs\. \[[\d,\s]*\]",
@@ -222,6 +262,23 @@ PATTERNS: tuple[ErrorPattern, ...] = (
             r"Worker was sent SIGKILL",
             r"^\s*Killed\s*$",
             r"std::bad_alloc",
+            r"(?P<thread>pthread_create(?:\(\))? failed)",
+        ),
+        detail="The pipeline worker could not start a thread ({thread}): it reached its memory or address-space "
+        "limit. Reduce batch_size or the sample percentage, use smaller embeddings or towers, or select a larger "
+        "hardware tier.",
+    ),
+    ErrorPattern(
+        error=error_codes.WORKER_KILLED,
+        regexes=(r"pipeline worker \(pid \d+\)(?: running (?P<task>\w+))?[^\n]*? was killed by (?P<signal>SIG\w+)",),
+        detail=(
+            "The pipeline worker was killed by {signal} while {task} ran: the kernel's out-of-memory killer when "
+            "the machine ran out of memory, a kill by hand, or a shutdown. Start the experiment again; if it is "
+            "killed again in {task}, give it more memory (a smaller sample or batch_size, or a larger hardware "
+            "tier).",
+            "The pipeline worker was killed by {signal}: the kernel's out-of-memory killer when the machine ran "
+            "out of memory, a kill by hand, or a shutdown. Start the experiment again; if it happens again, give "
+            "it more memory (a smaller sample or batch_size, or a larger hardware tier).",
         ),
     ),
     ErrorPattern(
@@ -261,8 +318,9 @@ PATTERNS: tuple[ErrorPattern, ...] = (
     ErrorPattern(
         error=error_codes.MISSING_MODULE,
         regexes=(r"ModuleNotFoundError: No module named '(?P<module>[\w.]+)'",),
-        detail="The pipeline image lacks the module '{module}'. Rebuild the pipeline image from the "
-        "project's Dockerfile and make sure PLATFORM_PIPELINE_IMAGE points to it.",
+        detail="The pipeline environment lacks the module '{module}'. On Google Cloud rebuild the pipeline image "
+        "from the project's Dockerfile and make sure PLATFORM_PIPELINE_IMAGE points to it; on one machine "
+        "PLATFORM_TFX_PYTHON must be the pipeline environment's python (.venv-tfx/bin/python).",
     ),
     ErrorPattern(
         error=error_codes.SERVICE_UNAVAILABLE,

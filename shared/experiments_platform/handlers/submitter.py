@@ -16,6 +16,7 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.domain import error_codes, lifecycle
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.dataset import Dataset, FeatureTable
+from experiments_platform.domain.error_patterns import classify
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.pipeline_spec import QuickTestSpec, SplitQueries, build_spec
 from experiments_platform.domain.status import Stage, Status
@@ -90,14 +91,17 @@ def _reject(platform: Platform, experiment_id: str, problem: InvalidInput) -> No
     excerpt = problem.message
     if problem.field:
         excerpt = f"{problem.field}: {excerpt}"
-    error = error_codes.UNKNOWN_COLUMN.error(
-        stage=Stage.COMPILE,
-        excerpt=excerpt,
-        fix=(
-            f"Use {' or '.join(repr(s) for s in problem.suggestions)} instead, or fix the feature config"
-            if problem.suggestions else "Fix the feature config or the dataset so that every configured column exists"
-        ),
-    )
+    error = classify(excerpt, Stage.COMPILE)
+    if error.code in (error_codes.UNKNOWN.code, error_codes.UNKNOWN_COLUMN.code):
+        error = error_codes.UNKNOWN_COLUMN.error(
+            stage=Stage.COMPILE,
+            excerpt=excerpt,
+            fix=(
+                f"Use {' or '.join(repr(s) for s in problem.suggestions)} instead, or fix the feature config"
+                if problem.suggestions else
+                "Fix the feature config or the dataset so that every configured column exists"
+            ),
+        )
     ExperimentRepository(platform.documents).update(experiment_id, lambda e: lifecycle.fail(e, error, now))
     log.warning("experiment rejected: configured columns do not match the dataset",
                 extra=fields(field=problem.field, suggestions=problem.suggestions))
