@@ -28,3 +28,10 @@ def test_the_catalogue_is_served_in_display_order_and_matches_its_schema(client:
     validator = Draft202012Validator(json.loads(local_refs))
     assert not list(validator.iter_errors(served))
 
+
+def test_a_page_load_with_the_catalogue_cached_gets_a_304(client: FlaskClient) -> None:
+    first = client.get("/api/metrics")
+    assert first.headers["Cache-Control"] == "no-cache" and first.headers["ETag"]
+    again = client.get("/api/metrics", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and not again.get_data()
+

@@ -21,6 +21,10 @@ const PRELOAD = {
   },
 };
 
+/** The metric catalogue, asked for before anything else: every page formats metrics with it. */
+const metricsLoaded = loadMetrics();
+metricsLoaded.catch(() => {});
+
 const main = document.getElementById("main");
 let current = null;
 
@@ -41,7 +45,7 @@ async function route() {
   mount(main, loading());
   PRELOAD[name]?.(params);
   try {
-    const [page] = await Promise.all([ROUTES[name](), loadMetrics()]);
+    const [page] = await Promise.all([ROUTES[name](), metricsLoaded.catch(() => loadMetrics())]);
     const container = document.createElement("div");
     mount(main, container);
     current = page.render(container, params) || null;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from experiments_platform.domain.experiment import (
     HardwareTier,
@@ -75,4 +75,9 @@ def system_options() -> Response:
 
 @blueprint.get("/api/metrics")
 def metric_catalogue() -> Response:
-    return jsonify(catalogue_document())
+    """The catalogue, with an ETag: it changes only with a deployment, so a page load usually gets a 304."""
+    response = jsonify(catalogue_document())
+    response.add_etag()
+    response.headers["Cache-Control"] = "no-cache"
+    response.make_conditional(request)
+    return response
