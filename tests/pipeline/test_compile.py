@@ -29,12 +29,23 @@ def test_vertex_job_json_is_compiled_offline(tmp_path):
     # Quick tests run Beam in each component's container, sized by the tier (decision 080).
     assert "n1-standard-8" in text and "--runner=DataflowRunner" not in text
     statistics = job["pipelineSpec"]["deploymentSpec"]["executors"]["StatisticsGen_executor"]["container"]
-    assert "--direct_running_mode=multi_processing" in statistics["args"]
-    assert "--direct_num_workers=8" in statistics["args"]
+    assert "--direct_running_mode=in_memory" in statistics["args"]
     assert statistics["resources"] == {"cpuLimit": 8.0, "memoryLimit": 30.0}
+
     assert "experiments_platform.pipeline.trainer.run_fn" in text
     assert "BigQueryExampleGen" in text or "big_query" in text
     assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://demo-root/qt-test"
+
+
+def test_beam_runs_in_worker_processes_above_a_million_rows(tmp_path):
+    spec = make_spec(tmp_path, queries=BQ, pipeline_root="gs://demo-root/qt-test",
+                     parameters={"hardware_tier": "medium"})
+    job = json.loads(compile_vertex(spec, dataclasses.replace(TARGET, sample_rows=2_000_000)))
+    statistics = job["pipelineSpec"]["deploymentSpec"]["executors"]["StatisticsGen_executor"]["container"]
+    assert "--direct_running_mode=multi_processing" in statistics["args"]
+    assert "--direct_num_workers=8" in statistics["args"]
+    with pytest.raises(ValueError, match="subnetwork"):  # above 10M rows: Dataflow
+        compile_vertex(spec, dataclasses.replace(TARGET, sample_rows=20_000_000))
 
 
 def test_dataflow_runs_in_a_private_subnetwork(tmp_path):

@@ -25,6 +25,10 @@ RUN_FN = "experiments_platform.pipeline.trainer.run_fn"
 LOCAL_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 BEAM_COMPONENT_IDS = ("ExampleGen", "StatisticsGen", "Transform", "Evaluator")
 """The components whose executors run Beam pipelines (sized by the hardware tier on Vertex AI)."""
+IN_MEMORY_MAX_ROWS = 1_000_000
+"""Up to this sample size one in-process DirectRunner is faster than worker processes (decision 080)."""
+DATAFLOW_MIN_ROWS = 10_000_000
+"""Above this sample size the data stages go to Dataflow (decision 080)."""
 COMPONENT_IDS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
 
 
@@ -39,24 +43,35 @@ class VertexTarget:
     service_account: str | None = None
     extra_beam_args: tuple[str, ...] = field(default_factory=tuple)
     dataflow: bool = False
-    """Data stages on Dataflow (full training, large samples) instead of in their container (decision 080)."""
+    """Data stages on Dataflow (full training) instead of in their container (decision 080)."""
+    sample_rows: int | None = None
+    """Rows of the sample when known: sizes the in-container runner, and above DATAFLOW_MIN_ROWS means Dataflow."""
     dataflow_subnetwork: str | None = None
     """``regions/REGION/subnetworks/NAME`` with Private Google Access; Dataflow workers get no public IP."""
 
 
 def in_container_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
-    """Beam inside the component's container: DirectRunner, one worker process per vCPU of the tier.
+    """Beam inside the component's container: the DirectRunner in process for quick-test samples,
+    one worker process per vCPU of the tier above ``IN_MEMORY_MAX_ROWS``.
 
     ``--project`` and ``--temp_location``: BigQuery reads run their query job in the project and
     export through a temporary dataset and GCS files, whatever the runner."""
-    return ["--runner=DirectRunner", "--direct_running_mode=multi_processing",
-            f"--direct_num_workers={spec.machine.vcpus}", f"--project={target.project}",
+    if (target.sample_rows or 0) > IN_MEMORY_MAX_ROWS:
+        mode = ["--direct_running_mode=multi_processing", f"--direct_num_workers={spec.machine.vcpus}"]
+    else:
+        mode = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    return ["--runner=DirectRunner", *mode, f"--project={target.project}",
             f"--temp_location={target.staging_uri.rstrip('/')}/beam/tmp"]
 
 
+def uses_dataflow(target: VertexTarget) -> bool:
+    return target.dataflow or (target.sample_rows or 0) > DATAFLOW_MIN_ROWS
+
+
 def vertex_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
-    return dataflow_beam_args(spec, target) if target.dataflow else in_container_beam_args(spec, target) + list(
-        target.extra_beam_args)
+    if uses_dataflow(target):
+        return dataflow_beam_args(spec, target)
+    return in_container_beam_args(spec, target) + list(target.extra_beam_args)
 
 
 def dataflow_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
@@ -146,7 +161,7 @@ def create_pipeline(
     evaluator = QuickTestEvaluator(model_run=trainer.outputs["model_run"], spec_json=spec.to_json()).with_id(
         "Evaluator")
     components = [example_gen, statistics_gen, schema_gen, transform, trainer, evaluator]
-    if runner == "vertex" and vertex and not vertex.dataflow:
+    if runner == "vertex" and vertex and not uses_dataflow(vertex):
         # Vertex AI runs each Beam stage on a machine with the tier's vCPUs and memory (KFP ResourceSpec).
         for component in components:
             if component.id in BEAM_COMPONENT_IDS:
