@@ -79,6 +79,10 @@ test-deploy: $(VENV)/.installed $(TOOLS_VENV)/.installed
 test-browser: setup
 	$(VENV)/bin/python -m pytest tests/browser -q
 
+.PHONY: test-images
+test-images: $(VENV)/.installed  ## build every image with podman on offline stand-in bases; run each as Cloud Run, Cloud Build, Vertex AI and Dataflow start it
+	PLATFORM_IMAGE_TESTS=1 $(VENV)/bin/python -m pytest tests/deploy/images -q
+
 data: $(VENV)/.installed  ## load MovieLens 100k (and a 50-user sample) and the synthetic B2B dataset into var/warehouse
 	$(VENV)/bin/python -m experiments_platform.data.movielens --data-dir var --sample-users 50
 	$(VENV)/bin/python -m experiments_platform.data.synthetic_b2b --data-dir var
