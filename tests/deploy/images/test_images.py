@@ -207,12 +207,22 @@ def test_compile_and_submit_run_as_cloud_build_runs_them(compiled: dict[str, Any
     assert event.pipeline_job_name == f"{request.parent}/pipelineJobs/{request.pipeline_job_id}"
 
 
-def test_a_non_root_step_user_cannot_write_cloud_builds_workspace(compiled: dict[str, Any]) -> None:
-    """Why the compiler image runs as root (blocker 1): as USER 10001 the compile step fails."""
+def test_a_non_root_step_user_cannot_write_cloud_builds_workspace(compiled: dict[str, Any],
+                                                                  vertex: GrpcRecorder) -> None:
+    """Why the compiler image runs as root (blocker 1): as USER 10001 the compile step cannot write
+    /workspace, and the submit step creates the Vertex AI job, then cannot write $BUILDER_OUTPUT,
+    so the build fails with a job running that no notification names."""
     build_: CloudBuild = compiled["build"]
     result = build_.step("compile", user="10001:10001", mounts=compiled["mounts"])
     assert result.returncode != 0
     assert "Permission denied" in result.stderr, result.stderr[-2000:]
+
+    jobs_before = len(vertex.of("CreatePipelineJob"))
+    submitted = build_.step("submit", user="10001:10001", mounts=compiled["mounts"], replace_module=(
+        "experiments_platform.adapters.vertex_pipelines", ["/tests/run_submit_step.py", vertex.address]))
+    assert submitted.returncode != 0
+    assert "Permission denied" in submitted.stderr, submitted.stderr[-2000:]
+    assert len(vertex.of("CreatePipelineJob")) == jobs_before + 1, "the job was created before the failure"
 
 
 # --- Vertex AI component and Dataflow harness ---------------------------------------------------
