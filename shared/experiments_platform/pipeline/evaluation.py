@@ -22,7 +22,7 @@ from experiments_platform.domain.metrics_report import (
 )
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, feature_name
-from experiments_platform.pipeline.recall import history_by_query, popularity_scores, recall_at_k
+from experiments_platform.pipeline.recall import history_by_query, popularity_scores, recall_variants
 
 Arrays = dict[str, np.ndarray]
 
@@ -64,9 +64,9 @@ def recall_report(
     ones = np.ones((len(positives), 1), dtype=np.float32)
     history = history_by_query(test[QUERY_KEY], train[QUERY_KEY], train_positions)
     variants: dict[str, RecallVariant] = {}
-    for variant, excluded in (("all_items", None), (EXCLUDING_TRAIN_ITEMS, history)):
-        model = recall_at_k(query_embeddings, candidate_embeddings, positives, ks, excluded=excluded)
-        baseline = recall_at_k(ones, popularity, positives, ks, excluded=excluded)
+    models = recall_variants(query_embeddings, candidate_embeddings, positives, history, ks)  # one scoring pass
+    baselines = recall_variants(ones, popularity, positives, history, ks)
+    for variant, model, baseline in zip(("all_items", EXCLUDING_TRAIN_ITEMS), models, baselines, strict=True):
         variants[variant] = RecallVariant(
             model={str(k): v for k, v in model.recall.items()},
             popularity={str(k): v for k, v in baseline.recall.items()},
