@@ -67,7 +67,7 @@ def test_healthz_and_options(client: FlaskClient) -> None:
     assert options["split_strategies"]["strict_time"]["train_days"] == 60
     assert options["feature_kinds"]["id"]["embedding_dim"] == 32
     assert [s["label"] for s in options["stages"]] == ["Compile", "Examples", "Stats", "Schema", "Transform", "Train"]
-    assert options["cancellable_statuses"] == ["pending", "running", "submitting"]
+    assert options["cancellable_statuses"] == ["pending", "queued", "running", "submitting"]
     assert options["model_config"]["query_tower_layers"] == [128, 64]
 
 

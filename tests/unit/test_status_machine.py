@@ -6,9 +6,12 @@ import itertools
 
 import pytest
 from experiments_platform.domain.status import (
+    ACTIVE,
     CANCELLABLE,
     COMPONENT_STAGES,
+    HOLDS_SLOT,
     STAGE_ORDER,
+    WAITING,
     IllegalTransition,
     Stage,
     StageStatus,
@@ -20,7 +23,8 @@ from experiments_platform.domain.status import (
 
 S = Status
 LEGAL = {
-    (S.PENDING, S.SUBMITTING), (S.PENDING, S.FAILED), (S.PENDING, S.CANCELLED),
+    (S.PENDING, S.QUEUED), (S.PENDING, S.SUBMITTING), (S.PENDING, S.FAILED), (S.PENDING, S.CANCELLED),
+    (S.QUEUED, S.SUBMITTING), (S.QUEUED, S.FAILED), (S.QUEUED, S.CANCELLED),
     (S.SUBMITTING, S.RUNNING), (S.SUBMITTING, S.FAILED), (S.SUBMITTING, S.CANCELLED),
     (S.RUNNING, S.COMPLETED), (S.RUNNING, S.FAILED), (S.RUNNING, S.CANCELLED),
 }
@@ -29,8 +33,8 @@ ILLEGAL = [pair for pair in ALL_PAIRS if pair not in LEGAL]
 
 
 def test_the_table_covers_every_pair() -> None:
-    assert len(ALL_PAIRS) == 36
-    assert len(ILLEGAL) == 27
+    assert len(ALL_PAIRS) == 49
+    assert len(ILLEGAL) == 36
 
 
 @pytest.mark.parametrize(("current", "target"), sorted(LEGAL), ids=lambda s: s.value)
@@ -50,7 +54,7 @@ def test_illegal_transition(current: Status, target: Status) -> None:
 
 
 def test_status_never_moves_backwards_or_stays() -> None:
-    order = [S.PENDING, S.SUBMITTING, S.RUNNING]
+    order = [S.PENDING, S.QUEUED, S.SUBMITTING, S.RUNNING]
     for earlier, later in itertools.combinations(order, 2):
         assert not can_transition(later, earlier)
     assert not any(can_transition(s, s) for s in Status)
@@ -63,12 +67,14 @@ def test_terminal_states_are_final() -> None:
 
 
 def test_cancellable_is_every_non_terminal_status() -> None:
-    assert {S.PENDING, S.SUBMITTING, S.RUNNING} == CANCELLABLE
+    assert {S.PENDING, S.QUEUED, S.SUBMITTING, S.RUNNING} == CANCELLABLE == ACTIVE
     assert all(can_transition(s, S.CANCELLED) for s in CANCELLABLE)
+    assert WAITING | HOLDS_SLOT == ACTIVE and not WAITING & HOLDS_SLOT
 
 
 def test_statuses_serialize_as_their_names() -> None:
-    assert [s.value for s in Status] == ["pending", "submitting", "running", "completed", "failed", "cancelled"]
+    assert [s.value for s in Status] == ["pending", "queued", "submitting", "running", "completed", "failed",
+                                         "cancelled"]
     assert Status("running") is S.RUNNING
 
 

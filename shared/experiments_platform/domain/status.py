@@ -2,6 +2,10 @@
 
 Status only moves forward. ``transition`` is a pure check; stores apply it inside a
 transaction so that a stale or duplicate event can never move an experiment backwards.
+
+An experiment is created ``pending``; admission (``domain.admission``, decision 052) either
+admits it at once (``submitting``: it holds one of the deployment's run slots) or puts it in the
+queue (``queued``) until a slot frees. Only ``submitting`` and ``running`` experiments hold a slot.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from enum import Enum
 
 class Status(str, Enum):
     PENDING = "pending"
+    QUEUED = "queued"
     SUBMITTING = "submitting"
     RUNNING = "running"
     COMPLETED = "completed"
@@ -25,7 +30,8 @@ class Status(str, Enum):
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.PENDING: frozenset({Status.SUBMITTING, Status.FAILED, Status.CANCELLED}),
+    Status.PENDING: frozenset({Status.QUEUED, Status.SUBMITTING, Status.FAILED, Status.CANCELLED}),
+    Status.QUEUED: frozenset({Status.SUBMITTING, Status.FAILED, Status.CANCELLED}),
     Status.SUBMITTING: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED}),
     Status.RUNNING: frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED}),
     Status.COMPLETED: frozenset(),
@@ -33,7 +39,12 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.CANCELLED: frozenset(),
 }
 
-CANCELLABLE = frozenset({Status.PENDING, Status.SUBMITTING, Status.RUNNING})
+CANCELLABLE = frozenset({Status.PENDING, Status.QUEUED, Status.SUBMITTING, Status.RUNNING})
+ACTIVE = frozenset(s for s in Status if s not in TERMINAL)
+WAITING = frozenset({Status.PENDING, Status.QUEUED})
+"""Not admitted yet: no run slot, no compute; a cancel ends them at once."""
+HOLDS_SLOT = frozenset({Status.SUBMITTING, Status.RUNNING})
+"""Admitted: counted against the deployment's concurrency limit until they end."""
 
 
 class IllegalTransition(Exception):

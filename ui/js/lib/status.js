@@ -9,7 +9,7 @@ export const STAGES = [
   { key: "train", label: "Train", component: "Trainer" },
 ];
 
-export const ACTIVE = new Set(["pending", "submitting", "running"]);
+export const ACTIVE = new Set(["pending", "queued", "submitting", "running"]);
 export const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 export const STAGE_ICONS = { pending: "○", running: "◐", succeeded: "✓", failed: "✗", cancelled: "■" };
