@@ -158,7 +158,8 @@ class Run:
 
     def start(self, dataset_id: str, *, query_features: list[dict[str, Any]] | None = None,
               candidate_features: list[dict[str, Any]] | None = None, model: dict[str, Any] | None = None,
-              parameters: dict[str, Any] | None = None) -> str:
+              parameters: dict[str, Any] | None = None, gateway: str | None = None) -> str:
+        """Create the configs and start the experiment (through ``gateway``, default this run's stack)."""
         features = self.api("POST", "/api/feature-configs", {
             "name": f"{self.case} features", "dataset_id": dataset_id,
             "query_features": query_features or [{"column": "user_id", "kind": "id", "embedding_dim": 16}],
@@ -169,11 +170,13 @@ class Run:
                       "epochs": params["epochs"], "batch_size": params["batch_size"],
                       "learning_rate": params["learning_rate"], **(model or {})}
         model_doc = self.api("POST", "/api/model-configs", model_body)
-        created = self.api("POST", "/api/experiments", {
+        answer = requests.post(f"{gateway or self.url}/api/experiments", json={
             "name": f"provoke {self.case}", "dataset_id": dataset_id, "feature_config_id": features["id"],
             "model_config_id": model_doc["id"], "parameters": params,
-        })
-        return str(created["id"])
+        }, timeout=60)
+        if answer.status_code != 202:
+            raise RuntimeError(f"POST /api/experiments answered {answer.status_code}: {answer.text[:2000]}")
+        return str(answer.json()["id"])
 
     def experiment(self, experiment_id: str) -> dict[str, Any]:
         return dict(self.api("GET", f"/api/experiments/{experiment_id}"))
@@ -235,6 +238,31 @@ class Run:
 
     def logs_dir(self, experiment_id: str) -> Path:
         return self.data_dir.resolve() / "logs" / experiment_id
+
+    @contextlib.contextmanager
+    def stack_process(self) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+        """A second all-in-one stack as its own process on the same data dir (documents, records, logs).
+
+        Its runners are the ones a case kills; this run's stack (same documents) stays up, and its
+        reconcile sweep is what notices the experiment whose runner is gone.
+        """
+        from experiments_platform.local.stack import wait_for_http
+
+        port = self.stack.port + 1
+        env = {**os.environ, "PLATFORM_DATA_DIR": str(self.data_dir), "PLATFORM_MLFLOW_TRACKING_URI": self.mlflow.url,
+               "PLATFORM_TFX_PYTHON": str(ROOT / ".venv-tfx" / "bin" / "python"),
+               "PLATFORM_PIPELINE_IDLE_WORKERS": "0"}
+        with (self.data_dir / f"stack-process-{self.case}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "experiments_platform.local.stack", "--port", str(port), "--no-mlflow",
+                 "--no-data"], cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/healthz", 120, process)
+            yield process, f"http://127.0.0.1:{port}"
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=60)
 
 
 def wait_value(read: Callable[[], int | None], what: str, timeout_s: float = 120) -> int:
@@ -346,6 +374,28 @@ def parse_size(text: str) -> int:
     return int(float(text[:-1]) * units[text[-1]]) if text[-1] in units else int(text)
 
 
+def runner_and_worker_killed_in_train(run: Run) -> str:
+    """The stack that submitted the job is killed (kill -9), then its worker: no runner is left to see it end."""
+    with run.stack_process() as (process, gateway):
+        experiment_id = run.start(run.sample_dataset(), parameters={"epochs": 100}, gateway=gateway)
+        run.wait_stage(experiment_id, "train")
+        worker = run.job_worker_pid(experiment_id)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        kill(worker)
+    return experiment_id
+
+
+def runner_killed_during_compile(run: Run) -> str:
+    """The stack running the build is killed (kill -9) while Compile runs; its worker ends on its own."""
+    with run.stack_process() as (process, gateway):
+        experiment_id = run.start(run.sample_dataset(), gateway=gateway)
+        run.wait_stage(experiment_id, "compile")
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    return experiment_id
+
+
 def mlflow_down_before(run: Run) -> str:
     run.mlflow.stop()
     return run.start(run.sample_dataset())
@@ -451,6 +501,13 @@ CASES: tuple[Case, ...] = (
     Case("mlflow_stopped_during_train", "mlflow_unreachable", "MLFLOW_UNREACHABLE",
          "the MLflow server stopped after the trainer logged its first 'epoch finished' (100 epochs): the next "
          "epoch's log_batch fails after MLflow's own retries", mlflow_down_after("epoch finished")),
+    Case("runner_and_worker_killed_in_train", "worker_killed", "RUNNER_LOST",
+         "a second stack process submits (100 epochs); once Train runs, kill -9 of that stack's process group, "
+         "then of its pipeline worker; the first stack's reconcile sweep (2 min quiet) finds the job",
+         runner_and_worker_killed_in_train),
+    Case("runner_killed_during_compile", "compile_crash", "RUNNER_LOST",
+         "a second stack process (no spare worker) submits; kill -9 of that stack's process group while Compile "
+         "runs; the first stack's reconcile sweep (2 min quiet) finds the build", runner_killed_during_compile),
     Case("kill_worker_in_compile", "compile_crash", "WORKER_KILLED",
          "kill -9 of the build's worker while Compile runs (no spare worker: Compile includes the imports)",
          worker_killed_in_compile, settings={"pipeline_idle_workers": 0}),

@@ -58,6 +58,8 @@ def test_how_a_worker_ended_in_words(tmp_path: Path):
     assert log_tail(log) == ""
     log.write_text("".join(f"line {i}\n" for i in range(100)))
     assert log_tail(log, lines=3) == "line 97\nline 98\nline 99"
+    log.write_text("x" * 100_000 + "\nlast line\n")
+    assert log_tail(log) == "x" * 200 + " …\nlast line", "one huge line does not hide the last ones"
 
 
 def test_a_worker_killed_in_train_fails_the_job_with_the_signal_the_task_and_its_last_words(tmp_path: Path):

@@ -48,6 +48,7 @@ def resolve_python(python: str) -> str:
 
 LOG_TAIL_LINES = 15
 LOG_TAIL_CHARS = 1500
+LOG_LINE_CHARS = 200
 
 
 def how_it_ended(code: int | None) -> str:
@@ -64,7 +65,11 @@ def how_it_ended(code: int | None) -> str:
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES, chars: int = LOG_TAIL_CHARS) -> str:
-    """The last lines of a worker's log (empty when it wrote none): what it printed before it ended."""
+    """The last lines of a worker's log (empty when it wrote none): what it printed before it ended.
+
+    Each line is cut to LOG_LINE_CHARS (TFX logs a component's whole config as one line), so the
+    tail shows the last lines, not the end of one of them.
+    """
     try:
         with path.open("rb") as log:
             log.seek(0, os.SEEK_END)
@@ -72,7 +77,9 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES, chars: int = LOG_TAIL_CHAR
             text = log.read().decode(errors="replace")
     except OSError:
         return ""
-    return "\n".join(text.strip().splitlines()[-lines:])[-chars:]
+    kept = [line if len(line) <= LOG_LINE_CHARS else line[:LOG_LINE_CHARS] + " …"
+            for line in text.strip().splitlines()[-lines:]]
+    return "\n".join(kept)[-chars:]
 
 
 def ended_text(what: str, code: int | None, log: Path) -> str:

@@ -155,6 +155,13 @@ WORKER_KILLED = ErrorCode(
         "machine ran out of memory, a kill by hand, or a shutdown. Start the experiment again; if it is killed "
         "again in the same stage, give it more memory (a smaller sample or batch_size, or a larger hardware tier).",
 )
+RUNNER_LOST = ErrorCode(
+    code="RUNNER_LOST",
+    title="The local runner stopped before the experiment finished",
+    fix="The process running the local build and pipeline runners (the local stack) stopped or crashed while this "
+        "experiment ran, and its build or pipeline worker ended without a result. Start the experiment again, and "
+        "keep the stack running until it finishes.",
+)
 DATAFLOW_WORKER_FAILED = ErrorCode(
     code="DATAFLOW_WORKER_FAILED",
     title="A Dataflow (Beam) worker failed",

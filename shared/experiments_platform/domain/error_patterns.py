@@ -282,6 +282,16 @@ PATTERNS: tuple[ErrorPattern, ...] = (
         ),
     ),
     ErrorPattern(
+        error=error_codes.RUNNER_LOST,
+        regexes=(
+            r"pipeline worker \(pid \d+\)(?: running (?P<task>\w+))?, watched by no runner, ended without a result",
+            r"the local build runner stopped before the build finished",
+        ),
+        detail="The local stack that ran this experiment stopped or crashed while {task} ran, and the pipeline "
+        "worker then ended without a result. Start the experiment again, and keep the stack running until it "
+        "finishes.",
+    ),
+    ErrorPattern(
         error=error_codes.DATAFLOW_WORKER_FAILED,
         regexes=(
             r"Workflow failed\. Causes:",
