@@ -12,6 +12,7 @@ from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status
+from experiments_platform.domain.tracking import TrackingState
 
 
 class RandomSplit(DomainModel):
@@ -121,6 +122,7 @@ class Experiment(DomainModel):
     comparison: dict[str, Any] | None = None
     error: ClassifiedError | None = None
     estimate: Estimate | None = None
+    tracking: TrackingState | None = Field(default=None, description="whether MLflow holds the run's tracking yet")
     created_at: Timestamp = Field(default_factory=utcnow)
     updated_at: Timestamp = Field(default_factory=utcnow)
     started_at: Timestamp | None = None
