@@ -107,3 +107,17 @@ def test_protocol_states_what_produced_the_examples():
     }
     assert queries.columns == ("customer_id", "product_id", "city", "category", "price", "revenue")
     assert queries.candidate_columns == ("product_id", "category", "price", "revenue")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bigquery_count_query_matches_golden(case):
+    """The launch check's count query (``sql.counts``), reading only the id and date columns."""
+    from experiments_platform.sql import build_query_plan
+    from experiments_platform.sql.counts import render_count_query
+
+    path = GOLDEN / f"bigquery_counts_{case}.sql"
+    text = render_count_query(build_query_plan(DATASET, FEATURES, CASES[case]), "bigquery")
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text)
+    assert text == path.read_text(), f"BigQuery count SQL for {case} changed; see the module docstring to regenerate"
+    assert "buyers`" not in text and "products`" not in text, "the count query joins no side table"

@@ -78,7 +78,7 @@ def render_plan(plan: QueryPlan, dialect: Dialect) -> SplitQueries:
     )
 
 
-def _ref(sql: SqlDialect, column: SelectedColumn) -> str:
+def column_ref(sql: SqlDialect, column: SelectedColumn) -> str:
     return f"{ALIASES[column.table]}.{sql.identifier(column.name)}"
 
 
@@ -111,13 +111,14 @@ def _joins(sql: SqlDialect, plan: QueryPlan, tables: set[Table], left_alias: str
     return lines
 
 
-def _digest(sql: SqlDialect, plan: QueryPlan) -> str:
+def digest(sql: SqlDialect, plan: QueryPlan) -> str:
+    """The MD5 hex digest of ``seed:query_id:candidate_id`` (decision 010), as an expression over ``i``."""
     key = sql.concat(
         sql.string(checked_int(plan.seed)),
         sql.string(SEPARATOR),
-        sql.text(_ref(sql, plan.query_id)),
+        sql.text(column_ref(sql, plan.query_id)),
         sql.string(SEPARATOR),
-        sql.text(_ref(sql, plan.candidate_id)),
+        sql.text(column_ref(sql, plan.candidate_id)),
     )
     return sql.md5_hex(key)
 
@@ -126,29 +127,38 @@ def _bucket(sql: SqlDialect, window: tuple[int, int]) -> str:
     return sql.mod(sql.hex_to_int("qt_digest", *window), BUCKETS)
 
 
-def _split_query(sql: SqlDialect, plan: QueryPlan, rule: SplitRule) -> str:
+def keyed_ctes(sql: SqlDialect, plan: QueryPlan, select: list[str], with_day: bool, tables: set[Table]) -> list[str]:
+    """``keyed`` (the non-null-id rows of the interactions with ``select``, ``qt_digest`` and, with
+    ``with_day``, ``qt_day``; joined to ``tables``) and, with ``with_day``, ``bounds`` (``qt_last_day``,
+    the latest day of the whole table)."""
     interactions = sql.table(plan.interactions, "dataset.source.uri")
-    select = [_output(sql, c, _ref(sql, c)) for c in plan.columns]
-    select.append(f"{_digest(sql, plan)} AS qt_digest")
+    select = [*select, f"{digest(sql, plan)} AS qt_digest"]
     ctes = []
-    if rule.days is not None:
+    if with_day:
         assert plan.date_column is not None
-        day = f"CAST({_ref(sql, plan.date_column)} AS DATE)"
-        select.append(f"{day} AS qt_day")
+        select.append(f"CAST({column_ref(sql, plan.date_column)} AS DATE) AS qt_day")
         last_day = f"MAX(CAST({sql.identifier(plan.date_column.name)} AS DATE))"
         ctes.append(f"bounds AS (\n  SELECT {last_day} AS qt_last_day\n  FROM {interactions}\n)")
     lines = [
         "  SELECT",
         "    " + ",\n    ".join(select),
         f"  FROM {interactions} AS i",
-        *("  " + j for j in _joins(sql, plan, plan.tables_used(plan.columns), "i")),
-        f"  WHERE {_ref(sql, plan.query_id)} IS NOT NULL AND {_ref(sql, plan.candidate_id)} IS NOT NULL",
+        *("  " + j for j in _joins(sql, plan, tables, "i")),
+        f"  WHERE {column_ref(sql, plan.query_id)} IS NOT NULL AND {column_ref(sql, plan.candidate_id)} IS NOT NULL",
     ]
-    ctes.insert(0, "keyed AS (\n" + "\n".join(lines) + "\n)")
+    return ["keyed AS (\n" + "\n".join(lines) + "\n)", *ctes]
 
-    conditions = []
+
+def sample_conditions(sql: SqlDialect, plan: QueryPlan) -> list[str]:
+    """The sample's condition over ``qt_digest`` (none at 100 %)."""
     if plan.sample_percent < BUCKETS:
-        conditions.append(f"{_bucket(sql, SAMPLE_HEX)} < {checked_int(plan.sample_percent)}")
+        return [f"{_bucket(sql, SAMPLE_HEX)} < {checked_int(plan.sample_percent)}"]
+    return []
+
+
+def split_conditions(sql: SqlDialect, rule: SplitRule) -> list[str]:
+    """A split rule's conditions over ``qt_digest`` and ``qt_day`` / ``qt_last_day``."""
+    conditions = []
     if rule.buckets is not None:
         low, high = rule.buckets
         split = _bucket(sql, SPLIT_HEX)
@@ -156,13 +166,19 @@ def _split_query(sql: SqlDialect, plan: QueryPlan, rule: SplitRule) -> str:
             conditions.append(f"{split} >= {checked_int(low)}")
         if high < BUCKETS:
             conditions.append(f"{split} < {checked_int(high)}")
-    source = "keyed"
     if rule.days is not None:
-        source = "keyed CROSS JOIN bounds"
         days_ago = sql.days_between("qt_last_day", "qt_day")
         conditions.append(f"{days_ago} >= {checked_int(rule.days.min_days_ago)}")
         if rule.days.max_days_ago is not None:
             conditions.append(f"{days_ago} < {checked_int(rule.days.max_days_ago)}")
+    return conditions
+
+
+def _split_query(sql: SqlDialect, plan: QueryPlan, rule: SplitRule) -> str:
+    select = [_output(sql, c, column_ref(sql, c)) for c in plan.columns]
+    ctes = keyed_ctes(sql, plan, select, rule.days is not None, plan.tables_used(plan.columns))
+    conditions = [*sample_conditions(sql, plan), *split_conditions(sql, rule)]
+    source = "keyed CROSS JOIN bounds" if rule.days is not None else "keyed"
     outputs = ", ".join(sql.identifier(c.name) for c in plan.columns)
     where = ("\nWHERE " + "\n  AND ".join(conditions)) if conditions else ""
     return "WITH " + ",\n".join(ctes) + f"\nSELECT {outputs}\nFROM {source}{where}\n"
@@ -173,16 +189,16 @@ def _candidates_query(sql: SqlDialect, plan: QueryPlan) -> str:
     candidate = plan.candidate_id
     from_interactions = [c for c in plan.candidate_columns if c.table == "interactions" and c != candidate]
     from_side = [c for c in plan.candidate_columns if c.table == "product"]
-    corpus_select = [_output(sql, candidate, _ref(sql, candidate))]
-    corpus_select += [_output(sql, c, f"MAX({_ref(sql, c)})") for c in from_interactions]
+    corpus_select = [_output(sql, candidate, column_ref(sql, candidate))]
+    corpus_select += [_output(sql, c, f"MAX({column_ref(sql, c)})") for c in from_interactions]
     corpus = (
         "WITH corpus AS (\n  SELECT\n    " + ",\n    ".join(corpus_select)
         + f"\n  FROM {interactions} AS i"
-        + f"\n  WHERE {_ref(sql, candidate)} IS NOT NULL"
-        + f"\n  GROUP BY {_ref(sql, candidate)}\n)"
+        + f"\n  WHERE {column_ref(sql, candidate)} IS NOT NULL"
+        + f"\n  GROUP BY {column_ref(sql, candidate)}\n)"
     )
     outputs = [
-        _output(sql, c, _ref(sql, c)) if c.table == "product" else f"c.{sql.identifier(c.name)}"
+        _output(sql, c, column_ref(sql, c)) if c.table == "product" else f"c.{sql.identifier(c.name)}"
         for c in plan.candidate_columns
     ]
     joins = _joins(sql, plan, {"product"} if from_side else set(), "c")
