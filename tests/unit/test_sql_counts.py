@@ -15,8 +15,9 @@ from experiments_platform.domain.experiment import (
     TimeHoldoutSplit,
 )
 from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.launch import DataCheck, SplitSize
 from experiments_platform.sql import build_query_plan, render_split_queries
-from experiments_platform.sql.counts import SplitCounts, SplitSize, render_count_query, split_counts
+from experiments_platform.sql.counts import render_count_query, split_counts
 
 TINY = B2BConfig(buyers=60, products=40, transactions=4000, days=120, end_date=date(2024, 6, 30), seed=3)
 IDS = FeatureConfig(name="ids", query_features=[{"kind": "id", "column": "customer_id"}],
@@ -98,5 +99,5 @@ def test_an_empty_split_counts_zero_and_every_split_empty_still_gives_the_corpus
     rows = warehouse.query(render_count_query(build_query_plan(gap, IDS, empty), "duckdb"))
     assert rows == [{"split": None, "interactions": None, "buyers": None, "cold_buyers": None,
                      "cold_buyer_interactions": None, "cold_item_interactions": None, "corpus_size": 7}]
-    assert split_counts(rows) == SplitCounts(splits={}, corpus_size=7)
+    assert split_counts(rows) == DataCheck(splits={}, corpus_size=7)
 

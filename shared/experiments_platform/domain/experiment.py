@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from experiments_platform.domain.base import DomainModel, Identifier, Timestamp, new_id, utcnow
 from experiments_platform.domain.dataset import Dataset
 from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.launch import DataCheck, LaunchWarning, RunProtocol
 from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status
@@ -123,6 +124,9 @@ class Experiment(DomainModel):
     error: ClassifiedError | None = None
     estimate: Estimate | None = None
     tracking: TrackingState | None = Field(default=None, description="whether MLflow holds the run's tracking yet")
+    protocol: RunProtocol | None = Field(default=None, description="what its numbers compare with (decision 062)")
+    data_check: DataCheck | None = Field(default=None, description="split and corpus counts at launch")
+    warnings: list[LaunchWarning] = Field(default_factory=list, description="launch warnings (decision 061)")
     created_at: Timestamp = Field(default_factory=utcnow)
     updated_at: Timestamp = Field(default_factory=utcnow)
     started_at: Timestamp | None = None

@@ -12,35 +12,15 @@ and date columns, so it costs a fraction of the split queries (BigQuery bills by
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from experiments_platform.domain.launch import DataCheck, SplitSize
 from experiments_platform.ports.warehouse import Dialect
 from experiments_platform.sql.dialects import dialect_for
 from experiments_platform.sql.plan import SPLITS, QueryPlan
 from experiments_platform.sql.render import column_ref, keyed_ctes, sample_conditions, split_conditions
 
 COUNT_COLUMNS = ("interactions", "buyers", "cold_buyers", "cold_buyer_interactions", "cold_item_interactions")
-
-
-@dataclass(frozen=True)
-class SplitSize:
-    """One split as the count query sees it (all zero for a split without rows)."""
-
-    interactions: int = 0
-    buyers: int = 0
-    cold_buyers: int = 0
-    cold_buyer_interactions: int = 0
-    cold_item_interactions: int = 0
-
-
-@dataclass(frozen=True)
-class SplitCounts:
-    splits: Mapping[str, SplitSize]
-    corpus_size: int
-
-    def split(self, name: str) -> SplitSize:
-        return self.splits.get(name, SplitSize())
 
 
 def render_count_query(plan: QueryPlan, dialect: Dialect) -> str:
@@ -91,12 +71,12 @@ def render_count_query(plan: QueryPlan, dialect: Dialect) -> str:
     )
 
 
-def split_counts(rows: Iterable[Mapping[str, Any]]) -> SplitCounts:
-    """The count query's rows as ``SplitCounts`` (a split without a row has no rows)."""
+def split_counts(rows: Iterable[Mapping[str, Any]]) -> DataCheck:
+    """The count query's rows as a ``DataCheck`` (a split without a row has no rows)."""
     splits: dict[str, SplitSize] = {}
     corpus = 0
     for row in rows:
         corpus = int(row["corpus_size"] or 0)
         if row["split"] is not None:
             splits[str(row["split"])] = SplitSize(**{name: int(row[name] or 0) for name in COUNT_COLUMNS})
-    return SplitCounts(splits=splits, corpus_size=corpus)
+    return DataCheck(splits=splits, corpus_size=corpus)
