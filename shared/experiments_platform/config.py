@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from experiments_platform.errors import ConfigurationError
 
 ENV_PREFIX = "PLATFORM_"
+MiB = 1024 * 1024
+PUBSUB_MAX_PUSH_BYTES = 10 * 1000 * 1000
+"""Pub/Sub's limit on a message (10 MB): a push request above it cannot come from Pub/Sub."""
 
 
 class Settings(BaseModel):
@@ -61,6 +64,29 @@ class Settings(BaseModel):
     artifact_reader_url: str | None = Field(
         default=None, description="artifact_reader service URL; None reads in-process")
 
+    warehouse_roots: tuple[Path, ...] = Field(
+        default=(), description="folders whose CSV/Parquet files datasets may name, besides {data_dir}/warehouse "
+        "and the uploads folder (comma-separated)")
+    uploads_uri: str | None = Field(
+        default=None, description="where uploaded dataset files are stored: gs://bucket/prefix (then loaded into "
+        "BigQuery) or a local folder; default {data_dir}/warehouse/uploads")
+    upload_max_bytes: int = Field(default=512 * MiB, ge=1, description="largest dataset file an upload may send")
+    api_max_body_bytes: int = Field(
+        default=1 * MiB, ge=1024, le=PUBSUB_MAX_PUSH_BYTES, description="largest request body of the API "
+        "(uploads excepted)")
+    bigquery_sources: tuple[str, ...] = Field(
+        default=(), description="projects or project.dataset whose tables datasets may name (comma-separated); "
+        "default the platform's project")
+    bigquery_uploads_dataset: str | None = Field(
+        default=None, description="project.dataset uploaded files are loaded into; default {gcp_project}.uploads")
+
+    @field_validator("warehouse_roots", "bigquery_sources", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
     @model_validator(mode="after")
     def _gcp_needs_project(self) -> Settings:
         cloud = {
@@ -81,12 +107,38 @@ class Settings(BaseModel):
         return (self.data_dir.resolve().joinpath(*parts)).as_uri()
 
     @property
+    def resolved_uploads_uri(self) -> str:
+        return self.uploads_uri or self.local_uri("warehouse", "uploads")
+
+    @property
+    def resolved_warehouse_roots(self) -> tuple[Path, ...]:
+        """Folders the DuckDB warehouse may read (symlinks resolved): the warehouse, the uploads, the extra roots."""
+        roots = [self.data_dir / "warehouse", *self.warehouse_roots]
+        if not self.resolved_uploads_uri.startswith("gs://"):
+            roots.append(Path(_path_of(self.resolved_uploads_uri)))
+        return tuple(dict.fromkeys(root.resolve() for root in roots))
+
+    @property
+    def resolved_bigquery_sources(self) -> tuple[str, ...]:
+        return self.bigquery_sources or ((self.gcp_project,) if self.gcp_project else ())
+
+    @property
+    def resolved_bigquery_uploads_dataset(self) -> str | None:
+        return self.bigquery_uploads_dataset or (f"{self.gcp_project}.uploads" if self.gcp_project else None)
+
+    @property
     def resolved_pipeline_root(self) -> str:
         return self.pipeline_root or self.local_uri("pipelines")
 
     @property
     def resolved_artifacts_uri(self) -> str:
         return self.artifacts_uri or self.local_uri("artifacts")
+
+
+def _path_of(uri: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    return unquote(urlparse(uri).path) if uri.startswith("file://") else uri
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,4 +1,8 @@
-"""The gateway app on the real embedded adapters: SQLite documents, the embedded bus, DuckDB over tiny CSVs."""
+"""The gateway app on the real embedded adapters: SQLite documents, the embedded bus, DuckDB over tiny CSVs.
+
+The warehouse is built from the settings, as the platform builds it: confined to ``{data_dir}/warehouse``
+(where ``data_files`` writes) and the uploads folder.
+"""
 
 from __future__ import annotations
 
@@ -52,8 +56,8 @@ class Published:
 
 @pytest.fixture
 def data_files(tmp_path: Path) -> dict[str, Path]:
-    folder = tmp_path / "warehouse"
-    folder.mkdir()
+    folder = tmp_path / "var" / "warehouse"
+    folder.mkdir(parents=True)
     interactions = folder / "interactions.csv"
     interactions.write_text(INTERACTIONS)
     users = folder / "users.csv"
@@ -66,7 +70,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     settings = Settings(data_dir=tmp_path / "var", mlflow_tracking_uri="http://127.0.0.1:5999")
     documents = SqliteDocumentStore(tmp_path / "documents.sqlite")
     bus = EmbeddedBus.from_settings(settings)
-    built = Platform(settings, documents=documents, bus=bus, warehouse=DuckDBWarehouse())
+    built = Platform(settings, documents=documents, bus=bus, warehouse=DuckDBWarehouse.from_settings(settings))
     yield built
     built.close()
 

@@ -4,7 +4,8 @@ DuckDB runs for real on temp files. BigQuery has no emulator: the real ``google-
 client talks to a recording HTTP session that checks the exact REST requests the adapter makes
 (``tables.get``, ``jobs.query``) and answers with responses in the documented shapes
 (https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#Table,
-https://cloud.google.com/bigquery/docs/reference/rest/v2/jobs/query#response-body).
+https://cloud.google.com/bigquery/docs/reference/rest/v2/jobs/query#response-body,
+https://cloud.google.com/bigquery/docs/reference/rest/v2/Job for the load job of an upload).
 """
 
 from __future__ import annotations
@@ -132,7 +133,9 @@ class RecordingSession(requests.Session):
         self.calls.append(Call(method, url.split("?")[0], dict(params or {}), body))
         path = url.split("?")[0].removeprefix(API)
         unrouted = (404, {"error": {"code": 404, "message": f"no route {path}"}})
-        status, payload = self.routes.get((method, path), unrouted)
+        prefixed = [v for (m, p), v in self.routes.items() if m == method and p.endswith("/*")
+                    and path.startswith(p[:-1])]
+        status, payload = self.routes.get((method, path), prefixed[0] if prefixed else unrouted)
         response = requests.Response()
         response.status_code = status
         response._content = json.dumps(payload).encode()
@@ -142,10 +145,10 @@ class RecordingSession(requests.Session):
         return response
 
 
-def warehouse_with(routes: dict) -> tuple[BigQueryWarehouse, RecordingSession]:
+def warehouse_with(routes: dict, **options: Any) -> tuple[BigQueryWarehouse, RecordingSession]:
     session = RecordingSession(routes=routes)
     client = bigquery.Client(project="my-project", credentials=AnonymousCredentials(), _http=session)
-    return BigQueryWarehouse(client), session
+    return BigQueryWarehouse(client, **options), session
 
 
 TABLE = {
@@ -271,3 +274,68 @@ def test_bigquery_rejects_parameters_it_cannot_type():
         warehouse.query("SELECT @x", {"x": object()})
     assert caught.value.field == "parameters.x"
     assert session.calls == []
+
+
+def test_bigquery_sources_outside_the_allowed_projects_and_datasets_are_refused_before_any_request():
+    warehouse, session = warehouse_with(
+        {("GET", "/projects/my-project/datasets/shop/tables/events"): (200, TABLE)},
+        allowed_sources=("my-project.shop",), uploads_dataset="my-project.uploads")
+    for uri in ("other-project.shop.events", "my-project.billing.invoices", "bigquery-public-data.samples.shakespeare"):
+        with pytest.raises(InvalidInput, match="outside the projects and datasets this platform reads") as caught:
+            warehouse.describe(TableSource(kind="bigquery", uri=uri))
+        assert caught.value.field == "source.uri"
+    assert session.calls == []
+    assert warehouse.canonical(TableSource(kind="bigquery", uri="shop.events")).uri == "my-project.shop.events"
+    assert warehouse.canonical(TableSource(kind="bigquery", uri="my-project.uploads.u1")).uri == "my-project.uploads.u1"
+    warehouse.describe(TableSource(kind="bigquery", uri="my-project.shop.events"))
+    assert len(session.calls) == 1
+
+
+def load_job(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "bigquery#job", "id": "my-project:EU.upload_1",
+        "jobReference": {"projectId": "my-project", "jobId": "upload_1", "location": "EU"},
+        "configuration": {"load": {}, "jobType": "LOAD"}, "status": state,
+    }
+
+
+@pytest.mark.parametrize(("name", "file_format", "expected"), [
+    ("events.csv", "csv", {"sourceFormat": "CSV", "autodetect": True, "skipLeadingRows": 1}),
+    ("events.tsv.gz", "csv", {"sourceFormat": "CSV", "autodetect": True, "skipLeadingRows": 1, "fieldDelimiter": "\t"}),
+    ("events.parquet", "parquet", {"sourceFormat": "PARQUET"}),
+])
+def test_an_upload_is_one_load_job_into_the_uploads_dataset(name, file_format, expected):
+    done = (200, load_job({"state": "DONE"}))
+    warehouse, session = warehouse_with(
+        {("POST", "/projects/my-project/jobs"): done, ("GET", "/projects/my-project/jobs/*"): done},
+        allowed_sources=("my-project",), uploads_dataset="my-project.uploads")
+    uri = f"gs://data-bucket/uploads/u1/{name}"
+    source = warehouse.load_upload(uri, file_format, "u1_events")
+
+    assert source == TableSource(kind="bigquery", uri="my-project.uploads.u1_events")
+    insert = session.calls[0]
+    assert (insert.method, insert.url) == ("POST", f"{API}/projects/my-project/jobs")
+    load = insert.body["configuration"]["load"]
+    assert load == {
+        "sourceUris": [uri],
+        "destinationTable": {"projectId": "my-project", "datasetId": "uploads", "tableId": "u1_events"},
+        "writeDisposition": "WRITE_EMPTY",
+        **{k: (str(v) if k == "skipLeadingRows" else v) for k, v in expected.items()},
+    }
+    assert insert.body["configuration"]["labels"] == {"app": "experiments-platform"}
+    assert insert.body["jobReference"]["projectId"] == "my-project"
+
+
+def test_a_file_bigquery_cannot_load_is_invalid_input_with_its_reason():
+    failed = (200, load_job({
+        "state": "DONE",
+        "errorResult": {"reason": "invalid", "message": "Error while reading data, error message: CSV table "
+                        "encountered too many errors, giving up. Rows: 1; errors: 1."},
+        "errors": [{"reason": "invalid", "message": "CSV table encountered too many errors, giving up."}],
+    }))
+    warehouse, _ = warehouse_with(
+        {("POST", "/projects/my-project/jobs"): failed, ("GET", "/projects/my-project/jobs/*"): failed},
+        allowed_sources=("my-project",), uploads_dataset="my-project.uploads")
+    with pytest.raises(InvalidInput, match="BigQuery could not load the file: .*too many errors") as caught:
+        warehouse.load_upload("gs://data-bucket/uploads/u1/events.csv", "csv", "u1_events")
+    assert caught.value.field == "file"

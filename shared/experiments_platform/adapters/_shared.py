@@ -1,10 +1,11 @@
 """What several adapters share: document-store argument checks, Google API calls with retries, log-read
-arguments, and the local runners' small helpers. Private to ``experiments_platform.adapters``."""
+arguments, the warehouses' column check, and the local runners' small helpers. Private to
+``experiments_platform.adapters``."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar, get_args
@@ -12,11 +13,11 @@ from typing import Any, TypeVar, get_args
 import tenacity
 
 from experiments_platform.adapters.local_jobs import ProcessIdentity
+from experiments_platform.domain.dataset import Column
 from experiments_platform.errors import ConfigurationError, InvalidInput, NotFound, PlatformError, TransientError
-from experiments_platform.ports.documents import Filter, FilterOp, Order
+from experiments_platform.ports.documents import DOCUMENT_ID_RULE, Filter, FilterOp, Order, is_document_id
 
 _SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
-_DOC_ID = re.compile(r"^[A-Za-z0-9_.\-:@]{1,256}$")
 FILTER_OPERATORS = frozenset(get_args(FilterOp))
 MAX_LINES = 10_000
 _LOG_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -39,11 +40,8 @@ def check_collection(collection: str) -> str:
 
 
 def check_doc_id(doc_id: str) -> str:
-    if not isinstance(doc_id, str) or not _DOC_ID.match(doc_id) or doc_id in {".", ".."} or doc_id.startswith("__"):
-        raise InvalidInput(
-            f"document id {doc_id!r} is invalid: use 1-256 letters, digits or '_.-:@' (not '.', '..' or '__...')",
-            field="doc_id",
-        )
+    if not is_document_id(doc_id):
+        raise InvalidInput(f"document id {doc_id!r} is invalid: use {DOCUMENT_ID_RULE}", field="doc_id")
     return doc_id
 
 
@@ -180,3 +178,15 @@ def now_text() -> str:
 def process_alive(record: dict[str, Any], key: str) -> bool:
     identity = ProcessIdentity.from_record(record.get(key))
     return identity is not None and identity.is_alive()
+
+
+def usable_columns(columns: list[Column], skipped: Mapping[str, str], uri: str) -> list[Column]:
+    """``columns``, or ``InvalidInput`` naming every left-out header and why when none is usable."""
+    if columns:
+        return columns
+    if not skipped:
+        raise InvalidInput(f"{uri!r}: the file has no columns", field="source.uri")
+    named = "; ".join(f"{name!r}: {why}" for name, why in list(skipped.items())[:10])
+    raise InvalidInput(
+        f"no column of {uri!r} can be used ({named}); rename the headers to letters, digits and underscores, "
+        "starting with a letter or underscore", field="source.uri")

@@ -1,9 +1,12 @@
-"""BigQuery warehouse: ``tables.get`` for schemas and row counts, ``jobs.query`` for queries.
+"""BigQuery warehouse: ``tables.get`` for schemas and row counts, ``jobs.query`` for queries, ``jobs.insert``
+(a load job) for uploaded files.
 
-The client is built at start-up (``from_settings``) or handed in (tests give it a recording HTTP
-session). Queries run as standard SQL with named ``@name`` parameters; no location is forced, so
-BigQuery runs each job where its tables live. The client's own retry policy retries transient
-HTTP errors; what is left after it becomes a ``TransientError``.
+Sources are confined to the configured projects and datasets (``PLATFORM_BIGQUERY_SOURCES``, by
+default the platform's project) plus the uploads dataset; a reference outside them is refused
+before any request (decision 050). The client is built at start-up (``from_settings``) or handed
+in (tests give it a recording HTTP session). Queries run as standard SQL with named ``@name``
+parameters; no location is forced, so BigQuery runs each job where its tables live. The client's
+own retry policy retries transient HTTP errors; what is left after it becomes a ``TransientError``.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from experiments_platform.adapters._shared import usable_columns
 from experiments_platform.config import Settings
 from experiments_platform.domain.dataset import Column, ColumnType, TableSource
 from experiments_platform.domain.names import IDENTIFIER, TABLE_REFERENCE
 from experiments_platform.errors import InvalidInput, PlatformError, TransientError
 from experiments_platform.jsonlog import fields, get_logger
-from experiments_platform.ports.warehouse import Dialect
+from experiments_platform.ports.warehouse import Dialect, UploadFormat
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -51,18 +55,75 @@ class BigQueryError(PlatformError):
 class BigQueryWarehouse:
     dialect: Dialect = "bigquery"
 
-    def __init__(self, client: bigquery.Client, *, timeout_s: float = 600.0) -> None:
+    def __init__(self, client: bigquery.Client, *, allowed_sources: tuple[str, ...] | None = None,
+                 uploads_dataset: str | None = None, timeout_s: float = 600.0) -> None:
+        """``allowed_sources``: projects or ``project.dataset`` sources may name (None: any, for tests and
+        scripts); ``uploads_dataset``: the ``project.dataset`` uploads are loaded into (always readable)."""
         self.client = client
+        self.allowed_sources = allowed_sources
+        self.uploads_dataset = uploads_dataset
         self.timeout_s = timeout_s
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BigQueryWarehouse:
         from google.cloud import bigquery
 
-        return cls(bigquery.Client(project=settings.gcp_project))
+        return cls(bigquery.Client(project=settings.gcp_project), allowed_sources=settings.resolved_bigquery_sources,
+                   uploads_dataset=settings.resolved_bigquery_uploads_dataset)
+
+    def canonical(self, source: TableSource, field: str = "source.uri") -> TableSource:
+        """``project.dataset.table`` (a two-part reference takes the client's project), inside the allowed sources."""
+        table_id = _table_id(source, field)
+        if table_id.count(".") == 1:
+            table_id = f"{self.client.project}.{table_id}"
+        if self.allowed_sources is not None:
+            allowed = (*self.allowed_sources, *([self.uploads_dataset] if self.uploads_dataset else []))
+            project, dataset, _ = table_id.split(".")
+            if project not in allowed and f"{project}.{dataset}" not in allowed:
+                raise InvalidInput(
+                    f"BigQuery table {source.uri!r} is outside the projects and datasets this platform reads "
+                    f"({', '.join(allowed) or 'none'}); upload the file, or ask an administrator to add its "
+                    "dataset to PLATFORM_BIGQUERY_SOURCES", field=field)
+        return TableSource(kind="bigquery", uri=table_id)
+
+    def load_upload(self, uri: str, file_format: UploadFormat, table: str) -> TableSource:
+        """A load job (``jobs.insert``, ``configuration.load``) of the uploaded ``gs://`` file into the uploads dataset.
+
+        CSV: schema auto-detected, the first row the header (``skipLeadingRows: 1``); Parquet describes
+        itself. ``WRITE_EMPTY``: an upload never replaces a table. Waits for the job; a file BigQuery
+        cannot load is an ``InvalidInput`` on ``file`` with BigQuery's reason.
+        """
+        from google.cloud import bigquery
+
+        if not self.uploads_dataset:
+            raise InvalidInput("uploads need PLATFORM_BIGQUERY_UPLOADS_DATASET (project.dataset)", field="file")
+        if not IDENTIFIER.match(table) or not uri.startswith("gs://"):
+            raise InvalidInput(f"cannot load {uri!r} as table {table!r}", field="file")
+        destination = f"{self.uploads_dataset}.{table}"
+        config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.PARQUET if file_format == "parquet" else bigquery.SourceFormat.CSV,
+            write_disposition=bigquery.WriteDisposition.WRITE_EMPTY,
+            labels=LABELS,
+        )
+        if file_format == "csv":
+            config.autodetect = True
+            config.skip_leading_rows = 1
+            if uri.lower().endswith((".tsv", ".tsv.gz")):
+                config.field_delimiter = "\t"
+        try:
+            job = self.client.load_table_from_uri(uri, destination, job_config=config, timeout=60)
+            job.result(timeout=self.timeout_s)
+        except Exception as exc:
+            from google.api_core import exceptions as gexc
+
+            if isinstance(exc, gexc.BadRequest):
+                raise InvalidInput(f"BigQuery could not load the file: {getattr(exc, 'message', exc)}",
+                                   field="file") from None
+            raise _platform_error(exc, None) from exc
+        return TableSource(kind="bigquery", uri=destination)
 
     def describe(self, source: TableSource) -> tuple[list[Column], int]:
-        table_id = _table_id(source)
+        table_id = self.canonical(source).uri
         try:
             table = self.client.get_table(table_id, timeout=60)
         except Exception as exc:
@@ -80,7 +141,7 @@ class BigQueryWarehouse:
                 columns.append(Column(name=field.name, type=kind))
         if skipped:
             log.warning("columns left out of the dataset", extra=fields(table=table_id, skipped=skipped))
-        return columns, int(table.num_rows or 0)
+        return usable_columns(columns, skipped, table_id), int(table.num_rows or 0)
 
     def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         from google.cloud import bigquery
@@ -97,15 +158,15 @@ class BigQueryWarehouse:
             raise _platform_error(exc, None) from exc
 
 
-def _table_id(source: TableSource) -> str:
+def _table_id(source: TableSource, field: str = "source.uri") -> str:
     if source.kind != "bigquery":
         raise InvalidInput(
-            f"{source.uri!r} is a file; the BigQuery warehouse reads tables (project.dataset.table)",
-            field="source.uri",
+            f"{source.uri!r} is a file; the BigQuery warehouse reads tables (project.dataset.table); upload the file",
+            field=field,
         )
     if not TABLE_REFERENCE.match(source.uri):
         raise InvalidInput(f"{source.uri!r} is not a BigQuery table reference; write project.dataset.table",
-                           field="source.uri")
+                           field=field)
     return source.uri
 
 

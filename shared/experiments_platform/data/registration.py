@@ -1,9 +1,13 @@
 """Register a user's table as a ``Dataset``: columns and row count are read from the source itself.
 
-Sources: a local (or ``gs://``) CSV or Parquet file through the DuckDB warehouse, or a BigQuery
-table through the BigQuery warehouse. Every problem is an ``InvalidInput`` naming the request
-field (``source.uri``, ``query_id_column``, ``buyer_features.join_key``, ...) with the closest real
-column names as suggestions.
+The one registration of the platform: the API (``handlers.configs``), uploads and scripts call
+``register_dataset``. Sources: a CSV or Parquet file inside the warehouse folders through the
+DuckDB warehouse, or a BigQuery table of the allowed projects and datasets through the BigQuery
+warehouse (decision 050); each is stored as the warehouse's ``canonical`` form (a file by its
+real path). The checks: a table with rows and usable columns; id columns string or integer and
+different; a date column date or timestamp; a side table's join key a string or integer column.
+Every problem is an ``InvalidInput`` naming the request field (``source.uri``, ``query_id_column``,
+``buyer_features.join_key``, ...) with the closest real column names as suggestions.
 """
 
 from __future__ import annotations
@@ -51,9 +55,7 @@ def file_source(path: str | Path) -> TableSource:
 
 def register_dataset(warehouse: Warehouse, request: DatasetRequest) -> Dataset:
     """Describe every table of ``request`` in ``warehouse`` and return the validated ``Dataset``."""
-    columns, row_count = _describe(warehouse, request.source, "source")
-    if not columns:
-        raise InvalidInput("the table has no columns the platform can use", field="source.uri")
+    source, columns, row_count = _describe(warehouse, request.source, "source")
     types = {c.name: c.type for c in columns}
     _require(types, request.query_id_column, "query_id_column", KEY_TYPES)
     _require(types, request.candidate_id_column, "candidate_id_column", KEY_TYPES)
@@ -64,7 +66,7 @@ def register_dataset(warehouse: Warehouse, request: DatasetRequest) -> Dataset:
     return Dataset(
         name=request.name,
         description=request.description,
-        source=request.source,
+        source=source,
         row_count=row_count,
         columns=columns,
         query_id_column=request.query_id_column,
@@ -78,17 +80,24 @@ def register_dataset(warehouse: Warehouse, request: DatasetRequest) -> Dataset:
 def _side(warehouse: Warehouse, request: FeatureTableRequest | None, field: str) -> FeatureTable | None:
     if request is None:
         return None
-    columns, row_count = _describe(warehouse, request.source, f"{field}.source")
+    source, columns, row_count = _describe(warehouse, request.source, f"{field}.source")
     _require({c.name: c.type for c in columns}, request.join_key, f"{field}.join_key", KEY_TYPES)
-    return FeatureTable(source=request.source, join_key=request.join_key, columns=columns, row_count=row_count)
+    return FeatureTable(source=source, join_key=request.join_key, columns=columns, row_count=row_count)
 
 
-def _describe(warehouse: Warehouse, source: TableSource, field: str) -> tuple[list[Column], int]:
+def _describe(warehouse: Warehouse, source: TableSource, field: str) -> tuple[TableSource, list[Column], int]:
+    """The canonical source, its columns and row count; ``field`` is where the source sits in the request."""
     try:
-        return warehouse.describe(source)
+        source = warehouse.canonical(source)
+        columns, row_count = warehouse.describe(source)
     except InvalidInput as exc:
         inner = exc.field.removeprefix("source") if exc.field else ".uri"
         raise InvalidInput(exc.message, field=f"{field}{inner}", suggestions=exc.suggestions) from None
+    if row_count == 0:
+        kind = "file" if source.kind == "file" else "table"
+        raise InvalidInput(f"the {kind} has no rows ({source.uri!r}); a dataset needs interactions",
+                           field=f"{field}.uri")
+    return source, columns, row_count
 
 
 def _require(types: Mapping[str, str], name: str, field: str, allowed: tuple[str, ...]) -> None:

@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from experiments_platform.data import registration
 from experiments_platform.domain.base import Document, new_id, utcnow
-from experiments_platform.domain.dataset import Column, Dataset, FeatureTable, TableSource
+from experiments_platform.domain.dataset import Dataset
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.names import unknown_name_message
@@ -28,6 +29,8 @@ from experiments_platform.repositories.experiments import ExperimentRepository
 M = TypeVar("M", bound=BaseModel)
 
 SERVER_FIELDS = frozenset({"id", "created_at", "updated_at"})
+DATASET_READ_FIELDS = frozenset({"columns", "row_count"})
+"""Fields of a dataset (and of its side tables) read from the source, never taken from a request."""
 DISCRIMINATORS = ("kind", "strategy")
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.DOTALL)
 
@@ -166,52 +169,14 @@ def _replace(documents: DocumentStore, kind: ConfigKind, existing: Doc, model: D
 # Datasets
 
 
-def _described_source(warehouse: Warehouse, source: TableSource, field: str) -> tuple[list[Column], int]:
-    try:
-        return warehouse.describe(source)
-    except (NotFound, InvalidInput) as exc:
-        raise type(exc)(f"{field}: {exc.message}", field=field, suggestions=exc.suggestions) from None
-
-
 def _dataset_from_input(warehouse: Warehouse, payload: Any) -> Dataset:
-    data = _editable(payload)
-    data.pop("columns", None)
-    data.pop("row_count", None)
-    source = validated(TableSource, data.get("source"), "source")
-    columns, row_count = _described_source(warehouse, source, "source.uri")
-    data["source"] = source.to_document()
-    data["columns"] = [c.to_document() for c in columns]
-    data["row_count"] = row_count
+    """The registration of ``data.registration`` on the request body (server-read fields ignored)."""
+    data = {k: v for k, v in _editable(payload).items() if k not in DATASET_READ_FIELDS}
     for side in ("buyer_features", "product_features"):
         table = data.get(side)
-        if table is None:
-            continue
-        if not isinstance(table, dict):
-            raise InvalidInput(f"{side}: expected an object with source and join_key", field=side)
-        table = {k: v for k, v in table.items() if k not in ("columns", "row_count")}
-        table_source = validated(TableSource, table.get("source"), f"{side}.source")
-        side_columns, side_rows = _described_source(warehouse, table_source, f"{side}.source.uri")
-        table.update(columns=[c.to_document() for c in side_columns], row_count=side_rows)
-        feature_table = validated(FeatureTable, table, side)
-        names = [c.name for c in side_columns]
-        if feature_table.join_key not in names:
-            message, suggestions = unknown_name_message("column", feature_table.join_key, names)
-            raise InvalidInput(f"{side}.join_key: {message}", field=f"{side}.join_key", suggestions=suggestions)
-        data[side] = feature_table.to_document()
-    return _validated_dataset(data)
-
-
-def _validated_dataset(data: dict[str, Any]) -> Dataset:
-    try:
-        return Dataset.model_validate(data)
-    except ValidationError as exc:
-        problems = [_problem(e, data, "") for e in exc.errors()]
-        names = [c["name"] for c in data.get("columns", []) if isinstance(c, dict)]
-        for problem in problems:
-            column = data.get(problem["field"])
-            if problem["field"].endswith("_column") and isinstance(column, str):
-                _, problem["suggestions"] = unknown_name_message("column", column, names)
-        raise invalid_from_problems(problems) from None
+        if isinstance(table, dict):
+            data[side] = {k: v for k, v in table.items() if k not in DATASET_READ_FIELDS}
+    return registration.register_dataset(warehouse, validated(registration.DatasetRequest, data))
 
 
 def register_dataset(documents: DocumentStore, warehouse: Warehouse, payload: Any) -> Doc:
