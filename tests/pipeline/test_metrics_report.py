@@ -1,7 +1,7 @@
 """The metrics report as the pipeline writes it, read back by the services environment.
 
 A tiny two-tower model trains for two epochs (the trainer's ``EpochLogger`` records its history in
-MLflow), is ranked exactly by ``recall_report``, assembled by ``evaluation_report`` and published by
+the run's tracking journal and MLflow), is ranked exactly by ``recall_report``, assembled by ``evaluation_report`` and published by
 the evaluator's ``publish_metrics``; the services environment's Python then parses the file.
 ``tests/fixtures/metrics/metrics.json`` (read by the services' tests) must keep the shape written
 here: ``QT_UPDATE_FIXTURES=1`` rewrites it.
@@ -24,7 +24,7 @@ from experiments_platform.pipeline.evaluation import evaluation_report, recall_r
 from experiments_platform.pipeline.evaluator import publish_metrics, uri_path
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, tower_inputs
 from experiments_platform.pipeline.model import SAMPLING_PROBABILITY, build_model
-from experiments_platform.pipeline.tracking import RunLogger
+from experiments_platform.pipeline.tracking import TrackedRun
 from experiments_platform.pipeline.trainer import EpochLogger
 
 from .factories import make_spec
@@ -70,12 +70,14 @@ def written(tmp_path_factory: pytest.TempPathFactory, mlflow_server: str) -> Met
         return tf.data.Dataset.from_tensor_slices({n: split[n] for n in names}).batch(64)
 
     tf.keras.utils.set_random_seed(3)
-    tracker = RunLogger(spec.mlflow, tags={"experiment_id": spec.experiment_id})
+    tracker = TrackedRun.start(spec.mlflow, spec.artifacts.tracking, key=spec.experiment_id,
+                               tags={"experiment_id": spec.experiment_id}, params={"epochs": 2})
     model = build_model(query_inputs, candidate_inputs, spec.model, learning_rate=0.1)
     epochs = EpochLogger(tracker)
     model.fit(batches(splits["train"]), validation_data=batches(splits["eval"]), epochs=2, callbacks=[epochs],
               verbose=0)
     test_loss = model.evaluate(batches(splits["test"]), return_dict=True, verbose=0)["loss"]
+    assert tracker.close(wait_s=30), tracker.journal.last_error
     query_embeddings = model.query_tower({"query__user_id": splits["test"]["query__user_id"]}).numpy()
     candidate_embeddings = model.candidate_tower({"candidate__item_id": items}).numpy()
     recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
@@ -111,3 +113,11 @@ def test_the_services_fixture_keeps_the_written_shape(written: MetricsReport):
         FIXTURE.write_text(json.dumps(document, indent=2) + "\n")
     assert shape(json.loads(FIXTURE.read_text())) == shape(document), (
         f"{FIXTURE} no longer has the shape the evaluator writes: rerun this test with QT_UPDATE_FIXTURES=1")
+
+
+def test_the_evaluator_ends_the_mlflow_run_with_the_final_metrics(written: MetricsReport, mlflow_server: str):
+    from experiments_platform.adapters.mlflow_tracker import MlflowTracker
+
+    run = MlflowTracker(mlflow_server).run(str(written.mlflow_run_id))
+    assert run["status"] == "FINISHED"
+    assert {k: run["metrics"][k] for k in written.final} == written.final

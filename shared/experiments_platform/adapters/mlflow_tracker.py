@@ -9,13 +9,17 @@ process from ``PLATFORM_MLFLOW_HTTP_MAX_RETRIES`` and ``PLATFORM_MLFLOW_HTTP_TIM
 subprocesses that want MLflow's defaults drop them). An unreachable server is a ``TransientError``
 naming the URI and those limits. On an https tracking URI (Cloud Run) every request carries a
 Google ID token (``mlflow_auth``). ``check_reachable`` probes ``/health`` with its own short,
-bounded backoff.
+bounded backoff. ``deliver`` hands MLflow a run's tracking journal (``domain.tracking``): the
+trainer's background delivery and reconcile's sync both go through it.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -25,12 +29,17 @@ import tenacity
 from experiments_platform.adapters import mlflow_auth
 from experiments_platform.adapters.id_tokens import IdTokens
 from experiments_platform.config import Settings
-from experiments_platform.errors import ConfigurationError, InvalidInput, NotFound, TransientError
+from experiments_platform.domain.tracking import RUN_KEY_TAG, JournalEntry, TrackingJournal
+from experiments_platform.errors import ConfigurationError, InvalidInput, NotFound, PlatformError, TransientError
+from experiments_platform.ports.tracker import DeliveryStopped
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 HISTORY_PARALLELISM = 4
+BATCH_METRICS = 1000
+"""MLflow's limit of metrics in one ``log_batch``."""
+MAX_PARAM_LENGTH = 500
 BACKOFF_FACTOR_S = 1
 BACKOFF_JITTER_S = 0.5
 HTTP_VARIABLES = ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT",
@@ -187,3 +196,103 @@ class MlflowTracker:
                                    "digits", field="run_id")
             return self._run_url(experiment_id, run_id)
         return self._run_url(self._run(run_id).info.experiment_id, run_id)
+
+    # --- delivery of a tracking journal -------------------------------------------------------
+
+    def deliver(self, journal: TrackingJournal, read_blob: Callable[[str], bytes]) -> TrackingJournal:
+        progress = journal.model_copy(deep=True)
+        try:
+            self._deliver(progress, read_blob)
+        except PlatformError as exc:
+            progress.last_error = exc.message
+            raise DeliveryStopped(exc.message, progress) from exc
+        progress.last_error = None
+        return progress
+
+    def _deliver(self, progress: TrackingJournal, read_blob: Callable[[str], bytes]) -> None:
+        from mlflow.entities import Param
+
+        done = progress.delivered
+        if progress.run_id is None:
+            progress.mlflow_experiment_id, progress.run_id = self._call(
+                f"run {progress.key}", self._find_or_create_run, progress)
+        run_id = progress.run_id
+        if not done.params:
+            params = [Param(k, _param_value(v)) for k, v in sorted(progress.params.items())]
+            self._call(f"params of run {run_id}", self._log_batch, run_id, params, [])
+            done.params = True
+        for count, entries in _batches(progress.epochs, done.epochs):
+            self._call(f"epochs of run {run_id}", self._log_batch, run_id, [], _metrics(entries))
+            done.epochs = count
+        if progress.final is not None and not done.final:
+            self._call(f"final metrics of run {run_id}", self._log_batch, run_id, [], _metrics([progress.final]))
+            done.final = True
+        for uri in progress.artifacts:
+            if uri not in done.artifacts:
+                self._call(f"artifact {uri} of run {run_id}", self._log_blob, run_id, uri, read_blob(uri))
+                done.artifacts = [*done.artifacts, uri]
+        if progress.status != "RUNNING" and done.status != progress.status:
+            self._call(f"end of run {run_id}", self.client.set_terminated, run_id, progress.status, progress.ended_ms)
+            done.status = progress.status
+
+    def _find_or_create_run(self, journal: TrackingJournal) -> tuple[str, str]:
+        from mlflow.entities import ViewType
+        from mlflow.exceptions import MlflowException
+
+        experiment = self.client.get_experiment_by_name(journal.experiment_name)
+        if experiment is not None:
+            experiment_id = experiment.experiment_id
+        else:
+            try:
+                experiment_id = self.client.create_experiment(journal.experiment_name)
+            except MlflowException:
+                experiment = self.client.get_experiment_by_name(journal.experiment_name)
+                if experiment is None:
+                    raise
+                experiment_id = experiment.experiment_id
+        found = self.client.search_runs([experiment_id], filter_string=f"tags.{RUN_KEY_TAG} = '{journal.key}'",
+                                        run_view_type=ViewType.ALL, max_results=1)
+        if found:
+            return experiment_id, found[0].info.run_id
+        run = self.client.create_run(experiment_id, start_time=journal.started_ms, run_name=journal.run_name,
+                                     tags={**journal.tags, RUN_KEY_TAG: journal.key})
+        return experiment_id, run.info.run_id
+
+    def _log_batch(self, run_id: str, params: list[Any], metrics: list[Any]) -> None:
+        self.client.log_batch(run_id, metrics=metrics, params=params)
+
+    def _log_blob(self, run_id: str, uri: str, data: bytes) -> None:
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / uri.rstrip("/").rsplit("/", 1)[-1]
+            path.write_bytes(data)
+            self.client.log_artifact(run_id, str(path))
+
+
+def _param_value(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_PARAM_LENGTH else text[: MAX_PARAM_LENGTH - 1] + "…"
+
+
+def _metrics(entries: list[JournalEntry]) -> list[Any]:
+    from mlflow.entities import Metric
+
+    return [Metric(name, value, entry.timestamp_ms, entry.step)
+            for entry in entries for name, value in sorted(entry.metrics.items())]
+
+
+def _batches(epochs: list[JournalEntry], start: int) -> list[tuple[int, list[JournalEntry]]]:
+    """The undelivered epochs from ``start`` in batches of whole epochs of at most ``BATCH_METRICS``
+    metrics (an epoch with more is a batch of its own), each with the count delivered after it."""
+    batches: list[tuple[int, list[JournalEntry]]] = []
+    current: list[JournalEntry] = []
+    size = 0
+    for index in range(start, len(epochs)):
+        entry = epochs[index]
+        if current and size + len(entry.metrics) > BATCH_METRICS:
+            batches.append((index, current))
+            current, size = [], 0
+        current.append(entry)
+        size += len(entry.metrics)
+    if current:
+        batches.append((len(epochs), current))
+    return batches

@@ -182,7 +182,7 @@ class MetricsReport(_Section):
         if unknown_history:
             raise IncompleteReport(f"history metrics {unknown_history} are not in the metric catalogue",
                                    field="history")
-        for section in ("recall", "protocol", "mlflow_run_id"):
+        for section in ("recall", "protocol"):
             if getattr(self, section) is None:
                 raise IncompleteReport(f"{section} is missing", field=section)
 

@@ -19,6 +19,7 @@ from experiments_platform.domain.base import Identifier
 from experiments_platform.domain.experiment import Experiment, HardwareTier, QuickTestParameters
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
+from experiments_platform.domain.tracking import TRACKING_FILE
 
 PIPELINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -105,6 +106,16 @@ class ArtifactUris(_Frozen):
     pipeline: Uri = Field(description="compiled pipeline (pipeline.json), written by the build")
     metrics: Uri = Field(description="metrics.json, written by the pipeline's evaluation")
     artifacts: Uri = Field(description="artifacts.json: component → output URIs, written by the runner")
+    tracking: Uri = Field(description=f"{TRACKING_FILE}: the run's tracking journal, written by the trainer "
+                          "before MLflow gets it (domain.tracking)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tracking_beside_metrics(cls, data: Any) -> Any:
+        """Specs written before the journal existed name no ``tracking``: it sits beside ``metrics``."""
+        if isinstance(data, dict) and not data.get("tracking") and isinstance(data.get("metrics"), str):
+            return {**data, "tracking": data["metrics"].rsplit("/", 1)[0] + f"/{TRACKING_FILE}"}
+        return data
 
     @classmethod
     def under(cls, artifacts_root: str, experiment_id: str) -> ArtifactUris:
@@ -114,6 +125,7 @@ class ArtifactUris(_Frozen):
             pipeline=f"{base}/pipeline.json",
             metrics=f"{base}/metrics.json",
             artifacts=f"{base}/artifacts.json",
+            tracking=f"{base}/{TRACKING_FILE}",
         )
 
 

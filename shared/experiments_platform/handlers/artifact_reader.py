@@ -1,6 +1,7 @@
 """Artifact reader: what the UI shows of an experiment's artifacts, so nobody needs the console.
 
-Metrics (the experiment's results or ``metrics.json``), the training history (tracker port),
+Metrics (the experiment's results or ``metrics.json``), the training history (tracker port, or the
+run's tracking journal in the artifact store while MLflow lacks it),
 the last lines of each component's log (log store), the artifacts of each stage
 (``artifacts.json``: component → output URIs, written by the pipeline runner), and the
 statistics, schema and statistics report page of the data stages through the statistics parser
@@ -20,7 +21,9 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import COMPONENT_STAGES, STAGE_LABELS
-from experiments_platform.errors import InvalidInput, NotFound
+from experiments_platform.domain.tracking import TrackingJournal
+from experiments_platform.errors import InvalidInput, NotFound, TransientError
+from experiments_platform.handlers import tracking
 from experiments_platform.handlers.results import read_metrics
 from experiments_platform.ports.logs import LogSource
 from experiments_platform.repositories.experiments import ExperimentRepository
@@ -43,21 +46,53 @@ def metrics(platform: Platform, experiment_id: str) -> dict[str, Any]:
 
 
 def training_history(platform: Platform, experiment_id: str) -> dict[str, Any]:
-    """Per-epoch series from the tracker, or ``available: false`` with the reason."""
+    """Per-epoch series, or ``available: false`` with the reason.
+
+    From MLflow once it holds the run; from the run's journal in the artifact store while the
+    experiment trains, while its tracking is delayed, or when MLflow does not answer (``source``
+    says which, ``notice`` why), so a run's history, partial or not, is never hidden by an outage.
+    """
     experiment = _experiment(platform, experiment_id)
-    run_id = experiment.mlflow_run_id or (experiment.results.mlflow_run_id if experiment.results else None)
-    if not run_id:
+    journal = tracking.read_journal(platform, experiment_id)
+    run_id = (experiment.mlflow_run_id or (experiment.results.mlflow_run_id if experiment.results else None)
+              or (journal.run_id if journal else None))
+    notice: str | None = None
+    synced = experiment.status.terminal and (experiment.tracking is None or experiment.tracking.state == "synced")
+    if run_id and (synced or journal is None):
+        try:
+            run = platform.tracker.run(run_id)
+            return {
+                "experiment_id": experiment_id, "available": True, "source": "mlflow", "run_id": run_id,
+                "series": platform.tracker.history(run_id), "run": run,
+                "mlflow_url": platform.tracker.ui_url(run_id, str(run["experiment_id"])),
+            }
+        except TransientError as exc:
+            if journal is None:
+                raise
+            notice = (f"MLflow is not answering ({exc.message}); this is the history the trainer wrote to the "
+                      "artifact store")
+    elif journal is not None:
+        notice = ("MLflow tracking is delayed: this is the history the trainer wrote to the artifact store"
+                  if experiment.tracking is not None and experiment.tracking.state == "delayed" else None)
+    else:
         return {"experiment_id": experiment_id, "available": False,
                 "reason": f"{experiment.label} has no MLflow run yet (status {experiment.status.value})"}
-    run = platform.tracker.run(run_id)
-    return {
-        "experiment_id": experiment_id,
-        "available": True,
-        "run_id": run_id,
-        "series": platform.tracker.history(run_id),
-        "run": run,
-        "mlflow_url": platform.tracker.ui_url(run_id, str(run["experiment_id"])),
-    }
+    return _journal_history(platform, experiment_id, journal, notice)
+
+
+def _journal_history(platform: Platform, experiment_id: str, journal: TrackingJournal,
+                     notice: str | None) -> dict[str, Any]:
+    final = journal.final.metrics if journal.final else (journal.epochs[-1].metrics if journal.epochs else {})
+    run = {"run_id": journal.run_id, "experiment_id": journal.mlflow_experiment_id, "name": journal.run_name,
+           "status": journal.status, "start_time": journal.started_ms, "end_time": journal.ended_ms,
+           "params": journal.params, "metrics": final, "tags": journal.tags}
+    body: dict[str, Any] = {"experiment_id": experiment_id, "available": True, "source": "artifact store",
+                            "run_id": journal.run_id, "series": journal.series(), "run": run}
+    if notice:
+        body["notice"] = notice
+    if journal.run_id and journal.mlflow_experiment_id:
+        body["mlflow_url"] = platform.tracker.ui_url(journal.run_id, journal.mlflow_experiment_id)
+    return body
 
 
 def component_logs(platform: Platform, experiment_id: str, component: str, lines: int = 200) -> dict[str, Any]:

@@ -12,7 +12,9 @@ would have been applied (``handlers.compute``; so the status machine and idempot
 * running: a finished pipeline job is applied as its state event would have been;
 * cancelled with a job or build still working: the compute is cancelled again, including a job
   that a build submitted after the cancel, unnoticed;
-* anything active past ``max_age``: the compute is cancelled and the experiment fails (timeout).
+* anything active past ``max_age``: the compute is cancelled and the experiment fails (timeout);
+* an ended experiment whose MLflow tracking is delayed: its run's journal is delivered to MLflow
+  (``handlers.tracking.sync``), the run ended as the experiment ended.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import Status
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
 from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, SubmitExperiment, Topics
+from experiments_platform.handlers import tracking
 from experiments_platform.handlers.compute import apply_build, apply_job, stop_compute
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.ports.builds import BuildResult
@@ -42,9 +45,13 @@ ACTIVE = [Status.PENDING.value, Status.SUBMITTING.value, Status.RUNNING.value]
 class ReconcileReport:
     checked: int = 0
     repaired: list[str] = field(default_factory=list)
+    tracking_synced: list[str] = field(default_factory=list)
+    tracking_delayed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
-        return {"checked": self.checked, "repaired": self.repaired}
+        tracked = {"tracking_synced": self.tracking_synced, "tracking_delayed": self.tracking_delayed}
+        return {"checked": self.checked, "repaired": self.repaired,
+                **(tracked if self.tracking_synced or self.tracking_delayed else {})}
 
 
 def reconcile(
@@ -71,9 +78,21 @@ def reconcile(
                 report.repaired.append(experiment.id)
         except Exception:
             log.exception("reconcile failed for one experiment", extra=fields(experiment_id=experiment.id))
-    if report.repaired:
+    sync_tracking(platform, report, now)
+    if report.repaired or report.tracking_synced:
         log.info("reconcile repaired experiments", extra=fields(**report.to_dict()))
     return report
+
+
+def sync_tracking(platform: Platform, report: ReconcileReport, now: datetime) -> None:
+    """Deliver the MLflow tracking of every ended experiment whose tracking is delayed."""
+    for experiment in ExperimentRepository(platform.documents).query(tracking.DELAYED):
+        try:
+            synced = tracking.sync(platform, experiment, now)
+        except Exception:
+            log.exception("tracking sync failed for one experiment", extra=fields(experiment_id=experiment.id))
+            synced = False
+        (report.tracking_synced if synced else report.tracking_delayed).append(experiment.id)
 
 
 def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, max_age: timedelta) -> bool:
@@ -86,8 +105,10 @@ def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, 
         log.warning("experiment active past its maximum age: stopping it", extra=context)
         stop_compute(platform, experiment)
         error = error_codes.TIMEOUT.error(excerpt=f"still {experiment.status.value} after {max_age}")
-        _, changed = ExperimentRepository(platform.documents).update(experiment.id,
-                                                                     lambda e: lifecycle.fail(e, error, now))
+        failed, changed = ExperimentRepository(platform.documents).update(experiment.id,
+                                                                          lambda e: lifecycle.fail(e, error, now))
+        if changed and failed is not None:
+            tracking.settle(platform, failed, now)
         return changed
     if experiment.status is Status.PENDING and experiment.cloud_build_id is None:
         log.info("pending experiment without a build: publishing its submit command again", extra=context)

@@ -121,8 +121,8 @@ def final_metrics(test_loss: float, recall: RecallSection) -> dict[str, float]:
 def evaluation_report(
     spec: QuickTestSpec,
     *,
-    mlflow_run_id: str,
-    mlflow_experiment_id: str,
+    mlflow_run_id: str | None,
+    mlflow_experiment_id: str | None,
     test_loss: float,
     history: Sequence[Mapping[str, float]],
     recall: RecallSection,

@@ -2,8 +2,9 @@
 
 Reads the Trainer's ``evaluation.json`` as a ``MetricsReport``, checks that it is complete (every
 number the platform shows present, finite and catalogued, the per-epoch history there), writes it
-as ``metrics.json`` at the spec's URI (what the status watcher reads), records the final metrics
-in MLflow in one batch with the file as an artifact, and closes the MLflow run.
+as ``metrics.json`` at the spec's URI (what the status watcher reads), then records the final
+metrics, the file as an artifact and the run's end in the run's tracking journal, which MLflow gets
+when it answers (``pipeline.tracking``): a pipeline never fails or waits because MLflow is down.
 """
 
 # No `from __future__ import annotations`: the @component decorator reads real type annotations.
@@ -18,7 +19,8 @@ from tfx.types.standard_artifacts import ModelEvaluation, ModelRun
 
 from experiments_platform.domain.metrics_report import MetricsReport, parse_report
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
-from experiments_platform.pipeline.trainer import EVALUATION_FILE
+from experiments_platform.pipeline.tracking import TrackedRun
+from experiments_platform.pipeline.trainer import EVALUATION_FILE, TRACKING_WAIT_S
 
 
 def uri_path(uri: str) -> str:
@@ -26,12 +28,16 @@ def uri_path(uri: str) -> str:
     return uri[len("file://"):] if uri.startswith("file://") else uri
 
 
-def publish_metrics(spec: QuickTestSpec, report: MetricsReport, local_copy: str) -> None:
-    """Check the report complete, write metrics.json and close the MLflow run with the final metrics."""
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric
+def publish_metrics(spec: QuickTestSpec, report: MetricsReport, local_copy: str) -> MetricsReport:
+    """Check the report complete, write metrics.json, and end the tracked run with the final metrics.
 
+    The report names the MLflow run when the trainer's delivery created it (else reconcile records it).
+    """
     report.check_complete()
+    tracked = TrackedRun.resume(spec.artifacts.tracking)
+    if tracked.run_id and not report.mlflow_run_id:
+        report = report.model_copy(update={"mlflow_run_id": tracked.run_id,
+                                           "mlflow_experiment_id": tracked.experiment_id})
     text = report.to_json()
     target = uri_path(spec.artifacts.metrics)
     tf.io.gfile.makedirs(os.path.dirname(target))
@@ -39,13 +45,11 @@ def publish_metrics(spec: QuickTestSpec, report: MetricsReport, local_copy: str)
         out.write(text)
     with open(local_copy, "w") as out:
         out.write(text)
-    client = MlflowClient(tracking_uri=spec.mlflow.tracking_uri)
-    run_id = str(report.mlflow_run_id)
-    step = len(report.history)
-    stamp = int(tf.timestamp().numpy() * 1000)
-    client.log_batch(run_id, metrics=[Metric(k, v, stamp, step) for k, v in sorted(report.final.items())])
-    client.log_artifact(run_id, local_copy)
-    client.set_terminated(run_id, status="FINISHED")
+    tracked.log_final(report.final, step=len(report.history))
+    tracked.add_artifact(spec.artifacts.metrics)
+    tracked.end("FINISHED")
+    tracked.close(TRACKING_WAIT_S)
+    return report
 
 
 @component

@@ -1,115 +1,217 @@
-"""MLflow tracking from the trainer: wait for the server, then batch every write.
+"""Tracking from the pipeline: the artifact store first, MLflow in the background.
 
-The server may be cold (Cloud Run) or still starting: ``wait_for_tracking_server`` polls its
-``/health`` endpoint with bounded exponential backoff and raises ``TrackingUnavailable`` naming
-the URI when it never answers, so a run fails before training instead of training untracked.
-Writes: one ``log_batch`` of params at the start, one per epoch, a few at the end.
+``TrackedRun`` writes each epoch's metrics to the run's journal (``tracking.json`` in the
+experiment's artifact folder, through the blob port: a local folder or GCS) before returning,
+then a background thread hands MLflow what it lacks (``ExperimentTracker.deliver``), retrying
+with bounded exponential backoff while MLflow does not answer. Training never waits on MLflow
+and nothing is lost: what is still undelivered when the process ends is delivered by the next
+writer of the journal (the evaluator) or by reconcile (``handlers.tracking``).
+
+    run = TrackedRun.start(spec.mlflow, journal_uri, key=spec.experiment_id, tags=..., params=...)
+    run.log_epoch(1, {"loss": 0.9})          # journal written; MLflow gets it when it answers
+    run.close(wait_s=5)                      # one last delivery attempt, bounded
+
+``TrackedRun.resume(journal_uri, target)`` continues a run another process started (the
+evaluator after the trainer: separate containers on Vertex AI).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
-
-from experiments_platform.adapters.mlflow_auth import auth_for, use_google_id_tokens
+from experiments_platform.adapters.mlflow_tracker import MlflowTracker
 from experiments_platform.domain.pipeline_spec import MlflowTarget
-from experiments_platform.errors import PlatformError
+from experiments_platform.domain.tracking import JournalEntry, RunStatus, TrackingJournal
 from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.blobs import BlobStore
+from experiments_platform.ports.tracker import DeliveryStopped, ExperimentTracker
 
 log = get_logger(__name__)
-MAX_PARAM_LENGTH = 500
+
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
+"""Pauses between delivery attempts while MLflow does not answer double from the first to this."""
+HTTP_TIMEOUT_S = 10
+"""Seconds one MLflow request of the background delivery may take (MLflow's own retries off)."""
 
 
-class TrackingUnavailable(PlatformError):
-    code = "MLFLOW_UNREACHABLE"
-    status = 503
+def blobs_for(uri: str) -> BlobStore:
+    """The blob store adapter of a ``file://`` or ``gs://`` URI."""
+    if uri.startswith("gs://"):
+        from experiments_platform.adapters.gcs_blobs import GcsBlobStore
+
+        return GcsBlobStore()
+    from experiments_platform.adapters.local_blobs import LocalBlobStore
+
+    return LocalBlobStore()
 
 
-def wait_for_tracking_server(tracking_uri: str, max_wait_s: float = 60.0, request_timeout_s: float = 10.0) -> float:
-    """Block until an http(s) tracking server answers ``/health``; return the seconds waited.
-
-    Other URIs (``file:``, ``sqlite:``) are local stores and need no waiting.
-    """
-    if not tracking_uri.startswith(("http://", "https://")):
-        return 0.0
-    started = time.monotonic()
-    health = tracking_uri.rstrip("/") + "/health"
-
-    def ping() -> None:
-        response = requests.get(health, timeout=request_timeout_s, auth=auth_for(health))
-        if response.status_code >= 500:
-            raise requests.ConnectionError(f"HTTP {response.status_code}")
-        response.raise_for_status()
-
-    try:
-        for attempt in Retrying(
-            stop=stop_after_delay(max_wait_s),
-            wait=wait_exponential(multiplier=0.5, max=8),
-            retry=retry_if_exception_type((requests.ConnectionError, requests.Timeout)),
-        ):
-            with attempt:
-                ping()
-    except (RetryError, requests.RequestException) as exc:
-        cause = exc.last_attempt.exception() if isinstance(exc, RetryError) else exc
-        raise TrackingUnavailable(
-            f"MLflow tracking server {tracking_uri} did not answer {health} within {max_wait_s:.0f} s "
-            f"({cause}); start it (`mlflow server --workers 1 ...`) or fix PLATFORM_MLFLOW_TRACKING_URI",
-            field="mlflow.tracking_uri",
-        ) from None
-    waited = time.monotonic() - started
-    log.info("MLflow tracking server ready", extra=fields(tracking_uri=tracking_uri, waited_s=round(waited, 2)))
-    return waited
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
-def _param_value(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= MAX_PARAM_LENGTH else text[: MAX_PARAM_LENGTH - 1] + "…"
+def tracker_for(target: MlflowTarget) -> ExperimentTracker:
+    """The MLflow adapter for the pipeline: one attempt per request; ``TrackedRun`` retries."""
+    return MlflowTracker(target.tracking_uri, http_max_retries=0, http_timeout_s=HTTP_TIMEOUT_S)
 
 
-class RunLogger:
-    """One MLflow run, written in batches."""
+class TrackedRun:
+    """One run's journal and its background delivery to MLflow. Thread-safe."""
 
-    def __init__(self, target: MlflowTarget, tags: Mapping[str, str], max_wait_s: float = 60.0) -> None:
-        from mlflow import MlflowClient
-        from mlflow.exceptions import MlflowException
+    def __init__(self, journal: TrackingJournal, uri: str, *, blobs: BlobStore | None = None,
+                 tracker: ExperimentTracker | None = None, retry_max_s: float = RETRY_MAX_S) -> None:
+        self.uri = uri
+        self.blobs = blobs or blobs_for(uri)
+        self.tracker = tracker or tracker_for(MlflowTarget(
+            tracking_uri=journal.tracking_uri, experiment_name=journal.experiment_name, run_name=journal.run_name))
+        self._journal = journal
+        self._lock = threading.Condition()
+        self._wanted = 0
+        self._attempted = 0
+        self._closed = False
+        self._urgent = False
+        self.retry_max_s = retry_max_s
+        self._failures = 0
+        self._save()
+        self._thread = threading.Thread(target=self._deliver_forever, name="mlflow-delivery", daemon=True)
+        self._thread.start()
+        self._request()
 
-        use_google_id_tokens(target.tracking_uri)
-        wait_for_tracking_server(target.tracking_uri, max_wait_s)
-        self.client = MlflowClient(tracking_uri=target.tracking_uri)
-        experiment = self.client.get_experiment_by_name(target.experiment_name)
-        if experiment is None:
+    @classmethod
+    def start(cls, target: MlflowTarget, uri: str, *, key: str, tags: Mapping[str, str],
+              params: Mapping[str, Any], **options: Any) -> TrackedRun:
+        """A new run: its journal written at ``uri`` at once, MLflow's run created in the background."""
+        journal = TrackingJournal(
+            key=key, tracking_uri=target.tracking_uri, experiment_name=target.experiment_name,
+            run_name=target.run_name, tags=dict(tags), params={k: str(v) for k, v in params.items()},
+            started_ms=now_ms())
+        return cls(journal, uri, **options)
+
+    @classmethod
+    def resume(cls, uri: str, **options: Any) -> TrackedRun:
+        """The run whose journal is at ``uri`` (``NotFound`` when there is none)."""
+        blobs = options.pop("blobs", None) or blobs_for(uri)
+        journal = TrackingJournal.model_validate_json(blobs.read_bytes(uri))
+        return cls(journal, uri, blobs=blobs, **options)
+
+    @property
+    def journal(self) -> TrackingJournal:
+        with self._lock:
+            return self._journal.model_copy(deep=True)
+
+    @property
+    def run_id(self) -> str | None:
+        with self._lock:
+            return self._journal.run_id
+
+    @property
+    def experiment_id(self) -> str | None:
+        with self._lock:
+            return self._journal.mlflow_experiment_id
+
+    def log_epoch(self, step: int, metrics: Mapping[str, float]) -> None:
+        """Written to the journal before returning; delivered to MLflow in the background."""
+        entry = JournalEntry(step=step, timestamp_ms=now_ms(), metrics={k: float(v) for k, v in metrics.items()})
+        with self._lock:
+            self._journal.epochs = [*self._journal.epochs, entry]
+            self._save()
+        self._request()
+
+    def log_final(self, metrics: Mapping[str, float], step: int) -> None:
+        entry = JournalEntry(step=step, timestamp_ms=now_ms(), metrics={k: float(v) for k, v in metrics.items()})
+        with self._lock:
+            self._journal.final = entry
+            self._save()
+        self._request()
+
+    def add_artifact(self, uri: str) -> None:
+        with self._lock:
+            if uri not in self._journal.artifacts:
+                self._journal.artifacts = [*self._journal.artifacts, uri]
+                self._save()
+        self._request()
+
+    def end(self, status: RunStatus) -> None:
+        with self._lock:
+            if self._journal.status == "RUNNING":
+                self._journal.status = status
+                self._journal.ended_ms = now_ms()
+                self._save()
+        self._request()
+
+    def flush(self, wait_s: float) -> bool:
+        """Wait (at most ``wait_s``) for one delivery attempt that starts after now; True when MLflow holds
+        the whole journal. An unreachable MLflow answers at once, so this returns without waiting long."""
+        with self._lock:
+            self._urgent = True
+            target = self._request_locked()
+            self._lock.wait_for(lambda: self._attempted >= target, timeout=wait_s)
+            return not self._journal.pending
+
+    def close(self, wait_s: float = 5.0) -> bool:
+        """A last bounded delivery attempt, then the background thread stops; True when MLflow holds it all."""
+        delivered = self.flush(wait_s)
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+        if not delivered:
+            log.warning("MLflow tracking delayed: the journal keeps what MLflow lacks", extra=fields(
+                journal=self.uri, error=self._journal.last_error, epochs=len(self._journal.epochs),
+                delivered_epochs=self._journal.delivered.epochs))
+        return delivered
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        self.blobs.write_bytes(self.uri, self._journal.to_json().encode(), "application/json")
+
+    def _request(self) -> None:
+        with self._lock:
+            self._request_locked()
+
+    def _request_locked(self) -> int:
+        self._wanted += 1
+        self._lock.notify_all()
+        return self._wanted
+
+    def _deliver_forever(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: self._closed or self._attempted < self._wanted)
+                if self._closed:
+                    return
+                wanted, self._urgent = self._wanted, False
+                snapshot = self._journal.model_copy(deep=True)
             try:
-                experiment_id = self.client.create_experiment(target.experiment_name)
-            except MlflowException:
-                experiment = self.client.get_experiment_by_name(target.experiment_name)
-                if experiment is None:
-                    raise
-                experiment_id = experiment.experiment_id
-        else:
-            experiment_id = experiment.experiment_id
-        run = self.client.create_run(experiment_id, run_name=target.run_name, tags=dict(tags))
-        self.run_id: str = run.info.run_id
-        self.experiment_id: str = experiment_id
+                result, error = self.tracker.deliver(snapshot, self.blobs.read_bytes), None
+            except DeliveryStopped as exc:
+                result, error = exc.journal, exc.message
+            except Exception as exc:  # noqa: BLE001 - the delivery thread never stops training
+                result, error = snapshot.model_copy(update={"last_error": repr(exc)}), repr(exc)
+            with self._lock:
+                self._keep_progress(result)
+                self._attempted = max(self._attempted, wanted)
+                self._failures = self._failures + 1 if error else 0
+                self._lock.notify_all()
+                if not error:
+                    continue
+                pause = min(self.retry_max_s, RETRY_FIRST_S * 2 ** min(self._failures - 1, 16))
+                log.info("MLflow did not take the run's tracking; retrying", extra=fields(
+                    journal=self.uri, error=error, retry_in_s=round(pause, 1)))
+                self._lock.wait_for(lambda: self._closed or self._urgent, timeout=pause)
+                self._wanted += 1
 
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        from mlflow.entities import Param
-
-        self.client.log_batch(self.run_id, params=[Param(k, _param_value(v)) for k, v in sorted(params.items())])
-
-    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        batch = [Metric(k, float(v), now, step) for k, v in sorted(metrics.items())]
-        for start in range(0, len(batch), 1000):
-            self.client.log_batch(self.run_id, metrics=batch[start:start + 1000])
-
-    def log_artifact(self, path: str) -> None:
-        self.client.log_artifact(self.run_id, path)
-
-    def finish(self, status: str = "FINISHED") -> None:
-        self.client.set_terminated(self.run_id, status=status)
+    def _keep_progress(self, result: TrackingJournal) -> None:
+        """What the delivery achieved (run id, counters); the journal may have grown meanwhile, and
+        only grows, so the counters stay true."""
+        self._journal.run_id = result.run_id
+        self._journal.mlflow_experiment_id = result.mlflow_experiment_id
+        self._journal.delivered = result.delivered
+        self._journal.last_error = result.last_error
+        try:
+            self._save()
+        except Exception:  # noqa: BLE001 - the next write of the journal carries it
+            log.exception("could not record the delivery progress in the journal", extra=fields(journal=self.uri))

@@ -1,7 +1,8 @@
 """The Trainer's ``run_fn``: a fixed module configured by the validated spec in ``custom_config``.
 
 ``custom_config["spec"]`` is the ``QuickTestSpec`` JSON. It is parsed by pydantic; config values
-(names, sizes, rates) are used as data only. The run: wait for MLflow (fail early), load the
+(names, sizes, rates) are used as data only. The run: open the tracked run (its journal in the
+artifact store; MLflow gets it in the background, so training never waits on MLflow), load the
 transformed splits and corpus, train with per-epoch metrics, evaluate exactly on the test split,
 write the ``MetricsReport`` as ``evaluation.json`` to the model-run directory and the tower
 weights to the model directory.
@@ -29,12 +30,15 @@ from experiments_platform.pipeline.evaluation import (
 from experiments_platform.pipeline.example_gen import candidate_examples
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, tower_inputs, vocabulary_features
 from experiments_platform.pipeline.model import SAMPLING_PROBABILITY, TwoTowerModel, build_model, weight_statistics
-from experiments_platform.pipeline.tracking import RunLogger
+from experiments_platform.pipeline.tracking import TrackedRun
 from experiments_platform.pipeline.trainer_data import Arrays, load_corpus, load_split, select, split_files
 
 log = get_logger(__name__)
 EVALUATION_FILE = "evaluation.json"
 EMBED_BATCH = 8192
+TRACKING_WAIT_S = 5.0
+"""Longest wait for MLflow when the trainer ends (one delivery attempt; the evaluator or reconcile
+delivers the rest)."""
 
 
 def trainer_config(spec: QuickTestSpec) -> dict[str, Any]:
@@ -43,9 +47,9 @@ def trainer_config(spec: QuickTestSpec) -> dict[str, Any]:
 
 
 class EpochLogger(tf.keras.callbacks.Callback):
-    """Collects each epoch's losses and weight statistics and sends them to MLflow in one batch."""
+    """Collects each epoch's losses and weight statistics into the tracked run (journal first, then MLflow)."""
 
-    def __init__(self, tracker: RunLogger | None) -> None:
+    def __init__(self, tracker: TrackedRun | None) -> None:
         super().__init__()
         self.tracker = tracker
         self.history: list[dict[str, float]] = []
@@ -59,7 +63,7 @@ class EpochLogger(tf.keras.callbacks.Callback):
                                      "lower the learning rate")
         self.history.append({"epoch": epoch + 1, **values})
         if self.tracker:
-            self.tracker.log_metrics(values, step=epoch + 1)
+            self.tracker.log_epoch(epoch + 1, values)
         log.info("epoch finished", extra=fields(epoch=epoch + 1, **values))
 
 
@@ -98,21 +102,22 @@ def train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: lis
                        run_dir: str) -> MetricsReport:
     """Everything ``run_fn`` does, callable without TFX (tests, benchmarks)."""
     started = time.monotonic()
-    tracker = RunLogger(spec.mlflow, tags={
+    tracker = TrackedRun.start(spec.mlflow, spec.artifacts.tracking, key=spec.experiment_id, tags={
         "experiment_id": spec.experiment_id, "experiment_number": str(spec.experiment_number),
         "pipeline_name": spec.pipeline_name, "quick_test": "true",
-    })
-    tracker.log_params(params_of(spec))
+    }, params=params_of(spec))
     try:
         result = _train_and_evaluate(spec, transform_dir, train_files, model_dir, run_dir, tracker, started)
     except BaseException:
-        tracker.finish("FAILED")
+        tracker.end("FAILED")
+        tracker.close(TRACKING_WAIT_S)
         raise
+    tracker.close(TRACKING_WAIT_S)
     return result
 
 
 def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: list[str], model_dir: str,
-                        run_dir: str, tracker: RunLogger, started: float) -> MetricsReport:
+                        run_dir: str, tracker: TrackedRun, started: float) -> MetricsReport:
     tf.keras.utils.set_random_seed(spec.parameters.seed)
     transform = tft.TFTransformOutput(transform_dir)
     sizes = {name: transform.vocabulary_size_by_name(name) for _, name, _ in vocabulary_features(spec.features)}
@@ -149,6 +154,7 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
     recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
     timings["evaluate_s"] = time.monotonic() - mark
 
+    tracker.flush(TRACKING_WAIT_S)
     report = evaluation_report(
         spec, mlflow_run_id=tracker.run_id, mlflow_experiment_id=tracker.experiment_id, test_loss=test_loss,
         history=epochs.history, recall=recall, vocabularies=vocabulary_report(spec.features, sizes, splits["eval"]),
