@@ -56,13 +56,8 @@ def file_source(path: str | Path) -> TableSource:
 def register_dataset(warehouse: Warehouse, request: DatasetRequest) -> Dataset:
     """Describe every table of ``request`` in ``warehouse`` and return the validated ``Dataset``."""
     source, columns, row_count = _describe(warehouse, request.source, "source")
-    types = {c.name: c.type for c in columns}
-    _require(types, request.query_id_column, "query_id_column", KEY_TYPES)
-    _require(types, request.candidate_id_column, "candidate_id_column", KEY_TYPES)
-    if request.query_id_column == request.candidate_id_column:
-        raise InvalidInput("the buyer and product id columns must differ", field="candidate_id_column")
-    if request.date_column:
-        _require(types, request.date_column, "date_column", DATE_TYPES)
+    check_columns({c.name: c.type for c in columns}, request.query_id_column, request.candidate_id_column,
+                  request.date_column)
     return Dataset(
         name=request.name,
         description=request.description,
@@ -75,6 +70,19 @@ def register_dataset(warehouse: Warehouse, request: DatasetRequest) -> Dataset:
         buyer_features=_side(warehouse, request.buyer_features, "buyer_features"),
         product_features=_side(warehouse, request.product_features, "product_features"),
     )
+
+
+def check_columns(types: Mapping[str, str], query_id_column: str, candidate_id_column: str,
+                  date_column: str | None) -> None:
+    """The interactions table's column rules, also checked again at launch on the live table
+    (``handlers.preflight``): id columns string or integer and different, a date column date or
+    timestamp. ``InvalidInput`` names the request field."""
+    _require(types, query_id_column, "query_id_column", KEY_TYPES)
+    _require(types, candidate_id_column, "candidate_id_column", KEY_TYPES)
+    if query_id_column == candidate_id_column:
+        raise InvalidInput("the buyer and product id columns must differ", field="candidate_id_column")
+    if date_column:
+        _require(types, date_column, "date_column", DATE_TYPES)
 
 
 def _side(warehouse: Warehouse, request: FeatureTableRequest | None, field: str) -> FeatureTable | None:
