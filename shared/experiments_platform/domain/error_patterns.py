@@ -112,7 +112,7 @@ PATTERNS: tuple[ErrorPattern, ...] = (
             r"MLflow tracking server (?P<url>\S+) did not answer",
             r"API request to (?P<url>\S*/api/2\.0/mlflow/\S*) failed with (?:timeout )?exception",
             r"MLflow tracking server (?:at (?P<url>\S+) )?(?:is )?(?:unreachable|not reachable|cannot be reached)",
-            r"mlflow\S* .*(?:Connection refused|Max retries exceeded)",
+            r"\bmlflow\b.*(?:Connection refused|Max retries exceeded)",
         ),
         detail="Training stopped because {url} did not answer. Check that the MLflow tracking server is "
         "running and that PLATFORM_MLFLOW_TRACKING_URI points to it, then start the experiment again.",
@@ -263,6 +263,8 @@ PATTERNS: tuple[ErrorPattern, ...] = (
             r"^\s*Killed\s*$",
             r"std::bad_alloc",
             r"(?P<thread>pthread_create(?:\(\))? failed)",
+            r"RuntimeError: (?P<thread>can't start new thread)",
+            r"(?P<thread>cannot allocate memory for thread-local data)",
         ),
         detail="The pipeline worker could not start a thread ({thread}): it reached its memory or address-space "
         "limit. Reduce batch_size or the sample percentage, use smaller embeddings or towers, or select a larger "
@@ -270,8 +272,15 @@ PATTERNS: tuple[ErrorPattern, ...] = (
     ),
     ErrorPattern(
         error=error_codes.WORKER_KILLED,
-        regexes=(r"pipeline worker \(pid \d+\)(?: running (?P<task>\w+))?[^\n]*? was killed by (?P<signal>SIG\w+)",),
+        regexes=(
+            r"pipeline worker \(pid \d+\)(?: running (?P<task>\w+))? was killed by (?P<term>SIGTERM)",
+            r"pipeline worker \(pid \d+\)(?: running (?P<task>\w+))?[^\n]*? was killed by (?P<signal>SIG\w+)",
+        ),
         detail=(
+            "The pipeline worker was stopped by {term} while {task} ran: something asked it to stop (a shutdown, "
+            "a preempted machine, or a kill by hand). Start the experiment again.",
+            "The pipeline worker was stopped by {term}: something asked it to stop (a shutdown, a preempted "
+            "machine, or a kill by hand). Start the experiment again.",
             "The pipeline worker was killed by {signal} while {task} ran: the kernel's out-of-memory killer when "
             "the machine ran out of memory, a kill by hand, or a shutdown. Start the experiment again; if it is "
             "killed again in {task}, give it more memory (a smaller sample or batch_size, or a larger hardware "
