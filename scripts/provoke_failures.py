@@ -682,6 +682,9 @@ def provoke(case: Case, args: argparse.Namespace, mlflow: Any, sample: dict[str,
     with case_stack(case, args, mlflow, sample) as run:
         experiment_id = case.provoke(run)
         doc = run.wait_end(experiment_id)
+        if doc.get("status") != "failed":
+            raise RuntimeError(f"the experiment ended {doc.get('status')}, it did not fail: the platform no longer "
+                               f"fails this way; the case's fixture (if any) is kept as recorded at its commit")
         # the job's terminal event may follow the task's by a moment: wait until both are in
         time.sleep(1.0)
         path = record(run, case, experiment_id, doc, args.out)
