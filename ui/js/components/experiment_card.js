@@ -6,6 +6,13 @@ import { currentStage, isActive, isCancellable, statusClass } from "../lib/statu
 import { progressBar } from "./progress_bar.js";
 import { splitLabel, statusBadge } from "./labels.js";
 
+/** "tracking delayed" while MLflow lacks part of the run (the trainer's journal holds it until the sync). */
+function trackingBadge(experiment) {
+  if (experiment.tracking?.state !== "delayed") return null;
+  const reason = experiment.tracking.reason ? `${experiment.tracking.reason}. ` : "";
+  return h("span", { class: ["badge", "status-running", "tracking-delayed"], title: `${reason}The run's history is safe in the artifact store; MLflow gets it when it answers.` }, "tracking delayed");
+}
+
 /** Render a card; `onView(experiment)` and `onCancel(experiment)` are the two actions. */
 export function experimentCard(experiment, { onView, onCancel }) {
   const p = experiment.parameters || {};
@@ -44,7 +51,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
     h(
       "div",
       {},
-      h("div", { class: "title" }, h("span", { class: "exp-no" }, `Exp #${experiment.number}`), statusBadge(experiment.status)),
+      h("div", { class: "title" }, h("span", { class: "exp-no" }, `Exp #${experiment.number}`), statusBadge(experiment.status), trackingBadge(experiment)),
       h("div", { class: "name" }, experiment.name),
       experiment.description ? h("div", { class: "desc", title: experiment.description }, truncate(experiment.description, 50)) : null,
       h(

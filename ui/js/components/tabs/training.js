@@ -96,7 +96,7 @@ export function createTab(panel) {
     const results = experiment.results || {};
     const tracked = history?.available ? history.series || {} : {};
     const series = Object.keys(tracked).length ? tracked : historySeries(results);
-    const notice = history?.available ? null : h("div", { class: "notice" }, `MLflow history is not available: ${history?.reason || "no MLflow run"}.${Object.keys(series).length ? " Showing the history stored with the results." : ""}`);
+    const notice = history?.available ? (history.notice ? h("div", { class: "notice" }, `${history.notice}.`) : null) : h("div", { class: "notice" }, `MLflow history is not available: ${history?.reason || "no MLflow run"}.${Object.keys(series).length ? " Showing the history stored with the results." : ""}`);
 
     const loss = lossChart(series);
     const recallCard = recallChart(results);
