@@ -3,7 +3,10 @@
 - ``PlatformError``: its code and status (logged at ERROR when the status is 5xx);
 - pydantic ``ValidationError``: 400 ``INVALID_INPUT`` naming the first bad field, every problem in
   ``details.errors``;
-- werkzeug ``HTTPException`` (unknown route, wrong method, ``abort``): its status, its name as the code;
+- werkzeug ``HTTPException`` (unknown route, wrong method, body too large, ``abort``): its status, its
+  name as the code, its headers (``Allow`` of a 405);
+- ``RecursionError``: 400, a request nested too deeply for Python (a push body; API bodies are
+  bounded by ``web.app.MAX_JSON_DEPTH`` before that);
 - anything else: 500 ``INTERNAL_ERROR``, the stack in the service's log and never in the answer.
 """
 
@@ -15,7 +18,7 @@ from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from experiments_platform.errors import PlatformError
+from experiments_platform.errors import InvalidInput, PlatformError
 from experiments_platform.handlers.configs import invalid_input
 from experiments_platform.jsonlog import fields, get_logger
 
@@ -46,7 +49,17 @@ def register_error_handlers(app: Flask, service: str) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
         code = (exc.name or "error").upper().replace(" ", "_")
-        return _answer({"error_code": code, "message": exc.description or exc.name}, exc.code or 500)
+        response, status = _answer({"error_code": code, "message": exc.description or exc.name}, exc.code or 500)
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
+
+    @app.errorhandler(RecursionError)
+    def too_deep(exc: RecursionError) -> tuple[Response, int]:
+        log.warning("request nested too deeply", extra=fields(error=str(exc)))
+        error = InvalidInput("the request nests too deeply to be read; send a flatter body", field="body")
+        return _answer(error.to_dict(), error.status)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:
