@@ -5,11 +5,19 @@ through ``update``: one store transaction reads the document, applies a change (
 ``domain.lifecycle``) and writes only when the change says something changed. Views that serve
 or aggregate many stored documents read them as stored (``document``, ``documents``), without
 validating each. ``create`` numbers a new experiment (Exp #N) in the transaction that writes it.
+
+Every write also writes the experiment's summary (``experiment_summaries/{id}``: the document less
+its bulky parts, ``SUMMARY_OMITS``) in the same transaction, so lists and the dashboard read small
+documents that are never out of step with the experiments (``repositories.experiment_index``).
 """
 
 from __future__ import annotations
 
+import copy
+import threading
+import weakref
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.experiment import Experiment
@@ -17,8 +25,53 @@ from experiments_platform.errors import InvalidInput, NotFound
 from experiments_platform.ports.documents import Doc, DocumentStore, Filter, Order, Transaction
 
 COLLECTION = "experiments"
+SUMMARIES = "experiment_summaries"
 COUNTERS = "counters"
 COUNTER_ID = "experiments"
+SUMMARY_VERSION = 1
+"""Raise it when ``SUMMARY_OMITS`` changes: the index rewrites every summary once (``backfill_summaries``)."""
+SUMMARY_OMITS = (
+    "results.history", "results.recall", "results.vocabularies", "results.protocol", "results.timings",
+    "dataset_snapshot.columns", "dataset_snapshot.source", "error.excerpt", "estimate.stage_durations_s",
+)
+"""Dotted paths of an experiment document left out of its summary: what only its own page shows."""
+
+
+def summary_of(document: Doc) -> Doc:
+    """The experiment's summary: a copy of the document without ``SUMMARY_OMITS``."""
+    summary = copy.deepcopy(document)
+    for path in SUMMARY_OMITS:
+        *parents, leaf = path.split(".")
+        holder = summary
+        for part in parents:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if isinstance(holder, dict):
+            holder.pop(leaf, None)
+    return summary
+
+
+_watchers: weakref.WeakKeyDictionary[Any, list[Callable[[Doc], None]]] = weakref.WeakKeyDictionary()
+_watchers_lock = threading.Lock()
+
+
+def watch(documents: DocumentStore, on_summary: Callable[[Doc], None]) -> None:
+    """Call ``on_summary`` with every summary this process writes to ``documents`` (after its commit)."""
+    with _watchers_lock:
+        _watchers.setdefault(documents, []).append(on_summary)
+
+
+def _written(documents: DocumentStore, document: Doc) -> None:
+    with _watchers_lock:
+        callbacks = list(_watchers.get(documents, ()))
+    if callbacks:
+        summary = summary_of(document)
+        for callback in callbacks:
+            callback(summary)
+
+
+def _write(tx: Transaction, document: Doc, *, create: bool = False) -> None:
+    (tx.create if create else tx.set)(COLLECTION, document["id"], document)
+    tx.set(SUMMARIES, document["id"], summary_of(document))
 
 Change = Callable[[Experiment], bool]
 """Mutates the experiment it is given; True when it changed something. Free of side effects: it
@@ -63,10 +116,13 @@ class ExperimentRepository:
             if not change(experiment):
                 return experiment, False
             experiment.updated_at = utcnow()
-            tx.set(COLLECTION, experiment_id, experiment.to_document())
+            _write(tx, experiment.to_document())
             return experiment, True
 
-        return self._documents.run_transaction(attempt)
+        experiment, changed = self._documents.run_transaction(attempt)
+        if changed and experiment is not None:
+            _written(self._documents, experiment.to_document())
+        return experiment, changed
 
     def create(self, make: Callable[[int], Experiment]) -> Experiment:
         """Write ``make(number)`` with the next Exp #N; the counter moves in the same transaction."""
@@ -76,10 +132,49 @@ class ExperimentRepository:
             number = int(counter.get("last_number", 0)) + 1
             experiment = make(number)
             tx.set(COUNTERS, COUNTER_ID, {**counter, "last_number": number})
-            tx.create(COLLECTION, experiment.id, experiment.to_document())
+            _write(tx, experiment.to_document(), create=True)
             return experiment
 
-        return self._documents.run_transaction(attempt)
+        created = self._documents.run_transaction(attempt)
+        _written(self._documents, created.to_document())
+        return created
+
+    def save(self, document: Doc) -> None:
+        """Write an experiment document as it is, with its summary (imports, seeded data, tests)."""
+        Experiment.model_validate(document)
+        self._documents.run_transaction(lambda tx: _write(tx, document))
+        _written(self._documents, document)
+
+    def summaries(self, filters: Sequence[Filter] = ()) -> list[Doc]:
+        """Summaries matching every filter (``experiment_index`` keeps them in memory)."""
+        return self._documents.query(SUMMARIES, filters)
+
+    def backfill_summaries(self) -> int:
+        """Write the summary of every experiment, each in a transaction with its document (documents
+        written before summaries existed, or before ``SUMMARY_VERSION``); the number written."""
+
+        def rewrite(experiment_id: str) -> Callable[[Transaction], bool]:
+            def attempt(tx: Transaction) -> bool:
+                document = tx.get(COLLECTION, experiment_id)
+                if document is None:
+                    return False
+                tx.set(SUMMARIES, experiment_id, summary_of(document))
+                return True
+            return attempt
+
+        written = sum(self._documents.run_transaction(rewrite(d["id"])) for d in self.documents())
+
+        def mark(tx: Transaction) -> None:
+            counter = tx.get(COUNTERS, COUNTER_ID) or {}
+            tx.set(COUNTERS, COUNTER_ID, {**counter, "summary_version": SUMMARY_VERSION})
+
+        self._documents.run_transaction(mark)
+        return written
+
+    def summaries_current(self) -> bool:
+        """Whether every summary has this code's shape (``backfill_summaries`` ran for ``SUMMARY_VERSION``)."""
+        counter = self._documents.get(COUNTERS, COUNTER_ID) or {}
+        return counter.get("summary_version") == SUMMARY_VERSION
 
     def query(
         self, filters: Sequence[Filter] = (), order_by: Sequence[Order] = (), limit: int | None = None
