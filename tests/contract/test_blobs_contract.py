@@ -133,3 +133,14 @@ def test_local_writes_are_atomic_for_concurrent_readers(tmp_path: Path) -> None:
     thread.join()
     assert torn == []
     assert store.list(tmp_path.as_uri() + "/") == [uri]
+
+
+def test_write_stream_stores_a_large_file_in_chunks(blobs: Blobs) -> None:
+    """Uploads go through ``write_stream``: 9 MiB, above the GCS client's single-request size (8 MiB)."""
+    import io
+
+    data = bytes(range(256)) * (9 * 4096)
+    blobs.store.write_stream(blobs.uri("uploads/u1/events.csv"), io.BytesIO(data), "text/csv")
+    assert blobs.store.read_bytes(blobs.uri("uploads/u1/events.csv")) == data
+    with pytest.raises(InvalidInput):
+        blobs.store.write_stream(blobs.uri("uploads/"), io.BytesIO(b"x"))

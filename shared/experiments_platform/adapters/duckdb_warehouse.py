@@ -22,7 +22,7 @@ from experiments_platform.domain.dataset import Column, ColumnType, TableSource
 from experiments_platform.domain.names import IDENTIFIER
 from experiments_platform.errors import InvalidInput
 from experiments_platform.jsonlog import fields, get_logger
-from experiments_platform.ports.warehouse import Dialect
+from experiments_platform.ports.warehouse import Dialect, UploadFormat
 from experiments_platform.sql.dialects import duckdb_string, duckdb_table_function, file_format, local_path
 
 if TYPE_CHECKING:
@@ -118,6 +118,10 @@ class DuckDBWarehouse:
         if not real or not os.path.isfile(real):
             raise InvalidInput(no_file_message(uri, self.roots), field=field)
         return real
+
+    def load_upload(self, uri: str, file_format: UploadFormat, table: str) -> TableSource:
+        """An uploaded file is read where it was stored (it must lie in the roots): its canonical source."""
+        return self.canonical(TableSource(kind="file", uri=uri), field="file")
 
     def describe(self, source: TableSource) -> tuple[list[Column], int]:
         import duckdb

@@ -6,7 +6,7 @@ The client follows STORAGE_EMULATOR_HOST (fake-gcs-server in the tests) and is b
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from google.api_core import exceptions as gexc
 
@@ -61,6 +61,17 @@ class GcsBlobStore:
             raise InvalidInput(f"{uri!r} names a folder; a blob URI must not end with '/'", field="uri")
         try:
             self._blob(uri).upload_from_string(data, content_type=content_type or "application/octet-stream")
+        except gexc.NotFound:
+            raise NotFound(f"bucket of {uri} does not exist", field="uri") from None
+        except gexc.GoogleAPICallError as exc:
+            raise TransientError(f"writing {uri} failed: {exc}") from exc
+
+    def write_stream(self, uri: str, stream: IO[bytes], content_type: str | None = None) -> None:
+        """A resumable upload in chunks (the client's default above 8 MiB), never the whole file in memory."""
+        if uri.endswith("/"):
+            raise InvalidInput(f"{uri!r} names a folder; a blob URI must not end with '/'", field="uri")
+        try:
+            self._blob(uri).upload_from_file(stream, content_type=content_type or "application/octet-stream")
         except gexc.NotFound:
             raise NotFound(f"bucket of {uri} does not exist", field="uri") from None
         except gexc.GoogleAPICallError as exc:

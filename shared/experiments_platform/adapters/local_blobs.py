@@ -8,9 +8,12 @@ can never reach other files of the machine.
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 import tempfile
 from pathlib import Path
+from typing import IO
 from urllib.parse import unquote, urlparse
 
 from experiments_platform.config import Settings
@@ -33,7 +36,7 @@ class LocalBlobStore:
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalBlobStore:
         """Confined to the data folder and any ``file://`` artifacts root or pipeline root configured elsewhere."""
-        extra = tuple(path_of(uri) for uri in (settings.artifacts_uri, settings.pipeline_root)
+        extra = tuple(path_of(uri) for uri in (settings.artifacts_uri, settings.pipeline_root, settings.uploads_uri)
                       if uri and uri.startswith("file:"))
         return cls(root=settings.data_dir, extra_roots=extra)
 
@@ -55,6 +58,9 @@ class LocalBlobStore:
             raise NotFound(f"blob {uri} does not exist", field="uri") from None
 
     def write_bytes(self, uri: str, data: bytes, content_type: str | None = None) -> None:
+        self.write_stream(uri, io.BytesIO(data), content_type)
+
+    def write_stream(self, uri: str, stream: IO[bytes], content_type: str | None = None) -> None:
         path = self._path(uri)
         if uri.endswith("/"):
             raise InvalidInput(f"{uri!r} names a folder; a blob URI must not end with '/'", field="uri")
@@ -62,7 +68,7 @@ class LocalBlobStore:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(data)
+                shutil.copyfileobj(stream, out, 1024 * 1024)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

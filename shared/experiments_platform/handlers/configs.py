@@ -11,20 +11,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from experiments_platform.data import registration
-from experiments_platform.domain.base import Document, new_id, utcnow
+from experiments_platform.domain.base import Document, DomainModel, new_id, utcnow
 from experiments_platform.domain.dataset import Dataset
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.names import unknown_name_message
 from experiments_platform.errors import Conflict, InvalidInput, NotFound
+from experiments_platform.ports.blobs import BlobStore
 from experiments_platform.ports.documents import Doc, DocumentStore, Filter
-from experiments_platform.ports.warehouse import Warehouse
+from experiments_platform.ports.warehouse import UploadFormat, Warehouse
 from experiments_platform.repositories.experiments import ExperimentRepository
+from experiments_platform.sql.dialects import CSV_SUFFIXES, PARQUET_SUFFIXES, file_format
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -188,6 +190,52 @@ def update_dataset(documents: DocumentStore, warehouse: Warehouse, dataset_id: s
     """Replace the editable fields; the sources are read again (their columns may have changed)."""
     existing = load(documents, DATASETS, dataset_id)
     return _replace(documents, DATASETS, existing, _dataset_from_input(warehouse, payload))
+
+
+class UploadRequest(DomainModel):
+    """The form fields of an upload: a dataset without its source, which is the uploaded file."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    query_id_column: str = Field(min_length=1)
+    candidate_id_column: str = Field(min_length=1)
+    date_column: str | None = None
+
+
+def upload_name(filename: str) -> tuple[UploadFormat, str]:
+    """The format told by the file's suffix, and a safe file name keeping it (``field='file'`` otherwise)."""
+    base = re.split(r"[\\/]", filename or "")[-1]
+    kind = file_format(base, field="file")
+    suffix = next(s for s in (*PARQUET_SUFFIXES, *CSV_SUFFIXES) if base.lower().endswith(s))
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", base[: -len(suffix)]).strip("_")[:80] or "upload"
+    return ("parquet" if kind == "parquet" else "csv"), f"{stem}{suffix.lower()}"
+
+
+def register_upload(documents: DocumentStore, warehouse: Warehouse, blobs: BlobStore, uploads_uri: str,
+                    filename: str, stream: IO[bytes], fields: dict[str, Any]) -> Doc:
+    """Store an uploaded CSV or Parquet file under ``uploads_uri/<dataset id>/`` and register it as a dataset.
+
+    The fields are checked first; the file is then written (in chunks) where the uploads live, made
+    a table by the warehouse (a ``gs://`` upload is loaded into BigQuery) and read by the
+    registration: a file that is not what its name says, has no rows or lacks the id columns is
+    refused and nothing of it is kept.
+    """
+    request = validated(UploadRequest, {k: v for k, v in fields.items() if v != "" or k == "name"})
+    file_kind, name = upload_name(filename)
+    dataset_id = new_id()
+    uri = f"{uploads_uri.rstrip('/')}/{dataset_id}/{name}"
+    blobs.write_stream(uri, stream, "application/vnd.apache.parquet" if file_kind == "parquet" else "text/csv")
+    try:
+        source = warehouse.load_upload(uri, file_kind, f"upload_{dataset_id}")
+        dataset = registration.register_dataset(
+            warehouse, registration.DatasetRequest(source=source, **request.model_dump()))
+    except Exception as exc:
+        blobs.delete(uri)
+        if isinstance(exc, InvalidInput) and exc.field and exc.field.startswith("source"):
+            raise InvalidInput(f"{name}: {exc.message}", field="file", suggestions=exc.suggestions) from None
+        raise
+    dataset.id = dataset_id
+    return _store_new(documents, DATASETS, dataset)
 
 
 # Feature configs

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import IO, Protocol
 
 
 class BlobStore(Protocol):
@@ -11,6 +11,10 @@ class BlobStore(Protocol):
         ...
 
     def write_bytes(self, uri: str, data: bytes, content_type: str | None = None) -> None: ...
+
+    def write_stream(self, uri: str, stream: IO[bytes], content_type: str | None = None) -> None:
+        """Write what ``stream`` holds, read in chunks (large files: uploads)."""
+        ...
 
     def exists(self, uri: str) -> bool: ...
 

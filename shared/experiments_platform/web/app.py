@@ -151,6 +151,7 @@ def _limit_requests(app: PlatformFlask) -> None:
     def refuse_large_bodies() -> None:
         view = app.view_functions.get(request.endpoint or "")
         own_limit = getattr(view, "max_body_bytes", None)
+        own_limit = own_limit() if callable(own_limit) else own_limit
         limit = own_limit or app.config["MAX_CONTENT_LENGTH"]
         request.max_content_length = limit
         too_large = f"this endpoint takes at most {limit} bytes"

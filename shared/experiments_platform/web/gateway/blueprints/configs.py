@@ -1,4 +1,5 @@
-"""``/api/datasets``, ``/api/feature-configs``, ``/api/model-configs``: create, list, get, update, duplicate, delete."""
+"""``/api/datasets``, ``/api/feature-configs``, ``/api/model-configs``: create, list, get, update, duplicate,
+delete; ``/api/datasets/uploads``: a dataset from an uploaded file."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from experiments_platform.errors import InvalidInput
 from experiments_platform.handlers import configs
 from experiments_platform.ports.documents import Filter
 from experiments_platform.web.args import json_body
@@ -52,6 +54,28 @@ def _config_blueprint(
     return blueprint
 
 
+def create_upload_blueprint() -> Blueprint:
+    """``POST /api/datasets/uploads``: a CSV or Parquet file (multipart field ``file``) and the dataset's fields."""
+    blueprint = Blueprint("dataset_uploads", __name__)
+
+    @blueprint.post("/api/datasets/uploads")
+    def upload() -> tuple[Response, int]:
+        if request.mimetype != "multipart/form-data":
+            raise InvalidInput("send multipart/form-data with the file in the field 'file' and the dataset's fields "
+                               "(name, query_id_column, candidate_id_column, date_column, description)", field="file")
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            raise InvalidInput("file is required: a CSV or Parquet file in the multipart field 'file'", field="file")
+        ports = platform()
+        dataset = configs.register_upload(ports.documents, ports.warehouse, ports.blobs,
+                                          ports.settings.resolved_uploads_uri, file.filename, file.stream,
+                                          request.form.to_dict())
+        return jsonify(dataset), 201
+
+    upload.max_body_bytes = lambda: platform().settings.upload_max_bytes  # type: ignore[attr-defined]
+    return blueprint
+
+
 def _dataset_filter() -> list[Filter]:
     dataset_id = request.args.get("dataset_id")
     return [Filter("dataset_id", "==", dataset_id)] if dataset_id else []
@@ -59,6 +83,7 @@ def _dataset_filter() -> list[Filter]:
 
 def create_config_blueprints() -> list[Blueprint]:
     return [
+        create_upload_blueprint(),
         _config_blueprint(
             "datasets", "/api/datasets", "dataset_id", configs.DATASETS,
             lambda body: configs.register_dataset(platform().documents, platform().warehouse, body),
