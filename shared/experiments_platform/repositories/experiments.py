@@ -42,7 +42,7 @@ def summary_of(document: Doc) -> Doc:
     summary = copy.deepcopy(document)
     for path in SUMMARY_OMITS:
         *parents, leaf = path.split(".")
-        holder = summary
+        holder: Any = summary
         for part in parents:
             holder = holder.get(part) if isinstance(holder, dict) else None
         if isinstance(holder, dict):
