@@ -1,8 +1,9 @@
 """The metrics report as the pipeline writes it, read back by the services environment.
 
 A tiny two-tower model trains for two epochs (the trainer's ``EpochLogger`` records its history in
-the run's tracking journal and MLflow), is ranked exactly by ``recall_report``, assembled by ``evaluation_report`` and published by
-the evaluator's ``publish_metrics``; the services environment's Python then parses the file.
+the run's tracking journal and MLflow), is ranked exactly by ``recall_report``, assembled by
+``evaluation_report`` and published by the evaluator's ``publish_metrics``; the services
+environment's Python then parses the file.
 ``tests/fixtures/metrics/metrics.json`` (read by the services' tests) must keep the shape written
 here: ``QT_UPDATE_FIXTURES=1`` rewrites it.
 """
