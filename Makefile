@@ -55,8 +55,10 @@ lint: $(VENV)/.installed  ## ruff and mypy
 	for s in services/*/; do (cd $$s && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml .) || exit 1; done
 
 test: setup lint  ## the whole suite: lint, type-check, unit, contract (emulators), API, pipeline, integration, deploy, browser
-	$(VENV)/bin/python -m pytest tests --ignore=tests/pipeline -q
-	$(TFX_VENV)/bin/python -m pytest tests/pipeline -q
+	@status=0; \
+	$(VENV)/bin/python -m pytest tests --ignore=tests/pipeline -q || status=1; \
+	$(TFX_VENV)/bin/python -m pytest tests/pipeline -q || status=1; \
+	exit $$status
 
 test-unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest tests/unit -q
