@@ -40,12 +40,14 @@ ui/node_modules/.installed: ui/package.json ui/package-lock.json
 	cd ui && npm ci --no-audit --no-fund
 	touch $@
 
-setup: $(VENV)/.installed $(TFX_VENV)/.installed $(TOOLS_VENV)/.installed ui/node_modules/.installed  ## create both Python environments and install the UI's npm packages
+RUN_DEPS := $(VENV)/.installed $(TFX_VENV)/.installed ui/node_modules/.installed
 
-run: setup  ## set up, load MovieLens 100k, start the stack on the embedded defaults and a demo quick test (UI on http://127.0.0.1:8080)
+setup: $(RUN_DEPS) $(TOOLS_VENV)/.installed  ## create the Python environments (services, pipeline, infrastructure linters) and install the UI's npm packages
+
+run: $(RUN_DEPS)  ## set up, load MovieLens 100k, start the stack on the embedded defaults and a demo quick test (UI on http://127.0.0.1:8080)
 	$(VENV)/bin/python -m experiments_platform.local.stack --demo
 
-run-emulated: setup  ## the same, each service its own process on the Pub/Sub and Firestore emulators
+run-emulated: $(RUN_DEPS)  ## the same, each service its own process on the Pub/Sub and Firestore emulators
 	$(VENV)/bin/python -m experiments_platform.local.stack --emulated
 
 lint: $(VENV)/.installed  ## ruff and mypy
