@@ -141,9 +141,12 @@ def test_a_body_that_is_no_json_is_named_the_body(settings: Settings) -> None:
     assert '{"uri": "gs://bucket/path"}' in answer.get_json()["message"]
 
 
-def test_one_structured_log_line_per_request(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+def test_one_log_line_per_request_at_debug_level(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     app = client("artifact_reader", Platform(settings))
     with caplog.at_level(logging.INFO, logger="experiments_platform.web.app"):
+        app.get("/healthz")
+    assert not [r for r in caplog.records if r.name == "experiments_platform.web.app"], "request lines are debug"
+    with caplog.at_level(logging.DEBUG, logger="experiments_platform.web.app"):
         app.get("/healthz", headers={"X-Cloud-Trace-Context": "0af7651916cd43dd8448eb211c80319c/1;o=1"})
         app.get("/experiments/x/nothing")
     lines = [r for r in caplog.records if r.name == "experiments_platform.web.app"]

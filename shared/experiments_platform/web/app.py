@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
@@ -191,6 +192,7 @@ def _log_requests(app: Flask) -> None:
     def finish(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        log.info("request", extra=fields(method=request.method, path=request.path, status=response.status_code,
-                                         latency_ms=round(elapsed_ms, 1)))
+        level = logging.WARNING if response.status_code >= 500 else logging.DEBUG
+        log.log(level, "request", extra=fields(method=request.method, path=request.path,
+                                               status=response.status_code, latency_ms=round(elapsed_ms, 1)))
         return response
