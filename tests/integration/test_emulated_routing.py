@@ -55,7 +55,9 @@ def wait_until(read: Callable[[], dict[str, Any] | None], check: Callable[[dict[
 def test_commands_and_google_events_reach_the_service_processes(stack, tmp_path):
     documents = FirestoreDocumentStore(project=stack.project)
     bus = PubSubBus(project=stack.project)
-    uri = write_interactions(tmp_path)
+    warehouse = tmp_path / "warehouse"  # file sources are read only inside the warehouse roots (issue 10 section 1)
+    warehouse.mkdir(exist_ok=True)
+    uri = write_interactions(warehouse)
     typo = make_experiment(uri, number=1, query_column="ratng")
     running = make_experiment(uri, number=2, status=Status.SUBMITTING, cloud_build_id="b-2")
     waiting = make_experiment(uri, number=3)
@@ -72,6 +74,9 @@ def test_commands_and_google_events_reach_the_service_processes(stack, tmp_path)
     job = ge.pipeline_job_name(stack.project, "europe-west1", ge.new_pipeline_job_id(running.id))
     bus.publish(Topics.BUILDS, *ge.build_notification(
         ge.build_resource("b-2", running.id, "SUCCESS", project=stack.project, pipeline_job_name=job)))
+    # The job is adopted from its build's notification (decision 053); "b-2" is no build the local build
+    # service knows, so a task event arriving first could not be checked against the build's result.
+    wait_until(read(running.id), lambda d: d["pipeline_job_name"] == job)
     bus.publish(Topics.PIPELINE_STATE, *ge.log_sink_message(ge.pipeline_task_log_entry(job, "ExampleGen", "RUNNING")))
     doc = wait_until(read(running.id), lambda d: d["stages"]["examples"]["status"] == "running")
     assert doc["status"] == "running" and doc["pipeline_job_name"] == job

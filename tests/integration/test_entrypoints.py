@@ -122,8 +122,10 @@ def test_cloud_build_statuschanged_cloudevent_in_binary_mode(documents, data_dir
 
 
 def test_vertex_log_sink_entry_through_eventarc_pubsub_binary_mode(documents, data_dir):
-    experiment = seed(documents, data_dir, status=Status.SUBMITTING, cloud_build_id="b-9")
-    entry = ge.pipeline_task_log_entry(job_name(experiment.id), "ExampleGen", "RUNNING")
+    job = job_name("e9")
+    experiment = seed(documents, data_dir, id="e9", status=Status.SUBMITTING, cloud_build_id="b-9",
+                      pipeline_job_name=job)
+    entry = ge.pipeline_task_log_entry(job, "ExampleGen", "RUNNING")
     envelope = push_envelope(ge.log_sink_message(entry), "eventarc-europe-west1-pipeline-state-sub-123")
     headers = binary_cloudevent_headers(ge.PUBSUB_EVENT_TYPE,
                                         f"//pubsub.googleapis.com/projects/{PROJECT}/topics/pipeline-state")
@@ -137,8 +139,10 @@ def test_vertex_log_sink_entry_through_eventarc_pubsub_binary_mode(documents, da
 def test_structured_cloudevent_and_the_functions_framework_target(documents, data_dir):
     import functions_framework
 
-    experiment = seed(documents, data_dir, status=Status.RUNNING, cloud_build_id="b-10")
-    entry = ge.pipeline_task_log_entry(job_name(experiment.id), "Trainer", "FAILED", error_message="Killed")
+    job = job_name("e10")
+    experiment = seed(documents, data_dir, id="e10", status=Status.RUNNING, cloud_build_id="b-10",
+                      pipeline_job_name=job)
+    entry = ge.pipeline_task_log_entry(job, "Trainer", "FAILED", error_message="Killed")
     event = {
         "specversion": "1.0", "id": "1", "type": ge.PUBSUB_EVENT_TYPE,
         "source": f"//pubsub.googleapis.com/projects/{PROJECT}/topics/pipeline-state",
@@ -182,7 +186,9 @@ def test_malformed_requests_are_acknowledged(data_dir, body, headers, reason):
 def test_a_message_of_the_wrong_type_or_about_no_experiment_is_acknowledged(data_dir):
     client = load_main("status_watcher").app.test_client()
     wrong = push_envelope(SubmitExperiment(experiment_id="x").encode(), "status-watcher-cloud-builds")
-    assert client.post("/pubsub/cloud-builds", json=wrong).status_code == 204
+    answer = client.post("/pubsub/cloud-builds", json=wrong)
+    assert answer.status_code == 200 and answer.get_json() == {
+        "status": "ignored", "reason": "SubmitExperiment does not belong on this subscription"}
     foreign = {"id": "b", "status": "SUCCESS", "tags": ["nightly-deploy"]}
     other = push_envelope((json.dumps(foreign).encode(), {"buildId": "b", "status": "SUCCESS"}), "x")
     assert client.post("/pubsub/cloud-builds", json=other).status_code == 204

@@ -172,6 +172,7 @@ def test_replaying_every_event_twice_shuffled_changes_nothing(platform, experime
 def test_out_of_order_events_never_move_backwards(platform, experiment):
     submit(platform, experiment.id)
     job = JOB.format(experiment.id)
+    platform.builds.states["build-1"], platform.builds.job_names["build-1"] = "SUCCESS", job  # notification not in yet
     trainer = dict(experiment_id=experiment.id, job_name=job, task_name="Trainer", stage=Stage.TRAIN)
     status_watcher.on_task(platform, PipelineTaskStateChanged(**trainer, state="SUCCEEDED"))
     status_watcher.on_task(platform, PipelineTaskStateChanged(**trainer, state="RUNNING"))

@@ -32,6 +32,7 @@ def experiment(**values: Any) -> Experiment:
 
 def submitting() -> Experiment:
     subject = experiment()
+    assert lifecycle.admitted(subject, at(0))
     assert lifecycle.build_started(subject, "b1", at(0))
     return subject
 
@@ -120,15 +121,34 @@ def test_a_cancel_is_requested_once_and_confirmed_unless_the_experiment_ended() 
     assert not lifecycle.cancel_confirmed(done, at(6)) and done.status is Status.COMPLETED
 
 
-def test_a_build_is_taken_only_by_a_pending_experiment_without_a_cancel() -> None:
+def test_admission_queues_or_admits_a_waiting_experiment_never_a_cancelled_one() -> None:
+    waiting = experiment()
+    assert lifecycle.queued(waiting, at(0)) and waiting.status is Status.QUEUED
+    assert not lifecycle.queued(waiting, at(1))
+    assert lifecycle.admitted(waiting, at(2)) and waiting.status is Status.SUBMITTING
+    assert not lifecycle.admitted(waiting, at(3)) and not lifecycle.queued(waiting, at(3))
+    assert waiting.started_at is None, "started when its build is recorded"
+
+    at_once = experiment()
+    assert lifecycle.admitted(at_once, at(0)) and at_once.status is Status.SUBMITTING
+
+    for status in (Status.PENDING, Status.QUEUED):
+        cancelling = experiment(status=status, cancel_requested=True)
+        assert not lifecycle.admitted(cancelling, at(0)) and cancelling.status is status
+    cancelled = experiment(status=Status.CANCELLED)
+    assert not lifecycle.admitted(cancelled, at(0)) and not lifecycle.queued(cancelled, at(0))
+
+
+def test_a_build_is_taken_only_by_an_admitted_experiment_without_a_cancel() -> None:
     subject = experiment()
+    lifecycle.admitted(subject, at(0))
     assert lifecycle.build_started(subject, "b1", at(0))
     assert (subject.status, subject.cloud_build_id, subject.started_at) == (Status.SUBMITTING, "b1", at(0))
     assert stages(subject)["compile"] == "running"
     assert not lifecycle.build_started(subject, "b1", at(1))
     assert not lifecycle.build_started(subject, "b2", at(1)) and subject.cloud_build_id == "b1"
 
-    cancelling = experiment(cancel_requested=True)
+    cancelling = experiment(status=Status.SUBMITTING, cancel_requested=True)
     assert not lifecycle.build_started(cancelling, "b3", at(0)) and cancelling.cloud_build_id is None
 
 
@@ -249,6 +269,11 @@ def test_a_failed_job_fails_the_stage_that_was_running(running_task: str | None,
 
 def test_job_states_start_cancel_or_leave_alone() -> None:
     adopted = submitting()
+    assert not lifecycle.apply_job(adopted, job("PIPELINE_STATE_RUNNING"), at(1)), "not adopted yet"
+    lifecycle.request_cancel(adopted)
+    assert lifecycle.apply_build(adopted, build("SUCCESS", pipeline_job_name=JOB), at(1))
+    assert not lifecycle.apply_job(adopted, job("PIPELINE_STATE_RUNNING"), at(1)), "a cancel is in flight"
+    adopted.cancel_requested = False
     assert lifecycle.apply_job(adopted, job("PIPELINE_STATE_RUNNING"), at(1))
     assert (adopted.status, adopted.pipeline_job_name) == (Status.RUNNING, JOB)
     assert lifecycle.apply_job(adopted, job("PIPELINE_STATE_CANCELLED"), at(2)) and adopted.status is Status.CANCELLED
@@ -278,3 +303,88 @@ def test_every_event_replayed_twice_in_any_order_leaves_the_experiment_as_it_was
     random.Random(7).shuffle(replay)
     assert not any(apply(subject, event, at(100 + i)) for i, event in enumerate(replay))
     assert subject == finished
+
+
+# --- event integrity (issue 10 section 3) ------------------------------------------------------
+
+OTHER_JOB = "projects/p/locations/r/pipelineJobs/made-up"
+
+
+def every_event() -> list[Any]:
+    """Every build, task and job event, for the experiment's own build and job and for others."""
+    events: list[Any] = []
+    for build_id in ("b1", "b9"):
+        events += [build("WORKING", build_id), build("SUCCESS", build_id, pipeline_job_name=OTHER_JOB),
+                   build("FAILURE", build_id, log_excerpt="boom"), build("CANCELLED", build_id)]
+    for name in (JOB, OTHER_JOB):
+        for task_name in TASK_STAGES:
+            events += [task(task_name, state, job=name, error_message="boom")
+                       for state in ("RUNNING", "SUCCEEDED", "SKIPPED", "FAILED", "CANCELLED")]
+        events += [job(state, job_name=name, error_message="boom") for state in (
+            "PIPELINE_STATE_RUNNING", "PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED")]
+    return events
+
+
+def apply_any(subject: Experiment, event: Any, now: datetime) -> bool:
+    if isinstance(event, BuildFinished):
+        return lifecycle.apply_build(subject, event, now)
+    if isinstance(event, PipelineTaskStateChanged):
+        return lifecycle.apply_task(subject, event, now)
+    return lifecycle.apply_job(subject, event, now, results=RESULTS)
+
+
+def failed_in_compile() -> Experiment:
+    subject = submitting()
+    assert lifecycle.apply_build(subject, build("FAILURE", log_excerpt="No module named 'tfx'"), at(1))
+    return subject
+
+
+def cancelled_in_compile() -> Experiment:
+    subject = submitting()
+    lifecycle.request_cancel(subject)
+    assert lifecycle.cancel_confirmed(subject, at(1))
+    return subject
+
+
+def cancelled_in_train() -> Experiment:
+    subject = running()
+    lifecycle.apply_task(subject, task("Trainer", "RUNNING"), at(2))
+    assert lifecycle.cancel_confirmed(subject, at(3))
+    return subject
+
+
+def completed_run() -> Experiment:
+    subject = running()
+    assert lifecycle.apply_job(subject, job("PIPELINE_STATE_SUCCEEDED"), at(3), results=RESULTS)
+    return subject
+
+
+@pytest.mark.parametrize("ended", [failed_in_compile, cancelled_in_compile, cancelled_in_train, completed_run],
+                         ids=lambda f: f.__name__)
+def test_an_ended_experiment_ignores_every_event(ended: Any) -> None:
+    """Before: task and build events rewrote the stages and the job name of failed and cancelled experiments."""
+    subject = ended()
+    before = subject.model_copy(deep=True)
+    changed = [event for i, event in enumerate(every_event()) if apply_any(subject, event, at(10 + i))]
+    assert changed == [] and subject == before
+
+
+@pytest.mark.parametrize("status", [Status.PENDING, Status.QUEUED, Status.SUBMITTING])
+def test_no_task_or_job_event_adopts_a_job(status: Status) -> None:
+    """Before: one forged task event bound a pending experiment to a made-up job (then reconcile failed it
+    every 30 s until the 6-hour timeout)."""
+    subject = experiment(status=status, cloud_build_id="b1" if status is Status.SUBMITTING else None)
+    before = subject.model_copy(deep=True)
+    for i, event in enumerate(every_event()):
+        if not isinstance(event, BuildFinished):
+            assert not apply_any(subject, event, at(i)), event
+    assert subject == before and subject.pipeline_job_name is None
+
+
+def test_only_the_submitting_build_adopts_a_job() -> None:
+    subject = submitting()
+    assert not lifecycle.apply_build(subject, build("SUCCESS", "b9", pipeline_job_name=OTHER_JOB), at(1))
+    assert lifecycle.apply_build(subject, build("SUCCESS", pipeline_job_name=JOB), at(2))
+    assert subject.pipeline_job_name == JOB
+    assert not lifecycle.apply_build(subject, build("SUCCESS", pipeline_job_name=OTHER_JOB), at(3))
+    assert subject.pipeline_job_name == JOB

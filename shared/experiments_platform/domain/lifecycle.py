@@ -6,6 +6,11 @@ experiments repository runs them inside a transaction (where they may be re-run 
 and the service layer acts on compute afterwards. Status and stage statuses only move forward
 (``domain.status``), so a duplicate, stale or out-of-order event changes nothing.
 
+Event integrity (decision 053): an event for an experiment that has ended changes nothing at all;
+a pipeline job is adopted (``job_adopted``) only from the result of the experiment's own build
+(``apply_build``) or the platform's own submit, never from a task or job event, and a task or job
+event of any job other than the recorded one changes nothing.
+
 Events arrive as the shapes below (``events.messages`` defines the messages that have them), so
 the domain stays below the events tier. Their states are Cloud Build's and Vertex AI's names.
 """
@@ -19,7 +24,15 @@ from experiments_platform.domain import error_codes
 from experiments_platform.domain.error_patterns import classify
 from experiments_platform.domain.experiment import ClassifiedError, Experiment
 from experiments_platform.domain.metrics_report import MetricsReport
-from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status, can_transition, stage_can_move
+from experiments_platform.domain.status import (
+    STAGE_ORDER,
+    WAITING,
+    Stage,
+    StageStatus,
+    Status,
+    can_transition,
+    stage_can_move,
+)
 
 STAGE_MESSAGE_MAX_CHARS = 2000
 JOB_ACTIVE_STATES = frozenset({"PIPELINE_STATE_QUEUED", "PIPELINE_STATE_PENDING", "PIPELINE_STATE_RUNNING"})
@@ -143,8 +156,8 @@ def request_cancel(experiment: Experiment) -> bool:
 
 
 def cancel_confirmed(experiment: Experiment, now: datetime) -> bool:
-    """The compute is stopped: cancelled, unless the experiment completed or failed first."""
-    if experiment.status in (Status.COMPLETED, Status.FAILED):
+    """The compute is stopped: cancelled, unless the experiment ended first."""
+    if experiment.status.terminal:
         return False
     changed = request_cancel(experiment)
     return cancelled(experiment, now) or changed
@@ -155,18 +168,32 @@ def wants_cancel(experiment: Experiment) -> bool:
     return experiment.cancel_requested or experiment.status is Status.CANCELLED
 
 
-def build_started(experiment: Experiment, build_id: str, now: datetime) -> bool:
-    """The submitter's build is recorded: status submitting, Compile running.
+def queued(experiment: Experiment, now: datetime) -> bool:
+    """Pending → queued: no run slot was free when admission looked at it."""
+    return experiment.status is Status.PENDING and move_status(experiment, Status.QUEUED, now)
 
-    Only a pending experiment whose cancel was not requested takes a build; afterwards
-    ``experiment.cloud_build_id == build_id`` tells whether this build is the experiment's.
+
+def admitted(experiment: Experiment, now: datetime) -> bool:
+    """Pending or queued → submitting: it holds a run slot and may start its build. A cancelled
+    or cancelling experiment is never admitted."""
+    if experiment.status not in WAITING or experiment.cancel_requested:
+        return False
+    return move_status(experiment, Status.SUBMITTING, now)
+
+
+def build_started(experiment: Experiment, build_id: str, now: datetime) -> bool:
+    """The submitter's build is recorded: Compile running.
+
+    Only an admitted experiment (submitting, no build yet) whose cancel was not requested takes a
+    build; afterwards ``experiment.cloud_build_id == build_id`` tells whether this build is the
+    experiment's.
     """
-    if experiment.cloud_build_id == build_id:
+    if experiment.cloud_build_id is not None or experiment.status not in (Status.PENDING, Status.SUBMITTING):
         return False
-    if experiment.status is not Status.PENDING or experiment.cancel_requested:
+    if experiment.cancel_requested:
         return False
-    experiment.cloud_build_id = build_id
     move_status(experiment, Status.SUBMITTING, now)
+    experiment.cloud_build_id = build_id
     experiment.started_at = experiment.started_at or now
     move_stage(experiment, Stage.COMPILE, StageStatus.RUNNING, now)
     return True
@@ -187,11 +214,9 @@ def pipeline_started(experiment: Experiment, job_name: str, now: datetime) -> bo
     return move_status(experiment, Status.RUNNING, now) or changed
 
 
-def completed(experiment: Experiment, job_name: str, results: MetricsReport, comparison: dict[str, Any] | None,
+def completed(experiment: Experiment, results: MetricsReport, comparison: dict[str, Any] | None,
               now: datetime) -> bool:
     """Status completed with the results (``metrics.json``) and "vs previous best"; open stages succeeded."""
-    if experiment.pipeline_job_name is None:
-        experiment.pipeline_job_name = job_name
     if not move_status(experiment, Status.COMPLETED, now):
         return False
     close_open_stages(experiment, StageStatus.SUCCEEDED, now)
@@ -205,9 +230,21 @@ def completed(experiment: Experiment, job_name: str, results: MetricsReport, com
 # --- events ------------------------------------------------------------------------------------
 
 
+def is_own_build(experiment: Experiment, build_id: str) -> bool:
+    """The build the experiment recorded (``build_started``): the only one whose events count."""
+    return experiment.cloud_build_id is not None and experiment.cloud_build_id == build_id
+
+
+def is_own_job(experiment: Experiment, job_name: str) -> bool:
+    """The job the experiment adopted: the only one whose task and job events count."""
+    return experiment.pipeline_job_name is not None and experiment.pipeline_job_name == job_name
+
+
 def apply_build(experiment: Experiment, event: BuildEvent, now: datetime) -> bool:
-    """A build notification; a build other than the experiment's changes nothing."""
-    if experiment.cloud_build_id not in (None, event.build_id):
+    """A build notification of the experiment's own build; it adopts the job the build submitted.
+
+    Any other build, or any build once the experiment has ended, changes nothing."""
+    if experiment.status.terminal or not is_own_build(experiment, event.build_id):
         return False
     if event.status in ("QUEUED", "WORKING"):
         return move_stage(experiment, Stage.COMPILE, StageStatus.RUNNING, now)
@@ -215,7 +252,9 @@ def apply_build(experiment: Experiment, event: BuildEvent, now: datetime) -> boo
         if event.pipeline_job_name is None:
             return fail(experiment, error_codes.BUILD_WITHOUT_JOB.error(stage=Stage.COMPILE, excerpt=event.log_excerpt),
                         now)
-        if experiment.status.terminal or experiment.cancel_requested:
+        if experiment.pipeline_job_name not in (None, event.pipeline_job_name):
+            return False
+        if experiment.cancel_requested:
             return job_adopted(experiment, event.pipeline_job_name, now)
         return pipeline_started(experiment, event.pipeline_job_name, now)
     if event.status == "CANCELLED":
@@ -226,11 +265,12 @@ def apply_build(experiment: Experiment, event: BuildEvent, now: datetime) -> boo
 
 
 def apply_task(experiment: Experiment, event: TaskEvent, now: datetime) -> bool:
-    """A task state event: its stage moves; a task of another job than the experiment's changes nothing."""
-    if experiment.pipeline_job_name not in (None, event.job_name):
+    """A task state event of the experiment's job: its stage moves. A task of any other job (or of a
+    job not adopted yet), or any task once the experiment has ended, changes nothing."""
+    if experiment.status.terminal or not is_own_job(experiment, event.job_name):
         return False
     changed = False
-    if not experiment.status.terminal and not experiment.cancel_requested:
+    if not experiment.cancel_requested:
         changed = pipeline_started(experiment, event.job_name, now)
     stage = event.stage
     if stage is None:
@@ -252,13 +292,14 @@ def apply_job(
     experiment: Experiment, event: JobEvent, now: datetime, *, results: MetricsReport | None = None,
     comparison: dict[str, Any] | None = None, metrics_error: str | None = None,
 ) -> bool:
-    """A job state event. A succeeded job completes the experiment with ``results`` (read by the
+    """A job state event of the experiment's job (any other job, or any job once the experiment has
+    ended, changes nothing). A succeeded job completes the experiment with ``results`` (read by the
     caller from ``metrics.json``) and ``comparison``, or fails it without them: METRICS_MALFORMED
     with ``metrics_error`` when the file was not a report, METRICS_MISSING otherwise."""
-    if experiment.pipeline_job_name not in (None, event.job_name):
+    if experiment.status.terminal or not is_own_job(experiment, event.job_name):
         return False
     if event.state in JOB_ACTIVE_STATES:
-        if experiment.status.terminal or experiment.cancel_requested:
+        if experiment.cancel_requested:
             return False
         return pipeline_started(experiment, event.job_name, now)
     if event.state == "PIPELINE_STATE_SUCCEEDED":
@@ -266,7 +307,7 @@ def apply_job(
             missing = (error_codes.METRICS_MALFORMED.error(stage=Stage.TRAIN, excerpt=metrics_error) if metrics_error
                        else error_codes.METRICS_MISSING.error(stage=Stage.TRAIN))
             return fail(experiment, missing, now)
-        return completed(experiment, event.job_name, results, comparison, now)
+        return completed(experiment, results, comparison, now)
     if event.state == "PIPELINE_STATE_FAILED":
         stage = failed_stage(experiment) or Stage.TRAIN
         return fail(experiment, classify(event.error_message or "pipeline failed", stage), now)

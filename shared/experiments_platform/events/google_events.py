@@ -26,6 +26,8 @@ from datetime import datetime, timezone
 from typing import Any, get_args
 from urllib.parse import quote
 
+from pydantic import ValidationError
+
 from experiments_platform.domain.status import COMPONENT_STAGES, Stage
 from experiments_platform.events.messages import (
     MESSAGE_TYPES,
@@ -357,10 +359,14 @@ def to_message(data: bytes, attributes: dict[str, str] | None = None) -> Message
         raise MalformedEvent("message body is not JSON") from None
     if not isinstance(body, dict):
         raise MalformedEvent(f"message body is a JSON {type(body).__name__}, expected an object")
-    if "buildId" in attributes or ("id" in body and "status" in body and "logName" not in body):
-        return parse_build(body, attributes)
-    if "logName" in body or "jsonPayload" in body:
-        return parse_log_entry(body)
+    try:
+        if "buildId" in attributes or ("id" in body and "status" in body and "logName" not in body):
+            return parse_build(body, attributes)
+        if "logName" in body or "jsonPayload" in body:
+            return parse_log_entry(body)
+    except ValidationError as exc:
+        problems = "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
+        raise MalformedEvent(f"malformed event: {problems}") from None
     raise MalformedEvent(
         "unrecognised message: expected a typed platform message (attribute 'type'), "
         "a Cloud Build notification or a pipeline log entry"

@@ -9,11 +9,22 @@ log-sink entries) are translated into these events by ``experiments_platform.eve
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from experiments_platform.domain.status import Stage
+from experiments_platform.ports.documents import DOCUMENT_ID_RULE, is_document_id
+
+
+def _experiment_id(value: str) -> str:
+    if not is_document_id(value):
+        raise ValueError(f"experiment_id {value[:80]!r} is no valid id ({DOCUMENT_ID_RULE})")
+    return value
+
+
+ExperimentId = Annotated[str, AfterValidator(_experiment_id)]
+"""An experiment id every store accepts: a message naming anything else is malformed, never retried."""
 
 
 class Topics:
@@ -37,11 +48,11 @@ class Message(BaseModel):
 
 
 class SubmitExperiment(Message):
-    experiment_id: str
+    experiment_id: ExperimentId
 
 
 class CancelExperiment(Message):
-    experiment_id: str
+    experiment_id: ExperimentId
 
 
 BuildState = Literal["QUEUED", "WORKING", "SUCCESS", "FAILURE", "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED"]
@@ -58,7 +69,7 @@ TaskState = Literal[
 class BuildFinished(Message):
     """The compile-and-submit build reached a state (Cloud Build notification)."""
 
-    experiment_id: str
+    experiment_id: ExperimentId
     build_id: str
     status: BuildState
     pipeline_job_name: str | None = None
@@ -66,14 +77,14 @@ class BuildFinished(Message):
 
 
 class PipelineJobStateChanged(Message):
-    experiment_id: str
+    experiment_id: ExperimentId
     job_name: str
     state: PipelineState
     error_message: str = ""
 
 
 class PipelineTaskStateChanged(Message):
-    experiment_id: str
+    experiment_id: ExperimentId
     job_name: str
     task_name: str
     stage: Stage | None = None

@@ -6,6 +6,13 @@ no longer wants: a pipeline that a build submitted while a cancel was in flight,
 still reports work after its experiment was cancelled. The status watcher applies the events it
 receives, reconcile the ones that were lost, so both take the same path. ``stop_compute``
 cancels whatever an experiment has started; every compute call is idempotent.
+
+Event integrity (decision 053): a task or job event counts only for the job the experiment
+adopted. One that arrives before the build notification (topics are not ordered) makes the
+handler ask the build service for the build's own result: the job is adopted from that result
+when the build submitted this very job, the event is retried (``TransientError``) while the
+build is still working, and ignored and logged otherwise, as is an event naming another job than
+the recorded one. An experiment that has ended takes no event at all.
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.metrics_report import MalformedReport, MetricsReport
 from experiments_platform.domain.status import Stage, Status
+from experiments_platform.errors import NotFound, TransientError
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
 from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, PipelineTaskStateChanged
+from experiments_platform.handlers import tracking
 from experiments_platform.handlers.results import compare_with_previous_best, read_metrics
 from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.builds import BuildResult
 from experiments_platform.repositories.experiments import Change, ExperimentRepository
 
 log = get_logger(__name__)
@@ -31,18 +41,33 @@ TERMINAL_TASK_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 
 def apply_build(platform: Platform, event: BuildFinished) -> None:
     now = utcnow()
-    context = fields(experiment_id=event.experiment_id, stage=Stage.COMPILE.value, build_id=event.build_id,
-                     build_status=event.status)
+    facts = {"experiment_id": event.experiment_id, "stage": Stage.COMPILE.value, "build_id": event.build_id,
+             "build_status": event.status}
+    context = fields(**facts)
     experiment, changed = ExperimentRepository(platform.documents).update(
         event.experiment_id, lambda e: lifecycle.apply_build(e, event, now))
     if experiment is None:
         log.warning("build notification for an unknown experiment", extra=context)
         return
     log.info("build notification applied" if changed else "build notification changed nothing", extra=context)
+    if not lifecycle.is_own_build(experiment, event.build_id):
+        log.warning("build notification of another build than the experiment's: ignored",
+                    extra=fields(recorded_build=experiment.cloud_build_id, **facts))
+        return
     if event.status == "SUCCESS" and event.pipeline_job_name and lifecycle.wants_cancel(experiment):
         log.info("build finished while a cancel was in flight: cancelling its pipeline", extra=context)
         platform.pipelines.cancel(event.pipeline_job_name)
         confirm_cancel(platform, event.experiment_id)
+
+
+def build_notification(experiment_id: str, build_id: str, result: BuildResult, found_by: str) -> BuildFinished:
+    """The build notification of a build's result (asked of the build service), as the status watcher
+    would have received it."""
+    return BuildFinished(
+        experiment_id=experiment_id, build_id=build_id, status=result.status,  # type: ignore[arg-type]
+        pipeline_job_name=result.pipeline_job_name,
+        log_excerpt=result.log_excerpt or f"Cloud Build {result.status} (found by {found_by})",
+    )
 
 
 def apply_task(platform: Platform, event: PipelineTaskStateChanged) -> None:
@@ -76,17 +101,56 @@ def _apply_pipeline_event(
     platform: Platform, experiment_id: str, job_name: str, change: Change, state: str, task: str | None = None,
     stage: Stage | None = None,
 ) -> None:
-    context = fields(experiment_id=experiment_id, stage=stage.value if stage else None, pipeline_job_name=job_name,
-                     state=state, task=task)
+    facts = {"experiment_id": experiment_id, "stage": stage.value if stage else None, "pipeline_job_name": job_name,
+             "state": state, "task": task}
+    context = fields(**facts)
+    if not _is_own_job(platform, experiment_id, job_name, facts):
+        return
     experiment, changed = ExperimentRepository(platform.documents).update(experiment_id, change)
     if experiment is None:
         log.warning("pipeline event for an unknown experiment", extra=context)
         return
     log.info("pipeline event applied" if changed else "pipeline event changed nothing", extra=context)
+    if changed and experiment.status.terminal:
+        tracking.settle(platform, experiment)
     still_working = state not in TERMINAL_PIPELINE_STATES and state not in TERMINAL_TASK_STATES
     if still_working and experiment.status is Status.CANCELLED and experiment.pipeline_job_name == job_name:
         log.info("pipeline of a cancelled experiment still reports work: cancelling it", extra=context)
         platform.pipelines.cancel(job_name)
+
+
+def _is_own_job(platform: Platform, experiment_id: str, job_name: str, facts: dict[str, Any]) -> bool:
+    """Whether a pipeline event is about the experiment's own job, adopting that job from the build's
+    result first when the event came before the build notification."""
+    experiment = ExperimentRepository(platform.documents).find(experiment_id)
+    if experiment is None or experiment.status.terminal or lifecycle.is_own_job(experiment, job_name):
+        return True  # the lifecycle's own guards answer these
+    if experiment.pipeline_job_name is not None:
+        log.warning("pipeline event names another job than the experiment's: ignored",
+                    extra=fields(recorded_job=experiment.pipeline_job_name, **facts))
+        return False
+    if experiment.cloud_build_id is None:
+        log.warning("pipeline event for an experiment that started no build: ignored",
+                    extra=fields(status=experiment.status.value, **facts))
+        return False
+    try:
+        result = platform.builds.result(experiment.cloud_build_id)
+    except NotFound:
+        log.warning("pipeline event for an experiment whose build the build service does not know: ignored",
+                    extra=fields(build_id=experiment.cloud_build_id, **facts))
+        return False
+    if result.status not in TERMINAL_BUILD_STATES:
+        raise TransientError(
+            f"the build {experiment.cloud_build_id} of experiment {experiment_id} has not reported its pipeline job "
+            f"yet (build {result.status}); the event about job {job_name} is retried")
+    if result.pipeline_job_name != job_name:
+        log.warning("pipeline event names another job than the experiment's build submitted: ignored",
+                    extra=fields(recorded_job=result.pipeline_job_name, build_status=result.status, **facts))
+        return False
+    log.info("pipeline event arrived before its build notification: adopting the job from the build's result",
+             extra=fields(**facts))
+    apply_build(platform, build_notification(experiment_id, experiment.cloud_build_id, result, "the status watcher"))
+    return True
 
 
 def stop_compute(platform: Platform, experiment: Experiment) -> None:
@@ -112,6 +176,7 @@ def confirm_cancel(platform: Platform, experiment_id: str) -> Experiment | None:
     now = utcnow()
     experiment, changed = ExperimentRepository(platform.documents).update(
         experiment_id, lambda e: lifecycle.cancel_confirmed(e, now))
-    if changed:
+    if changed and experiment is not None:
         log.info("experiment cancelled", extra=fields(experiment_id=experiment_id))
+        tracking.settle(platform, experiment, now)
     return experiment

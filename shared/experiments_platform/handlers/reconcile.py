@@ -28,11 +28,10 @@ from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import Status
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
-from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, SubmitExperiment, Topics
+from experiments_platform.events.messages import PipelineJobStateChanged, SubmitExperiment, Topics
 from experiments_platform.handlers import tracking
-from experiments_platform.handlers.compute import apply_build, apply_job, stop_compute
+from experiments_platform.handlers.compute import apply_build, apply_job, build_notification, stop_compute
 from experiments_platform.jsonlog import fields, get_logger
-from experiments_platform.ports.builds import BuildResult
 from experiments_platform.ports.documents import Filter, Order
 from experiments_platform.repositories.experiments import ExperimentRepository
 
@@ -129,7 +128,7 @@ def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, 
         if result.status in TERMINAL_BUILD_STATES:
             log.info("build ended unnoticed: applying it", extra=fields(
                 build_status=result.status, pipeline_job_name=result.pipeline_job_name, **facts))
-            apply_build(platform, _notification(experiment.id, experiment.cloud_build_id, result))
+            apply_build(platform, build_notification(experiment.id, experiment.cloud_build_id, result, "reconcile"))
             return True
     return False
 
@@ -146,19 +145,12 @@ def _stop_leftover_compute(platform: Platform, experiment: Experiment) -> bool:
     if result.status not in TERMINAL_BUILD_STATES:
         platform.builds.cancel(experiment.cloud_build_id)
         return True
-    if result.pipeline_job_name:
+    job = result.pipeline_job_name
+    if job and platform.pipelines.state(job) not in TERMINAL_PIPELINE_STATES:
+        # The experiment has ended, so it records nothing more (decision 053): the job is only stopped.
         log.info("the build of a cancelled experiment submitted a pipeline unnoticed: cancelling it",
-                 extra=fields(experiment_id=experiment.id, pipeline_job_name=result.pipeline_job_name))
-        apply_build(platform, _notification(experiment.id, experiment.cloud_build_id, result))
+                 extra=fields(experiment_id=experiment.id, pipeline_job_name=job))
+        platform.pipelines.cancel(job)
         return True
     return False
-
-
-def _notification(experiment_id: str, build_id: str, result: BuildResult) -> BuildFinished:
-    """The build notification that was lost, as the status watcher would have received it."""
-    return BuildFinished(
-        experiment_id=experiment_id, build_id=build_id, status=result.status,  # type: ignore[arg-type]
-        pipeline_job_name=result.pipeline_job_name,
-        log_excerpt=result.log_excerpt or f"Cloud Build {result.status} (found by reconcile)",
-    )
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 T = TypeVar("T")
 Doc = dict[str, Any]
+
+DOCUMENT_ID = re.compile(r"^[A-Za-z0-9_.\-:@]{1,256}$")
+DOCUMENT_ID_RULE = "1-256 letters, digits or '_.-:@' (not '.', '..' or '__...')"
+
+
+def is_document_id(value: object) -> bool:
+    """Whether ``value`` can name a document in every store (Firestore's rules, narrowed to a safe alphabet)."""
+    return (isinstance(value, str) and DOCUMENT_ID.match(value) is not None and value not in {".", ".."}
+            and not value.startswith("__"))
 
 FilterOp = Literal["==", "!=", "<", "<=", ">", ">=", "in", "array_contains"]
 

@@ -28,6 +28,7 @@ COLLECTION = "experiments"
 SUMMARIES = "experiment_summaries"
 COUNTERS = "counters"
 COUNTER_ID = "experiments"
+SAVE_BATCH = 200
 SUMMARY_VERSION = 1
 """Raise it when ``SUMMARY_OMITS`` changes: the index rewrites every summary once (``backfill_summaries``)."""
 SUMMARY_OMITS = (
@@ -139,11 +140,21 @@ class ExperimentRepository:
         _written(self._documents, created.to_document())
         return created
 
-    def save(self, document: Doc) -> None:
-        """Write an experiment document as it is, with its summary (imports, seeded data, tests)."""
-        Experiment.model_validate(document)
-        self._documents.run_transaction(lambda tx: _write(tx, document))
-        _written(self._documents, document)
+    def save(self, *documents: Doc) -> None:
+        """Write experiment documents as they are, each with its summary (imports, seeded data, tests);
+        ``SAVE_BATCH`` documents per transaction (Firestore allows 500 writes in one)."""
+        for document in documents:
+            Experiment.model_validate(document)
+        for start in range(0, len(documents), SAVE_BATCH):
+            batch = documents[start:start + SAVE_BATCH]
+
+            def write(tx: Transaction, batch: tuple[Doc, ...] = batch) -> None:
+                for document in batch:
+                    _write(tx, document)
+
+            self._documents.run_transaction(write)
+        for document in documents:
+            _written(self._documents, document)
 
     def summaries(self, filters: Sequence[Filter] = ()) -> list[Doc]:
         """Summaries matching every filter (``experiment_index`` keeps them in memory)."""

@@ -140,26 +140,40 @@ CONSUMERS: dict[str, Consumer] = {
 }
 
 
-def consumer_for(platform: Platform, subscription: Subscription) -> Handler:
+Consumption = Callable[[Delivery], "str | None"]
+"""Consumes one delivery; returns why it was ignored (acknowledged without effect), None when consumed."""
+
+
+def consumer_for(platform: Platform, subscription: Subscription) -> Consumption:
     """The delivery handler of a subscription: parse the shape, call the consumer.
 
-    Malformed or foreign messages are acknowledged (logged, not raised); anything else the
-    consumer raises propagates so the bus redelivers it.
+    Malformed or foreign messages (an experiment id that is no valid id among them) are
+    acknowledged, logged and the reason returned, never raised; anything else the consumer raises
+    propagates so the bus redelivers it.
     """
     consume = CONSUMERS[subscription.name]
 
-    def handle(delivery: Delivery) -> None:
+    def handle(delivery: Delivery) -> str | None:
         with log_context(subscription=subscription.name, message_id=delivery.message_id,
                          delivery_attempt=delivery.delivery_attempt):
             try:
                 message = to_message(delivery.data, delivery.attributes)
                 if message is None:
                     log.info("event about no experiment: acknowledged")
-                    return
+                    return None
                 with log_context(experiment_id=getattr(message, "experiment_id", None)):
                     consume(platform, message)
             except MalformedEvent as exc:
-                log.warning("malformed message acknowledged", extra=fields(problem=str(exc)))
+                log.warning("malformed message acknowledged as ignored", extra=fields(problem=str(exc)))
+                return str(exc)
+            return None
+
+    return handle
+
+
+def _acknowledging(consume: Consumption) -> Handler:
+    def handle(delivery: Delivery) -> None:
+        consume(delivery)
 
     return handle
 
@@ -172,5 +186,6 @@ def embedded_subscriptions(platform: Platform, services: tuple[str, ...] | None 
     bus: Any = platform.bus
     chosen = [s for s in SUBSCRIPTIONS if services is None or s.service in services]
     for sub in chosen:
-        bus.subscribe(sub.topic, sub.name, consumer_for(platform, sub), max_delivery_attempts=sub.max_delivery_attempts)
+        bus.subscribe(sub.topic, sub.name, _acknowledging(consumer_for(platform, sub)),
+                      max_delivery_attempts=sub.max_delivery_attempts)
     return chosen

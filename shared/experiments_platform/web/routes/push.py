@@ -1,7 +1,8 @@
 """Push routes of the event-driven services: one ``POST`` per subscription of ``events.topology``.
 
 ``push_view`` is the one answer policy for pushed messages (decision 007): 204 when handled; 200
-``{"status": "ignored", "reason"}`` for a request that is no delivery at all (acknowledged, never
+``{"status": "ignored", "reason"}`` for a request that is no delivery at all or a message its
+consumer ignored as malformed (an experiment id that is no valid id, for one: acknowledged, never
 retried); 503 for a ``TransientError`` and 500 for anything else (Pub/Sub redelivers, then moves the
 message to the subscription's dead-letter topic after ``max_delivery_attempts``). Failure answers
 carry ``delivery_attempt``; the last attempt is logged at ERROR naming the dead-letter topic.
@@ -21,16 +22,17 @@ from experiments_platform.jsonlog import fields, get_logger, log_context
 from experiments_platform.ports.bus import Delivery, Handler
 from experiments_platform.web.context import platform
 from experiments_platform.web.errors import internal_error
-from experiments_platform.web.push import consumer_for, delivery_from_request
+from experiments_platform.web.push import Consumption, consumer_for, delivery_from_request
 
 log = get_logger(__name__)
 
 Answer = Response | tuple[Response | str, int]
 
 
-def push_view(service: str, subscription: SubscriptionSpec, handler: Callable[[], Handler],
+def push_view(service: str, subscription: SubscriptionSpec, handler: Callable[[], Handler | Consumption],
               attempts: AttemptCounter) -> Callable[[], Answer]:
-    """The view receiving ``subscription``'s pushes; ``handler()`` gives the delivery handler of this request."""
+    """The view receiving ``subscription``'s pushes; ``handler()`` gives the delivery handler of this request
+    (one that returns a reason has ignored the delivery)."""
 
     def push() -> Answer:
         with log_context(subscription=subscription.name):
@@ -40,13 +42,15 @@ def push_view(service: str, subscription: SubscriptionSpec, handler: Callable[[]
                 log.warning("malformed push request acknowledged", extra=fields(problem=str(exc)))
                 return jsonify({"status": "ignored", "reason": str(exc)}), 200
             try:
-                handler()(delivery)
+                ignored = handler()(delivery)
             except TransientError as exc:
                 _log_failed_attempt(subscription, delivery, exc)
                 return jsonify({**exc.to_dict(), "delivery_attempt": delivery.delivery_attempt}), 503
             except Exception as exc:
                 _log_failed_attempt(subscription, delivery, exc)
                 return jsonify({**internal_error(service), "delivery_attempt": delivery.delivery_attempt}), 500
+            if isinstance(ignored, str):
+                return jsonify({"status": "ignored", "reason": ignored}), 200
             return "", 204
 
     return push
@@ -73,5 +77,5 @@ def register(app: Flask, service: str) -> None:
         app.add_url_rule(subscription.push_path, endpoint=subscription.name, view_func=view, methods=["POST"])
 
 
-def _consumer(subscription: Subscription) -> Callable[[], Handler]:
+def _consumer(subscription: Subscription) -> Callable[[], Consumption]:
     return lambda: consumer_for(platform(), subscription)
