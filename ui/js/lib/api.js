@@ -14,7 +14,16 @@ function resource(path) {
   };
 }
 
-export const datasets = resource("datasets");
+export const datasets = {
+  ...resource("datasets"),
+  /** A dataset from a CSV or Parquet file: `fields` are the dataset's form fields. */
+  upload: (file, fields) => {
+    const form = new FormData();
+    for (const [key, value] of Object.entries(fields)) if (value !== null && value !== undefined && value !== "") form.append(key, value);
+    form.append("file", file);
+    return post("/api/datasets/uploads", form);
+  },
+};
 export const featureConfigs = resource("feature-configs");
 export const modelConfigs = resource("model-configs");
 

@@ -34,7 +34,9 @@ export class ApiError extends Error {
 /** Fetch JSON; resolve to the parsed body, reject with `ApiError` (or a network `Error`). */
 export async function request(method, url, body, { signal } = {}) {
   const init = { method, headers: { Accept: "application/json" }, signal };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // multipart: the browser sets Content-Type with its boundary
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }

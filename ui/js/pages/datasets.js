@@ -1,10 +1,10 @@
-/** Datasets: register a file or BigQuery table; see its columns and row count. */
+/** Datasets: upload a CSV or Parquet file, or register a warehouse file or BigQuery table; see its columns and row count. */
 import { datasets } from "../lib/api.js";
 import { h } from "../lib/dom.js";
 import { field, input, select } from "../lib/forms.js";
 import { int } from "../lib/format.js";
 import { renderConfigList } from "../components/config_list.js";
-import { editorModal } from "../components/editor_modal.js";
+import { clientError, editorModal } from "../components/editor_modal.js";
 
 export const title = "Datasets";
 
@@ -12,7 +12,7 @@ export function render(root) {
   return renderConfigList(root, {
     id: "dataset-list",
     heading: "Datasets",
-    intro: "Interaction tables in the warehouse, with optional buyer and product feature tables. Columns and row counts are read from the source.",
+    intro: "Interaction tables: upload a CSV or Parquet file, or name a file in a warehouse folder or a BigQuery table; optional buyer and product feature tables. Columns and row counts are read from the source.",
     noun: "dataset",
     resource: datasets,
     describe,
@@ -52,16 +52,33 @@ function columnsTable(dataset) {
       h("tbody", {}, rows.map(([table, c]) => h("tr", {}, h("td", { class: "mono" }, c.name), h("td", {}, c.type), h("td", { class: "muted" }, table))))));
 }
 
-function sourceFields(prefix, value, { optional = false } = {}) {
-  const kind = select([["file", "File (CSV or Parquet)"], ["bigquery", "BigQuery table"]], { value: value?.source?.kind || "file" });
-  const uri = input({ value: value?.source?.uri || "", placeholder: "file:///data/interactions.parquet or project.dataset.table", class: "mono" });
+const UPLOAD_TYPES = ".csv,.tsv,.gz,.parquet,.pq";
+
+/** `uploadable`: a new interactions table, which may be a file uploaded from this computer (the default). */
+function sourceFields(prefix, value, { optional = false, uploadable = false } = {}) {
+  const kinds = [["file", "File in a warehouse folder"], ["bigquery", "BigQuery table"]];
+  if (uploadable) kinds.unshift(["upload", "Upload a file (CSV or Parquet)"]);
+  const kind = select(kinds, { value: value?.source?.kind || (uploadable ? "upload" : "file") });
+  const uri = input({ value: value?.source?.uri || "", placeholder: "movielens_100k/ratings.parquet or project.dataset.table", class: "mono" });
+  const file = uploadable ? input({ type: "file", accept: UPLOAD_TYPES, "aria-label": "File to upload" }) : null;
   const joinKey = optional ? input({ value: value?.join_key || "", class: "mono" }) : null;
+  const uriField = h("div", { style: { flex: "3 1 320px" } }, field(optional ? "Table URI" : "URI", uri, { name: `${prefix}source.uri`, hint: "a CSV/Parquet file in a warehouse folder (a path inside it), or a BigQuery project.dataset.table" }));
+  const fileField = file ? h("div", { style: { flex: "3 1 320px" } }, field("File", file, { name: "file", hint: "CSV (.csv, .tsv, also gzipped) or Parquet; it is stored with the platform's data" })) : null;
+  const showChosen = () => {
+    const uploading = kind.value === "upload";
+    uriField.style.display = uploading ? "none" : "";
+    if (fileField) fileField.style.display = uploading ? "" : "none";
+  };
+  kind.addEventListener("change", showChosen);
+  showChosen();
   const els = h("div", { class: "inline" },
-    field("Source kind", kind, { name: `${prefix}source.kind` }),
-    h("div", { style: { flex: "3 1 320px" } }, field(optional ? "Table URI" : "URI", uri, { name: `${prefix}source.uri`, hint: "a file:// or gs:// CSV/Parquet file, or a BigQuery project.dataset.table" })),
+    field("Source", kind, { name: `${prefix}source.kind` }), uriField, fileField,
     joinKey ? field("Join key", joinKey, { name: `${prefix}join_key` }) : null);
   return {
     els,
+    /** The chosen file when uploading, else null. */
+    file: () => (kind.value === "upload" ? file.files[0] || null : null),
+    uploading: () => kind.value === "upload",
     value() {
       if (optional && !uri.value.trim()) return null;
       const out = { source: { kind: kind.value, uri: uri.value.trim() } };
@@ -78,7 +95,7 @@ function openEditor(dataset, onSaved) {
     build(form) {
       const name = input({ value: dataset?.name || "", maxlength: 200 });
       const description = h("textarea", { rows: 2, maxlength: 2000 }, dataset?.description || "");
-      const source = sourceFields("", dataset);
+      const source = sourceFields("", dataset, { uploadable: !dataset });
       const queryId = input({ value: dataset?.query_id_column || "", class: "mono", placeholder: "user_id" });
       const candidateId = input({ value: dataset?.candidate_id_column || "", class: "mono", placeholder: "item_id" });
       const dateColumn = input({ value: dataset?.date_column || "", class: "mono", placeholder: "optional" });
@@ -94,18 +111,23 @@ function openEditor(dataset, onSaved) {
         h("fieldset", {}, h("legend", {}, "Buyer features table (optional)"), buyer.els),
         h("fieldset", {}, h("legend", {}, "Product features table (optional)"), product.els),
       );
-      return () => ({
-        name: name.value.trim(),
-        description: description.value.trim(),
-        source: source.value().source,
-        query_id_column: queryId.value.trim(),
-        candidate_id_column: candidateId.value.trim(),
-        date_column: dateColumn.value.trim() || null,
-        buyer_features: buyer.value(),
-        product_features: product.value(),
-      });
+      return () => {
+        const fields = {
+          name: name.value.trim(),
+          description: description.value.trim(),
+          query_id_column: queryId.value.trim(),
+          candidate_id_column: candidateId.value.trim(),
+          date_column: dateColumn.value.trim() || null,
+        };
+        if (source.uploading()) {
+          if (!source.file()) throw clientError([{ field: "file", message: "Choose a CSV or Parquet file to upload." }]);
+          if (buyer.value() || product.value()) throw clientError([{ field: "buyer_features.source.uri", message: "Upload the interactions first; add feature tables by editing the dataset." }]);
+          return { upload: source.file(), fields };
+        }
+        return { ...fields, source: source.value().source, buyer_features: buyer.value(), product_features: product.value() };
+      };
     },
-    save: (body) => (dataset ? datasets.update(dataset.id, body) : datasets.create(body)),
+    save: (body) => (body.upload ? datasets.upload(body.upload, body.fields) : dataset ? datasets.update(dataset.id, body) : datasets.create(body)),
     onSaved,
   });
 }
