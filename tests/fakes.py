@@ -17,7 +17,7 @@ from experiments_platform.events.messages import Message
 from experiments_platform.ports.blobs import BlobStore
 from experiments_platform.ports.builds import BuildResult, BuildService
 from experiments_platform.ports.bus import EventBus
-from experiments_platform.ports.pipelines import PipelineService
+from experiments_platform.ports.pipelines import ChildJob, JobStatus, PipelineService, TaskStatus
 
 
 class MemoryBlobs(BlobStore):
@@ -69,6 +69,10 @@ class RecordingBuilds(BuildService):
         self.started: list[tuple[str, str]] = []
         self.cancelled: list[str] = []
         self.states: dict[str, str] = {}
+        self.tasks: dict[str, list[TaskStatus]] = {}
+        self.errors: dict[str, str] = {}
+        self.child_jobs: dict[str, list[ChildJob]] = {}
+        self.children_cancelled: list[str] = []
         self.job_names: dict[str, str] = {}
         self.on_start: Callable[[str], None] | None = None
         self._ids = itertools.count(1)
@@ -103,6 +107,10 @@ class RecordingPipelines(PipelineService):
     def __init__(self) -> None:
         self.cancelled: list[str] = []
         self.states: dict[str, str] = {}
+        self.tasks: dict[str, list[TaskStatus]] = {}
+        self.errors: dict[str, str] = {}
+        self.child_jobs: dict[str, list[ChildJob]] = {}
+        self.children_cancelled: list[str] = []
 
     def submit(self, experiment_id: str, compiled_uri: str) -> str:
         raise AssertionError("the services never submit pipelines themselves; the build does")
@@ -113,6 +121,19 @@ class RecordingPipelines(PipelineService):
 
     def state(self, job_name: str) -> str:
         return self.states.get(job_name, "PIPELINE_STATE_RUNNING")
+
+    def describe(self, job_name: str) -> JobStatus:
+        """The state in ``states``, the tasks in ``tasks`` and the error text in ``errors``."""
+        return JobStatus(job_name=job_name, state=self.state(job_name), error_message=self.errors.get(job_name, ""),
+                         tasks=tuple(self.tasks.get(job_name, ())))
+
+    def children(self, experiment_id: str) -> list[ChildJob]:
+        return list(self.child_jobs.get(experiment_id, []))
+
+    def cancel_children(self, experiment_id: str) -> list[ChildJob]:
+        found = self.children(experiment_id)
+        self.children_cancelled += [child.name for child in found if child.active]
+        return found
 
 
 def recording_ports() -> dict[str, BlobStore | EventBus | BuildService | PipelineService]:

@@ -271,3 +271,48 @@ def test_the_build_step_reports_the_job_name_the_status_watcher_reads(
     event = google_events.parse_build(build)
     assert event is not None
     assert event.pipeline_job_name == f"projects/{PROJECT}/locations/{REGION}/pipelineJobs/{request.pipeline_job_id}"
+
+
+# --- job identity (issue 13 item 4) and what reconcile polls (item 5) ---------------------------
+
+JOB_ID = "qt-exp1-20260101120000"
+BY_ID = f"projects/{PROJECT}/locations/{REGION}/pipelineJobs/{JOB_ID}"
+
+
+@pytest.mark.parametrize("stored", [f"projects/123456789012/locations/{REGION}/pipelineJobs/{JOB_ID}", JOB_ID],
+                         ids=["project-number", "bare-job-id"])
+def test_calls_rebuild_the_job_name_from_the_configured_project_and_region(
+    service: VertexPipelineService, recorder: PipelineServiceRecorder, stored: str
+) -> None:
+    """Vertex AI answers with the project number, a log-sink entry may name only the job id: every
+    call names the job in the configured project and region."""
+    service.cancel(stored)
+    service.state(stored)
+    service.describe(stored)
+
+    assert [r.name for r in recorder.of("CancelPipelineJob")] == [BY_ID]
+    assert [r.name for r in recorder.of("GetPipelineJob")] == [BY_ID, BY_ID]
+
+
+def test_describe_reads_the_state_the_tasks_and_the_error_text(
+    service: VertexPipelineService, recorder: PipelineServiceRecorder
+) -> None:
+    failed = "The replica workerpool0-0 exited with a non-zero status of 137 (out of memory)"
+    recorder.then("GetPipelineJob", lambda req, ctx: aiplatform_v1.PipelineJob(
+        name=f"projects/123456789012/locations/{REGION}/pipelineJobs/{JOB_ID}",
+        state=aiplatform_v1.PipelineState.PIPELINE_STATE_FAILED,
+        error={"code": 9, "message": "The DAG failed because some tasks failed. The failed tasks are: [trainer]."},
+        job_detail=aiplatform_v1.PipelineJobDetail(task_details=[
+            aiplatform_v1.PipelineTaskDetail(task_name="examplegen",
+                                             state=aiplatform_v1.PipelineTaskDetail.State.SUCCEEDED),
+            aiplatform_v1.PipelineTaskDetail(task_name="trainer", state=aiplatform_v1.PipelineTaskDetail.State.FAILED,
+                                             error={"code": 3, "message": failed}),
+        ]),
+    ))
+
+    status = service.describe(BY_ID)
+
+    assert status.state == "PIPELINE_STATE_FAILED"
+    assert [(t.task_name, t.state, t.error_message) for t in status.tasks] == [
+        ("examplegen", "SUCCEEDED", ""), ("trainer", "FAILED", failed)]
+    assert failed in status.error_message, "the failed task's own text, not only the DAG's summary"

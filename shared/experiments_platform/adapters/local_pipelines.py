@@ -41,6 +41,7 @@ from experiments_platform.events.google_events import (
 from experiments_platform.events.messages import Topics
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.ports.bus import EventBus
+from experiments_platform.ports.pipelines import ChildJob, JobStatus, TaskStatus
 
 TERMINAL = TERMINAL_PIPELINE_STATES
 CANCEL_WAIT_S = 30.0
@@ -140,6 +141,24 @@ class LocalPipelineService:
         return self._finish(key, error=ended_text(
             f"the pipeline worker (pid {job.get('pid')}){self._during(job)}, watched by no runner,",
             job.get("exit_code"), self._log(job)))
+
+    def describe(self, job_name: str) -> JobStatus:
+        """The job record as Vertex AI's ``GetPipelineJob`` reports a job: state, tasks, error text."""
+        state = self.state(job_name)
+        job = self.jobs.read(job_id_of(job_name)) or {}
+        error = str(job.get("error") or "")
+        failed = error.split(":", 1)[0] if error else None
+        tasks = tuple(TaskStatus(task_name=name, state=str(task_state),
+                                 error_message=error if name == failed and task_state == "FAILED" else "")
+                      for name, task_state in (job.get("tasks") or {}).items())
+        return JobStatus(job_name=str(job.get("name", job_name)), state=state, error_message=error, tasks=tasks)
+
+    def children(self, experiment_id: str) -> list[ChildJob]:
+        """None: Beam and the Trainer run inside the pipeline worker, which ``cancel`` stops."""
+        return []
+
+    def cancel_children(self, experiment_id: str) -> list[ChildJob]:
+        return []
 
     def wait(self, job_name: str, timeout: float | None = None) -> str:
         """Block until the job ends (tests, the command line); return its final state."""

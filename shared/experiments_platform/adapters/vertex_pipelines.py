@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 
 from experiments_platform.adapters._shared import API_TIMEOUT_S, call_with_retries
 from experiments_platform.config import Settings, load_settings
+from experiments_platform.domain import pipeline_jobs
 from experiments_platform.errors import ConfigurationError, InvalidInput, PlatformError
 from experiments_platform.events.google_events import (
     EXPERIMENT_LABEL,
@@ -33,6 +34,7 @@ from experiments_platform.events.google_events import (
 )
 from experiments_platform.jsonlog import configure_logging, fields, get_logger
 from experiments_platform.ports.blobs import BlobStore
+from experiments_platform.ports.pipelines import JobStatus, TaskStatus
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import PipelineServiceClient
@@ -146,23 +148,44 @@ class VertexPipelineService:
         log.info("pipeline job submitted", extra=fields(experiment_id=experiment_id, pipeline_job_name=created_name))
         return created_name
 
+    def job_name(self, name: str) -> str:
+        """The job's full name in the configured project and region, from any name of it (item 4)."""
+        return pipeline_jobs.rebuild(self.project, self.region, name)
+
     def cancel(self, job_name: str) -> None:
         from google.api_core import exceptions
 
+        name = self.job_name(job_name)
+
         def cancel() -> None:
             try:
-                self.client.cancel_pipeline_job(name=job_name, retry=None, timeout=API_TIMEOUT_S)
+                self.client.cancel_pipeline_job(name=name, retry=None, timeout=API_TIMEOUT_S)
             except (exceptions.FailedPrecondition, exceptions.NotFound) as exc:
-                log.info("pipeline job not cancellable", extra=fields(pipeline_job_name=job_name, reason=str(exc)))
+                log.info("pipeline job not cancellable", extra=fields(pipeline_job_name=name, reason=str(exc)))
 
-        self._call(cancel, f"cancel Vertex AI pipeline job {job_id_of(job_name)}")
+        self._call(cancel, f"cancel Vertex AI pipeline job {job_id_of(name)}")
 
     def state(self, job_name: str) -> str:
-        job = self._call(
-            lambda: self.client.get_pipeline_job(name=job_name, retry=None, timeout=API_TIMEOUT_S),
-            f"read Vertex AI pipeline job {job_id_of(job_name)}",
+        return str(self._get(job_name).state.name)
+
+    def describe(self, job_name: str) -> JobStatus:
+        """``GetPipelineJob``: state, each task's state and error, and the error text the failure
+        classification reads (the DAG's summary names only the failed tasks; their own errors follow)."""
+        job = self._get(job_name)
+        tasks = tuple(
+            TaskStatus(task_name=str(task.task_name), state=str(task.state.name),
+                       error_message=str(task.error.message) if task.error else "")
+            for task in job.job_detail.task_details
         )
-        return str(job.state.name)
+        failed = [f"{task.task_name}: {task.error_message}" for task in tasks if task.error_message]
+        summary = str(job.error.message) if job.error else ""
+        return JobStatus(job_name=self.job_name(job_name), state=str(job.state.name),
+                         error_message="\n".join(filter(None, [summary, *failed])), tasks=tasks)
+
+    def _get(self, job_name: str) -> Any:
+        name = self.job_name(job_name)
+        return self._call(lambda: self.client.get_pipeline_job(name=name, retry=None, timeout=API_TIMEOUT_S),
+                          f"read Vertex AI pipeline job {job_id_of(name)}")
 
     def pipeline_job(self, experiment_id: str, compiled: dict[str, Any]) -> Any:
         """The ``PipelineJob`` request message for a compiled pipeline job JSON."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from experiments_platform.domain import error_codes
+from experiments_platform.domain import error_codes, pipeline_jobs
 from experiments_platform.domain.error_patterns import classify
 from experiments_platform.domain.experiment import ClassifiedError, Experiment
 from experiments_platform.domain.metrics_report import MetricsReport
@@ -236,8 +236,9 @@ def is_own_build(experiment: Experiment, build_id: str) -> bool:
 
 
 def is_own_job(experiment: Experiment, job_name: str) -> bool:
-    """The job the experiment adopted: the only one whose task and job events count."""
-    return experiment.pipeline_job_name is not None and experiment.pipeline_job_name == job_name
+    """The job the experiment adopted: the only one whose task and job events count. Compared by job
+    id: Vertex AI names it by project number, the platform by project id, a log entry by the bare id."""
+    return pipeline_jobs.same_job(experiment.pipeline_job_name, job_name)
 
 
 def apply_build(experiment: Experiment, event: BuildEvent, now: datetime) -> bool:
@@ -252,7 +253,7 @@ def apply_build(experiment: Experiment, event: BuildEvent, now: datetime) -> boo
         if event.pipeline_job_name is None:
             return fail(experiment, error_codes.BUILD_WITHOUT_JOB.error(stage=Stage.COMPILE, excerpt=event.log_excerpt),
                         now)
-        if experiment.pipeline_job_name not in (None, event.pipeline_job_name):
+        if experiment.pipeline_job_name is not None and not is_own_job(experiment, event.pipeline_job_name):
             return False
         if experiment.cancel_requested:
             return job_adopted(experiment, event.pipeline_job_name, now)

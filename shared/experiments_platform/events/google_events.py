@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
+from experiments_platform.domain import pipeline_jobs
 from experiments_platform.domain.status import COMPONENT_STAGES, Stage
 from experiments_platform.events.messages import (
     MESSAGE_TYPES,
@@ -62,7 +63,6 @@ _BUILD_STATUS_NUMBERS = {
     1: "QUEUED", 2: "WORKING", 3: "SUCCESS", 4: "FAILURE", 5: "INTERNAL_ERROR",
     6: "TIMEOUT", 7: "CANCELLED", 9: "EXPIRED", 10: "QUEUED",
 }
-_JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 _JOB_ID_EXPERIMENT = re.compile(r"^qt-(?P<experiment>[a-z0-9]+)-\d{14}$")
 
 
@@ -87,13 +87,12 @@ def new_pipeline_job_id(experiment_id: str, at: datetime | None = None) -> str:
 
 def pipeline_job_name(project: str, location: str, job_id: str) -> str:
     """``projects/{project}/locations/{location}/pipelineJobs/{job_id}``."""
-    if not _JOB_ID.match(job_id):
-        raise ValueError(f"pipeline job id {job_id!r} must match [a-z0-9][a-z0-9-]{{0,127}}")
-    return f"projects/{project}/locations/{location}/pipelineJobs/{job_id}"
+    return pipeline_jobs.full_name(project, location, job_id)
 
 
 def job_id_of(job_name: str) -> str:
-    return job_name.rstrip("/").rsplit("/", 1)[-1]
+    """The job id of any name of the job (``domain.pipeline_jobs``: the job's identity)."""
+    return pipeline_jobs.job_id(job_name)
 
 
 def experiment_id_from_job(job_name: str) -> str | None:
