@@ -17,6 +17,7 @@ from experiments_platform.adapters.local_builds import LocalBuildService
 from experiments_platform.adapters.local_pipelines import LocalPipelineService
 from experiments_platform.config import Settings
 from experiments_platform.domain.model import ModelConfig
+from experiments_platform.domain.noise import HITS_FILE, BuyerHits
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.events.google_events import job_id_of
 from experiments_platform.events.messages import (
@@ -96,6 +97,9 @@ def test_quick_test_end_to_end(runners, movielens_dir, wheel_cache, mlflow_serve
     random_recall = 100 / corpus
     assert metrics["final"]["recall_at_100"] > 2 * random_recall, metrics["final"]
     assert len(metrics["history"]) == 3 and metrics["history"][0]["regularization_loss"] > 0
+    hits = BuyerHits.model_validate_json((experiment_dir / HITS_FILE).read_text())  # decision 065
+    assert hits.recall("all_items", 100) == pytest.approx(metrics["final"]["recall_at_100"])
+    assert len(hits.buyers) <= 50
     assert set(metrics["vocabularies"]) == {"query.user_id", "query.occupation", "query.gender",
                                             "candidate.item_id", "candidate.title", "candidate.genres"}
     assert metrics["vocabularies"]["query.user_id"]["vocab_size"] == 50

@@ -65,7 +65,33 @@ class QuickTestParameters(DomainModel):
     batch_size: int = Field(default=1024, ge=8, le=65536)
     learning_rate: float = Field(default=0.1, gt=0, le=10)
     hardware_tier: HardwareTier = "small"
-    seed: int = Field(default=42, ge=0)
+    seed: int = Field(default=42, ge=0, description="sampling and split hash seed (decision 010)")
+    training_seed: int | None = Field(
+        default=None, ge=0,
+        description="initialisation and shuffling seed of the trainer; None uses seed. The repeats of a seed "
+                    "group differ only in it, so they share the split (decision 065)")
+
+    @property
+    def trainer_seed(self) -> int:
+        return self.seed if self.training_seed is None else self.training_seed
+
+
+class SweepMembership(DomainModel):
+    """Where an experiment sits in a sweep: its cell (axis → value) and which repeat of that cell it is.
+
+    The repeats of one cell form a seed group (``seed_group``); a seed group launched alone is a
+    sweep without axes (decisions 065, 066).
+    """
+
+    sweep_id: str
+    cell_key: str = Field(description="'-' for a sweep without axes; otherwise the cell's axis values")
+    cell: dict[str, str] = Field(default_factory=dict, description="axis name → value as text")
+    repeat: int = Field(ge=0)
+    repeats: int = Field(ge=1)
+
+    @property
+    def seed_group(self) -> str:
+        return f"{self.sweep_id}/{self.cell_key}"
 
 
 class StageState(DomainModel):
@@ -127,6 +153,7 @@ class Experiment(DomainModel):
     protocol: RunProtocol | None = Field(default=None, description="what its numbers compare with (decision 062)")
     data_check: DataCheck | None = Field(default=None, description="split and corpus counts at launch")
     warnings: list[LaunchWarning] = Field(default_factory=list, description="launch warnings (decision 061)")
+    sweep: SweepMembership | None = Field(default=None, description="its sweep cell and seed group (decision 066)")
     created_at: Timestamp = Field(default_factory=utcnow)
     updated_at: Timestamp = Field(default_factory=utcnow)
     started_at: Timestamp | None = None

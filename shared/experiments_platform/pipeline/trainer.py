@@ -21,6 +21,7 @@ import tensorflow_transform as tft
 from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.pipeline.buyer_hits import buyer_hits, hits_uri
 from experiments_platform.pipeline.evaluation import (
     evaluation_report,
     recall_report,
@@ -94,6 +95,7 @@ def params_of(spec: QuickTestSpec) -> dict[str, Any]:
         "l2_regularization": m.l2_regularization, "sampling_bias_correction": m.sampling_bias_correction,
         "epochs": p.epochs, "batch_size": p.batch_size, "learning_rate": p.learning_rate,
         "sample_percent": p.sample_percent, "split_strategy": p.split.strategy, "seed": p.seed,
+        "training_seed": p.trainer_seed,
         "hardware_tier": p.hardware_tier,
     }
 
@@ -118,7 +120,7 @@ def train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: lis
 
 def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: list[str], model_dir: str,
                         run_dir: str, tracker: TrackedRun, started: float) -> MetricsReport:
-    tf.keras.utils.set_random_seed(spec.parameters.seed)
+    tf.keras.utils.set_random_seed(spec.parameters.trainer_seed)
     transform = tft.TFTransformOutput(transform_dir)
     sizes = {name: transform.vocabulary_size_by_name(name) for _, name, _ in vocabulary_features(spec.features)}
     query_inputs = tower_inputs(spec.features, "query", sizes)
@@ -141,7 +143,7 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
     batch = spec.parameters.batch_size
     mark = time.monotonic()
     model.fit(
-        _dataset(model_arrays(splits["train"]), batch, seed=spec.parameters.seed),
+        _dataset(model_arrays(splits["train"]), batch, seed=spec.parameters.trainer_seed),
         validation_data=_dataset(model_arrays(splits["eval"]), batch),
         epochs=spec.parameters.epochs, callbacks=[epochs], verbose=0,
     )
@@ -152,6 +154,9 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
     query_embeddings = _embed(model.query_tower, select(splits["test"], [i.name for i in query_inputs]))
     candidate_embeddings = _embed(model.candidate_tower, select(corpus, [i.name for i in candidate_inputs]))
     recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
+    hits = buyer_hits(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
+    with tf.io.gfile.GFile(hits_uri(spec.artifacts.metrics), "w") as out:
+        out.write(hits.model_dump_json())
     timings["evaluate_s"] = time.monotonic() - mark
 
     tracker.flush(TRACKING_WAIT_S)
