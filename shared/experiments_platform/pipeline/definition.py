@@ -22,7 +22,13 @@ from experiments_platform.pipeline.trainer import trainer_config
 
 PREPROCESSING_FN = "experiments_platform.pipeline.preprocessing.preprocessing_fn"
 RUN_FN = "experiments_platform.pipeline.trainer.run_fn"
-LOCAL_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+LOCAL_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1", "--pickle_library=cloudpickle",
+                   "--sdk_container_image=none:in-process-direct-runner")
+"""In process, one worker. cloudpickle: Beam's dill pickler resets dill's logger level after every
+pickle, and each ``Logger.setLevel`` clears the cache of all the process's loggers (1,160 with TF, TFX,
+Beam and MLflow loaded): 0.79 ms a pickle against 0.037 ms. An SDK image, which the in-process
+DirectRunner never uses, stops TFX from building an sdist of its own sources before every Beam stage
+(``dependency_utils.make_beam_dependency_flags``; 18 s of wall time each at load 10). Decision 091."""
 BEAM_COMPONENT_IDS = ("ExampleGen", "StatisticsGen", "Transform", "Evaluator")
 """The components whose executors run Beam pipelines (sized by the hardware tier on Vertex AI)."""
 IN_MEMORY_MAX_ROWS = 1_000_000
