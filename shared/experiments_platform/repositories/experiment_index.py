@@ -26,8 +26,8 @@ from experiments_platform.ports.documents import Doc, DocumentStore, Filter
 from experiments_platform.repositories.experiments import ExperimentRepository, watch
 
 T = TypeVar("T")
-MAX_VIEWS = 256
-"""Computed views kept per snapshot (distinct sorts, filters, pages asked since the last change)."""
+MAX_VIEWS = 1024
+"""Computed views kept per snapshot (distinct sorts, filters, pages and their answers asked since the last change)."""
 _TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(Timestamp)
 
 
@@ -42,15 +42,24 @@ class Snapshot:
 
     def view(self, key: Hashable, compute: Callable[[tuple[Doc, ...]], T]) -> T:
         """``compute(documents)``, computed once per snapshot and ``key`` (exceptions are not kept)."""
-        with self._lock:
-            if key in self._views:
-                return self._views[key]  # type: ignore[no-any-return]
+        found = self.kept(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
         value = compute(self.documents)
+        self.keep(key, value)
+        return value
+
+    def kept(self, key: Hashable) -> Any:
+        """What ``keep`` or ``view`` kept under ``key`` for this snapshot, or None."""
+        with self._lock:
+            return self._views.get(key)
+
+    def keep(self, key: Hashable, value: Any) -> None:
+        """Keep ``value`` (computed from this snapshot) under ``key`` until the experiments change."""
         with self._lock:
             if len(self._views) >= MAX_VIEWS:
                 self._views.clear()
             self._views[key] = value
-        return value
 
 
 class ExperimentIndex:

@@ -1,0 +1,236 @@
+"""The gateway under load (issue 10 section 5): open-loop requests at fixed rates against ``make run``'s gateway.
+
+Seeds 1,000 finished experiments into a fresh data folder, starts the all-in-one stack as ``make run``
+does (gunicorn, ``python -m experiments_platform.local.stack``; no MLflow, no MovieLens), then, for
+each rate, sends an equal mix of the four reads the UI makes most (experiments list pages,
+one experiment, leaderboard pages, heatmaps over several axes) for ``--duration`` seconds.
+
+The load is open-loop: request i is started at ``start + i / rate`` whether or not earlier ones
+were answered, and its latency counts from that scheduled time (a client that falls behind does
+not hide the server's queue). Each request has a ``--timeout``; a request not answered by then
+is a client timeout (counted in ``errors`` and ``timeouts``).
+
+Per rate: ``p50_ms``/``p99_ms`` of the requests served (200), ``rejected`` (503/429, with their own
+``rejected_p99_ms``), ``errors`` (anything else, timeouts included), the rate achieved and the
+machine's 1-minute load average before and after (the machine is shared). Target: p99 ≤ 100 ms at
+100 req/s; beyond capacity, fast 503/429 and no client timeouts. The last line is a JSON object.
+
+    .venv/bin/python benchmarks/gateway_load.py [--rates 50,100,200,400] [--duration 20] [--experiments 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+from experiments_platform.bootstrap import Platform  # noqa: E402
+from experiments_platform.config import Settings  # noqa: E402
+from experiments_platform.domain.dataset import Dataset  # noqa: E402
+from experiments_platform.local.stack import register_movielens, stop_process, wait_for_http  # noqa: E402
+
+from tests.browser.conftest import SAMPLE_DATASET  # noqa: E402
+from tests.browser.seeding import seed_experiments  # noqa: E402
+
+TARGET_RATE = 100
+TARGET_P99_MS = 100.0
+KINDS = ("list", "get", "leaderboard", "heatmap")
+AXES = ("embedding_dims", "cross_features", "learning_rate", "tower_layers", "epochs")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def seed(data_dir: Path, count: int) -> list[str]:
+    platform = Platform(Settings(data_dir=data_dir))
+    try:
+        register_movielens(platform)
+        dataset = Dataset.model_validate(platform.documents.get("datasets", SAMPLE_DATASET))
+        return seed_experiments(platform.documents, dataset, count).ids
+    finally:
+        platform.close()
+
+
+def request_paths(ids: list[str], count: int, rng: random.Random) -> list[tuple[str, str]]:
+    """``count`` (kind, path) in an equal, interleaved mix of the four kinds."""
+    pages = max(1, len(ids) // 50)
+    paths = []
+    for i in range(count):
+        kind = KINDS[i % len(KINDS)]
+        if kind == "list":
+            path = f"/api/experiments?page={rng.randint(1, pages)}&page_size=50"
+        elif kind == "get":
+            path = f"/api/experiments/{rng.choice(ids)}"
+        elif kind == "leaderboard":
+            path = f"/api/dashboard/leaderboard?page={rng.randint(1, pages)}&page_size=50"
+        else:
+            x, y = rng.sample(AXES, 2)
+            path = f"/api/dashboard/heatmap?x_axis={x}&y_axis={y}"
+        paths.append((kind, path))
+    return paths
+
+
+@dataclass
+class Outcomes:
+    served: list[float] = field(default_factory=list)
+    rejected: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    timeouts: int = 0
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
+    late_ms: list[float] = field(default_factory=list)
+
+
+async def run_rate(url: str, paths: list[tuple[str, str]], rate: float, timeout_s: float) -> tuple[Outcomes, float]:
+    outcomes = Outcomes()
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    loop = asyncio.get_running_loop()
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def fire(kind: str, path: str, scheduled: float) -> None:
+            outcomes.late_ms.append((loop.time() - scheduled) * 1000)
+            try:
+                async with session.get(url + path) as response:
+                    await response.read()
+                    elapsed = (loop.time() - scheduled) * 1000
+                    if response.status == 200:
+                        outcomes.served.append(elapsed)
+                        outcomes.by_kind.setdefault(kind, []).append(elapsed)
+                    elif response.status in (429, 503):
+                        outcomes.rejected.append(elapsed)
+                    else:
+                        outcomes.errors.append(f"{response.status} {path}")
+            except asyncio.TimeoutError:
+                outcomes.timeouts += 1
+                outcomes.errors.append(f"timeout {path}")
+            except aiohttp.ClientError as error:
+                outcomes.errors.append(f"{type(error).__name__} {path}")
+
+        tasks = []
+        start = loop.time() + 0.05
+        for i, (kind, path) in enumerate(paths):
+            scheduled = start + i / rate
+            delay = scheduled - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(fire(kind, path, scheduled)))
+        sent_s = loop.time() - start
+        await asyncio.gather(*tasks)
+    return outcomes, len(paths) / sent_s if sent_s > 0 else 0.0
+
+
+def summary(rate: int, outcomes: Outcomes, achieved: float, load_before: float, load_after: float) -> dict[str, Any]:
+    def ms(value: float | None) -> float | None:
+        return None if value is None else round(value, 1)
+
+    return {
+        "rate": rate,
+        "sent": len(outcomes.served) + len(outcomes.rejected) + len(outcomes.errors),
+        "achieved_rps": round(achieved, 1),
+        "served": len(outcomes.served),
+        "p50_ms": ms(percentile(outcomes.served, 50)),
+        "p99_ms": ms(percentile(outcomes.served, 99)),
+        "max_ms": ms(max(outcomes.served, default=None)),
+        "rejected": len(outcomes.rejected),
+        "rejected_p99_ms": ms(percentile(outcomes.rejected, 99)),
+        "errors": len(outcomes.errors),
+        "timeouts": outcomes.timeouts,
+        "error_examples": sorted(set(outcomes.errors))[:3],
+        "p99_ms_by_kind": {k: ms(percentile(v, 99)) for k, v in sorted(outcomes.by_kind.items())},
+        "client_late_p99_ms": ms(percentile(outcomes.late_ms, 99)),
+        "loadavg_1m_before": round(load_before, 2),
+        "loadavg_1m_after": round(load_after, 2),
+    }
+
+
+def start_gateway(data_dir: Path, port: int, max_in_flight: int | None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PLATFORM_DATA_DIR": str(data_dir)}
+    if max_in_flight is not None:
+        env["PLATFORM_GATEWAY_MAX_IN_FLIGHT"] = str(max_in_flight)
+    log = (data_dir / "gateway.log").open("ab")
+    process = subprocess.Popen([sys.executable, "-m", "experiments_platform.local.stack", "--no-mlflow",
+                                "--no-data", "--port", str(port)], env=env, cwd=str(ROOT), stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for_http(f"http://127.0.0.1:{port}/healthz", 120, process)
+    return process
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--experiments", type=int, default=1000)
+    parser.add_argument("--rates", default="50,100,200,400", help="requests per second, comma-separated")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds at each rate")
+    parser.add_argument("--timeout", type=float, default=10.0, help="client timeout of one request, seconds")
+    parser.add_argument("--max-in-flight", type=int, default=None,
+                        help="PLATFORM_GATEWAY_MAX_IN_FLIGHT of the gateway (default: the setting's default)")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args(argv)
+    rates = [int(r) for r in args.rates.split(",")]
+    rng = random.Random(args.seed)
+
+    with tempfile.TemporaryDirectory(prefix="gateway-load-") as folder:
+        data_dir = Path(folder)
+        started = time.monotonic()
+        ids = seed(data_dir, args.experiments)
+        print(f"seeded {len(ids)} experiments in {time.monotonic() - started:.1f} s", flush=True)
+        port = free_port()
+        started = time.monotonic()
+        process = start_gateway(data_dir, port, args.max_in_flight)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            print(f"gateway (gunicorn, as make run) up in {time.monotonic() - started:.1f} s at {url}", flush=True)
+            warm = request_paths(ids, 40, rng)
+            asyncio.run(run_rate(url, warm, 20, args.timeout))
+            results = []
+            for rate in rates:
+                paths = request_paths(ids, int(rate * args.duration), rng)
+                load_before = os.getloadavg()[0]
+                outcomes, achieved = asyncio.run(run_rate(url, paths, rate, args.timeout))
+                row = summary(rate, outcomes, achieved, load_before, os.getloadavg()[0])
+                results.append(row)
+                print(f"{rate:>4} req/s: served {row['served']}, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
+                      f"rejected {row['rejected']} (p99 {row['rejected_p99_ms']} ms), errors {row['errors']} "
+                      f"(timeouts {row['timeouts']}), load {row['loadavg_1m_before']}→{row['loadavg_1m_after']}",
+                      flush=True)
+                time.sleep(2)
+        finally:
+            stop_process(process)
+    at_target = next((r for r in results if r["rate"] == TARGET_RATE), None)
+    met = bool(at_target and at_target["p99_ms"] is not None and at_target["p99_ms"] <= TARGET_P99_MS
+               and at_target["errors"] == 0)
+    no_timeouts = all(r["timeouts"] == 0 for r in results)
+    print(json.dumps({
+        "benchmark": "gateway_load", "experiments": len(ids), "duration_s": args.duration,
+        "max_in_flight": args.max_in_flight, "cpus": os.cpu_count(),
+        "target": {"rate": TARGET_RATE, "p99_ms": TARGET_P99_MS}, "target_met": met, "no_client_timeouts": no_timeouts,
+        "rates": results,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
