@@ -80,6 +80,12 @@ class Settings(BaseModel):
     bigquery_uploads_dataset: str | None = Field(
         default=None, description="project.dataset uploaded files are loaded into; default {gcp_project}.uploads")
 
+    preflight_min_interactions: int = Field(
+        default=100, ge=1, description="fewest interactions a quick test's train, eval or test split may hold; "
+        "below it the launch is refused (decision 061)")
+    preflight_min_buyers: int = Field(
+        default=40, ge=1, description="fewest distinct buyers a quick test's train, eval or test split may hold")
+
     @field_validator("warehouse_roots", "bigquery_sources", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

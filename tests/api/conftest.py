@@ -7,6 +7,7 @@ The warehouse is built from the settings, as the platform builds it: confined to
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +19,37 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.events.messages import Topics, decode
 from experiments_platform.ports.bus import Delivery
+from experiments_platform.repositories.experiments import ExperimentRepository
 from experiments_platform.web.app import create_app
 from flask import Flask
 from flask.testing import FlaskClient
 
-INTERACTIONS = """user_id,item_id,rating,city,price,title,ts
+HEAD = """user_id,item_id,rating,city,price,title,ts
 u1,i1,5,Paris,9.5,red shoes,2024-01-01 10:00:00
 u1,i2,3,Paris,20.0,blue hat,2024-01-03 11:00:00
 u2,i1,4,Lyon,9.5,red shoes,2024-01-05 12:00:00
 u3,i3,2,Nice,5.25,green scarf,2024-01-09 09:30:00
 """
+CITIES, TITLES = ("Paris", "Lyon", "Nice"), ("red shoes", "blue hat", "green scarf", "grey coat")
+
+
+def _more_rows() -> str:
+    """120 more buyers with 10 interactions each over 150 items and 60 days: enough rows that a 25 %
+    sample still fills every split and the corpus exceeds the largest k (the launch check)."""
+    lines = []
+    for user in range(4, 124):
+        for n in range(10):
+            item = (user * 7 + n * 13) % 150 + 1
+            day = date(2024, 1, 1) + timedelta(days=(user * 3 + n * 5) % 60)
+            lines.append(f"u{user},i{item},{1 + (user + n) % 5},{CITIES[user % 3]},{5 + item % 20}.5,"
+                         f"{TITLES[item % 4]},{day.isoformat()} 1{n}:00:00")
+    return "\n".join(lines) + "\n"
+
+
+INTERACTIONS = HEAD + _more_rows()
+ROW_COUNT = INTERACTIONS.count("\n") - 1
+LAUNCH_MINIMUMS = {"preflight_min_interactions": 3, "preflight_min_buyers": 3}
+"""Tiny data: the launch check's minimums lowered to what a 5 % sample of it holds."""
 
 USERS = """user_id,age,segment
 u1,34,retail
@@ -67,7 +89,7 @@ def data_files(tmp_path: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
-    settings = Settings(data_dir=tmp_path / "var", mlflow_tracking_uri="http://127.0.0.1:5999")
+    settings = Settings(data_dir=tmp_path / "var", mlflow_tracking_uri="http://127.0.0.1:5999", **LAUNCH_MINIMUMS)
     documents = SqliteDocumentStore(tmp_path / "documents.sqlite")
     bus = EmbeddedBus.from_settings(settings)
     built = Platform(settings, documents=documents, bus=bus, warehouse=DuckDBWarehouse.from_settings(settings))
@@ -181,7 +203,7 @@ def finish(platform: Platform, experiment_id: str, status: str = "completed", **
     assert doc is not None
     doc.update({"status": status, "started_at": "2026-01-01T10:00:00Z", "finished_at": "2026-01-01T10:02:05Z",
                 **changes})
-    platform.documents.set("experiments", experiment_id, doc)
+    ExperimentRepository(platform.documents).save(doc)
     return doc
 
 

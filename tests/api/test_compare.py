@@ -7,7 +7,7 @@ from typing import Any
 from experiments_platform.bootstrap import Platform
 from flask.testing import FlaskClient
 
-from .conftest import feature_payload, finish, model_payload, results, start_payload
+from .conftest import ROW_COUNT, feature_payload, finish, model_payload, results, start_payload
 from .test_configs import error_of
 
 
@@ -67,7 +67,7 @@ def test_compare_groups_rows_and_marks_identical_and_best(
     assert rows["feature_config.product_features"]["identical"] is True
     assert rows["model_config.query_tower_layers"]["display"] == ["256→128→64", "128→64", "256→128→64"]
     assert rows["dataset.dataset_name"]["identical"] is True
-    assert rows["dataset.row_count"]["display"] == ["4"] * 3
+    assert rows["dataset.row_count"]["display"] == [f"{ROW_COUNT:,}"] * 3
     assert rows["sampling.sample_percent"]["display"] == ["25%"] * 3
     assert rows["sampling.split"]["display"][0] == "random 80/10/10"
     assert rows["training.epochs"]["values"] == [4, 4, 4]

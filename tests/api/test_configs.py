@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from .conftest import dataset_payload, feature_payload, model_payload
+from .conftest import ROW_COUNT, dataset_payload, feature_payload, model_payload
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -20,7 +20,7 @@ def error_of(response: Any) -> dict[str, Any]:
 
 
 def test_registering_a_dataset_reads_columns_and_row_count_from_the_file(dataset: dict[str, Any]) -> None:
-    assert dataset["row_count"] == 4
+    assert dataset["row_count"] == ROW_COUNT
     assert {c["name"]: c["type"] for c in dataset["columns"]} == {
         "user_id": "string", "item_id": "string", "rating": "integer", "city": "string",
         "price": "float", "title": "string", "ts": "timestamp",

@@ -7,15 +7,17 @@ import csv
 import gzip
 import io
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import Any
 
 from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
 from experiments_platform.bootstrap import Platform
-from experiments_platform.handlers.dashboard import SharedLoad
 from experiments_platform.ports.documents import Doc, Filter, Order
+from experiments_platform.repositories.experiments import SUMMARIES
 from flask.testing import FlaskClient
 
 from .conftest import feature_payload, finish, gateway_app, results, start_payload
@@ -218,45 +220,55 @@ def test_json_responses_are_compressed_when_the_client_accepts_it(
 
 
 class GatedStore:
-    """A real SQLite store whose experiment queries are counted and held until ``release()``."""
+    """A real SQLite store whose summary queries are counted and held until ``release()``."""
 
     def __init__(self, inner: SqliteDocumentStore) -> None:
         self.inner = inner
         self.queries = 0
         self.started = threading.Event()
         self.gate = threading.Event()
+        self.fail = False
 
     def release(self) -> None:
         self.gate.set()
 
     def query(self, collection: str, filters: Sequence[Filter] = (), order_by: Sequence[Order] = (),
               limit: int | None = None, offset: int = 0) -> list[Doc]:
-        if collection == "experiments":
+        if collection == SUMMARIES:
             self.queries += 1
             self.started.set()
             assert self.gate.wait(10), "the test never released the query"
+            if self.fail:
+                raise RuntimeError("store unavailable")
         return self.inner.query(collection, filters, order_by, limit, offset)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
 
-def _waiting(load: Callable[[], SharedLoad], callers: int) -> None:
-    """Until ``callers`` threads wait on the running all-experiments load of ``load()`` (polls the
-    ``Future``'s condition, whose waiters are the callers blocked in ``result()``)."""
+def _waiting_to_refresh(threads: list[threading.Thread]) -> None:
+    """Until every thread of ``threads`` waits in ``ExperimentIndex._refresh`` (read from their stacks)."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        running = load()._running.get(None)
-        if running is not None and len(running._condition._waiters) >= callers:  # type: ignore[attr-defined]
+        frames = sys._current_frames()
+        names = [_stack(frames.get(t.ident or 0)) for t in threads]
+        if all("_refresh" in n for n in names):
             return
         time.sleep(0.005)
-    raise AssertionError(f"{callers} callers never waited on the running load")
+    raise AssertionError("the callers never waited on the running refresh")
 
 
-def _in_threads(calls: list[Callable[[], Any]], store: GatedStore, load: Callable[[], SharedLoad],
-                waiting: int) -> list[Any]:
-    """Run ``calls`` in threads: the first starts the load; the rest run once it is held in the store,
-    which releases it when ``waiting`` of them wait on it."""
+def _stack(frame: FrameType | None) -> list[str]:
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return names
+
+
+def _in_threads(calls: list[Callable[[], Any]], store: GatedStore) -> list[Any]:
+    """Run ``calls`` in threads: the first starts the read; the rest once it is held in the store,
+    which releases it when they all wait on it."""
     out: list[Any] = [None] * len(calls)
 
     def run(i: int) -> None:
@@ -270,43 +282,11 @@ def _in_threads(calls: list[Callable[[], Any]], store: GatedStore, load: Callabl
     assert store.started.wait(10)
     for thread in threads[1:]:
         thread.start()
-    _waiting(load, waiting)
+    _waiting_to_refresh(threads[1:])
     store.release()
     for thread in threads:
         thread.join(10)
     return out
-
-
-def test_concurrent_loads_of_one_scope_share_a_single_query(tmp_path: Any) -> None:
-    store = GatedStore(SqliteDocumentStore(tmp_path / "docs.sqlite"))
-    store.inner.set("experiments", "a", {"id": "a", "dataset_id": "d1", "status": "completed"})
-    load = SharedLoad(store)  # type: ignore[arg-type]
-    found = _in_threads([load, load, load, lambda: load("d1")], store, lambda: load, waiting=2)
-    assert store.queries == 2, "one query per scope, whatever the number of callers"
-    assert found[0] is found[1] is found[2] and [d["id"] for d in found[0]] == ["a"]
-    assert [d["id"] for d in found[3]] == ["a"]
-
-    store.inner.set("experiments", "b", {"id": "b", "dataset_id": "d1", "status": "pending"})
-    assert sorted(d["id"] for d in load()) == ["a", "b"], "a finished load is never reused"
-    assert store.queries == 3
-
-
-def test_a_failed_shared_load_fails_every_waiter_and_the_next_call_retries(tmp_path: Any) -> None:
-    store = GatedStore(SqliteDocumentStore(tmp_path / "docs.sqlite"))
-    broken = {"fail": True}
-    inner_query = store.inner.query
-
-    def query(*args: Any, **kwargs: Any) -> list[Doc]:
-        if broken["fail"]:
-            raise RuntimeError("store unavailable")
-        return inner_query(*args, **kwargs)
-
-    store.inner.query = query  # type: ignore[method-assign]
-    load = SharedLoad(store)  # type: ignore[arg-type]
-    found = _in_threads([load, load], store, lambda: load, waiting=1)
-    assert all(isinstance(f, RuntimeError) for f in found) and store.queries == 1
-    broken["fail"] = False
-    assert load() == [] and store.queries == 2
 
 
 def test_the_dashboards_concurrent_requests_read_the_experiments_once(tmp_path: Any, platform: Platform) -> None:
@@ -314,7 +294,17 @@ def test_the_dashboards_concurrent_requests_read_the_experiments_once(tmp_path: 
     app = gateway_app(Platform(platform.settings, documents=store, bus=platform.bus))
     urls = ["/api/dashboard/stats", "/api/dashboard/leaderboard", "/api/dashboard/heatmap",
             "/api/dashboard/dimensions"]
-    responses = _in_threads([lambda url=url: app.test_client().get(url) for url in urls], store,
-                            lambda: app.extensions["dashboard_load"], waiting=3)
+    responses = _in_threads([lambda url=url: app.test_client().get(url) for url in urls], store)
     assert [r.status_code for r in responses] == [200] * 4
-    assert store.queries == 1
+    assert store.queries == 1, "one read of the summaries, whatever the number of requests"
+
+
+def test_a_failed_read_fails_its_request_and_the_next_request_reads_again(tmp_path: Any, platform: Platform) -> None:
+    store = GatedStore(SqliteDocumentStore(tmp_path / "gated.sqlite"))
+    store.fail = True
+    store.release()
+    app = gateway_app(Platform(platform.settings, documents=store, bus=platform.bus))
+    assert app.test_client().get("/api/dashboard/stats").status_code >= 500
+    store.fail = False
+    body = app.test_client().get("/api/dashboard/stats").json
+    assert body["total"] == 0 and store.queries == 2

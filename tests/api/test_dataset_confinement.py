@@ -20,6 +20,7 @@ from experiments_platform.domain.dataset import TableSource
 from experiments_platform.errors import InvalidInput
 from experiments_platform.events.messages import SubmitExperiment
 from experiments_platform.handlers.submitter import on_submit
+from experiments_platform.repositories.experiments import ExperimentRepository
 from flask.testing import FlaskClient
 
 from .conftest import dataset_payload, feature_payload, model_payload, start_payload
@@ -102,20 +103,27 @@ def test_a_relative_path_is_read_from_the_warehouse_folder_and_stored_by_its_rea
     assert response.json["source"]["uri"] == data_files["interactions"].resolve().as_uri()
 
 
-def test_a_dataset_stored_before_confinement_fails_at_submit_without_reading_the_file(
+def test_a_dataset_stored_before_confinement_is_refused_at_launch_and_fails_at_submit_without_reading_the_file(
     client: FlaskClient, platform: Platform, data_files: dict[str, Path], secret_file: Path
 ) -> None:
     """The attack's second half: a dataset document naming a server file, then one quick test."""
     dataset = client.post("/api/datasets", json=dataset_payload(data_files, buyer_features=None)).json
     features = client.post("/api/feature-configs", json=feature_payload(dataset["id"], cross_features=[])).json
     model = client.post("/api/model-configs", json=model_payload()).json
-    dataset["source"]["uri"] = secret_file.as_uri()
-    platform.documents.set("datasets", dataset["id"], dataset)
     started = client.post("/api/experiments", json=start_payload(features, model))
     assert started.status_code == 202, started.json
+    dataset["source"]["uri"] = secret_file.as_uri()
+    platform.documents.set("datasets", dataset["id"], dataset)
 
+    refused = client.post("/api/experiments", json=start_payload(features, model))
+    assert refused.status_code == 400 and refused.json["field"] == "dataset_id", refused.json
+    assert "cannot read the table" in refused.json["message"] and "hunter2" not in str(refused.json)
+
+    stored = platform.documents.get("experiments", started.json["id"])  # launched before confinement
+    assert stored is not None
+    stored["dataset_snapshot"]["source"]["uri"] = secret_file.as_uri()
+    ExperimentRepository(platform.documents).save(stored)
     on_submit(platform, SubmitExperiment(experiment_id=started.json["id"]))
-
     experiment = client.get(f"/api/experiments/{started.json['id']}").json
     assert experiment["status"] == "failed"
     assert experiment["cloud_build_id"] is None

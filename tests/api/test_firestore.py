@@ -15,14 +15,15 @@ from experiments_platform.config import Settings
 from experiments_platform.events.messages import SubmitExperiment, Topics
 from flask.testing import FlaskClient
 
-from .conftest import Published, finish, results, start_payload
+from .conftest import LAUNCH_MINIMUMS, Published, finish, results, start_payload
 
 pytestmark = pytest.mark.emulators
 
 
 @pytest.fixture
 def platform(tmp_path: Path, firestore_emulator: Any) -> Iterator[Platform]:
-    settings = Settings(data_dir=tmp_path / "var", document_store="firestore", gcp_project=firestore_emulator.project)
+    settings = Settings(data_dir=tmp_path / "var", document_store="firestore", gcp_project=firestore_emulator.project,
+                        **LAUNCH_MINIMUMS)
     documents = FirestoreDocumentStore(project=firestore_emulator.project)
     bus = EmbeddedBus.from_settings(settings)
     built = Platform(settings, documents=documents, bus=bus, warehouse=DuckDBWarehouse())

@@ -30,6 +30,7 @@ from experiments_platform.domain.features import CrossFeature, FeatureConfig
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status
 from experiments_platform.ports.documents import DocumentStore
+from experiments_platform.repositories.experiments import ExperimentRepository
 
 DIMS = (16, 32, 64, 128)
 TOWERS = ((64, 32), (128, 64), (256, 128, 64))
@@ -223,8 +224,7 @@ def seed_experiments(documents: DocumentStore, dataset: Dataset, count: int, *, 
     completed = [d for d in docs if d["status"] == Status.COMPLETED.value]
     if mlflow_uri and completed:
         log_mlflow_runs(mlflow_uri, completed)
-    for doc in docs:
-        documents.set("experiments", doc["id"], doc)
+    ExperimentRepository(documents).save(*docs)
     return Seeded(ids=[d["id"] for d in docs], completed=[d["id"] for d in completed],
                   feature_configs=[c.to_document() for c in feature_configs.values()],
                   model_configs=[c.to_document() for c in model_configs.values()])

@@ -30,6 +30,7 @@ def test_register_dataset_reports_unknown_column_beside_the_field(page: Page, ga
     page.get_by_role("button", name="+ New dataset").first.click()
     dialog = page.get_by_role("dialog", name="Register a dataset")
     dialog.get_by_label("Name").fill("Ratings copy")
+    dialog.locator("[data-field='source.kind']").select_option("file")
     dialog.locator("[data-field='source.uri']").fill(source)
     dialog.get_by_label("Buyer / query id column").fill("user")
     dialog.get_by_label("Product / candidate id column").fill("item_id")

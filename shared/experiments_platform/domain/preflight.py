@@ -145,13 +145,13 @@ def _warnings(check: DataCheck, parameters: QuickTestParameters, largest: int) -
                      f"(fewer than {SMALL_TEST_INTERACTIONS:,} or {SMALL_TEST_BUYERS}): differences of a few "
                      f"points between runs can be noise; to measure more precisely, {fix}."),
         ))
-    for side, cold, what in (("buyer", test.cold_buyer_interactions, "buyers"),
-                             ("item", test.cold_item_interactions, "items")):
+    for side, cold, what in (("a buyer", test.cold_buyer_interactions, "buyers"),
+                             ("an item", test.cold_item_interactions, "items")):
         share = cold / test.interactions if test.interactions else 0.0
         if share > HIGH_OOV_SHARE:
             warnings.append(LaunchWarning(
                 code="HIGH_TEST_OOV", title=f"Many cold-start {what} in the test split", field="parameters.split",
-                message=(f"{share:.0%} of test interactions ({cold:,} of {test.interactions:,}) have a {side} that "
+                message=(f"{share:.0%} of test interactions ({cold:,} of {test.interactions:,}) have {side} that "
                          f"never occurs in the training split: its id embedding is the untrained out-of-vocabulary "
                          f"one, so recall on them measures side features (or nothing); the recall split by known "
                          f"and cold-start {what} shows both."),

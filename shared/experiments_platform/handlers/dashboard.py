@@ -3,18 +3,15 @@
 Metrics, their labels and which value is better come from the metric catalogue (``domain.metrics``);
 only catalogued final metrics with a direction can rank.
 
-Each view reads the experiments with one query and computes in memory, so a dashboard of a
-thousand experiments costs one round trip to the document store. ``SharedLoad`` lets the
-dashboard's concurrent requests (stats, leaderboard, heatmap, dimensions) share that one query.
+Each view is a pure function of experiment summaries (``repositories.experiment_index``, which the
+gateway's dashboard routes read and keep the computed views of until the experiments change).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
@@ -27,8 +24,8 @@ from experiments_platform.domain.status import CANCELLABLE, Status
 from experiments_platform.errors import InvalidInput
 from experiments_platform.handlers.compare import format_crosses, format_features, format_layers
 from experiments_platform.handlers.experiments import check_page, summarize, value_at
-from experiments_platform.ports.documents import Doc, DocumentStore, Filter
-from experiments_platform.repositories.experiments import ExperimentRepository
+from experiments_platform.ports.documents import Doc, DocumentStore
+from experiments_platform.repositories.experiment_index import ExperimentIndex
 
 HEADLINE = metrics.PRIMARY_METRIC
 LEADERBOARD_METRICS = ("recall_at_10", "recall_at_50", "recall_at_100", "test_loss")
@@ -37,43 +34,9 @@ DOCUMENT_ROOTS = ("parameters", "model_config_snapshot", "feature_config_snapsho
 
 
 def load_experiments(documents: DocumentStore, dataset_id: str | None = None) -> list[Doc]:
-    """Every experiment (of one dataset when given), in one query."""
-    filters = [Filter("dataset_id", "==", dataset_id)] if dataset_id else []
-    return ExperimentRepository(documents).documents(filters)
-
-
-class SharedLoad:
-    """Single-flight ``load_experiments``: callers asking for the same scope while a load of it is
-    running wait for that load and share its documents instead of decoding every experiment again.
-
-    Nothing is kept once a load has finished, so a caller never gets documents older than a load
-    that was already under way when it asked (no staleness beyond an ordinary concurrent read).
-    The documents are shared between the callers of one load: read them, never change them.
-    """
-
-    def __init__(self, documents: DocumentStore) -> None:
-        self._documents = documents
-        self._lock = threading.Lock()
-        self._running: dict[str | None, Future[list[Doc]]] = {}
-
-    def __call__(self, dataset_id: str | None = None) -> list[Doc]:
-        with self._lock:
-            running = self._running.get(dataset_id)
-            if running is None:
-                mine: Future[list[Doc]] = Future()
-                self._running[dataset_id] = mine
-        if running is not None:
-            return running.result()
-        try:
-            docs = load_experiments(self._documents, dataset_id)
-            mine.set_result(docs)
-            return docs
-        except BaseException as exc:
-            mine.set_exception(exc)
-            raise
-        finally:
-            with self._lock:
-                del self._running[dataset_id]
+    """Every experiment's summary (of one dataset when given), from this process's index."""
+    summaries = ExperimentIndex.of(documents).snapshot().documents
+    return [d for d in summaries if not dataset_id or d.get("dataset_id") == dataset_id]
 
 
 def _completed(docs: Sequence[Doc]) -> list[Doc]:

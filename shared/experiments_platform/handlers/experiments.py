@@ -1,9 +1,11 @@
 """Service layer of experiments: start, get, list, cancel, selectable, and their summaries.
 
-``start_experiment`` creates the experiment through the repository (status pending, the next
-Exp #N taken in the same transaction, frozen snapshots of the dataset and configs) and publishes
-``SubmitExperiment``. ``cancel_experiment`` sets ``cancel_requested`` in a transaction and
-publishes ``CancelExperiment``; the lifecycle services do the actual stopping.
+``start_experiment`` runs the launch check (``handlers.preflight``: refuses what cannot give a
+meaningful result, counts the splits, warns), creates the experiment through the repository
+(status pending, the next Exp #N taken in the same transaction, frozen snapshots of the dataset
+and configs, its protocol, counts and warnings) and publishes ``SubmitExperiment``.
+``cancel_experiment`` sets ``cancel_requested`` in a transaction and publishes
+``CancelExperiment``; the lifecycle services do the actual stopping.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from pydantic import Field
 
@@ -29,13 +31,17 @@ from experiments_platform.domain.metrics import PRIMARY_METRIC
 from experiments_platform.domain.metrics_report import final_metrics
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.names import unknown_name_message
+from experiments_platform.domain.preflight import Minimums
 from experiments_platform.domain.status import CANCELLABLE, Status
 from experiments_platform.errors import Conflict, InvalidInput, NotFound, TransientError
 from experiments_platform.events.messages import CancelExperiment, SubmitExperiment, Topics
 from experiments_platform.handlers import configs
+from experiments_platform.handlers.preflight import LaunchCheck, check_launch
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.ports.bus import EventBus
-from experiments_platform.ports.documents import Doc, DocumentStore, Filter
+from experiments_platform.ports.documents import Doc, DocumentStore
+from experiments_platform.ports.warehouse import Warehouse
+from experiments_platform.repositories.experiment_index import ExperimentIndex
 from experiments_platform.repositories.experiments import ExperimentRepository
 
 log = get_logger(__name__)
@@ -141,9 +147,29 @@ def prepare(documents: DocumentStore, payload: Any) -> PreparedExperiment:
     )
 
 
-def estimate_experiment(documents: DocumentStore, payload: Any, estimator: Estimator) -> dict[str, Any]:
-    """Duration and cost of the requested quick test on every hardware tier, and the recommended tier."""
+@dataclass(frozen=True)
+class Launcher:
+    """What the launch check needs: the warehouse the counts run in and the refusal thresholds."""
+
+    warehouse: Warehouse
+    minimums: Minimums = Minimums()
+
+    def check(self, prepared: PreparedExperiment) -> LaunchCheck:
+        return check_launch(self.warehouse, prepared.dataset, prepared.feature_config, prepared.model,
+                            prepared.parameters, self.minimums)
+
+
+def _launch_facts(check: LaunchCheck) -> dict[str, Any]:
+    return {"protocol": check.protocol.to_document(), "data_check": check.data.to_document(),
+            "warnings": [w.to_document() for w in check.warnings]}
+
+
+def estimate_experiment(documents: DocumentStore, payload: Any, estimator: Estimator,
+                        launcher: Launcher) -> dict[str, Any]:
+    """Duration and cost of the requested quick test on every hardware tier, the recommended tier,
+    and the launch check's counts, warnings and protocol (a refusal raises as at launch)."""
     prepared = prepare(documents, payload)
+    check = launcher.check(prepared)
     estimates = [
         estimator(prepared.dataset, prepared.feature_config, prepared.model,
                   prepared.parameters.model_copy(update={"hardware_tier": tier}))
@@ -154,10 +180,12 @@ def estimate_experiment(documents: DocumentStore, payload: Any, estimator: Estim
         "row_count": prepared.dataset.row_count,
         "sample_percent": prepared.parameters.sample_percent,
         "estimates": [e.to_document() for e in estimates],
+        **_launch_facts(check),
     }
 
 
-def _new_experiment(prepared: PreparedExperiment, number: int, estimate: Estimate | None) -> Experiment:
+def _new_experiment(prepared: PreparedExperiment, number: int, estimate: Estimate | None,
+                    check: LaunchCheck) -> Experiment:
     request = prepared.request
     return Experiment(
         number=number,
@@ -171,20 +199,25 @@ def _new_experiment(prepared: PreparedExperiment, number: int, estimate: Estimat
         model_config_snapshot=prepared.model,
         parameters=prepared.parameters,
         estimate=estimate,
+        protocol=check.protocol,
+        data_check=check.data,
+        warnings=check.warnings,
     )
 
 
 def start_experiment(
-    documents: DocumentStore, bus: EventBus, payload: Any, estimator: Estimator | None = None
+    documents: DocumentStore, bus: EventBus, payload: Any, launcher: Launcher, estimator: Estimator | None = None
 ) -> Doc:
-    """Create the pending experiment with its Exp #N and publish ``SubmitExperiment``."""
+    """Check the launch, create the pending experiment with its Exp #N and publish ``SubmitExperiment``."""
     prepared = prepare(documents, payload)
+    check = launcher.check(prepared)
     estimate = (
         estimator(prepared.dataset, prepared.feature_config, prepared.model, prepared.parameters)
         if estimator
         else None
     )
-    experiment = ExperimentRepository(documents).create(lambda number: _new_experiment(prepared, number, estimate))
+    experiment = ExperimentRepository(documents).create(
+        lambda number: _new_experiment(prepared, number, estimate, check))
     data, attributes = SubmitExperiment(experiment_id=experiment.id).encode()
     try:
         bus.publish(Topics.SUBMIT, data, attributes)
@@ -222,12 +255,6 @@ def parse_statuses(value: str | None, field: str = "status") -> list[str]:
     return names
 
 
-def _status_filter(statuses: list[str]) -> list[Filter]:
-    if not statuses:
-        return []
-    return [Filter("status", "==", statuses[0])] if len(statuses) == 1 else [Filter("status", "in", statuses)]
-
-
 def check_page(page: int, page_size: int) -> None:
     """``InvalidInput`` naming ``page`` or ``page_size`` when either is out of range."""
     if page < 1:
@@ -247,19 +274,28 @@ def list_experiments(
     page: int = 1,
     page_size: int = 50,
 ) -> dict[str, Any]:
-    """One page of experiments matching every given filter, with the total count (one query, sorted in memory)."""
+    """One page of experiment summaries matching every given filter, with the total count.
+
+    Served from this process's ``ExperimentIndex``: no document is read unless one changed, and the
+    filtered, sorted list is computed once per change of the experiments.
+    """
     check_page(page, page_size)
     sort_field = sort.lstrip("-")
     if sort_field not in SORTABLE:
         message, suggestions = unknown_name_message("sort field", sort_field, SORTABLE)
         raise InvalidInput(f"sort: {message} (one of {', '.join(SORTABLE)})", field="sort", suggestions=suggestions)
-    direction: Literal["asc", "desc"] = "desc" if sort.startswith("-") else "asc"
-    filters = _status_filter(parse_statuses(status))
-    for name, value in (("dataset_id", dataset_id), ("feature_config_id", feature_config_id),
-                        ("model_config_id", model_config_id)):
-        if value:
-            filters.append(Filter(name, "==", value))
-    docs = sort_documents(ExperimentRepository(documents).documents(filters), sort_field, direction == "desc")
+    descending = sort.startswith("-")
+    statuses = tuple(parse_statuses(status))
+    wanted = {name: value for name, value in (("dataset_id", dataset_id), ("feature_config_id", feature_config_id),
+                                              ("model_config_id", model_config_id)) if value}
+
+    def matching(summaries: tuple[Doc, ...]) -> list[Doc]:
+        kept = [d for d in summaries if (not statuses or d.get("status") in statuses)
+                and all(d.get(name) == value for name, value in wanted.items())]
+        return sort_documents(kept, sort_field, descending)
+
+    key = ("list", statuses, tuple(sorted(wanted.items())), sort_field, descending)
+    docs = ExperimentIndex.of(documents).snapshot().view(key, matching)
     start = (page - 1) * page_size
     return {"items": docs[start:start + page_size], "total": len(docs), "page": page, "page_size": page_size}
 
@@ -342,9 +378,11 @@ def summarize(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 def selectable_experiments(documents: DocumentStore) -> dict[str, Any]:
     """Completed, failed or cancelled experiments (the ones that can be compared), newest first."""
-    docs = sort_documents(
-        ExperimentRepository(documents).documents([Filter("status", "in", [s.value for s in SELECTABLE])]),
-        "created_at", descending=True,
-    )
-    items = [summarize(d) for d in docs]
+    selectable = {s.value for s in SELECTABLE}
+
+    def rows(summaries: tuple[Doc, ...]) -> list[dict[str, Any]]:
+        docs = sort_documents([d for d in summaries if d.get("status") in selectable], "created_at", descending=True)
+        return [summarize(d) for d in docs]
+
+    items = ExperimentIndex.of(documents).snapshot().view("selectable", rows)
     return {"items": items, "total": len(items)}

@@ -1,11 +1,11 @@
-"""What the gateway's blueprints share within one app: the estimator and the dashboard's experiments load."""
+"""What the gateway's blueprints share within one app: the estimator, and the launch check."""
 
 from __future__ import annotations
 
 from flask import current_app
 
-from experiments_platform.handlers.dashboard import SharedLoad
-from experiments_platform.handlers.experiments import Estimator
+from experiments_platform.domain.preflight import Minimums
+from experiments_platform.handlers.experiments import Estimator, Launcher
 from experiments_platform.web.context import platform
 
 
@@ -14,10 +14,8 @@ def estimator() -> Estimator:
     return current_app.extensions["estimator"]  # type: ignore[no-any-return]
 
 
-def shared_experiments() -> SharedLoad:
-    """The single-flight experiments load the dashboard's endpoints share (one per app)."""
-    extensions = current_app.extensions
-    load = extensions.get("dashboard_load")
-    if load is None:
-        load = extensions.setdefault("dashboard_load", SharedLoad(platform().documents))
-    return load  # type: ignore[no-any-return]
+def launcher() -> Launcher:
+    """The launch check of new experiments: the platform's warehouse and the settings' thresholds."""
+    settings = platform().settings
+    return Launcher(platform().warehouse,
+                    Minimums(settings.preflight_min_interactions, settings.preflight_min_buyers))

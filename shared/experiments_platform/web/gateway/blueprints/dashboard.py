@@ -1,19 +1,34 @@
-"""``/api/dashboard``: stats, dimensions, leaderboard, heatmap, CSV export, MLflow link."""
+"""``/api/dashboard``: stats, dimensions, leaderboard, heatmap, CSV export, MLflow link.
+
+Each view is computed from the summaries of this process's ``ExperimentIndex`` once per change of
+the experiments and set of arguments (``Snapshot.view``), so a dashboard of a thousand experiments
+costs no document read and no recomputation between changes.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify
 
 from experiments_platform.handlers import dashboard, experiments, export
+from experiments_platform.repositories.experiment_index import ExperimentIndex
 from experiments_platform.web.args import query_int, query_str
 from experiments_platform.web.context import platform
-from experiments_platform.web.gateway.context import shared_experiments
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/api/dashboard")
+T = TypeVar("T")
 
 
-def _experiments() -> list[dict[str, object]]:
-    return shared_experiments()(query_str("dataset_id"))
+def _view(key: tuple[Hashable, ...], compute: Callable[[list[dict[str, Any]]], T]) -> T:
+    """``compute`` over the experiments of ``?dataset_id=`` (all when absent), once per change and ``key``."""
+    dataset_id = query_str("dataset_id")
+
+    def scoped(summaries: tuple[dict[str, Any], ...]) -> T:
+        return compute([d for d in summaries if not dataset_id or d.get("dataset_id") == dataset_id])
+
+    return ExperimentIndex.of(platform().documents).snapshot().view((*key, dataset_id), scoped)
 
 
 def mlflow_url(run_id: str | None = None, mlflow_experiment_id: str | None = None) -> str:
@@ -27,42 +42,40 @@ def mlflow_url(run_id: str | None = None, mlflow_experiment_id: str | None = Non
 
 @blueprint.get("/stats")
 def stats() -> Response:
-    return jsonify(dashboard.stats(_experiments(), mlflow_url()))
+    url = mlflow_url()
+    return jsonify(_view(("stats", url), lambda docs: dashboard.stats(docs, url)))
 
 
 @blueprint.get("/dimensions")
 def dimensions() -> Response:
-    return jsonify(dashboard.dimensions(_experiments()))
+    return jsonify(_view(("dimensions",), dashboard.dimensions))
 
 
 @blueprint.get("/leaderboard")
 def leaderboard() -> Response:
-    return jsonify(dashboard.leaderboard(
-        _experiments(),
-        metric=query_str("metric", dashboard.HEADLINE) or dashboard.HEADLINE,
-        order=query_str("order", "best") or "best",
-        page=query_int("page", 1, minimum=1),
-        page_size=query_int("page_size", 50, minimum=1, maximum=1000),
-    ))
+    metric = query_str("metric", dashboard.HEADLINE) or dashboard.HEADLINE
+    order = query_str("order", "best") or "best"
+    page = query_int("page", 1, minimum=1)
+    page_size = query_int("page_size", 50, minimum=1, maximum=1000)
+    return jsonify(_view(("leaderboard", metric, order, page, page_size), lambda docs: dashboard.leaderboard(
+        docs, metric=metric, order=order, page=page, page_size=page_size)))
 
 
 @blueprint.get("/heatmap")
 def heatmap() -> Response:
-    return jsonify(dashboard.heatmap(
-        _experiments(),
-        metric=query_str("metric", dashboard.HEADLINE) or dashboard.HEADLINE,
-        x_axis=query_str("x_axis", "embedding_dims") or "embedding_dims",
-        y_axis=query_str("y_axis", "cross_features") or "cross_features",
-    ))
+    metric = query_str("metric", dashboard.HEADLINE) or dashboard.HEADLINE
+    x_axis = query_str("x_axis", "embedding_dims") or "embedding_dims"
+    y_axis = query_str("y_axis", "cross_features") or "cross_features"
+    return jsonify(_view(("heatmap", metric, x_axis, y_axis), lambda docs: dashboard.heatmap(
+        docs, metric=metric, x_axis=x_axis, y_axis=y_axis)))
 
 
 @blueprint.get("/export.csv")
 def export_csv() -> Response:
-    docs = _experiments()
-    statuses = experiments.parse_statuses(query_str("status"))
-    if statuses:
-        docs = [d for d in docs if d.get("status") in statuses]
-    response = Response(export.experiments_csv(docs), mimetype="text/csv")
+    statuses = tuple(experiments.parse_statuses(query_str("status")))
+    text = _view(("export.csv", statuses), lambda docs: export.experiments_csv(
+        [d for d in docs if not statuses or d.get("status") in statuses]))
+    response = Response(text, mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="experiments.csv"'
     return response
 

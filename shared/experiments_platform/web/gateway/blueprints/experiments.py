@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify
 from experiments_platform.handlers import compare, experiments
 from experiments_platform.web.args import json_body, query_int, query_str
 from experiments_platform.web.context import platform
-from experiments_platform.web.gateway.context import estimator
+from experiments_platform.web.gateway.context import estimator, launcher
 
 blueprint = Blueprint("experiments", __name__, url_prefix="/api/experiments")
 
@@ -28,13 +28,13 @@ def list_experiments() -> Response:
 
 @blueprint.post("")
 def start_experiment() -> tuple[Response, int]:
-    doc = experiments.start_experiment(platform().documents, platform().bus, json_body(), estimator())
+    doc = experiments.start_experiment(platform().documents, platform().bus, json_body(), launcher(), estimator())
     return jsonify(doc), 202
 
 
 @blueprint.post("/estimate")
 def estimate() -> Response:
-    return jsonify(experiments.estimate_experiment(platform().documents, json_body(), estimator()))
+    return jsonify(experiments.estimate_experiment(platform().documents, json_body(), estimator(), launcher()))
 
 
 @blueprint.get("/selectable")
