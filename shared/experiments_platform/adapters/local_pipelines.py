@@ -15,6 +15,10 @@ the submitting process's identities, cancel request, exit code), updated under a
 group (after checking it is still the recorded process) and records CANCELLED; a job whose
 worker ended while its submitting process was gone is resolved from the exit code the worker
 recorded (none: FAILED). Whoever records a terminal state publishes it, so it is published once.
+
+``asynchronous_cancel`` reproduces Vertex AI's cancel (issue 13 item 6): ``cancel`` records the
+request and the CANCELLING state and returns; the worker is stopped and CANCELLED recorded and
+published from a thread, so callers learn of the end from the event or ``state``, as on GCP.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ log = get_logger(__name__)
 
 class LocalPipelineService:
     def __init__(self, settings: Settings, bus: EventBus, python: str | None = None,
-                 pool: WorkerPool | None = None) -> None:
+                 pool: WorkerPool | None = None, asynchronous_cancel: bool = False) -> None:
         self.settings = settings
         self.bus = bus
         self.project = settings.gcp_project or "local"
@@ -65,6 +69,7 @@ class LocalPipelineService:
         self._done: dict[str, threading.Event] = {}
         self._workers: dict[str, Worker] = {}
         self._lock = threading.Lock()
+        self.asynchronous_cancel = asynchronous_cancel
 
     @classmethod
     def from_settings(cls, settings: Settings, bus: EventBus) -> LocalPipelineService:
@@ -123,13 +128,19 @@ class LocalPipelineService:
                 job["cancel_requested"] = True
                 self._set_state(job, "PIPELINE_STATE_CANCELLING")
             process = ProcessIdentity.from_record(job.get("process"))
+        if self.asynchronous_cancel:
+            threading.Thread(target=self._stop, args=(job_name, process), daemon=True, name=f"cancel-{key}").start()
+        else:
+            self._stop(job_name, process)
+
+    def _stop(self, job_name: str, process: ProcessIdentity | None) -> None:
         if process is not None:
             kill_group(process)
         with self._lock:
             worker = self._workers.get(job_name)
         if worker is not None:
             worker.wait(timeout=CANCEL_WAIT_S)
-        self._finish(key)
+        self._finish(job_id_of(job_name))
 
     def state(self, job_name: str) -> str:
         key = job_id_of(job_name)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 from experiments_platform.adapters._shared import API_TIMEOUT_S, call_with_retries
+from experiments_platform.adapters.vertex_children import VertexChildJobs
 from experiments_platform.config import Settings, load_settings
 from experiments_platform.domain import pipeline_jobs
 from experiments_platform.errors import ConfigurationError, InvalidInput, PlatformError
@@ -34,7 +35,7 @@ from experiments_platform.events.google_events import (
 )
 from experiments_platform.jsonlog import configure_logging, fields, get_logger
 from experiments_platform.ports.blobs import BlobStore
-from experiments_platform.ports.pipelines import JobStatus, TaskStatus
+from experiments_platform.ports.pipelines import ChildJob, JobStatus, TaskStatus
 
 if TYPE_CHECKING:
     from google.cloud.aiplatform_v1 import PipelineServiceClient
@@ -76,6 +77,7 @@ class VertexPipelineService:
         blobs: BlobStore | None = None,
         client_factory: Callable[[], PipelineServiceClient] | None = None,
         retry_first_wait_s: float = 0.5,
+        child_jobs: VertexChildJobs | None = None,
     ) -> None:
         if not pipeline_root.startswith("gs://"):
             raise ConfigurationError(
@@ -90,6 +92,7 @@ class VertexPipelineService:
         self._client_factory = client_factory or (lambda: _default_client(region))
         self._client: PipelineServiceClient | None = None
         self.retry_first_wait_s = retry_first_wait_s
+        self.child_jobs = child_jobs or VertexChildJobs(project, region, retry_first_wait_s=retry_first_wait_s)
 
     @classmethod
     def from_settings(
@@ -181,6 +184,13 @@ class VertexPipelineService:
         summary = str(job.error.message) if job.error else ""
         return JobStatus(job_name=self.job_name(job_name), state=str(job.state.name),
                          error_message="\n".join(filter(None, [summary, *failed])), tasks=tasks)
+
+    def children(self, experiment_id: str) -> list[ChildJob]:
+        """The Trainer's custom job and any Dataflow jobs labelled with the experiment (item 6)."""
+        return self.child_jobs.find(_label_value(experiment_id, "experiment_id"))
+
+    def cancel_children(self, experiment_id: str) -> list[ChildJob]:
+        return self.child_jobs.cancel(_label_value(experiment_id, "experiment_id"))
 
     def _get(self, job_name: str) -> Any:
         name = self.job_name(job_name)

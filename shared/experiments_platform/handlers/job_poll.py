@@ -9,6 +9,9 @@ job as its state event, with the job's own error text (the failed tasks' errors)
 is classified exactly as the sink's event would have had it. Everything goes through
 ``handlers.compute``, so ownership (``lifecycle.is_own_job``), forward-only moves and
 idempotency hold; a poll that finds nothing new writes nothing.
+
+An experiment being cancelled (item 6) is confirmed only when its job has ended and no child job
+(the Trainer's custom job, Dataflow jobs) is active: each poll asks the active ones to stop again.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ def poll_job(platform: Platform, experiment: Experiment, job_name: str) -> bool:
             state=task.state, error_message=task.error_message,  # type: ignore[arg-type]
         ))
         changed = True
+    if status.state in TERMINAL_PIPELINE_STATES and experiment.cancel_requested:
+        active = [child.name for child in platform.pipelines.cancel_children(experiment.id) if child.active]
+        if active:
+            log.info("job ended, child jobs still stopping: not confirmed yet",
+                     extra=fields(child_jobs=active, **facts))
+            return changed
     if status.state in TERMINAL_PIPELINE_STATES:
         log.info("pipeline job ended unnoticed: applying its state", extra=fields(state=status.state, **facts))
         apply_job(platform, PipelineJobStateChanged(
