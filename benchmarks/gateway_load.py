@@ -11,9 +11,11 @@ not hide the server's queue). Each request has a ``--timeout``; a request not an
 is a client timeout (counted in ``errors`` and ``timeouts``).
 
 Per rate: ``p50_ms``/``p99_ms`` of the requests served (200), ``rejected`` (503/429, with their own
-``rejected_p99_ms``), ``errors`` (anything else, timeouts included), the rate achieved and the
-machine's 1-minute load average before and after (the machine is shared). Target: p99 ≤ 100 ms at
-100 req/s; beyond capacity, fast 503/429 and no client timeouts. The last line is a JSON object.
+``rejected_p99_ms``), ``errors`` (anything else, timeouts included), the rate achieved, the gateway's
+CPU time per request (its processes' user + system time: what a request costs whatever else the
+machine runs) and the machine's 1-minute load average before and after (it is shared). Target:
+p99 ≤ 100 ms at 100 req/s; beyond capacity, fast 503/429 and no client timeouts. The last line is
+a JSON object.
 
     .venv/bin/python benchmarks/gateway_load.py [--rates 50,100,200,400] [--duration 20] [--experiments 1000]
 """
@@ -143,7 +145,8 @@ async def run_rate(url: str, paths: list[tuple[str, str]], rate: float, timeout_
     return outcomes, len(paths) / sent_s if sent_s > 0 else 0.0
 
 
-def summary(rate: int, outcomes: Outcomes, achieved: float, load_before: float, load_after: float) -> dict[str, Any]:
+def summary(rate: int, outcomes: Outcomes, achieved: float, load_before: float, load_after: float,
+            cpu_s: float) -> dict[str, Any]:
     def ms(value: float | None) -> float | None:
         return None if value is None else round(value, 1)
 
@@ -162,9 +165,29 @@ def summary(rate: int, outcomes: Outcomes, achieved: float, load_before: float, 
         "error_examples": sorted(set(outcomes.errors))[:3],
         "p99_ms_by_kind": {k: ms(percentile(v, 99)) for k, v in sorted(outcomes.by_kind.items())},
         "client_late_p99_ms": ms(percentile(outcomes.late_ms, 99)),
+        "server_cpu_s": round(cpu_s, 2),
+        "server_cpu_ms_per_request": round(cpu_s * 1000 / max(1, len(outcomes.served) + len(outcomes.rejected)), 2),
         "loadavg_1m_before": round(load_before, 2),
         "loadavg_1m_after": round(load_after, 2),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of ``pid`` and every process below it, from /proc."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == current)
+    return total
 
 
 def start_gateway(data_dir: Path, port: int, max_in_flight: int | None) -> subprocess.Popen[bytes]:
@@ -208,13 +231,15 @@ def main(argv: list[str] | None = None) -> int:
             results = []
             for rate in rates:
                 paths = request_paths(ids, int(rate * args.duration), rng)
-                load_before = os.getloadavg()[0]
+                load_before, cpu_before = os.getloadavg()[0], cpu_seconds(process.pid)
                 outcomes, achieved = asyncio.run(run_rate(url, paths, rate, args.timeout))
-                row = summary(rate, outcomes, achieved, load_before, os.getloadavg()[0])
+                row = summary(rate, outcomes, achieved, load_before, os.getloadavg()[0],
+                              cpu_seconds(process.pid) - cpu_before)
                 results.append(row)
                 print(f"{rate:>4} req/s: served {row['served']}, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
                       f"rejected {row['rejected']} (p99 {row['rejected_p99_ms']} ms), errors {row['errors']} "
-                      f"(timeouts {row['timeouts']}), load {row['loadavg_1m_before']}→{row['loadavg_1m_after']}",
+                      f"(timeouts {row['timeouts']}), server CPU {row['server_cpu_ms_per_request']} ms/request, "
+                      f"load {row['loadavg_1m_before']}→{row['loadavg_1m_after']}",
                       flush=True)
                 time.sleep(2)
         finally:
