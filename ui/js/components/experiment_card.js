@@ -4,6 +4,7 @@ import { dateTime, duration, secondsBetween, truncate } from "../lib/format.js";
 import { formatMetric, metricLabel, primaryMetric } from "../lib/metrics.js";
 import { currentStage, isActive, isCancellable, statusClass } from "../lib/status.js";
 import { progressBar } from "./progress_bar.js";
+import { warningsLine } from "./launch_warnings.js";
 import { splitLabel, statusBadge } from "./labels.js";
 
 /** "tracking delayed" while MLflow lacks part of the run (the trainer's journal holds it until the sync). */
@@ -60,6 +61,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
         `Started ${dateTime(experiment.started_at || experiment.created_at)}`,
         experiment.finished_at ? ` · Ended ${dateTime(experiment.finished_at)}` : "",
       ),
+      warningsLine(experiment),
     ),
     h(
       "dl",

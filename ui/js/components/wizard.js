@@ -9,6 +9,7 @@ import { h, mount, s } from "../lib/dom.js";
 import { clearErrors, field, input, numberValue, select, setOptions, showErrors } from "../lib/forms.js";
 import { duration, int, usd } from "../lib/format.js";
 import { openModal, toast } from "../lib/modal.js";
+import { warningsList } from "./launch_warnings.js";
 import { empty, errorState, loading } from "../lib/states.js";
 
 const DEFAULT_TIERS = [
@@ -109,6 +110,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
   const gpuCards = h("div", { class: "tiers", style: { marginTop: "0.6rem" } },
     ["T4", "A100"].map((gpu) => h("div", { class: "tier locked", "aria-disabled": "true" }, h("span", { class: "tier-name" }, lockIcon(), ` ${gpu} GPU`), h("span", { class: "tier-spec" }, "Coming soon"))));
   const estimateLine = h("div", { class: "notice", id: "estimate-summary", "aria-live": "polite" }, "Estimating duration and cost…");
+  const launchWarnings = h("div", { id: "launch-warnings", "aria-live": "polite" });
 
   const step1 = h("fieldset", { dataset: { step: "1" } },
     h("legend", {}, "Experiment"),
@@ -126,7 +128,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
     h("fieldset", {}, h("legend", {}, "Training"),
       h("div", { class: "inline" }, field("Epochs", epochs, { name: "parameters.epochs" }), field("Batch size", batchSize, { name: "parameters.batch_size" }), field("Learning rate", learningRate, { name: "parameters.learning_rate" })),
       h("p", { class: "hint muted small", id: "params-hint" }, "Filled from the selected model config; change them for this run only.")),
-    h("fieldset", {}, h("legend", {}, "⚡ Hardware"), tierGroup, h("div", { class: "small muted", style: { margin: "0.6rem 0 0.2rem" } }, "GPU options"), gpuCards, estimateLine),
+    h("fieldset", {}, h("legend", {}, "⚡ Hardware"), tierGroup, h("div", { class: "small muted", style: { margin: "0.6rem 0 0.2rem" } }, "GPU options"), gpuCards, estimateLine, launchWarnings),
   );
   const stepsBar = h("div", { class: "steps" }, h("span", { "aria-current": "step" }, "1 · Configuration"), h("span", {}, "2 · Parameters & hardware"));
   const form = h("form", { novalidate: true, "aria-label": "New experiment" }, stepsBar, h("div", { class: "form-error", tabindex: "-1" }), step1, step2);
@@ -219,12 +221,14 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
           const e = estimates[b.dataset.tier];
           b.querySelector("[data-estimate]").textContent = e ? `~${duration(e.duration_s)} · ~${usd(e.cost_usd)}` : "—";
         });
+        mount(launchWarnings, warningsList(result.warnings));
         if (firstEstimate && recommended) chooseTier(recommended);
         else renderEstimateSummary();
       } catch (error) {
         if (error.name === "AbortError") return;
         tierButtons.forEach((b) => (b.querySelector("[data-estimate]").textContent = "no estimate"));
-        mount(estimateLine, h("span", {}, `No estimate: ${error.message}`));
+        mount(launchWarnings);
+        mount(estimateLine, h("span", {}, error.status === 400 ? `This run would be refused: ${error.message}` : `No estimate: ${error.message}`));
         estimateLine.className = "notice warn";
       }
     }, 250);

@@ -5,6 +5,7 @@ import { formatMetric, formatMetricDelta, metricLabel, metricsWhere, recallKs, r
 import { baselineRecall, EXCLUDING, protocol, randomRecall, recall } from "../../lib/results.js";
 import { STAGES } from "../../lib/status.js";
 import { crossLabel, featureLabel, splitLabel, towerLabel } from "../labels.js";
+import { launchCheckSection } from "../launch_warnings.js";
 import { progressBar } from "../progress_bar.js";
 
 export function createTab(panel) {
@@ -24,6 +25,7 @@ function overview(e) {
     e.status === "cancelled" ? h("div", { class: "notice warn" }, "This experiment was cancelled; its build or pipeline was stopped.") : null,
     e.results ? resultsBlock(e) : h("div", { class: "section-title" }, "Results"),
     e.results ? null : h("div", { class: "state" }, e.status === "completed" ? "The run finished without results." : "Results appear here when the run completes."),
+    launchCheckSection(e),
     h("div", { class: "grid-2" }, h("div", {}, h("div", { class: "section-title" }, "Configuration"), configuration(e)), h("div", {}, h("div", { class: "section-title" }, "Parameters"), parameters(e))),
   ];
 }
