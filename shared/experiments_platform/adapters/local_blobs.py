@@ -12,6 +12,7 @@ import io
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlparse
@@ -32,6 +33,9 @@ class LocalBlobStore:
     def __init__(self, root: str | Path | None = None, extra_roots: tuple[str | Path, ...] = ()) -> None:
         given = [root, *extra_roots] if root is not None else []
         self.roots = tuple(dict.fromkeys(Path(r).resolve() for r in given))
+        self.finalized: Callable[[str, int], None] | None = None
+        """Called with ``(file URI, size)`` after each completed write (``web.push.embedded_subscriptions``
+        emits Cloud Storage's object finalized CloudEvent from it on the embedded bus)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalBlobStore:
@@ -73,6 +77,8 @@ class LocalBlobStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        if self.finalized is not None:  # as Cloud Storage's object finalized event (events.data_events)
+            self.finalized(path.as_uri(), path.stat().st_size)
 
     def exists(self, uri: str) -> bool:
         return self._path(uri).is_file()

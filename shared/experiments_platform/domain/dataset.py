@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -37,6 +38,17 @@ class FeatureTable(DomainModel):
     row_count: int | None = None
 
 
+class SourceChange(DomainModel):
+    """What one change of the source did to the interactions table (an Eventarc or blob-store event)."""
+
+    at: datetime
+    event_id: str = ""
+    row_count_before: int = Field(ge=0)
+    row_count_after: int = Field(ge=0)
+    columns_added: list[str] = Field(default_factory=list)
+    columns_removed: list[str] = Field(default_factory=list)
+
+
 class Dataset(Document):
     source: TableSource
     row_count: int = Field(ge=0)
@@ -46,6 +58,8 @@ class Dataset(Document):
     date_column: Identifier | None = None
     buyer_features: FeatureTable | None = None
     product_features: FeatureTable | None = None
+    source_changes: list[SourceChange] = Field(
+        default_factory=list, description="the latest changes of the source the platform was told of, newest last")
 
     @model_validator(mode="after")
     def _columns_exist(self) -> Dataset:

@@ -23,6 +23,7 @@ from typing import Any
 
 from experiments_platform.adapters.pubsub_push import AttemptCounter, MalformedPush, unwrap
 from experiments_platform.bootstrap import Platform
+from experiments_platform.events.data_events import DATA_EVENTS_SERVICE
 from experiments_platform.events.google_events import (
     CLOUD_BUILD_EVENT_TYPE,
     PUBSUB_EVENT_TYPE,
@@ -188,4 +189,8 @@ def embedded_subscriptions(platform: Platform, services: tuple[str, ...] | None 
     for sub in chosen:
         bus.subscribe(sub.topic, sub.name, _acknowledging(consumer_for(platform, sub)),
                       max_delivery_attempts=sub.max_delivery_attempts)
+    if services is None or DATA_EVENTS_SERVICE in services:
+        from experiments_platform.web.data_events import emit_from_blobs
+
+        emit_from_blobs(platform)  # the blob store's writes of data files as Eventarc's storage events
     return chosen

@@ -20,6 +20,7 @@ from experiments_platform.events.google_events import MalformedEvent
 from experiments_platform.events.topology import Subscription, subscriptions_of
 from experiments_platform.jsonlog import fields, get_logger, log_context
 from experiments_platform.ports.bus import Delivery, Handler
+from experiments_platform.web import data_events
 from experiments_platform.web.context import platform
 from experiments_platform.web.errors import internal_error
 from experiments_platform.web.push import Consumption, consumer_for, delivery_from_request
@@ -75,6 +76,7 @@ def register(app: Flask, service: str) -> None:
     for subscription in subscriptions_of(service):
         view = push_view(service, subscription, _consumer(subscription), attempts)
         app.add_url_rule(subscription.push_path, endpoint=subscription.name, view_func=view, methods=["POST"])
+    data_events.register(app, service)  # Eventarc's data-source CloudEvents (no subscription of ours)
 
 
 def _consumer(subscription: Subscription) -> Callable[[], Consumption]:
