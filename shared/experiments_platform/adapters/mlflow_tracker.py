@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -257,6 +257,53 @@ class MlflowTracker:
         run = self.client.create_run(experiment_id, start_time=journal.started_ms, run_name=journal.run_name,
                                      tags={**journal.tags, RUN_KEY_TAG: journal.key})
         return experiment_id, run.info.run_id
+
+    # --- model registry ------------------------------------------------------------------------
+
+    def register_model(self, run_id: str, name: str, model_dir: str, *, alias: str,
+                       tags: Mapping[str, str]) -> str:
+        """Log ``model_dir`` (a local SavedModel folder) as the run's ``model`` artifact, register it as a new
+        version of ``name`` (created when missing), point ``alias`` at that version, tag the run with ``tags``;
+        the version number (decision 072).
+
+        The source is ``runs:/{run}/model``: the tracking server accepts no local path outside a run's
+        artifacts, so the version is a copy the registry owns, wherever the Pusher pushed."""
+        from mlflow.exceptions import MlflowException
+
+        self._run(run_id)
+        self._call(f"model artifact of run {run_id}", self.client.log_artifacts, run_id, model_dir, "model")
+        try:
+            self.client.create_registered_model(name)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                self._call(f"registered model {name}", self.client.get_registered_model, name)
+        except (requests.RequestException, OSError) as exc:
+            raise self._unreachable(f"registered model {name}", exc) from exc
+        version = self._call(f"a version of {name}", self.client.create_model_version, name,
+                             f"runs:/{run_id}/model", run_id, dict(tags))
+        self._call(f"alias {alias} of {name}", self.client.set_registered_model_alias, name, alias, version.version)
+        for key, value in tags.items():
+            self._call(f"tags of run {run_id}", self.client.set_tag, run_id, key, value)
+        return str(version.version)
+
+    def model_alias(self, name: str, alias: str) -> dict[str, Any] | None:
+        """The version ``alias`` of registered model ``name`` points at (version, source, run id, tags), None when
+        the model or the alias does not exist."""
+        from mlflow.exceptions import MlflowException
+
+        def lookup() -> Any:
+            try:
+                return self.client.get_model_version_by_alias(name, alias)
+            except MlflowException as exc:
+                if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
+                    return None
+                raise
+
+        version = self._call(f"alias {alias} of {name}", lookup)
+        if version is None:
+            return None
+        return {"name": name, "version": str(version.version), "source": version.source, "run_id": version.run_id,
+                "tags": dict(version.tags), "alias": alias}
 
     def _log_batch(self, run_id: str, params: list[Any], metrics: list[Any]) -> None:
         self.client.log_batch(run_id, metrics=metrics, params=params)

@@ -118,6 +118,9 @@ def _history_metrics() -> list[MetricSpec]:
     out += [_metric(f"val_{name}", label.replace("Training", "Validation") if name == "loss"
                     else f"Validation {label[0].lower()}{label[1:]}", "lower", "loss", "loss", "history",
                     f"{text} On the validation split.") for name, label, text in losses]
+    out += [_metric(f"val_recall_at_{k}", f"Validation Recall@{k}", "higher", "rate", "quality", "history",
+                    f"Recall@{k} of the validation split after the epoch, every candidate of the corpus ranked "
+                    "exactly; a full training stops early on it and keeps its best epoch.") for k in RECALL_KS]
     out.append(_metric("weight_norm", "Weight norm (L2)", "none", "weight", "weights", "history",
                        "L2 norm of every trainable weight of both towers."))
     for tower, tower_label in (("query", "Query tower"), ("candidate", "Candidate tower")):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -125,6 +125,20 @@ class Protocol(_Section):
     description: str | None = None
 
 
+class TrainingSection(_Section):
+    """How the epochs ran: a quick test's fixed epochs, or a full training's early stopping (decision 071)."""
+
+    run_kind: Literal["quick_test", "full_training"] = "quick_test"
+    epochs_run: int = Field(ge=0)
+    max_epochs: int | None = Field(default=None, ge=1)
+    patience: int | None = Field(default=None, ge=1)
+    monitor: str | None = Field(default=None, description="the history metric early stopping watched")
+    best_epoch: int | None = Field(default=None, ge=1, description="the epoch whose weights were restored and exported")
+    best_value: Finite | None = None
+    early_stopped: bool | None = Field(default=None, description="stopped before max_epochs for lack of improvement")
+    source_experiment_id: str | None = Field(default=None, description="the quick test the full training came from")
+
+
 class MetricsReport(_Section):
     """``metrics.json``: final metrics under catalogue names, history, recall, vocabularies, protocol."""
 
@@ -140,6 +154,7 @@ class MetricsReport(_Section):
     vocabularies: dict[str, VocabularyEntry] = Field(default_factory=dict)
     protocol: Protocol | None = None
     timings: Metrics = Field(default_factory=dict)
+    training: TrainingSection | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -18,12 +18,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from experiments_platform.domain.base import Identifier
 from experiments_platform.domain.experiment import Experiment, HardwareTier, QuickTestParameters
 from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.full_training import PRODUCTION_ALIAS, FullTrainingParameters, RunKind
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.tracking import TRACKING_FILE
 
 PIPELINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 URI = re.compile(r"^(file|gs)://\S+$")
+MODEL_FILE = "model.json"
 
 Dialect = Literal["duckdb", "bigquery"]
 SplitName = Literal["train", "eval", "test"]
@@ -108,13 +110,20 @@ class ArtifactUris(_Frozen):
     artifacts: Uri = Field(description="artifacts.json: component → output URIs, written by the runner")
     tracking: Uri = Field(description=f"{TRACKING_FILE}: the run's tracking journal, written by the trainer "
                           "before MLflow gets it (domain.tracking)")
+    model: Uri = Field(description=f"{MODEL_FILE}: where a full training's model was pushed and registered, "
+                       "written by the Registrar (decision 070)")
 
     @model_validator(mode="before")
     @classmethod
     def _tracking_beside_metrics(cls, data: Any) -> Any:
-        """Specs written before the journal existed name no ``tracking``: it sits beside ``metrics``."""
-        if isinstance(data, dict) and not data.get("tracking") and isinstance(data.get("metrics"), str):
-            return {**data, "tracking": data["metrics"].rsplit("/", 1)[0] + f"/{TRACKING_FILE}"}
+        """Specs written before the journal (or the model record) existed name neither: they sit beside ``metrics``."""
+        if isinstance(data, dict) and isinstance(data.get("metrics"), str):
+            base = data["metrics"].rsplit("/", 1)[0]
+            data = {**data}
+            if not data.get("tracking"):
+                data["tracking"] = f"{base}/{TRACKING_FILE}"
+            if not data.get("model"):
+                data["model"] = f"{base}/{MODEL_FILE}"
         return data
 
     @classmethod
@@ -126,7 +135,16 @@ class ArtifactUris(_Frozen):
             metrics=f"{base}/metrics.json",
             artifacts=f"{base}/artifacts.json",
             tracking=f"{base}/{TRACKING_FILE}",
+            model=f"{base}/{MODEL_FILE}",
         )
+
+
+class ModelRegistryTarget(_Frozen):
+    """Where a full training's Pusher pushes (``{uri}/{version}/``) and the MLflow registered model (decision 072)."""
+
+    uri: Uri
+    model_name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    alias: str = Field(default=PRODUCTION_ALIAS, pattern=r"^[a-z][a-z0-9_-]{0,63}$")
 
 
 class QuickTestSpec(_Frozen):
@@ -149,6 +167,21 @@ class QuickTestSpec(_Frozen):
     pipeline_root: Uri
     artifacts: ArtifactUris
     mlflow: MlflowTarget
+    full_training: FullTrainingParameters | None = Field(
+        default=None, description="set for a full training: early stopping, export, push (decision 070)")
+    registry: ModelRegistryTarget | None = Field(default=None, description="where a full training's model goes")
+
+    @model_validator(mode="after")
+    def _full_training_uses_all_data(self) -> QuickTestSpec:
+        if self.full_training is None:
+            return self
+        if self.parameters.sample_percent != 100:
+            raise ValueError(f"parameters.sample_percent: a full training uses all the data, got "
+                             f"{self.parameters.sample_percent}; set it to 100")
+        if self.registry is None:
+            raise ValueError("registry: a full training pushes its model; give the registry location "
+                             "(ModelRegistryTarget uri and model_name)")
+        return self
 
     @model_validator(mode="after")
     def _ids_are_features(self) -> QuickTestSpec:
@@ -165,6 +198,10 @@ class QuickTestSpec(_Frozen):
                 f"{candidate_columns}; add it to candidate_features"
             )
         return self
+
+    @property
+    def run_kind(self) -> RunKind:
+        return "quick_test" if self.full_training is None else "full_training"
 
     @property
     def hardware_tier(self) -> HardwareTier:
@@ -204,10 +241,22 @@ def build_spec(
     artifacts_root: str,
     mlflow_tracking_uri: str,
     mlflow_experiment_name: str | None = None,
+    full_training: FullTrainingParameters | None = None,
+    registry_uri: str | None = None,
 ) -> QuickTestSpec:
-    """The spec of one experiment, from its frozen snapshots and the rendered queries."""
+    """The spec of one experiment, from its frozen snapshots and the rendered queries.
+
+    With ``full_training`` the spec is a full training's (decision 070): its MLflow experiment is
+    ``full-training/{dataset}`` and its model is pushed to ``registry_uri`` (default
+    ``{artifacts_root}/registry/{dataset_id}``) and registered as ``two-tower-{dataset_id}``.
+    """
     dataset = experiment.dataset_snapshot
     name = data_pipeline_name(experiment.dataset_id, queries)
+    kind = "quick-tests" if full_training is None else "full-training"
+    registry = None if full_training is None else ModelRegistryTarget(
+        uri=registry_uri or f"{artifacts_root.rstrip('/')}/registry/{experiment.dataset_id}",
+        model_name=registry_model_name(experiment.dataset_id),
+    )
     return QuickTestSpec(
         experiment_id=experiment.id,
         experiment_number=experiment.number,
@@ -223,7 +272,14 @@ def build_spec(
         artifacts=ArtifactUris.under(artifacts_root, experiment.id),
         mlflow=MlflowTarget(
             tracking_uri=mlflow_tracking_uri,
-            experiment_name=mlflow_experiment_name or f"quick-tests/{dataset.name}",
+            experiment_name=mlflow_experiment_name or f"{kind}/{dataset.name}",
             run_name=f"{experiment.label} {experiment.name}"[:250],
         ),
+        full_training=full_training,
+        registry=registry,
     )
+
+
+def registry_model_name(dataset_id: str) -> str:
+    """The MLflow registered model of a dataset's full trainings (letters, digits, '.', '_', '-')."""
+    return "two-tower-" + re.sub(r"[^A-Za-z0-9._-]", "-", dataset_id)[:180]

@@ -7,13 +7,14 @@ TFRS, ``run_fn`` module path) → Evaluator (publishes metrics.json, closes the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
 from tfx.proto import transform_pb2
 
+from experiments_platform.domain.full_training import GPU_TIERS
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.pipeline.evaluator import QuickTestEvaluator
 from experiments_platform.pipeline.example_gen import bigquery_example_gen, duckdb_example_gen
@@ -22,6 +23,7 @@ from experiments_platform.pipeline.trainer import trainer_config
 
 PREPROCESSING_FN = "experiments_platform.pipeline.preprocessing.preprocessing_fn"
 RUN_FN = "experiments_platform.pipeline.trainer.run_fn"
+FULL_RUN_FN = "experiments_platform.pipeline.full_training.run_fn"
 LOCAL_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1", "--pickle_library=cloudpickle",
                    "--sdk_container_image=none:in-process-direct-runner")
 """In process, one worker. cloudpickle: Beam's dill pickler resets dill's logger level after every
@@ -36,6 +38,8 @@ IN_MEMORY_MAX_ROWS = 1_000_000
 DATAFLOW_MIN_ROWS = 10_000_000
 """Above this sample size the data stages go to Dataflow (decision 080)."""
 COMPONENT_IDS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
+FULL_TRAINING_COMPONENT_IDS = (*COMPONENT_IDS, "Pusher", "Registrar")
+"""A full training's components (decision 070): the quick test's, then the push and the registration."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,18 @@ def dataflow_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
     return args + list(target.extra_beam_args)
 
 
+def trainer_machine_spec(spec: QuickTestSpec) -> dict[str, Any]:
+    """The Vertex AI custom job's machine: the CPU tier's, or a full training's GPU tier (decision 074).
+
+    Quick tests keep CPU whatever they ask: only a full training's ``accelerator`` selects a GPU machine."""
+    accelerator = spec.full_training.accelerator if spec.full_training is not None else None
+    if accelerator is None:
+        return {"machine_type": spec.machine.machine_type}
+    gpu = GPU_TIERS[accelerator]
+    return {"machine_type": gpu.machine_type, "accelerator_type": gpu.accelerator_type,
+            "accelerator_count": gpu.accelerator_count}
+
+
 def _vertex_trainer_config(spec: QuickTestSpec, target: VertexTarget) -> dict[str, Any]:
     from tfx.extensions.google_cloud_ai_platform import constants
     from tfx.extensions.google_cloud_ai_platform.trainer import executor
@@ -110,7 +126,7 @@ def _vertex_trainer_config(spec: QuickTestSpec, target: VertexTarget) -> dict[st
     job: dict[str, Any] = {
         "project": target.project,
         "worker_pool_specs": [{
-            "machine_spec": {"machine_type": spec.machine.machine_type},
+            "machine_spec": trainer_machine_spec(spec),
             "replica_count": 1,
             "container_spec": {"image_uri": target.pipeline_image},
         }],
@@ -123,6 +139,24 @@ def _vertex_trainer_config(spec: QuickTestSpec, target: VertexTarget) -> dict[st
         constants.VERTEX_REGION_KEY: target.region,
         executor.TRAINING_ARGS_KEY: job,
     }
+
+
+def push_components(spec: QuickTestSpec, trainer: Any, evaluator: Any) -> list[Any]:
+    """A full training's Pusher (to ``spec.registry.uri``) and Registrar (MLflow, ``model.json``); decision 072.
+
+    The Pusher runs after the Evaluator published the metrics: a run whose report is incomplete is not pushed."""
+    from experiments_platform.pipeline.evaluator import uri_path
+    from experiments_platform.pipeline.registrar import Registrar
+
+    assert spec.registry is not None
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=uri_path(spec.registry.uri))),
+    ).with_id("Pusher")
+    pusher.add_upstream_node(evaluator)
+    registrar = Registrar(pushed_model=pusher.outputs["pushed_model"], spec_json=spec.to_json()).with_id("Registrar")
+    return [pusher, registrar]
 
 
 def create_pipeline(
@@ -154,7 +188,7 @@ def create_pipeline(
         "examples": example_gen.outputs["examples"],
         "transform_graph": transform.outputs["transform_graph"],
         "schema": schema_gen.outputs["schema"],
-        "run_fn": RUN_FN,
+        "run_fn": RUN_FN if spec.full_training is None else FULL_RUN_FN,
         "train_args": tfx.proto.TrainArgs(splits=["train"]),
         "eval_args": tfx.proto.EvalArgs(splits=["eval"]),
     }
@@ -167,6 +201,10 @@ def create_pipeline(
     evaluator = QuickTestEvaluator(model_run=trainer.outputs["model_run"], spec_json=spec.to_json()).with_id(
         "Evaluator")
     components = [example_gen, statistics_gen, schema_gen, transform, trainer, evaluator]
+    if spec.full_training is not None:
+        components += push_components(spec, trainer, evaluator)
+    if runner == "vertex" and vertex and spec.full_training is not None and vertex.dataflow_subnetwork:
+        vertex = replace(vertex, dataflow=True)  # a full training's data stages on Dataflow (decision 080)
     if runner == "vertex" and vertex and not uses_dataflow(vertex):
         # Vertex AI runs each Beam stage on a machine with the tier's vCPUs and memory (KFP ResourceSpec).
         for component in components:

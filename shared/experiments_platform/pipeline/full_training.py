@@ -1,0 +1,391 @@
+"""A full training's Trainer (decisions 070-072): streamed splits, early stopping, a servable export.
+
+Unlike a quick test, no split is held in memory: the splits stream from the ExampleGen TFRecords
+through the Transform graph (``tf.data``), cached once transformed in a scratch file and shuffled
+through a bounded buffer; only the key columns (query and candidate ids, a few bytes a row), the
+eval split's vocabulary columns and the candidate corpus are kept. After every epoch the eval
+split's recall@k against the whole corpus is computed exactly (``recall.recall_at_k``); training
+stops after ``patience`` epochs without improvement and the best epoch's weights are restored,
+evaluated on the test split and exported as a SavedModel whose ``serving_default`` signature takes
+a buyer's raw features and returns the top-k candidate ids and scores over the whole corpus
+(``tfrs.layers.factorized_top_k.BruteForce``), with the candidate embeddings beside it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_recommenders as tfrs
+import tensorflow_transform as tft
+
+from experiments_platform.domain.full_training import FullTrainingParameters
+from experiments_platform.domain.metrics import RECALL_KS
+from experiments_platform.domain.metrics_report import MetricsReport, TrainingSection
+from experiments_platform.domain.pipeline_spec import QuickTestSpec
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.pipeline.evaluation import (
+    corpus_positions,
+    evaluation_report,
+    recall_report,
+    vocabulary_report,
+)
+from experiments_platform.pipeline.example_gen import candidate_examples
+from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, tower_inputs, vocabulary_features
+from experiments_platform.pipeline.model import SAMPLING_PROBABILITY, TwoTowerModel, build_model
+from experiments_platform.pipeline.recall import recall_at_k
+from experiments_platform.pipeline.tracking import TrackedRun
+from experiments_platform.pipeline.trainer_data import Arrays, load_corpus, select, split_files
+
+log = get_logger(__name__)
+READ_BATCH = 4096
+"""Serialized examples parsed and transformed per call of the Transform graph."""
+SHUFFLE_BUFFER = 200_000
+"""Rows in the shuffle buffer (the whole split up to this size; a window of it above)."""
+EMBED_BATCH = 8192
+SIGNATURE = "serving_default"
+EMBEDDINGS_FILE = "assets.extra/candidate_embeddings.npz"
+SERVING_CHECK_FILE = "assets.extra/serving_check.json"
+"""One buyer of the test split (raw features) and the top 10 the platform's exact ranking gives it: a
+fresh process holding only TensorFlow asks the SavedModel the same and must get the same ids."""
+CHECK_K = 10
+TEST_QUERIES_FILE = "test_query_embeddings.npy"
+"""The test split's query embeddings (ModelRun folder): what an approximate index's recall is measured on."""
+"""Beside the SavedModel (``assets.extra`` is TF Serving's place for files it does not load), so every push
+carries it."""
+
+
+def _parse_and_transform(transform: tft.TFTransformOutput, names: list[str]) -> Callable[[tf.Tensor], dict]:
+    spec = transform.raw_feature_spec()
+    layer = transform.transform_features_layer()
+
+    def apply(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        transformed = layer(tf.io.parse_example(serialized, spec))
+        return {name: transformed[name] for name in names}
+
+    return apply
+
+
+def stream(files: list[str], transform: tft.TFTransformOutput, names: Iterable[str]) -> tf.data.Dataset:
+    """Batches of ``READ_BATCH`` transformed rows of ``files`` (GZIP TFRecords of tf.Examples), ``names`` only."""
+    return (tf.data.TFRecordDataset(files, compression_type="GZIP").batch(READ_BATCH)
+            .map(_parse_and_transform(transform, list(names))))
+
+
+def collect(dataset: tf.data.Dataset) -> Arrays:
+    """The batches of a (small-column) dataset as NumPy arrays; ``ValueError`` when it is empty."""
+    batches = [{k: v.numpy() for k, v in batch.items()} for batch in dataset]
+    if not batches:
+        raise ValueError("the split is empty: no rows after splitting; widen the split")
+    return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
+
+
+class Splits:
+    """The streamed splits of one Examples artifact, each cached (transformed) in a scratch folder."""
+
+    def __init__(self, train_files: list[str], transform: tft.TFTransformOutput, names: list[str],
+                 scratch: str) -> None:
+        self.transform = transform
+        self.names = names
+        self.scratch = scratch
+        self.files = {name: split_files(train_files, name) for name in ("train", "eval", "test")}
+        self._rows: dict[str, tf.data.Dataset] = {}
+
+    def rows(self, split: str) -> tf.data.Dataset:
+        """Transformed rows (model inputs and both keys), cached to a file after the first full pass."""
+        if split not in self._rows:
+            columns = sorted({*self.names, QUERY_KEY, CANDIDATE_KEY})
+            self._rows[split] = stream(self.files[split], self.transform, columns).unbatch().cache(
+                f"{self.scratch}/{split}")
+        return self._rows[split]
+
+    def batches(self, split: str, batch_size: int, probability: tf.lookup.StaticHashTable,
+                seed: int | None = None) -> tf.data.Dataset:
+        """Model batches: the model's inputs plus each row's sampling probability; shuffled with ``seed``."""
+        rows = self.rows(split)
+        if seed is not None:
+            rows = rows.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+        names = self.names
+
+        def model_batch(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+            out = {name: batch[name] for name in names}
+            out[SAMPLING_PROBABILITY] = probability.lookup(batch[CANDIDATE_KEY])
+            return out
+
+        return rows.batch(batch_size).map(model_batch).prefetch(2)
+
+
+def _trainer_seed(spec: QuickTestSpec) -> int:
+    """The trainer's initialisation and shuffling seed (``QuickTestParameters.trainer_seed`` where it exists)."""
+    return int(getattr(spec.parameters, "trainer_seed", spec.parameters.seed))
+
+
+def probability_table(train_keys: np.ndarray) -> tf.lookup.StaticHashTable:
+    """Each candidate's frequency in the training split; unseen ones 1 / rows (as ``sampling_probabilities``)."""
+    values, counts = np.unique(train_keys, return_counts=True)
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(values), tf.constant(counts / len(train_keys), tf.float32)),
+        default_value=1.0 / max(len(train_keys), 1))
+
+
+def embed(tower: tf.keras.Model, batches: tf.data.Dataset, names: list[str]) -> np.ndarray:
+    return np.concatenate([tower({n: batch[n] for n in names}).numpy() for batch in batches])
+
+
+class EarlyStopping(tf.keras.callbacks.Callback):
+    """Exact validation recall@k after every epoch (put into the epoch's logs), patience, best weights kept."""
+
+    def __init__(self, parameters: FullTrainingParameters, validation_recall: Callable[[], dict[int, float]]) -> None:
+        super().__init__()
+        self.parameters = parameters
+        self.validation_recall = validation_recall
+        self.best_epoch: int | None = None
+        self.best_value = -math.inf
+        self.best_weights: list[np.ndarray] | None = None
+        self.epochs_run = 0
+        self.waited = 0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        recall = self.validation_recall()
+        if logs is not None:
+            logs.update({f"val_recall_at_{k}": value for k, value in recall.items()})
+        value = recall[self.parameters.monitor_k]
+        self.epochs_run = epoch + 1
+        if self.best_epoch is None or value > self.best_value + self.parameters.min_delta:
+            self.best_epoch, self.best_value, self.waited = epoch + 1, value, 0
+            self.best_weights = [w.copy() for w in self.model.get_weights()]
+        else:
+            self.waited += 1
+            if self.waited >= self.parameters.patience:
+                self.model.stop_training = True
+
+    def restore_best(self) -> None:
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+    def section(self, source_experiment_id: str | None) -> TrainingSection:
+        return TrainingSection(
+            run_kind="full_training", epochs_run=self.epochs_run, max_epochs=self.parameters.max_epochs,
+            patience=self.parameters.patience, monitor=self.parameters.monitor, best_epoch=self.best_epoch,
+            best_value=self.best_value if self.best_epoch is not None else None,
+            early_stopped=self.epochs_run < self.parameters.max_epochs, source_experiment_id=source_experiment_id,
+        )
+
+
+def train_full(spec: QuickTestSpec, transform_dir: str, train_files: list[str], serving_dir: str,
+               run_dir: str) -> MetricsReport:
+    """Everything a full training's ``run_fn`` does, callable without TFX (tests, benchmarks)."""
+    from experiments_platform.pipeline.trainer import TRACKING_WAIT_S, params_of
+
+    assert spec.full_training is not None, "train_full needs a full-training spec"
+    started = time.monotonic()
+    tracker = TrackedRun.start(spec.mlflow, spec.artifacts.tracking, key=spec.experiment_id, tags={
+        "experiment_id": spec.experiment_id, "experiment_number": str(spec.experiment_number),
+        "pipeline_name": spec.pipeline_name, "run_kind": "full_training",
+        "source_experiment_id": spec.full_training.source_experiment_id or "-",
+    }, params={**params_of(spec), "epochs": spec.full_training.max_epochs, "patience": spec.full_training.patience,
+               "monitor": spec.full_training.monitor, "top_k": spec.full_training.top_k})
+    scratch = tempfile.mkdtemp(prefix="full-training-")
+    try:
+        result = _train_full(spec, transform_dir, train_files, serving_dir, run_dir, tracker, started, scratch)
+    except BaseException:
+        tracker.end("FAILED")
+        tracker.close(TRACKING_WAIT_S)
+        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    tracker.close(TRACKING_WAIT_S)
+    return result
+
+
+def _train_full(spec: QuickTestSpec, transform_dir: str, train_files: list[str], serving_dir: str, run_dir: str,
+                tracker: TrackedRun, started: float, scratch: str) -> MetricsReport:
+    from experiments_platform.pipeline.trainer import EVALUATION_FILE, TRACKING_WAIT_S, EpochLogger
+
+    full = spec.full_training
+    assert full is not None
+    tf.keras.utils.set_random_seed(_trainer_seed(spec))
+    transform = tft.TFTransformOutput(transform_dir)
+    sizes = {name: transform.vocabulary_size_by_name(name) for _, name, _ in vocabulary_features(spec.features)}
+    query_inputs = tower_inputs(spec.features, "query", sizes)
+    candidate_inputs = tower_inputs(spec.features, "candidate", sizes)
+    query_names = [i.name for i in query_inputs]
+    candidate_names = [i.name for i in candidate_inputs]
+    vocabulary_names = [name for _, name, _ in vocabulary_features(spec.features)]
+    splits = Splits(train_files, transform, query_names + candidate_names, scratch)
+
+    timings: dict[str, float] = {}
+    mark = time.monotonic()
+    keys = {name: collect(stream(splits.files[name], transform, (QUERY_KEY, CANDIDATE_KEY)))
+            for name in ("train", "test")}
+    keys["eval"] = collect(stream(splits.files["eval"], transform, {QUERY_KEY, CANDIDATE_KEY, *vocabulary_names}))
+    corpus = load_corpus(candidate_examples(spec.queries), transform)
+    probability = probability_table(keys["train"][CANDIDATE_KEY])
+    eval_positives = corpus_positions(corpus[CANDIDATE_KEY], keys["eval"][CANDIDATE_KEY])
+    timings["load_s"] = time.monotonic() - mark
+
+    model = build_model(query_inputs, candidate_inputs, spec.model, spec.parameters.learning_rate)
+    batch = spec.parameters.batch_size
+    corpus_inputs = select(corpus, candidate_names)
+
+    def candidate_embeddings() -> np.ndarray:
+        dataset = tf.data.Dataset.from_tensor_slices(corpus_inputs).batch(EMBED_BATCH)
+        return embed(model.candidate_tower, dataset, candidate_names)
+
+    def query_embeddings(split: str) -> np.ndarray:
+        return embed(model.query_tower, splits.rows(split).batch(EMBED_BATCH), query_names)
+
+    def validation_recall() -> dict[int, float]:
+        result = recall_at_k(query_embeddings("eval"), candidate_embeddings(), eval_positives, RECALL_KS)
+        return result.recall
+
+    stopping = EarlyStopping(full, validation_recall)
+    epochs = EpochLogger(tracker)
+    mark = time.monotonic()
+    model.fit(
+        splits.batches("train", batch, probability, seed=_trainer_seed(spec)),
+        validation_data=splits.batches("eval", batch, probability),
+        epochs=full.max_epochs, callbacks=[stopping, epochs], verbose=0,
+    )
+    stopping.restore_best()
+    timings["fit_s"] = time.monotonic() - mark
+    log.info("early stopping", extra=fields(best_epoch=stopping.best_epoch, best_value=stopping.best_value,
+                                            epochs_run=stopping.epochs_run))
+
+    mark = time.monotonic()
+    test_loss = model.evaluate(splits.batches("test", batch, probability), return_dict=True, verbose=0)["loss"]
+    test_queries = query_embeddings("test")
+    candidates = candidate_embeddings()
+    recall = recall_report(test_queries, candidates, keys["test"], keys["train"], corpus)
+    timings["evaluate_s"] = time.monotonic() - mark
+
+    tracker.flush(TRACKING_WAIT_S)
+    report = evaluation_report(
+        spec, mlflow_run_id=tracker.run_id, mlflow_experiment_id=tracker.experiment_id, test_loss=test_loss,
+        history=epochs.history, recall=recall,
+        vocabularies=vocabulary_report(spec.features, sizes, keys["eval"]),
+        splits=keys, corpus=corpus, timings={**timings, "trainer_s": time.monotonic() - started},
+    ).model_copy(update={"training": stopping.section(full.source_experiment_id)})
+    tf.io.gfile.makedirs(run_dir)
+    with tf.io.gfile.GFile(f"{run_dir}/{EVALUATION_FILE}", "w") as out:
+        out.write(report.to_json())
+    buffer = io.BytesIO()
+    np.save(buffer, test_queries)
+    with tf.io.gfile.GFile(f"{run_dir}/{TEST_QUERIES_FILE}", "wb") as out:
+        out.write(buffer.getvalue())
+    export_serving_model(model, transform, spec, corpus[CANDIDATE_KEY], candidates, serving_dir)
+    write_serving_check(model, transform, spec, splits.files["test"], corpus[CANDIDATE_KEY], candidates, serving_dir)
+    log.info("full training finished", extra=fields(**report.final, **timings))
+    return report
+
+
+def run_fn(fn_args: Any) -> None:
+    """TFX Trainer entry point of a full training (``definition.FULL_RUN_FN``)."""
+    spec = QuickTestSpec.from_json(fn_args.custom_config["spec"])
+    if spec.full_training is None:
+        raise ValueError("full_training: the spec of a full training's Trainer has no full_training block")
+    train_full(spec, fn_args.transform_output, list(fn_args.train_files), fn_args.serving_model_dir,
+               fn_args.model_run_dir)
+
+
+def query_raw_columns(spec: QuickTestSpec) -> list[str]:
+    """The raw columns a buyer's request carries: the query tower's features and its crosses' columns."""
+    columns = [f.column for f in spec.features.query_features]
+    for cross in spec.features.cross_features:
+        if cross.tower == "query":
+            columns += [c for c in cross.columns if c not in columns]
+    return columns
+
+
+class ServingModel(tf.Module):
+    """Raw buyer features → Transform graph → query tower → exact top-k over the corpus embeddings."""
+
+    def __init__(self, transform: tft.TFTransformOutput, query_tower: tf.keras.Model, query_names: list[str],
+                 columns: list[str], candidate_keys: np.ndarray, candidate_embeddings: np.ndarray,
+                 top_k: int) -> None:
+        super().__init__()
+        raw = transform.raw_feature_spec()
+        missing = [c for c in columns if c not in raw]
+        if missing:
+            raise ValueError(f"features: query columns {missing} are not in the Transform graph's raw schema")
+        self.raw_specs = {c: raw[c] for c in columns}
+        self.transform_layer = transform.transform_features_layer()
+        self.query_tower = query_tower
+        self.query_names = list(query_names)
+        self.top_k = min(top_k, len(candidate_keys))
+        self.index = tfrs.layers.factorized_top_k.BruteForce(k=self.top_k)
+        self.index.index(tf.constant(candidate_embeddings, tf.float32),
+                         identifiers=tf.constant([_text(k) for k in candidate_keys.tolist()]))
+        signature = {c: tf.TensorSpec([None], spec.dtype, name=c) for c, spec in self.raw_specs.items()}
+        self.serve = tf.function(self._serve, input_signature=[signature])
+
+    def _serve(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        raw: dict[str, Any] = {}
+        for column, spec in self.raw_specs.items():
+            value = features[column]
+            if isinstance(spec, tf.io.FixedLenFeature):
+                raw[column] = tf.reshape(value, [-1, *spec.shape])
+            else:  # VarLenFeature: one value per buyer
+                raw[column] = tf.RaggedTensor.from_tensor(tf.expand_dims(value, 1)).to_sparse()
+        transformed = self.transform_layer(raw)
+        embeddings = self.query_tower({name: transformed[name] for name in self.query_names})
+        scores, ids = self.index(embeddings, k=self.top_k)
+        return {"ids": ids, "scores": scores}
+
+
+def _text(key: Any) -> bytes:
+    return key if isinstance(key, bytes) else str(key).encode()
+
+
+def export_serving_model(model: TwoTowerModel, transform: tft.TFTransformOutput, spec: QuickTestSpec,
+                         candidate_keys: np.ndarray, candidate_embeddings: np.ndarray, serving_dir: str) -> None:
+    """The SavedModel (``serving_default``: raw buyer features → ``ids``, ``scores``) and the embeddings."""
+    assert spec.full_training is not None
+    query_names = [i.name for i in model.query_tower.model_inputs]
+    serving = ServingModel(transform, model.query_tower, query_names, query_raw_columns(spec), candidate_keys,
+                           candidate_embeddings, spec.full_training.top_k)
+    tf.saved_model.save(serving, serving_dir, signatures={SIGNATURE: serving.serve})
+    tf.io.gfile.makedirs(f"{serving_dir}/assets.extra")
+    buffer = io.BytesIO()
+    np.savez(buffer, keys=np.array([_text(k) for k in candidate_keys.tolist()]), embeddings=candidate_embeddings)
+    with tf.io.gfile.GFile(f"{serving_dir}/{EMBEDDINGS_FILE}", "wb") as out:
+        out.write(buffer.getvalue())
+
+
+def _plain(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value.item() if hasattr(value, "item") else value
+
+
+def write_serving_check(model: TwoTowerModel, transform: tft.TFTransformOutput, spec: QuickTestSpec,
+                        test_files: list[str], candidate_keys: np.ndarray, candidate_embeddings: np.ndarray,
+                        serving_dir: str) -> dict[str, Any]:
+    """The first test buyer's raw query features and the top ``CHECK_K`` ids of the evaluation's exact ranking
+    (``recall.exact_scores``, ties to the earlier candidate), written beside the SavedModel."""
+    from experiments_platform.pipeline.recall import exact_scores
+
+    columns = query_raw_columns(spec)
+    raw_spec = {c: transform.raw_feature_spec()[c] for c in columns}
+    first = next(iter(tf.data.TFRecordDataset(test_files, compression_type="GZIP").take(1)))
+    parsed = tf.io.parse_example(tf.reshape(first, [1]), raw_spec)
+    request: dict[str, Any] = {}
+    for column, value in parsed.items():
+        values = tf.sparse.to_dense(value).numpy().reshape(-1) if isinstance(value, tf.SparseTensor) \
+            else value.numpy().reshape(-1)
+        request[column] = _plain(values[0])
+    transformed = transform.transform_features_layer()(parsed)
+    query = model.query_tower({i.name: transformed[i.name] for i in model.query_tower.model_inputs}).numpy()[0]
+    scores = exact_scores(query[None, :], candidate_embeddings)
+    order = np.lexsort((np.arange(len(scores)), -scores))[:CHECK_K]
+    check = {"inputs": request, "top_ids": [_text(candidate_keys[i]).decode() for i in order],
+             "top_scores": [float(scores[i]) for i in order]}
+    with tf.io.gfile.GFile(f"{serving_dir}/{SERVING_CHECK_FILE}", "w") as out:
+        out.write(json.dumps(check, indent=2))
+    return check
