@@ -190,6 +190,18 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def settle(pid: int, timeout_s: float = 90.0, busy: float = 0.05) -> float:
+    """Wait until the gateway's processes use under ``busy`` of a core over a second (the stack's start-up,
+    e.g. the pipeline worker it prewarms, is over); seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        before = cpu_seconds(pid)
+        time.sleep(1.0)
+        if cpu_seconds(pid) - before < busy:
+            break
+    return time.monotonic() - started
+
+
 def start_gateway(data_dir: Path, port: int, max_in_flight: int | None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PLATFORM_DATA_DIR": str(data_dir)}
     if max_in_flight is not None:
@@ -225,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         process = start_gateway(data_dir, port, args.max_in_flight)
         url = f"http://127.0.0.1:{port}"
         try:
-            print(f"gateway (gunicorn, as make run) up in {time.monotonic() - started:.1f} s at {url}", flush=True)
+            print(f"gateway (gunicorn, as make run) up in {time.monotonic() - started:.1f} s at {url}; "
+                  f"start-up work over after {settle(process.pid):.1f} s more", flush=True)
             warm = request_paths(ids, 40, rng)
             asyncio.run(run_rate(url, warm, 20, args.timeout))
             results = []
