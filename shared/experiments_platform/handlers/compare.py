@@ -16,9 +16,11 @@ from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.features import CrossFeature, Feature
 from experiments_platform.domain.metrics import ABSENT, duration_text
 from experiments_platform.domain.metrics_report import final_metrics
+from experiments_platform.domain.noise import spread
 from experiments_platform.errors import InvalidInput
 from experiments_platform.handlers.experiments import duration_s, get_experiment, summarize
 from experiments_platform.ports.documents import DocumentStore
+from experiments_platform.repositories.experiment_index import ExperimentIndex
 
 MIN_EXPERIMENTS = 2
 MAX_EXPERIMENTS = 5
@@ -115,12 +117,42 @@ def row(
     }
 
 
-def _results_rows(experiments: Sequence[Experiment], docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _seed_group_row(experiments: Sequence[Experiment], documents: DocumentStore) -> list[dict[str, Any]]:
+    """The primary metric's mean ± std over each experiment's seed group (decision 065), when one has a group."""
+    groups = [e.sweep.seed_group if e.sweep and e.sweep.repeats > 1 else None for e in experiments]
+    if not any(groups):
+        return []
+    values: dict[str, list[float]] = {}
+    for d in ExperimentIndex.of(documents).snapshot().documents:
+        membership = d.get("sweep") or {}
+        value = final_metrics(d.get("results")).get(metrics.PRIMARY_METRIC)
+        if d.get("status") == "completed" and value is not None and int(membership.get("repeats") or 1) > 1:
+            values.setdefault(f"{membership.get('sweep_id')}/{membership.get('cell_key')}", []).append(value)
+    metric = metrics.spec(metrics.PRIMARY_METRIC)
+
+    def display(s: Mapping[str, Any] | None) -> str:
+        if not s:
+            return ABSENT
+        std = s.get("std")
+        band = "" if std is None else f" ± {std * 100:.{metric.digits}f} pp" if metric.is_rate \
+            else f" ± {metric.display(std)}"
+        return f"{metric.display(s['mean'])}{band} (n={s['n']})"
+
+    spreads: list[dict[str, Any] | None] = []
+    for group in groups:
+        s = spread(values.get(group, [])) if group else None
+        spreads.append(s.to_document() if s else None)
+    return [row("seed_group", f"{metric.label} over its seed group", spreads, display)]
+
+
+def _results_rows(experiments: Sequence[Experiment], docs: Sequence[Mapping[str, Any]],
+                  documents: DocumentStore) -> list[dict[str, Any]]:
     finals = [final_metrics(e.results) for e in experiments]
     rows = [row("status", "Status", [e.status.value for e in experiments])]
     for name in sorted({name for final in finals for name in final}, key=metrics.display_order):
         metric = metrics.spec(name)
         rows.append(row(name, metric.label, [final.get(name) for final in finals], metric.display, metric.direction))
+    rows += _seed_group_row(experiments, documents)
     rows.append(row("duration_s", "Duration", [duration_s(d) for d in docs], format_duration))
     estimates = [e.estimate.cost_usd if e.estimate else None for e in experiments]
     if any(v is not None for v in estimates):
@@ -140,6 +172,7 @@ def _training_rows(experiments: Sequence[Experiment]) -> list[dict[str, Any]]:
         row("optimizer", "Optimizer", [e.model_config_snapshot.optimizer for e in experiments]),
         row("hardware_tier", "Hardware tier", [x.hardware_tier for x in p]),
         row("seed", "Seed", [x.seed for x in p]),
+        row("training_seed", "Training seed", [x.trainer_seed for x in p]),
     ]
 
 
@@ -220,7 +253,7 @@ def compare_experiments(documents: DocumentStore, experiment_ids: Any) -> dict[s
             for i, experiment_id in enumerate(experiment_ids)]
     experiments = [Experiment.model_validate(d) for d in docs]
     sections = [
-        ("results", "Results", _results_rows(experiments, docs)),
+        ("results", "Results", _results_rows(experiments, docs, documents)),
         ("training", "Training parameters", _training_rows(experiments)),
         ("sampling", "Sampling", _sampling_rows(experiments)),
         ("dataset", "Dataset", _dataset_rows(experiments)),
