@@ -53,7 +53,7 @@ def test_nothing_is_public() -> None:
 def test_bucket_lifecycles_follow_the_spec() -> None:
     buckets = parse(TERRAFORM / "environments" / "dev" / "main.tf")["locals"][0]["buckets"]
     ages = {name: spec["delete_age_days"] for name, spec in buckets.items()}
-    assert ages == {"pipeline-root": 7, "artifacts": 30, "staging": 3, "mlflow-artifacts": 0}
+    assert ages == {"pipeline-root": 7, "artifacts": 30, "staging": 3, "mlflow-artifacts": 0, "data": 0}  # data: kept
 
 
 def test_terraform_is_formatted() -> None:

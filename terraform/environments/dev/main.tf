@@ -14,6 +14,7 @@ locals {
   apis = [
     "aiplatform.googleapis.com", "artifactregistry.googleapis.com", "bigquery.googleapis.com",
     "cloudbuild.googleapis.com", "cloudscheduler.googleapis.com", "compute.googleapis.com", "dataflow.googleapis.com",
+    "eventarc.googleapis.com",
     "firestore.googleapis.com", "iam.googleapis.com", "iap.googleapis.com", "logging.googleapis.com",
     "pubsub.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com", "sqladmin.googleapis.com",
     "storage.googleapis.com",
@@ -40,6 +41,7 @@ locals {
     artifacts        = { purpose = "experiment specs, compiled pipelines, metrics and artifact indexes", delete_age_days = 30 }
     staging          = { purpose = "Dataflow staging and temp files, build scratch", delete_age_days = 3 }
     mlflow-artifacts = { purpose = "MLflow run artifacts (kept)", delete_age_days = 0 }
+    data             = { purpose = "dataset files (object finalized events refresh or register datasets)", delete_age_days = 0 }
   }
 
   accounts = {
@@ -52,8 +54,10 @@ locals {
       project_roles = ["roles/datastore.user", "roles/bigquery.metadataViewer", "roles/cloudbuild.builds.editor"]
     }
     "status-watcher" = {
-      description   = "status_watcher: build and pipeline events, cancel, reconcile"
-      project_roles = ["roles/datastore.user", "roles/cloudbuild.builds.editor", "roles/aiplatform.user"]
+      description = "status_watcher: build and pipeline events, cancel, reconcile"
+      # aiplatform.user: Get/CancelPipelineJob and List/CancelCustomJob (the Trainer's child job);
+      # dataflow.developer: list and cancel the experiment's Dataflow jobs (issue 13 item 6)
+      project_roles = ["roles/datastore.user", "roles/cloudbuild.builds.editor", "roles/aiplatform.user", "roles/dataflow.developer"]
     }
     "artifact-reader" = {
       description   = "artifact_reader: metrics, component logs, artifacts, data insights through tfdv_parser"
@@ -82,6 +86,10 @@ locals {
     }
     "reconcile-scheduler" = {
       description   = "OIDC identity of the reconcile sweep"
+      project_roles = []
+    }
+    "eventarc-trigger" = {
+      description   = "OIDC identity of the data-source Eventarc triggers (eventReceiver granted by modules/data_events)"
       project_roles = []
     }
   }
@@ -158,7 +166,7 @@ locals {
 
   invokers = {
     api_gateway     = []
-    submitter       = [module.identities.members["pubsub-push"]]
+    submitter       = [module.identities.members["pubsub-push"], module.identities.members["eventarc-trigger"]]
     status_watcher  = [module.identities.members["pubsub-push"], module.identities.members["reconcile-scheduler"]]
     artifact_reader = [module.identities.members["api-gateway"]]
     tfdv_parser     = [module.identities.members["artifact-reader"]] # statistics, schema and report page
@@ -175,6 +183,8 @@ locals {
     { bucket = "pipeline-root", account = "artifact-reader", role = "roles/storage.objectViewer" },
     { bucket = "pipeline-root", account = "tfdv-parser", role = "roles/storage.objectViewer" },
     { bucket = "staging", account = "pipeline-runner", role = "roles/storage.objectAdmin" },
+    { bucket = "data", account = "submitter", role = "roles/storage.objectViewer" },        # registers dropped files
+    { bucket = "data", account = "pipeline-runner", role = "roles/storage.objectCreator" }, # pipelines drop files
   ]
 
   acts_as = [
@@ -321,5 +331,17 @@ module "reconcile" {
   audience              = module.services["status_watcher"].url
   service_account_email = module.identities.emails["reconcile-scheduler"]
   attempt_deadline_s    = local.services["status_watcher"].timeout_s
+  schedule              = "* * * * *" # every minute: it polls running experiments' jobs (issue 13 item 5)
   depends_on            = [google_project_service.api]
+}
+
+module "data_events" { # Eventarc: a dataset's source changed → the submitter refreshes or registers it
+  source                        = "../../modules/data_events"
+  project_id                    = var.project_id
+  region                        = var.region
+  service_name                  = module.services["submitter"].name
+  data_bucket                   = module.storage.names["data"]
+  bucket_location               = lower(var.region)
+  trigger_service_account_email = module.identities.emails["eventarc-trigger"]
+  depends_on                    = [google_project_service.api]
 }
