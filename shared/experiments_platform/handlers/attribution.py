@@ -209,7 +209,10 @@ def attribution_view(docs: Sequence[Doc], metric: str = metrics.PRIMARY_METRIC, 
     result = attribute(rows, spec.direction) if rows else None
     scale = 100 if spec.is_rate else 1
     parameters = []
+    order = {name: i for i, name in enumerate(ATTRIBUTION_AXES)}
     for p in result.parameters if result else []:
+        if any(order[other] < order[p.parameter] for other in p.confounded_with):
+            continue  # one row for parameters that changed together: the first axis, naming the others
         doc = p.to_document()
         doc["label"] = AXES[p.parameter].label
         doc["effect_pp"] = p.effect * scale
