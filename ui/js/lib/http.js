@@ -31,8 +31,41 @@ export class ApiError extends Error {
   }
 }
 
-/** Fetch JSON; resolve to the parsed body, reject with `ApiError` (or a network `Error`). */
+/** Retries of a GET the gateway refused as overloaded (503 `OVERLOADED`, decision 058), each after its `Retry-After`. */
+export const OVERLOAD_RETRIES = 3;
+
+function retryDelayMs(response) {
+  const seconds = Number(response.headers.get("Retry-After"));
+  return Math.min(Math.max(Number.isFinite(seconds) ? seconds : 1, 0.2), 10) * 1000;
+}
+
+function pause(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(new DOMException("Aborted", "AbortError"));
+    }, { once: true });
+  });
+}
+
+/**
+ * Fetch JSON; resolve to the parsed body, reject with `ApiError` (or a network `Error`). A GET the
+ * gateway refuses as overloaded is sent again after its `Retry-After`, up to `OVERLOAD_RETRIES` times.
+ */
 export async function request(method, url, body, { signal } = {}) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await requestOnce(method, url, body, signal);
+    } catch (error) {
+      const overloaded = error instanceof ApiError && error.status === 503 && error.code === "OVERLOADED";
+      if (method !== "GET" || !overloaded || attempt >= OVERLOAD_RETRIES) throw error;
+      await pause(error.retryAfterMs, signal);
+    }
+  }
+}
+
+async function requestOnce(method, url, body, signal) {
   const init = { method, headers: { Accept: "application/json" }, signal };
   if (body instanceof FormData) {
     init.body = body; // multipart: the browser sets Content-Type with its boundary
@@ -56,7 +89,11 @@ export async function request(method, url, body, { signal } = {}) {
       parsed = { message: text.slice(0, 300) };
     }
   }
-  if (!response.ok) throw new ApiError(response.status, parsed);
+  if (!response.ok) {
+    const error = new ApiError(response.status, parsed);
+    error.retryAfterMs = retryDelayMs(response);
+    throw error;
+  }
   return parsed;
 }
 
