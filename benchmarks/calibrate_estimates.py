@@ -53,7 +53,11 @@ def _measure_child(sample_percent: int) -> None:
         uri, server = quicktest.start_mlflow(base)
         try:
             load_before = os.getloadavg()[0]
-            result = quicktest.run_once(base / "run", data_dir, "default", uri)
+            runners = quicktest.Runners(base / "run")
+            try:
+                result = quicktest.run_once(runners, base / "run", data_dir, "default", uri, "calibrate")
+            finally:
+                runners.close()
             load_after = os.getloadavg()[0]
         finally:
             server.terminate()
@@ -150,25 +154,11 @@ def quicktest_runs(path: Path, args: argparse.Namespace) -> list[dict[str, Any]]
 
 
 def fit_line(points: list[tuple[float, float]], prior_fixed: float) -> tuple[float, float]:
-    """Least-squares ``t = a + b·x`` with a, b ≥ 0; one distinct x keeps ``a = prior_fixed``."""
-    xs = [x for x, _ in points]
-    if len(set(xs)) < 2:
-        mean_x = sum(xs) / len(xs)
-        mean_t = sum(t for _, t in points) / len(points)
-        fixed = min(prior_fixed, mean_t)
-        return fixed, max(0.0, (mean_t - fixed) / mean_x) if mean_x else 0.0
-    n = len(points)
-    mean_x = sum(xs) / n
-    mean_t = sum(t for _, t in points) / n
-    sxx = sum((x - mean_x) ** 2 for x in xs)
-    slope = sum((x - mean_x) * (t - mean_t) for x, t in points) / sxx
-    if slope < 0:
-        return mean_t, 0.0
-    fixed = mean_t - slope * mean_x
-    if fixed < 0:
-        slope = sum(x * t for x, t in points) / sum(x * x for x in xs)
-        return 0.0, slope
-    return fixed, slope
+    """The domain's fit (``estimate_learning.fit_line``), the one a deployment refits with as runs complete."""
+    sys.path.insert(0, str(REPO / "shared"))
+    from experiments_platform.domain.estimate_learning import fit_line as domain_fit_line
+
+    return domain_fit_line(points, prior_fixed)
 
 
 def units(run: dict[str, Any], stage: str) -> float:
@@ -200,6 +190,26 @@ def refit(constants: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, An
     return {**constants, "calibration": calibration}
 
 
+def evaluate(constants: dict[str, Any], runs: list[dict[str, Any]]) -> float:
+    """Leave one out: each run estimated by the deployment's learning (``estimate_learning``) from the
+    others, as if it had been launched last; prints each error and the median absolute error."""
+    import statistics
+
+    from experiments_platform.domain.estimate_learning import leave_one_out
+    from experiments_platform.domain.estimates import CalibrationRun, EstimateConstants
+
+    typed = [CalibrationRun.model_validate(run) for run in runs]
+    static = EstimateConstants.model_validate(constants)
+    errors = []
+    for run, estimated, actual in leave_one_out(typed, static):
+        error = (estimated - actual) / actual
+        errors.append(abs(error))
+        print(f"{run.source}: estimated {estimated:.1f} s, actual {actual:.1f} s, error {error:+.0%}", file=sys.stderr)
+    median = statistics.median(errors)
+    print(f"median absolute error over {len(errors)} runs: {median:.0%} (target 25 %)", file=sys.stderr)
+    return median
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quicktest", type=Path, nargs="*", default=[], help="benchmarks/quicktest.py outputs")
@@ -210,6 +220,8 @@ def main() -> None:
     parser.add_argument("--train-fraction", type=float, default=0.8)
     parser.add_argument("--forget-stored-runs", action="store_true")
     parser.add_argument("--write", action="store_true", help=f"store the result in {CONSTANTS.relative_to(REPO)}")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="estimate each run from the others (leave one out) and print the errors and their median")
     parser.add_argument("--_measure-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._measure_child:
@@ -227,6 +239,8 @@ def main() -> None:
     if not runs:
         raise SystemExit("no runs: pass --quicktest or --measure")
     updated = refit(constants, runs)
+    if args.evaluate:
+        evaluate(constants, runs)
 
     from experiments_platform.domain.estimates import EstimateConstants
 

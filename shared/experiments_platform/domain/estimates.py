@@ -45,6 +45,10 @@ DATA_STAGES = (Stage.EXAMPLES, Stage.STATS, Stage.SCHEMA, Stage.TRANSFORM)
 DATAFLOW_STAGES = (Stage.STATS, Stage.TRANSFORM)
 BYTES_PER_PARAMETER_TRAINING = 12  # float32 weight plus two optimizer slots
 UNKNOWN_CORPUS_CAP = 100_000
+REFERENCE_FEATURES = 2
+"""Features of the calibration runs (a user id and an item id): data-stage units are rows × features / 2."""
+CACHED_STAGE_S = 0.5
+"""A data stage that is a cache hit, until runs here measure it (``Calibration.cached_stage_s``)."""
 
 
 class _Model(BaseModel):
@@ -91,6 +95,13 @@ class CalibrationRun(_Model):
     model_cost_ratio: float = Field(default=1.0, gt=0, description="model cost per example vs the reference model")
     stages: dict[Stage, float]
     overhead_s: float | None = Field(default=None, description="pipeline wall time outside its components")
+    features: int = Field(default=REFERENCE_FEATURES, ge=1, description="features of both towers and crosses")
+    eval_pairs: float = Field(default=0.0, ge=0, description="(test query, candidate) pairs of the exact recall@k")
+    output_dim: int = Field(default=32, ge=1)
+    target: Literal["local", "vertex"] = "local"
+    hardware_tier: HardwareTier | None = None
+    cached: list[Stage] = Field(default_factory=list, description="stages that were cache hits")
+    data_key: str = Field(default="", description="estimate_learning.data_key: equal keys share cached data stages")
 
 
 class Calibration(_Model):
@@ -104,6 +115,7 @@ class Calibration(_Model):
     fitted_at: str
     pipeline_overhead_s: float = Field(default=0.0, ge=0, description="local pipeline start and hand-offs")
     stages: dict[Stage, StageModel]
+    cached_stage_s: dict[Stage, float] = Field(default_factory=dict, description="a data stage's cache hit")
     runs: list[CalibrationRun]
 
 
@@ -161,6 +173,11 @@ class Workload:
     columns: int
     eval_pairs: float = 0.0
     output_dim: int = 32
+    features: int = REFERENCE_FEATURES
+    cached_data: bool = False
+    """Whether the data stages will be cache hits (an earlier run had the same data, split and features)."""
+    cost_ratio: float | None = None
+    """The model cost ratio when known (a measured run's), else computed from ``flops_per_example``."""
 
     @property
     def model_memory_gb(self) -> float:
@@ -187,6 +204,8 @@ class Workload:
             columns=len(dataset.all_columns()),
             eval_pairs=rows * test_fraction * candidate_corpus(dataset, feature_config, rows),
             output_dim=size.output_dim,
+            features=max(1, len(feature_config.query_features) + len(feature_config.candidate_features)
+                         + len(feature_config.cross_features)),
         )
 
 
@@ -281,19 +300,29 @@ def model_cost_ratio(flops_per_example: float, constants: EstimateConstants) -> 
     return share + (1 - share) * flops_per_example / calibration.reference_model_flops
 
 
+def stage_units(stage: Stage, workload: Workload, constants: EstimateConstants | None = None) -> float:
+    """Thousands of units of ``stage``: rows × features / 2 for the data stages, reference-model
+    example-epochs for Train, none for Compile."""
+    if stage == Stage.TRAIN:
+        ratio = workload.cost_ratio
+        if ratio is None:
+            ratio = model_cost_ratio(workload.flops_per_example, constants or load_constants())
+        return workload.train_examples * workload.epochs * ratio / 1000
+    if stage == Stage.COMPILE:
+        return 0.0
+    return workload.rows * workload.features / REFERENCE_FEATURES / 1000
+
+
 def reference_seconds(workload: Workload, constants: EstimateConstants) -> dict[Stage, float]:
-    """Stage times on the reference machine (the calibration runs' machine)."""
-    models = constants.calibration.stages
+    """Stage times on the reference machine (the calibration runs' machine); cache hits for cached data stages."""
+    calibration = constants.calibration
     out = {}
     for stage in STAGE_ORDER:
-        model = models[stage]
-        if stage == Stage.TRAIN:
-            units = workload.train_examples * workload.epochs * model_cost_ratio(workload.flops_per_example, constants)
-        elif stage == Stage.COMPILE:
-            units = 0
-        else:
-            units = workload.rows
-        out[stage] = model.fixed_s + model.per_unit_s * units / 1000
+        if workload.cached_data and stage in DATA_STAGES:
+            out[stage] = calibration.cached_stage_s.get(stage, CACHED_STAGE_S)
+            continue
+        model = calibration.stages[stage]
+        out[stage] = model.fixed_s + model.per_unit_s * stage_units(stage, workload, constants)
     out[Stage.TRAIN] += evaluation_seconds(workload, constants)
     return out
 

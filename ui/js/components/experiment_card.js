@@ -1,5 +1,6 @@
 /** One experiment as a card: identity, configs, key parameters, stage bar, View and Cancel. */
 import { h } from "../lib/dom.js";
+import { estimateOutcome, outcomeText } from "../lib/estimates.js";
 import { dateTime, duration, secondsBetween, truncate } from "../lib/format.js";
 import { formatMetric, metricLabel, primaryMetric } from "../lib/metrics.js";
 import { currentStage, isActive, isCancellable, statusClass } from "../lib/status.js";
@@ -21,6 +22,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
   const stage = currentStage(experiment);
   const cancelling = experiment.cancel_requested && isActive(experiment);
   const elapsed = secondsBetween(experiment.started_at || experiment.created_at, experiment.finished_at);
+  const outcome = estimateOutcome(experiment);
 
   const viewButton = h("button", { type: "button", class: "success", onClick: () => onView(experiment) }, "View");
   const cancelButton = h(
@@ -88,6 +90,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
         { class: "caption" },
         h("span", { class: statusClass(experiment.status) === "status-failed" ? "delta-down" : "" }, ...caption),
         h("span", { class: "muted" }, elapsed != null ? (isActive(experiment) ? `elapsed ${duration(elapsed)}` : `took ${duration(elapsed)}`) : ""),
+        outcome ? h("span", { class: "muted estimate-outcome", title: "The launch estimate against the run's duration" }, ` · ${outcomeText(outcome)}`) : null,
       ),
     ),
   );

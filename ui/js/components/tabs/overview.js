@@ -1,5 +1,6 @@
 /** Overview tab: status and stages, results against the popularity baseline and the previous best, configuration, parameters, failure. */
 import { h, mount } from "../../lib/dom.js";
+import { estimateOutcome, outcomeText } from "../../lib/estimates.js";
 import { dash, dateTime, duration, int, isNum, secondsBetween, usd } from "../../lib/format.js";
 import { formatMetric, formatMetricDelta, metricLabel, metricsWhere, recallKs, reportValue } from "../../lib/metrics.js";
 import { baselineRecall, EXCLUDING, protocol, randomRecall, recall } from "../../lib/results.js";
@@ -33,14 +34,19 @@ function overview(e) {
 function stageTimes(e) {
   const total = secondsBetween(e.started_at || e.created_at, e.finished_at);
   const estimate = e.estimate;
+  const outcome = estimateOutcome(e);
   return h("dl", { class: "kv", style: { marginTop: "0.75rem" } },
     h("dt", {}, "Created"), h("dd", {}, dateTime(e.created_at)),
     h("dt", {}, "Started / finished"), h("dd", {}, `${dateTime(e.started_at)} → ${dateTime(e.finished_at)}`),
-    h("dt", {}, "Duration"), h("dd", {}, total != null ? duration(total) : "—", estimate ? h("span", { class: "muted" }, ` (estimated ~${duration(estimate.duration_s)} on ${estimate.hardware_tier}, ~${usd(estimate.cost_usd)})`) : null),
-    h("dt", {}, "Stage times"), h("dd", {}, STAGES.map((s) => {
+    h("dt", {}, "Duration"), h("dd", { id: "duration-vs-estimate" }, total != null ? duration(total) : "—", estimate ? h("span", { class: "muted" }, outcome
+      ? ` (${outcomeText(outcome)} on ${estimate.hardware_tier}, ~${usd(estimate.cost_usd)})`
+      : ` (estimated ~${duration(estimate.duration_s)} on ${estimate.hardware_tier}, ~${usd(estimate.cost_usd)})`) : null),
+    h("dt", {}, "Stage times"), h("dd", { id: "stage-times" }, STAGES.map((s) => {
       const st = e.stages?.[s.key];
       const took = st?.started_at && st?.finished_at ? secondsBetween(st.started_at, st.finished_at) : null;
-      return took != null ? `${s.label} ${duration(took)}${st.cached ? " (cached)" : ""}` : null;
+      const planned = estimate?.stage_durations_s?.[s.key];
+      const versus = outcome && planned != null ? ` (est. ${duration(planned)})` : "";
+      return took != null ? `${s.label} ${duration(took)}${st.cached ? " (cached)" : ""}${versus}` : null;
     }).filter(Boolean).join(" · ") || "—"),
   );
 }
