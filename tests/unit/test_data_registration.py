@@ -11,6 +11,7 @@ import pytest
 from experiments_platform.adapters.duckdb_warehouse import DuckDBWarehouse
 from experiments_platform.data.registration import DatasetRequest, FeatureTableRequest, file_source, register_dataset
 from experiments_platform.errors import InvalidInput
+from pydantic import ValidationError
 
 ORDERS = pa.table({
     "customer_id": ["c1", "c2", "c1", "c3"],
@@ -93,7 +94,9 @@ def test_column_types_must_fit_their_role(files):
     assert caught.value.field == "candidate_id_column"
 
 
-def test_injection_text_as_a_column_name_is_just_an_unknown_column(files):
-    with pytest.raises(InvalidInput) as caught:
-        register_dataset(DuckDBWarehouse(), request(files / "orders.parquet", query_id_column="x'); DROP TABLE t; --"))
-    assert caught.value.field == "query_id_column"
+def test_injection_text_as_a_column_name_is_refused_as_no_name(files):
+    """A column name is an identifier (decision 055): the request itself refuses other text, naming the field."""
+    with pytest.raises(ValidationError) as caught:
+        request(files / "orders.parquet", query_id_column="x'); DROP TABLE t; --")
+    [error] = caught.value.errors()
+    assert error["loc"] == ("query_id_column",) and "is not a valid name" in error["msg"]

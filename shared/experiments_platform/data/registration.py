@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from experiments_platform.domain.base import DomainModel
+from experiments_platform.domain.base import DomainModel, Identifier
 from experiments_platform.domain.dataset import Column, Dataset, FeatureTable, TableSource
 from experiments_platform.domain.names import check_identifier, unknown_name_message
 from experiments_platform.errors import InvalidInput
@@ -29,7 +29,7 @@ DATE_TYPES = ("timestamp", "date")
 
 class FeatureTableRequest(DomainModel):
     source: TableSource
-    join_key: str = Field(min_length=1)
+    join_key: Identifier
 
 
 class DatasetRequest(DomainModel):
@@ -38,9 +38,9 @@ class DatasetRequest(DomainModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
     source: TableSource
-    query_id_column: str = Field(min_length=1)
-    candidate_id_column: str = Field(min_length=1)
-    date_column: str | None = None
+    query_id_column: Identifier
+    candidate_id_column: Identifier
+    date_column: Identifier | None = None
     buyer_features: FeatureTableRequest | None = None
     product_features: FeatureTableRequest | None = None
 

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from experiments_platform.domain.names import check_identifier
+from experiments_platform.domain.names import IDENTIFIER, check_identifier
 
-Identifier = Annotated[str, AfterValidator(check_identifier)]
+Identifier = Annotated[str, AfterValidator(check_identifier), Field(json_schema_extra={"pattern": IDENTIFIER.pattern})]
+"""A column or feature name (``names.IDENTIFIER``); its JSON Schema carries the pattern."""
 
 
 def _iso_utc(value: datetime) -> str:

@@ -16,7 +16,7 @@ TABLE_REFERENCE = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){1,2}$")
 
 def check_identifier(value: str) -> str:
     """Pydantic-style validator: return ``value`` or raise ValueError naming the rule."""
-    if not isinstance(value, str) or not IDENTIFIER.match(value):
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid name: use letters, digits and underscores, "
             "starting with a letter or underscore, at most 64 characters"

@@ -8,6 +8,7 @@ the path of the offending value (``query_features[0].embedding_dim``) and whose
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import IO, Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from experiments_platform.data import registration
-from experiments_platform.domain.base import Document, DomainModel, new_id, utcnow
+from experiments_platform.domain.base import Document, DomainModel, Identifier, new_id, utcnow
 from experiments_platform.domain.dataset import Dataset
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
@@ -115,13 +116,29 @@ def invalid_from_problems(problems: list[dict[str, Any]]) -> InvalidInput:
 
 
 def validated(model: type[M], payload: Any, prefix: str = "") -> M:
-    """``model.model_validate(payload)``, raising ``InvalidInput`` with field paths."""
+    """``payload`` (a request's JSON object) as a ``model``, raising ``InvalidInput`` with field paths.
+
+    Validated as JSON in strict mode (decision 055): no coercion, so ``true`` or ``"3"`` is not a number
+    and ``0`` is not a boolean; dates and enums are read from their JSON strings. JSON has one number
+    type, so ``3.0`` is the integer 3 (as JSON Schema says), and ``3.5`` is no integer.
+    """
     if not isinstance(payload, dict):
         raise InvalidInput(f"expected a JSON object{' for ' + prefix if prefix else ''}", field=prefix or None)
     try:
-        return model.model_validate(payload)
+        return model.model_validate_json(json.dumps(_whole_numbers(payload)), strict=True)
     except ValidationError as exc:
         raise invalid_input(exc, payload, prefix) from None
+
+
+def _whole_numbers(value: Any) -> Any:
+    """``value`` with every float that is a whole number written as an integer (``3.0`` → ``3``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
 
 
 def _editable(payload: Any) -> dict[str, Any]:
@@ -197,9 +214,9 @@ class UploadRequest(DomainModel):
 
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
-    query_id_column: str = Field(min_length=1)
-    candidate_id_column: str = Field(min_length=1)
-    date_column: str | None = None
+    query_id_column: Identifier
+    candidate_id_column: Identifier
+    date_column: Identifier | None = None
 
 
 def upload_name(filename: str) -> tuple[UploadFormat, str]:
@@ -305,13 +322,20 @@ def update_model_config(documents: DocumentStore, config_id: str, payload: Any) 
 # Shared by the three kinds
 
 
-def duplicate(documents: DocumentStore, kind: ConfigKind, doc_id: str, name: str | None = None) -> Doc:
-    """A copy under a new id, named ``name`` or ``"<name> (copy)"``."""
+class DuplicateRequest(DomainModel):
+    """The optional body of a duplicate request."""
+
+    name: str = Field(default="", max_length=200, description="the copy's name; empty or left out: '<name> (copy)'")
+
+
+def duplicate(documents: DocumentStore, kind: ConfigKind, doc_id: str, payload: Any = None) -> Doc:
+    """A copy under a new id, named as ``payload`` says (a ``DuplicateRequest``) or ``"<name> (copy)"``."""
+    request = validated(DuplicateRequest, {} if payload is None else payload)
     source = kind.model.model_validate(load(documents, kind, doc_id))
-    copy_name = name if name is not None else f"{source.name} (copy)"[:200]
     now = utcnow()
-    data = {**source.to_document(), "id": new_id(), "name": copy_name, "created_at": now, "updated_at": now}
-    return _store_new(documents, kind, validated(kind.model, data))
+    copy = source.model_copy(update={"id": new_id(), "name": request.name or f"{source.name} (copy)"[:200],
+                                     "created_at": now, "updated_at": now})
+    return _store_new(documents, kind, copy)
 
 
 def _users(documents: DocumentStore, kind: ConfigKind, doc_id: str) -> list[str]:

@@ -6,6 +6,7 @@ POST), ``text`` (one string argument of those), ``query_int`` and ``query_str`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,10 +53,9 @@ def query_int(name: str, default: int, minimum: int | None = None, maximum: int 
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name}: {raw!r} is not a whole number", field=name) from None
+    if not re.fullmatch(r"-?[0-9]+", raw):
+        raise InvalidInput(f"{name}: {raw!r} is not a whole number (digits only, such as 50)", field=name)
+    value = int(raw)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
         raise InvalidInput(f"{name}: must be {bounds} (got {value})", field=name)

@@ -48,8 +48,7 @@ def _config_blueprint(
     @blueprint.post(f"/<{id_name}>/duplicate")
     def duplicate_one(**ids: str) -> tuple[Response, int]:
         body = json_body(required=False)
-        name = body.get("name") if isinstance(body, dict) else None
-        return jsonify(configs.duplicate(platform().documents, kind, ids[id_name], name)), 201
+        return jsonify(configs.duplicate(platform().documents, kind, ids[id_name], body)), 201
 
     return blueprint
 

@@ -25,6 +25,7 @@ from experiments_platform.domain.features import (
 from experiments_platform.domain.metrics import catalogue_document
 from experiments_platform.domain.model import ModelConfig, Optimizer
 from experiments_platform.domain.status import CANCELLABLE, STAGE_LABELS, STAGE_ORDER, Status
+from experiments_platform.handlers.configs import SERVER_FIELDS
 from experiments_platform.handlers.dashboard import AXES
 from experiments_platform.handlers.experiments import SELECTABLE
 from experiments_platform.web.gateway.openapi import openapi_document
@@ -59,7 +60,7 @@ def options() -> dict[str, Any]:
         "cross_feature": _defaults(CrossFeature),
         "optimizers": list(get_args(Optimizer)),
         "activations": list(get_args(model_defaults["activation"].annotation)),
-        "model_config": _defaults(ModelConfig),
+        "model_config": {k: v for k, v in _defaults(ModelConfig).items() if k not in SERVER_FIELDS},
         "statuses": [s.value for s in Status],
         "cancellable_statuses": sorted(s.value for s in CANCELLABLE),
         "selectable_statuses": [s.value for s in SELECTABLE],
