@@ -4,7 +4,7 @@
   leaderboard, heatmap and compare read it).
 - ``paired_comparison``: two runs on the same split (one protocol): per recall metric the paired
   bootstrap interval of the difference over test buyers, from each run's ``test_hits.json``.
-- ``noise_table``: an experiment against the best earlier run of its protocol, per metric:
+- ``noise_table``: an experiment against the best other run of its protocol, per metric:
   difference in percentage points, its interval (paired bootstrap when both runs have per-buyer
   hits; else Welch's from their seed groups) and better / within noise / worse.
 - ``attribution_view``: across the completed runs of one protocol, per parameter its effect on the
@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from experiments_platform.domain.noise import (
     paired_interval,
     recall_metric_parts,
     spread,
+    t_quantile_975,
     verdict,
 )
 from experiments_platform.domain.protocol import protocol_key, protocol_of
@@ -108,10 +110,13 @@ def _interval(metric: str, a: Doc, b: Doc, docs: Sequence[Doc], hits: HitsReader
             p = paired_interval(ha, hb, parts[0], parts[1], metric)
             return vb - va, p.low_pp / 100, p.high_pp / 100, "paired bootstrap over test buyers"
     sa, sb = _group_spread(docs, a, metric), _group_spread(docs, b, metric)
+    if sa is not None and sb is not None and seed_group_of(a) == seed_group_of(b) and sa.std is not None:
+        half = t_quantile_975(sa.n - 1) * sa.std * math.sqrt(2)  # two draws of one configuration
+        return vb - va, vb - va - half, vb - va + half, "repeats of one seed group"
     if sa is not None and sb is not None:
         welch = interval_from_spreads(sa, sb)
         if welch is not None:
-            return welch[0], welch[1], welch[2], "seed groups (Welch)"
+            return welch[0], welch[1], welch[2], "seed group means (Welch)"
     return vb - va, None, None, "none"
 
 
@@ -144,7 +149,7 @@ def paired_comparison(a: Doc, b: Doc, hits: HitsReader, metric_names: Sequence[s
 
 def noise_table(doc: Doc, docs: Sequence[Doc], hits: HitsReader, metric_names: Sequence[str] = TABLE_METRICS,
                 primary: str = metrics.PRIMARY_METRIC) -> dict[str, Any] | None:
-    """The experiment against the best earlier completed run of its protocol (by ``primary``), per metric."""
+    """The experiment against the best other completed run of its protocol (by ``primary``), per metric."""
     key = protocol_key(doc)
     spec = metrics.spec(primary)
     mine = final_metrics(doc.get("results"))

@@ -20,6 +20,7 @@ from experiments_platform.repositories.experiments import ExperimentRepository
 from experiments_platform.web.gateway.blueprints import (
     configs,
     dashboard,
+    decisions,
     experiments,
     insights,
     system,
@@ -38,7 +39,7 @@ def register(app: Flask, service: str) -> None:
     settings: Settings = app.extensions["platform"].settings
     app.extensions["estimator"] = _estimator(app, settings)
     for blueprint in (system.blueprint, *configs.create_config_blueprints(), experiments.blueprint,
-                      insights.blueprint, dashboard.blueprint, estimates_blueprint.blueprint,
+                      insights.blueprint, dashboard.blueprint, decisions.blueprint, estimates_blueprint.blueprint,
                       create_ui_blueprint(settings.ui_dir)):
         app.register_blueprint(blueprint)
     for key, value in COMPRESSION.items():

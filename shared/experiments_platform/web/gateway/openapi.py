@@ -10,14 +10,18 @@ from typing import Any
 import yaml
 from pydantic.json_schema import models_json_schema
 
+from experiments_platform.domain.attribution import ParameterEffect
 from experiments_platform.domain.dataset import Dataset, TableSource
 from experiments_platform.domain.experiment import Estimate, Experiment
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.metrics import MetricSpec
 from experiments_platform.domain.model import ModelConfig
+from experiments_platform.domain.noise import PairedInterval
+from experiments_platform.domain.sweep import Sweep, SweepEstimate, SweepRequest
 
 OPENAPI_YAML = Path(__file__).resolve().parent / "openapi.yaml"
-DOMAIN_MODELS = (Dataset, TableSource, FeatureConfig, ModelConfig, Experiment, Estimate, MetricSpec)
+DOMAIN_MODELS = (Dataset, TableSource, FeatureConfig, ModelConfig, Experiment, Estimate, MetricSpec, SweepRequest,
+                 Sweep, SweepEstimate, PairedInterval, ParameterEffect)
 
 
 def domain_schemas() -> dict[str, Any]:
