@@ -25,6 +25,8 @@ def test_dashboard_views_agree_with_the_api(page: Page, gateway: Gateway, seeded
     best_recall = stats["best_recall_at_100"]["value"]
     expect(cards.locator("[data-stat='best'] .value")).to_have_text(f"{best_recall * 100:.1f}%")
     expect(page.locator("#open-mlflow")).to_have_attribute("href", stats["mlflow_url"])
+    assert len(stats["protocols"]) > 1 and stats["total"] == stats["protocol"]["experiments"], "one protocol shown"
+    expect(page.locator("#dashboard-protocol")).to_have_value(stats["protocol"]["key"])
 
     rows = page.locator("#leaderboard-table [role='row'][data-id]")
     expect(rows).to_have_count(board["total"])
@@ -46,7 +48,7 @@ def test_dashboard_views_agree_with_the_api(page: Page, gateway: Gateway, seeded
     epochs = gateway.api("GET", "/api/dashboard/heatmap?metric=recall_at_100&x_axis=embedding_dims&y_axis=epochs")
     expect(page.locator("#heatmap-table tbody tr")).to_have_count(len(epochs["y_axis"]["values"]))
     expect(page.locator("#heatmap-table td.cell.best")).to_have_attribute("data-y", epochs["best"]["y"])
-    page.get_by_label("Metric", exact=True).select_option("test_loss")
+    page.locator("#heatmap-metric").select_option("test_loss")
     losses = gateway.api("GET", "/api/dashboard/heatmap?metric=test_loss&x_axis=embedding_dims&y_axis=epochs")
     expect(page.locator("#heatmap-table td.cell.best")).to_have_attribute("data-value", str(losses["best"]["value"]))
     screenshot(page, "41-dashboard-heatmap-loss")
@@ -60,8 +62,15 @@ def test_dashboard_views_agree_with_the_api(page: Page, gateway: Gateway, seeded
     with page.expect_download() as download:
         page.get_by_role("link", name="⇩ Export CSV").click()
     exported = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
-    assert len(exported) == stats["total"]
+    assert len(exported) == sum(g["experiments"] for g in stats["protocols"]), "the export has every protocol"
     assert {"id", "name", "status", "recall_at_100"} <= set(exported[0])
+
+    other = next(g for g in stats["protocols"] if g["key"] != stats["protocol"]["key"] and g["completed"])
+    page.locator("#dashboard-protocol").select_option(other["key"])
+    expect(cards.locator("[data-stat='total'] .value")).to_have_text(f"{other['experiments']:,}")
+    other_board = gateway.api("GET", f"/api/dashboard/leaderboard?page_size=1000&protocol={other['key']}")
+    expect(rows).to_have_count(other_board["total"])
+    screenshot(page, "42-dashboard-other-protocol")
 
 
 def test_empty_dataset_scope_shows_empty_states(page: Page, gateway: Gateway, seeded: SeededRuns) -> None:
@@ -88,18 +97,21 @@ def assert_one_line(boxes: list[dict[str, float]], what: str) -> None:
 
 
 @pytest.mark.parametrize("width", [1366, 1024, 800])
-def test_leaderboard_is_a_table_at_laptop_width_and_narrower(page: Page, seeded: SeededRuns, width: int) -> None:
+def test_leaderboard_is_a_table_at_laptop_width_and_narrower(page: Page, gateway: Gateway, seeded: SeededRuns,
+                                                             width: int) -> None:
+    shown = gateway.api("GET", "/api/dashboard/leaderboard?page_size=1000")["total"]  # the newest protocol's runs
+    assert shown > 2
     page.set_viewport_size({"width": width, "height": 800})
     page.goto("/#/dashboard")
     table = page.locator("#leaderboard-table")
     rows = table.locator(".lb-body [role='row']")
-    expect(rows).to_have_count(len(seeded.completed))
+    expect(rows).to_have_count(shown)
     header = boxes_of(table.locator("[role='columnheader']"))
     assert_one_line(header, f"header at {width} px")
     clipped = table.locator("[role='columnheader']").evaluate_all(
         "cells => cells.filter(c => c.offsetWidth && c.scrollWidth > c.clientWidth).map(c => c.textContent)")
     assert not clipped, f"header labels cut off at {width} px: {clipped}"
-    for index in (0, 1, len(seeded.completed) - 1):
+    for index in (0, 1, shown - 1):
         rows.nth(index).scroll_into_view_if_needed()
         row = boxes_of(rows.nth(index).get_by_role("cell"))
         assert_one_line(row, f"row {index + 1} at {width} px")

@@ -49,10 +49,29 @@ def test_a_lower_is_better_metric_finds_the_lowest_and_calls_a_drop_better(store
 
 def test_the_first_run_and_a_metric_without_direction(store: SqliteDocumentStore):
     first = results.compare_with_previous_best(store, "e1", "d", {"final": {"recall_at_100": 0.3}})
-    assert first is not None and first["summary"] == "first completed experiment on this dataset"
+    assert first is not None and first["summary"] == "first completed experiment of this protocol"
     baseline = {"final": {"popularity_recall_at_100": 0.3}}
     assert results.compare_with_previous_best(store, "e1", "d", baseline, metric="popularity_recall_at_100") is None
     assert results.compare_with_previous_best(store, "e1", "d", {"final": {}}) is None
+
+
+def test_only_runs_of_the_same_protocol_are_the_previous_best(store: SqliteDocumentStore):
+    def run(number: int, sample: int, recall: float | None) -> None:
+        store.set(COLLECTION, f"e{number}", {
+            "id": f"e{number}", "number": number, "dataset_id": "d", "status": "completed",
+            "dataset_snapshot": {"name": "Shop", "candidate_id_column": "item"},
+            "parameters": {"sample_percent": sample},
+            "results": {"final": {"recall_at_100": recall} if recall else {}}})
+
+    run(2, 100, 0.60)  # the whole dataset: another protocol, higher recall
+    run(3, 10, 0.40)
+    run(9, 10, None)  # the run being compared
+    comparison = results.compare_with_previous_best(store, "e9", "d", {"final": {"recall_at_100": 0.42}})
+    assert comparison is not None and comparison["previous_number"] == 3, "Exp #2 sampled 100 %: not comparable"
+    assert comparison["summary"] == "↑ 2.0 pp vs Exp #3" and comparison["protocol"].startswith("p-")
+    store.delete(COLLECTION, "e3")
+    alone = results.compare_with_previous_best(store, "e9", "d", {"final": {"recall_at_100": 0.42}})
+    assert alone is not None and alone["summary"] == "first completed experiment of this protocol"
 
 
 def test_read_metrics_validates_the_file(tmp_path: Path, store: SqliteDocumentStore):

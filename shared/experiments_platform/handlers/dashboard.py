@@ -5,6 +5,11 @@ only catalogued final metrics with a direction can rank.
 
 Each view is a pure function of experiment summaries (``repositories.experiment_index``, which the
 gateway's dashboard routes read and keep the computed views of until the experiments change).
+
+Only runs of one protocol compare (decision 062): ``in_protocol`` scopes the experiments to one
+``RunProtocol.key`` (by default the protocol of the most recent experiment, of the dataset when one
+is given) and ``protocol_groups`` lists every protocol as a separate group, so stats, leaderboard and
+heatmap never rank runs measured on different data, samples or splits together.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from experiments_platform.domain import metrics
 from experiments_platform.domain.metrics import MetricSpec
 from experiments_platform.domain.metrics_report import final_metrics
 from experiments_platform.domain.names import closest_names
+from experiments_platform.domain.protocol import protocol_of
 from experiments_platform.domain.status import CANCELLABLE, Status
 from experiments_platform.errors import InvalidInput
 from experiments_platform.handlers.compare import format_crosses, format_features, format_layers
@@ -37,6 +43,57 @@ def load_experiments(documents: DocumentStore, dataset_id: str | None = None) ->
     """Every experiment's summary (of one dataset when given), from this process's index."""
     summaries = ExperimentIndex.of(documents).snapshot().documents
     return [d for d in summaries if not dataset_id or d.get("dataset_id") == dataset_id]
+
+
+@dataclass(frozen=True)
+class ProtocolScope:
+    """The protocol the dashboard shows (``key`` None when there are no experiments), its experiments,
+    and every protocol as a group, newest first."""
+
+    key: str | None
+    docs: list[Doc]
+    groups: list[dict[str, Any]]
+
+    def to_document(self) -> dict[str, Any]:
+        chosen = next((g for g in self.groups if g["key"] == self.key), None)
+        return {"protocol": chosen, "protocols": self.groups}
+
+
+def protocol_groups(docs: Sequence[Doc]) -> list[dict[str, Any]]:
+    """One group per protocol: its key, label, dataset, counts and newest experiment time, newest first."""
+    groups: dict[str, dict[str, Any]] = {}
+    for d in docs:
+        protocol = protocol_of(d)
+        if protocol is None:
+            continue
+        group = groups.setdefault(protocol.key, {
+            "key": protocol.key, "label": protocol.label, "dataset_id": protocol.dataset_id,
+            "dataset_name": protocol.dataset_name, "experiments": 0, "completed": 0, "newest": ""})
+        group["experiments"] += 1
+        group["completed"] += d.get("status") == Status.COMPLETED.value
+        group["newest"] = max(group["newest"], str(d.get("created_at") or ""))
+    return sorted(groups.values(), key=lambda g: g["newest"], reverse=True)
+
+
+def in_protocol(docs: Sequence[Doc], key: str | None = None) -> ProtocolScope:
+    """The experiments of protocol ``key`` (default: the newest protocol with a completed run, else the
+    newest); ``InvalidInput`` naming ``protocol`` for a key no experiment has."""
+    groups = protocol_groups(docs)
+    if key is None:
+        key = next((g["key"] for g in groups if g["completed"]), groups[0]["key"] if groups else None)
+    elif not any(g["key"] == key for g in groups):
+        known = [g["key"] for g in groups]
+        raise InvalidInput(
+            f"protocol: no experiment has protocol {key!r}; use one of the keys GET /api/dashboard/protocols lists"
+            + (f" ({', '.join(known[:5])}{', …' if len(known) > 5 else ''})" if known else " (there are none yet)"),
+            field="protocol", suggestions=closest_names(key, known))
+    kept = [d for d in docs if key is not None and _key_of(d) == key]
+    return ProtocolScope(key=key, docs=kept, groups=groups)
+
+
+def _key_of(doc: Mapping[str, Any]) -> str | None:
+    protocol = protocol_of(doc)
+    return protocol.key if protocol else None
 
 
 def _completed(docs: Sequence[Doc]) -> list[Doc]:

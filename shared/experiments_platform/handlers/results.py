@@ -8,6 +8,7 @@ from typing import Any
 from experiments_platform.bootstrap import Platform
 from experiments_platform.domain import metrics
 from experiments_platform.domain.metrics_report import MetricsReport, final_metrics, parse_report
+from experiments_platform.domain.protocol import protocol_key
 from experiments_platform.domain.status import Status
 from experiments_platform.errors import NotFound
 from experiments_platform.ports.documents import DocumentStore, Filter
@@ -40,7 +41,8 @@ def compare_with_previous_best(
     store: DocumentStore, experiment_id: str, dataset_id: str, results: Results, metric: str = PRIMARY_METRIC
 ) -> dict[str, Any] | None:
     """``{"summary": "↑ 1.2 pp vs Exp #9", "outcome": "better", ...}`` against the best completed run
-    on the same dataset, "best" and "better" as the metric's catalogue direction says.
+    of the same protocol (dataset, sample, split, corpus: decision 062), "best" and "better" as the
+    metric's catalogue direction says.
 
     The difference reads in the metric's own display format; for a rate in percentage points
     (recall 0.473 vs 0.461 → ↑ 1.2 pp, ``delta_points`` 1.2). None when the experiment lacks the
@@ -50,9 +52,11 @@ def compare_with_previous_best(
     value = primary_metric(results, metric)
     if value is None or spec.direction == "none":
         return None
-    completed = store.query(
+    current = store.get(COLLECTION, experiment_id)
+    key = protocol_key(current) if current else None
+    completed = [d for d in store.query(
         COLLECTION, [Filter("dataset_id", "==", dataset_id), Filter("status", "==", Status.COMPLETED.value)]
-    )
+    ) if key is None or protocol_key(d) == key]
     best: tuple[float, Mapping[str, Any]] | None = None
     for document in completed:
         if document["id"] == experiment_id:
@@ -62,7 +66,7 @@ def compare_with_previous_best(
             best = (other, document)
     if best is None:
         return {"metric": metric, "label": spec.label, "value": value,
-                "summary": "first completed experiment on this dataset"}
+                "summary": "first completed experiment of this protocol", "protocol": key}
     previous, previous_doc = best
     delta = value - previous
     outcome = "better" if spec.better(value, previous) else "worse" if spec.better(previous, value) else "same"
@@ -79,4 +83,5 @@ def compare_with_previous_best(
         "improved": outcome == "better",
         "outcome": outcome,
         "summary": f"{arrow} {spec.display_delta(delta).lstrip('+−±')} vs Exp #{previous_doc.get('number')}",
+        "protocol": key,
     }

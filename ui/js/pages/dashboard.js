@@ -22,6 +22,7 @@ const PC_AXES = [
 
 export function render(root) {
   const datasetFilter = select([["", "All datasets"]], { id: "dashboard-dataset", "aria-label": "Dataset" });
+  const protocolFilter = select([["", "Newest protocol"]], { id: "dashboard-protocol", "aria-label": "Protocol", title: "Only runs of one protocol (dataset, sample, seed, split, corpus) are ranked together; the others are separate groups" });
   const exportLink = h("a", { class: "button", id: "export-csv", href: dashboard.exportUrl({}), download: "experiments.csv" }, "⇩ Export CSV");
   const mlflowLink = h("a", { class: "button", id: "open-mlflow", href: "#", target: "_blank", rel: "noopener", hidden: true }, "Open MLflow ↗");
   const statsHost = h("div", { id: "summary-cards" });
@@ -38,7 +39,7 @@ export function render(root) {
   mount(root,
     h("div", { class: "page-head" },
       h("div", {}, h("h1", {}, "Experiments dashboard"), h("p", {}, "Which configuration is best? Compare completed quick tests by any metric.")),
-      h("div", { class: "toolbar" }, datasetFilter, exportLink, mlflowLink)),
+      h("div", { class: "toolbar" }, datasetFilter, protocolFilter, exportLink, mlflowLink)),
     statsHost,
     h("section", { class: "panel", "aria-labelledby": "lb-title" },
       h("header", {}, h("h2", { id: "lb-title" }, "Leaderboard"), h("div", { class: "inline" }, field("Rank by", metricSelect))),
@@ -55,13 +56,18 @@ export function render(root) {
   let pcDisconnect = null;
   const pcChosen = new Set(["sample_percent", "epochs", "batch_size", "learning_rate"]);
 
-  const scope = () => ({ dataset_id: datasetFilter.value || undefined });
+  const scope = () => ({ dataset_id: datasetFilter.value || undefined, protocol: protocolFilter.value || undefined });
+  /** The protocol groups the stats answer names: the one shown selected, the others one choice away. */
+  const showProtocols = (stats) => setOptions(protocolFilter, stats.protocols?.length
+    ? stats.protocols.map((g) => [g.key, `${g.label} (${int(g.completed)} of ${int(g.experiments)} completed)`])
+    : [["", "No experiments yet"]], stats.protocol?.key || "");
   const open = async (id) => (await import("../components/view_modal.js")).openViewModal(id);
 
   async function loadStats() {
     mount(statsHost, loading("Loading summary…"));
     try {
       const stats = await dashboard.stats(scope());
+      showProtocols(stats);
       if (stats.mlflow_url) {
         mlflowLink.href = stats.mlflow_url;
         mlflowLink.hidden = false;
@@ -141,7 +147,11 @@ export function render(root) {
 
   metricSelect.addEventListener("change", loadLeaderboard);
   for (const el of [heatMetric, xAxis, yAxis]) el.addEventListener("change", loadHeatmap);
-  datasetFilter.addEventListener("change", loadAll);
+  datasetFilter.addEventListener("change", () => {
+    setOptions(protocolFilter, [["", "Newest protocol"]], "");
+    loadAll();
+  });
+  protocolFilter.addEventListener("change", loadAll);
 
   datasets.list().then((page) => setOptions(datasetFilter, [["", "All datasets"], ...page.items.map((d) => [d.id, d.name])])).catch(() => {});
   loadAll();

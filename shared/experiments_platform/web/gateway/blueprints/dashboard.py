@@ -8,7 +8,7 @@ costs no document read and no recomputation between changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
@@ -18,17 +18,23 @@ from experiments_platform.web.args import query_int, query_str
 from experiments_platform.web.context import platform
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/api/dashboard")
-T = TypeVar("T")
 
 
-def _view(key: tuple[Hashable, ...], compute: Callable[[list[dict[str, Any]]], T]) -> T:
-    """``compute`` over the experiments of ``?dataset_id=`` (all when absent), once per change and ``key``."""
-    dataset_id = query_str("dataset_id")
+def _view(key: tuple[Hashable, ...], compute: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> dict[str, Any]:
+    """``compute`` over the experiments of one protocol (``?protocol=``, default the newest experiment's,
+    of ``?dataset_id=`` when given), once per change and ``key``; the answer names the protocol shown
+    and lists every protocol as a group (decision 062)."""
+    dataset_id, protocol = query_str("dataset_id"), query_str("protocol")
 
-    def scoped(summaries: tuple[dict[str, Any], ...]) -> T:
-        return compute([d for d in summaries if not dataset_id or d.get("dataset_id") == dataset_id])
+    def scoped(summaries: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+        scope = dashboard.in_protocol(_of_dataset(summaries, dataset_id), protocol)
+        return {**compute(scope.docs), **scope.to_document()}
 
-    return ExperimentIndex.of(platform().documents).snapshot().view((*key, dataset_id), scoped)
+    return ExperimentIndex.of(platform().documents).snapshot().view((*key, dataset_id, protocol), scoped)
+
+
+def _of_dataset(summaries: tuple[dict[str, Any], ...], dataset_id: str | None) -> list[dict[str, Any]]:
+    return [d for d in summaries if not dataset_id or d.get("dataset_id") == dataset_id]
 
 
 def mlflow_url(run_id: str | None = None, mlflow_experiment_id: str | None = None) -> str:
@@ -70,11 +76,24 @@ def heatmap() -> Response:
         docs, metric=metric, x_axis=x_axis, y_axis=y_axis)))
 
 
+@blueprint.get("/protocols")
+def protocols() -> Response:
+    """Every protocol (of ``?dataset_id=`` when given) as a group, newest first."""
+    dataset_id = query_str("dataset_id")
+    return jsonify(ExperimentIndex.of(platform().documents).snapshot().view(
+        ("protocols", dataset_id), lambda summaries: {"items": dashboard.protocol_groups(
+            _of_dataset(summaries, dataset_id))}))
+
+
 @blueprint.get("/export.csv")
 def export_csv() -> Response:
+    """Every experiment (of ``?dataset_id=``, of the statuses asked), whatever its protocol: a protocol column
+    says which compare."""
     statuses = tuple(experiments.parse_statuses(query_str("status")))
-    text = _view(("export.csv", statuses), lambda docs: export.experiments_csv(
-        [d for d in docs if not statuses or d.get("status") in statuses]))
+    dataset_id = query_str("dataset_id")
+    text = ExperimentIndex.of(platform().documents).snapshot().view(
+        ("export.csv", statuses, dataset_id), lambda summaries: export.experiments_csv(
+            [d for d in _of_dataset(summaries, dataset_id) if not statuses or d.get("status") in statuses]))
     response = Response(text, mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="experiments.csv"'
     return response
