@@ -7,6 +7,7 @@ import { currentStage, isActive, isCancellable, statusClass } from "../lib/statu
 import { progressBar } from "./progress_bar.js";
 import { warningsLine } from "./launch_warnings.js";
 import { splitLabel, statusBadge } from "./labels.js";
+import { seedGroupSlot } from "./noise.js";
 
 /** "tracking delayed" while MLflow lacks part of the run (the trainer's journal holds it until the sync). */
 function trackingBadge(experiment) {
@@ -64,6 +65,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
         experiment.finished_at ? ` · Ended ${dateTime(experiment.finished_at)}` : "",
       ),
       warningsLine(experiment),
+      seedGroupSlot(experiment),
     ),
     h(
       "dl",
