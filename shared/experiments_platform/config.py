@@ -19,6 +19,8 @@ ENV_PREFIX = "PLATFORM_"
 MiB = 1024 * 1024
 PUBSUB_MAX_PUSH_BYTES = 10 * 1000 * 1000
 """Pub/Sub's limit on a message (10 MB): a push request above it cannot come from Pub/Sub."""
+VERTEX_CONCURRENT_RUNS = 4
+"""Vertex AI runs a deployment runs at once unless PLATFORM_MAX_CONCURRENT_RUNS says otherwise."""
 
 
 class Settings(BaseModel):
@@ -80,6 +82,14 @@ class Settings(BaseModel):
     bigquery_uploads_dataset: str | None = Field(
         default=None, description="project.dataset uploaded files are loaded into; default {gcp_project}.uploads")
 
+    max_concurrent_runs: int | None = Field(
+        default=None, ge=1, le=1000, description="quick tests the deployment runs at once (Vertex AI runs on GCP: "
+        "cost control); beyond it experiments wait queued (decision 052). Default: locally one per 2 cores and "
+        "8 GiB of memory (at least 1), on Vertex AI 4")
+    max_queued_runs: int = Field(
+        default=100, ge=0, le=100000, description="experiments that may wait for a run slot; beyond it starting "
+        "one answers 429 with Retry-After")
+
     preflight_min_interactions: int = Field(
         default=100, ge=1, description="fewest interactions a quick test's train, eval or test split may hold; "
         "below it the launch is refused (decision 061)")
@@ -111,6 +121,17 @@ class Settings(BaseModel):
 
     def local_uri(self, *parts: str) -> str:
         return (self.data_dir.resolve().joinpath(*parts)).as_uri()
+
+    @property
+    def resolved_max_concurrent_runs(self) -> int:
+        """``max_concurrent_runs``, else 4 on Vertex AI and what this machine's cores and memory hold locally."""
+        if self.max_concurrent_runs is not None:
+            return self.max_concurrent_runs
+        if self.pipeline_service == "vertex":
+            return VERTEX_CONCURRENT_RUNS
+        from experiments_platform.domain.admission import local_run_limit
+
+        return local_run_limit(os.cpu_count() or 1, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
     @property
     def resolved_uploads_uri(self) -> str:

@@ -58,6 +58,17 @@ class Conflict(PlatformError):
     status = 409
 
 
+class QueueFull(PlatformError):
+    """As many experiments as the deployment's queue holds already wait for a run slot (decision 052)."""
+
+    code = "QUEUE_FULL"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_s = retry_after_s
+
+
 class ConfigurationError(PlatformError):
     """A setting of the deployment (environment variable) is missing or malformed."""
 

@@ -17,6 +17,7 @@ the recorded one. An experiment that has ended takes no event at all.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from experiments_platform.bootstrap import Platform
@@ -28,7 +29,7 @@ from experiments_platform.domain.status import Stage, Status
 from experiments_platform.errors import NotFound, TransientError
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
 from experiments_platform.events.messages import BuildFinished, PipelineJobStateChanged, PipelineTaskStateChanged
-from experiments_platform.handlers import tracking
+from experiments_platform.handlers import admission, tracking
 from experiments_platform.handlers.results import compare_with_previous_best, read_metrics
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.ports.builds import BuildResult
@@ -50,6 +51,8 @@ def apply_build(platform: Platform, event: BuildFinished) -> None:
         log.warning("build notification for an unknown experiment", extra=context)
         return
     log.info("build notification applied" if changed else "build notification changed nothing", extra=context)
+    if changed and experiment.status.terminal:
+        ended(platform, experiment, now)
     if not lifecycle.is_own_build(experiment, event.build_id):
         log.warning("build notification of another build than the experiment's: ignored",
                     extra=fields(recorded_build=experiment.cloud_build_id, **facts))
@@ -112,7 +115,7 @@ def _apply_pipeline_event(
         return
     log.info("pipeline event applied" if changed else "pipeline event changed nothing", extra=context)
     if changed and experiment.status.terminal:
-        tracking.settle(platform, experiment)
+        ended(platform, experiment)
     still_working = state not in TERMINAL_PIPELINE_STATES and state not in TERMINAL_TASK_STATES
     if still_working and experiment.status is Status.CANCELLED and experiment.pipeline_job_name == job_name:
         log.info("pipeline of a cancelled experiment still reports work: cancelling it", extra=context)
@@ -178,5 +181,11 @@ def confirm_cancel(platform: Platform, experiment_id: str) -> Experiment | None:
         experiment_id, lambda e: lifecycle.cancel_confirmed(e, now))
     if changed and experiment is not None:
         log.info("experiment cancelled", extra=fields(experiment_id=experiment_id))
-        tracking.settle(platform, experiment, now)
+        ended(platform, experiment, now)
     return experiment
+
+
+def ended(platform: Platform, experiment: Experiment, now: datetime | None = None) -> None:
+    """After ``experiment`` ended: its MLflow tracking settled, and its run slot handed to the queue."""
+    tracking.settle(platform, experiment, now)
+    admission.admit_next(platform)

@@ -5,14 +5,18 @@ A sweep (every 30 s in the local stack; a Cloud Scheduler job calling the status
 active experiment not updated for a while, and applies what it learns as the lost events
 would have been applied (``handlers.compute``; so the status machine and idempotency still hold):
 
-* pending, no build: the submit command is published again (the submitter is idempotent);
+* pending or admitted (submitting) without a build: the submit command is published again (the
+  submitter is idempotent);
+* queued: nothing per experiment; every sweep hands the free run slots to the queue
+  (``handlers.admission.admit_next``), so a run slot whose release was lost is not lost;
 * submitting: a finished build is applied as its notification would have been, with the pipeline
   job name and failure excerpt the build service reports (``BuildService.result``), so a lost
   SUCCESS notification still starts following the job it submitted;
 * running: a finished pipeline job is applied as its state event would have been;
 * cancelled with a job or build still working: the compute is cancelled again, including a job
   that a build submitted after the cancel, unnoticed;
-* anything active past ``max_age``: the compute is cancelled and the experiment fails (timeout);
+* anything active past ``max_age`` since it started (queued experiments wait as long as the queue
+  does): the compute is cancelled and the experiment fails (timeout);
 * an ended experiment whose MLflow tracking is delayed: its run's journal is delivered to MLflow
   (``handlers.tracking.sync``), the run ended as the experiment ended.
 """
@@ -29,8 +33,8 @@ from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import Status
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
 from experiments_platform.events.messages import PipelineJobStateChanged, SubmitExperiment, Topics
-from experiments_platform.handlers import tracking
-from experiments_platform.handlers.compute import apply_build, apply_job, build_notification, stop_compute
+from experiments_platform.handlers import admission, tracking
+from experiments_platform.handlers.compute import apply_build, apply_job, build_notification, ended, stop_compute
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.ports.documents import Filter, Order
 from experiments_platform.repositories.experiments import ExperimentRepository
@@ -77,6 +81,7 @@ def reconcile(
                 report.repaired.append(experiment.id)
         except Exception:
             log.exception("reconcile failed for one experiment", extra=fields(experiment_id=experiment.id))
+    admission.admit_next(platform)  # the safety net of a run slot whose release was lost
     sync_tracking(platform, report, now)
     if report.repaired or report.tracking_synced:
         log.info("reconcile repaired experiments", extra=fields(**report.to_dict()))
@@ -100,17 +105,18 @@ def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, 
     context = fields(**facts)
     if experiment.status is Status.CANCELLED:
         return _stop_leftover_compute(platform, experiment)
-    if now - experiment.created_at > max_age:
+    if now - (experiment.started_at or experiment.updated_at) > max_age:
         log.warning("experiment active past its maximum age: stopping it", extra=context)
         stop_compute(platform, experiment)
         error = error_codes.TIMEOUT.error(excerpt=f"still {experiment.status.value} after {max_age}")
         failed, changed = ExperimentRepository(platform.documents).update(experiment.id,
                                                                           lambda e: lifecycle.fail(e, error, now))
         if changed and failed is not None:
-            tracking.settle(platform, failed, now)
+            ended(platform, failed, now)
         return changed
-    if experiment.status is Status.PENDING and experiment.cloud_build_id is None:
-        log.info("pending experiment without a build: publishing its submit command again", extra=context)
+    if experiment.status in (Status.PENDING, Status.SUBMITTING) and experiment.cloud_build_id is None:
+        log.info("pending or admitted experiment without a build: publishing its submit command again",
+                 extra=context)
         platform.bus.publish(Topics.SUBMIT, *SubmitExperiment(experiment_id=experiment.id).encode())
         return True
     if experiment.pipeline_job_name:

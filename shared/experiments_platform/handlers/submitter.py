@@ -1,12 +1,16 @@
 """Submitter: turn a pending experiment into a running build.
 
-For ``SubmitExperiment`` it loads the experiment with its frozen snapshots, reads the dataset's
-real schema from the warehouse, renders the per-split queries against it (an unknown column
-fails the experiment with the closest real names), writes the quick-test spec as ``spec.json``,
-starts the build, and records the build id with status ``submitting`` and Compile running.
+For ``SubmitExperiment`` of a pending experiment it first asks admission (``handlers.admission``,
+decision 052) for one of the deployment's run slots: without a free one the experiment is queued
+and the command ends there; the slot's next holder gets its ``SubmitExperiment`` again when a run
+ends. For an admitted experiment (``submitting``, no build yet) it loads the experiment with its
+frozen snapshots, reads the dataset's real schema from the warehouse, renders the per-split
+queries against it (an unknown column fails the experiment with the closest real names), writes
+the quick-test spec as ``spec.json``, starts the build, and records the build id with Compile
+running.
 
 Idempotent without locks: the build is started first and recorded in a transaction that only
-accepts a still-pending, not-cancelled experiment; a build that loses that race (a redelivered
+accepts an admitted experiment without a build and without a cancel; a build that loses that race (a redelivered
 command, a cancel that arrived meanwhile) is cancelled at once, so no second build keeps running.
 """
 
@@ -15,13 +19,15 @@ from __future__ import annotations
 from experiments_platform.bootstrap import Platform
 from experiments_platform.domain import error_codes, lifecycle
 from experiments_platform.domain.base import utcnow
-from experiments_platform.domain.dataset import Dataset, FeatureTable
 from experiments_platform.domain.error_patterns import classify
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.pipeline_spec import QuickTestSpec, SplitQueries, build_spec
 from experiments_platform.domain.status import Stage, Status
 from experiments_platform.errors import InvalidInput
 from experiments_platform.events.messages import SubmitExperiment
+from experiments_platform.handlers import admission
+from experiments_platform.handlers.compute import ended
+from experiments_platform.handlers.preflight import live_dataset
 from experiments_platform.jsonlog import fields, get_logger, log_context
 from experiments_platform.repositories.experiments import ExperimentRepository
 
@@ -34,7 +40,14 @@ def on_submit(platform: Platform, command: SubmitExperiment) -> None:
         if experiment is None:
             log.warning("submit for an unknown experiment")
             return
-        if experiment.status is not Status.PENDING or experiment.cancel_requested:
+        if experiment.status is Status.PENDING and not experiment.cancel_requested:
+            if experiment.id not in {e.id for e in admission.admit(platform, newcomer=experiment.id).admitted}:
+                return
+        elif experiment.status is Status.QUEUED and not experiment.cancel_requested:
+            admission.admit_next(platform)  # a repeated submit: the queue's order decides, never the command
+            return
+        elif (experiment.status is not Status.SUBMITTING or experiment.cloud_build_id is not None
+              or experiment.cancel_requested):
             log.info("nothing to submit", extra=fields(status=experiment.status.value,
                                                        cancel_requested=experiment.cancel_requested))
             return
@@ -52,23 +65,11 @@ def on_submit(platform: Platform, command: SubmitExperiment) -> None:
         log.info("build started", extra=fields(build_id=build_id, spec_uri=spec.artifacts.spec))
 
 
-def real_dataset(platform: Platform, dataset: Dataset) -> Dataset:
-    """The dataset snapshot with the columns its sources really have (warehouse describe)."""
-    columns, row_count = platform.warehouse.describe(dataset.source)
-    update: dict[str, object] = {"columns": columns, "row_count": row_count}
-    for side in ("buyer_features", "product_features"):
-        table: FeatureTable | None = getattr(dataset, side)
-        if table is not None:
-            side_columns, side_rows = platform.warehouse.describe(table.source)
-            update[side] = table.model_copy(update={"columns": side_columns, "row_count": side_rows})
-    return dataset.model_copy(update=update)
-
-
 def render_spec(platform: Platform, experiment: Experiment) -> QuickTestSpec:
     """Queries rendered against the real schema, and the spec; ``InvalidInput`` names a bad column."""
     from experiments_platform.sql import render_split_queries
 
-    dataset = real_dataset(platform, experiment.dataset_snapshot)
+    dataset = live_dataset(platform.warehouse, experiment.dataset_snapshot)
     rendered = render_split_queries(
         dataset, experiment.feature_config_snapshot, experiment.parameters, platform.warehouse.dialect
     )
@@ -102,9 +103,12 @@ def _reject(platform: Platform, experiment_id: str, problem: InvalidInput) -> No
                 "Fix the feature config or the dataset so that every configured column exists"
             ),
         )
-    ExperimentRepository(platform.documents).update(experiment_id, lambda e: lifecycle.fail(e, error, now))
+    failed, changed = ExperimentRepository(platform.documents).update(experiment_id,
+                                                                      lambda e: lifecycle.fail(e, error, now))
     log.warning("experiment rejected: configured columns do not match the dataset",
                 extra=fields(field=problem.field, suggestions=problem.suggestions))
+    if changed and failed is not None:
+        ended(platform, failed, now)
 
 
 def _record_build(platform: Platform, experiment_id: str, build_id: str) -> bool:

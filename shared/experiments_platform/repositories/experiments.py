@@ -19,8 +19,10 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from experiments_platform.domain import admission
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.experiment import Experiment
+from experiments_platform.domain.status import WAITING
 from experiments_platform.errors import InvalidInput, NotFound
 from experiments_platform.ports.documents import Doc, DocumentStore, Filter, Order, Transaction
 
@@ -28,6 +30,9 @@ COLLECTION = "experiments"
 SUMMARIES = "experiment_summaries"
 COUNTERS = "counters"
 COUNTER_ID = "experiments"
+SLOTS = "run_slots"
+SLOTS_ID = "experiments"
+"""The run-slot ledger (decision 052): the experiments admitted, read and written by every admission."""
 SAVE_BATCH = 200
 SUMMARY_VERSION = 1
 """Raise it when ``SUMMARY_OMITS`` changes: the index rewrites every summary once (``backfill_summaries``)."""
@@ -73,6 +78,10 @@ def _written(documents: DocumentStore, document: Doc) -> None:
 def _write(tx: Transaction, document: Doc, *, create: bool = False) -> None:
     (tx.create if create else tx.set)(COLLECTION, document["id"], document)
     tx.set(SUMMARIES, document["id"], summary_of(document))
+
+def _model(document: Doc | None) -> Experiment | None:
+    return Experiment.model_validate(document) if document else None
+
 
 Change = Callable[[Experiment], bool]
 """Mutates the experiment it is given; True when it changed something. Free of side effects: it
@@ -155,6 +164,47 @@ class ExperimentRepository:
             self._documents.run_transaction(write)
         for document in documents:
             _written(self._documents, document)
+
+    def admit(self, limit: int, *, holding: Sequence[str] = (), queue: Sequence[str] = (),
+              newcomer: str | None = None) -> admission.Assignment:
+        """Admission in one transaction with the run-slot ledger (``domain.admission``).
+
+        Reads the ledger, every experiment it names or ``holding`` names (experiments a query saw
+        holding a slot: a safety net for a ledger that missed one), as many of the ``queue`` (ids
+        in queue order) as there are free slots, and the ``newcomer``; writes the experiments
+        admitted (``submitting``) or queued, and the ledger less the holders that ended.
+        """
+
+        def attempt(tx: Transaction) -> admission.Assignment:
+            ledger = tx.get(SLOTS, SLOTS_ID) or {}
+            named = list(dict.fromkeys([*ledger.get("holders", []), *holding]))
+            holders = admission.holding([_model(tx.get(COLLECTION, i)) for i in named])
+            free = admission.free_slots(holders, limit)
+            candidates: list[Experiment] = []
+            for experiment_id in queue:
+                if len(candidates) >= free:
+                    break
+                candidate = _model(tx.get(COLLECTION, experiment_id)) if experiment_id != newcomer else None
+                if candidate is not None and candidate.status in WAITING and not candidate.cancel_requested:
+                    candidates.append(candidate)
+            arriving = _model(tx.get(COLLECTION, newcomer)) if newcomer else None
+            now = utcnow()
+            result = admission.assign(holders, candidates, arriving, limit, now)
+            for experiment in result.changed:
+                experiment.updated_at = now
+                _write(tx, experiment.to_document())
+            if result.changed or result.holders != ledger.get("holders"):
+                tx.set(SLOTS, SLOTS_ID, {"holders": result.holders, "limit": limit, "updated_at": now.isoformat()})
+            return result
+
+        result = self._documents.run_transaction(attempt)
+        for experiment in result.changed:
+            _written(self._documents, experiment.to_document())
+        return result
+
+    def run_slots(self) -> list[str]:
+        """The experiments the run-slot ledger names as admitted (some may have ended since)."""
+        return list((self._documents.get(SLOTS, SLOTS_ID) or {}).get("holders", []))
 
     def summaries(self, filters: Sequence[Filter] = ()) -> list[Doc]:
         """Summaries matching every filter (``experiment_index`` keeps them in memory)."""

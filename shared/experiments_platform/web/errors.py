@@ -39,7 +39,11 @@ def register_error_handlers(app: Flask, service: str) -> None:
     def platform_error(exc: PlatformError) -> tuple[Response, int]:
         if exc.status >= 500:
             log.error("request failed", extra=fields(error_code=exc.code, error=exc.message))
-        return _answer(exc.to_dict(), exc.status)
+        response, status = _answer(exc.to_dict(), exc.status)
+        retry_after_s = getattr(exc, "retry_after_s", None)
+        if retry_after_s is not None:
+            response.headers["Retry-After"] = str(retry_after_s)
+        return response, status
 
     @app.errorhandler(ValidationError)
     def validation_error(exc: ValidationError) -> tuple[Response, int]:

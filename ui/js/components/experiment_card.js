@@ -7,7 +7,12 @@ import { currentStage, isActive, isCancellable, statusClass } from "../lib/statu
 import { progressBar } from "./progress_bar.js";
 import { warningsLine } from "./launch_warnings.js";
 import { splitLabel, statusBadge } from "./labels.js";
-import { seedGroupSlot } from "./noise.js";
+
+/** Where a queued experiment stands: every run slot of the deployment is taken (decision 052). */
+function queueCaption(experiment) {
+  const position = experiment.queue_position;
+  return position ? `Queued: ${position} of ${experiment.queue_length} waiting for a run slot` : "Queued: waiting for a run slot";
+}
 
 /** "tracking delayed" while MLflow lacks part of the run (the trainer's journal holds it until the sync). */
 function trackingBadge(experiment) {
@@ -47,6 +52,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
   else if (experiment.status === "failed") caption = ["Failed", experiment.error?.title ? `: ${experiment.error.title}` : ""];
   else if (experiment.status === "cancelled") caption = ["Cancelled"];
   else if (stage && stage.state.status === "running") caption = ["Current: ", stage.label];
+  else if (experiment.status === "queued") caption = [queueCaption(experiment)];
   else caption = [experiment.status === "pending" ? "Waiting to be submitted" : "Starting…"];
 
   return h(
@@ -63,9 +69,9 @@ export function experimentCard(experiment, { onView, onCancel }) {
         { class: "small muted" },
         `Started ${dateTime(experiment.started_at || experiment.created_at)}`,
         experiment.finished_at ? ` · Ended ${dateTime(experiment.finished_at)}` : "",
+        experiment.created_by ? ` · by ${experiment.created_by}` : "",
       ),
       warningsLine(experiment),
-      seedGroupSlot(experiment),
     ),
     h(
       "dl",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from experiments_platform.handlers import compare, experiments
+from experiments_platform.handlers import admission, compare, experiments
 from experiments_platform.web.args import json_body, query_int, query_str
 from experiments_platform.web.context import platform
 from experiments_platform.web.gateway.context import estimator, launcher
@@ -14,7 +14,7 @@ blueprint = Blueprint("experiments", __name__, url_prefix="/api/experiments")
 
 @blueprint.get("")
 def list_experiments() -> Response:
-    return jsonify(experiments.list_experiments(
+    return jsonify(admission.with_queue_positions(platform().documents, experiments.list_experiments(
         platform().documents,
         status=query_str("status"),
         dataset_id=query_str("dataset_id"),
@@ -23,11 +23,12 @@ def list_experiments() -> Response:
         sort=query_str("sort", "-created_at") or "-created_at",
         page=query_int("page", 1, minimum=1),
         page_size=query_int("page_size", 50, minimum=1, maximum=experiments.MAX_PAGE_SIZE),
-    ))
+    )))
 
 
 @blueprint.post("")
 def start_experiment() -> tuple[Response, int]:
+    admission.refuse_when_full(platform())
     doc = experiments.start_experiment(platform().documents, platform().bus, json_body(), launcher(), estimator())
     return jsonify(doc), 202
 
@@ -51,7 +52,8 @@ def compare_experiments() -> Response:
 
 @blueprint.get("/<experiment_id>")
 def get_experiment(experiment_id: str) -> Response:
-    return jsonify(experiments.get_experiment(platform().documents, experiment_id))
+    return jsonify(admission.with_queue_position(platform().documents,
+                                                 experiments.get_experiment(platform().documents, experiment_id)))
 
 
 @blueprint.post("/<experiment_id>/cancel")
