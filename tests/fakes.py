@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import IO
 
 from experiments_platform.errors import NotFound
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, to_message
@@ -31,6 +32,9 @@ class MemoryBlobs(BlobStore):
 
     def write_bytes(self, uri: str, data: bytes, content_type: str | None = None) -> None:
         self.objects[uri] = data
+
+    def write_stream(self, uri: str, stream: IO[bytes], content_type: str | None = None) -> None:
+        self.objects[uri] = stream.read()
 
     def exists(self, uri: str) -> bool:
         return uri in self.objects
