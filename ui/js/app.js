@@ -10,6 +10,7 @@ const ROUTES = {
   datasets: () => import("./pages/datasets.js"),
   "feature-configs": () => import("./pages/feature_configs.js"),
   "model-configs": () => import("./pages/model_configs.js"),
+  sweeps: () => import("./pages/sweeps.js"),
 };
 
 /** Requests a route can start while its modules load. */

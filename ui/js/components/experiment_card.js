@@ -7,6 +7,7 @@ import { currentStage, isActive, isCancellable, statusClass } from "../lib/statu
 import { progressBar } from "./progress_bar.js";
 import { warningsLine } from "./launch_warnings.js";
 import { splitLabel, statusBadge } from "./labels.js";
+import { seedGroupSlot } from "./noise.js";
 
 /** Where a queued experiment stands: every run slot of the deployment is taken (decision 052). */
 function queueCaption(experiment) {
@@ -72,6 +73,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
         experiment.created_by ? ` · by ${experiment.created_by}` : "",
       ),
       warningsLine(experiment),
+      seedGroupSlot(experiment),
     ),
     h(
       "dl",

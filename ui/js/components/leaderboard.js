@@ -24,8 +24,12 @@ function columnTemplate(metricCount, withConfigs) {
   return `2.75rem 7.4rem minmax(9rem, 3fr)${configs} repeat(${metricCount}, minmax(8rem, 0.5fr))`;
 }
 
-/** `board`: the API's leaderboard; `onOpen(experimentId)` opens a row. Returns the elements to mount. */
-export function leaderboardTable(board, onOpen) {
+/**
+ * `board`: the API's leaderboard; `onOpen(experimentId)` opens a row; `seedGroups` (optional): a Map of
+ * experiment id → `{text, title}`, the band of the ranking metric over the run's seed group (decision 065).
+ * Returns the elements to mount.
+ */
+export function leaderboardTable(board, onOpen, seedGroups = new Map()) {
   if (!board.items.length) return empty("No completed experiments have this metric yet.", "Completed quick tests are ranked here.");
   const metric = board.metric;
   const columns = board.columns;
@@ -74,6 +78,12 @@ export function leaderboardTable(board, onOpen) {
       const v = value(item, key);
       text(5 + i, v == null ? "—" : formatMetric(key, v));
     });
+    const band = seedGroups.get(item.id);
+    const at = columns.indexOf(metric);
+    if (band && at >= 0) {
+      cells[5 + at].append(h("span", { class: "seed-band" }, ` ${band.text}`));
+      cells[5 + at].title = band.title;
+    }
     return row;
   }
 

@@ -8,6 +8,9 @@ import { empty, errorState, loading } from "../lib/states.js";
 import { renderHeatmap } from "../components/heatmap.js";
 import { leaderboardTable } from "../components/leaderboard.js";
 import { parallelCoordinates } from "../components/parallel_coords.js";
+import { attributionPanel } from "../components/attribution_panel.js";
+import { seedGroupBands } from "../components/noise.js";
+import { noise } from "../lib/decisions_api.js";
 
 export const title = "Dashboard";
 
@@ -35,6 +38,7 @@ export function render(root) {
   const heatmapHost = h("div", { id: "heatmap" });
   const pcHost = h("div", { id: "parallel" });
   const pcAxes = h("div", { class: "toolbar small", role: "group", "aria-label": "Parallel coordinates axes" });
+  const attribution = attributionPanel(() => ({ dataset_id: datasetFilter.value || undefined }));
 
   mount(root,
     h("div", { class: "page-head" },
@@ -50,7 +54,8 @@ export function render(root) {
       heatmapHost),
     h("section", { class: "panel", "aria-labelledby": "pc-title" },
       h("header", {}, h("h2", { id: "pc-title" }, "Parameters vs metric"), pcAxes),
-      pcHost));
+      pcHost),
+    attribution.element);
 
   let leaderboard = null;
   let pcDisconnect = null;
@@ -87,7 +92,7 @@ export function render(root) {
   async function loadDimensions() {
     const dims = await dashboard.dimensions();
     const metrics = dims.metrics.length ? dims.metrics.map((m) => [m.name, metricLabel(m.name)]) : [[primary, metricLabel(primary)]];
-    for (const el of [metricSelect, heatMetric]) setOptions(el, metrics, metrics.some(([n]) => n === el.value) ? el.value : primary);
+    for (const el of [metricSelect, heatMetric, attribution.metricSelect]) setOptions(el, metrics, metrics.some(([n]) => n === el.value) ? el.value : primary);
     const axes = dims.axes.map((a) => [a.name, a.label]);
     setOptions(xAxis, axes, xAxis.value);
     setOptions(yAxis, axes, yAxis.value);
@@ -96,8 +101,11 @@ export function render(root) {
   async function loadLeaderboard() {
     mount(leaderboardHost, loading("Ranking experiments…"));
     try {
-      leaderboard = await dashboard.leaderboard({ ...DASHBOARD_DEFAULTS.leaderboard, metric: metricSelect.value, ...scope() });
-      mount(leaderboardHost, leaderboardTable(leaderboard, open));
+      const [board, groups] = await Promise.all([
+        dashboard.leaderboard({ ...DASHBOARD_DEFAULTS.leaderboard, metric: metricSelect.value, ...scope() }),
+        noise.seedGroups(scope()).catch(() => ({ items: [] }))]);
+      leaderboard = board;
+      mount(leaderboardHost, leaderboardTable(leaderboard, open, seedGroupBands(groups.items, leaderboard.metric)));
       await yieldToMain();
       renderParallel();
     } catch (error) {
@@ -142,7 +150,7 @@ export function render(root) {
 
   async function loadAll() {
     exportLink.href = dashboard.exportUrl(scope());
-    await Promise.allSettled([loadLeaderboard(), loadHeatmap(), loadStats()]);
+    await Promise.allSettled([loadLeaderboard(), loadHeatmap(), loadStats(), attribution.load(true)]);
   }
 
   metricSelect.addEventListener("change", loadLeaderboard);

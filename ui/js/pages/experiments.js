@@ -6,6 +6,8 @@ import { poll } from "../lib/poll.js";
 import { empty, errorState, loading } from "../lib/states.js";
 import { isActive } from "../lib/status.js";
 import { experimentCard } from "../components/experiment_card.js";
+import { fillSeedGroups } from "../components/noise.js";
+import { noise } from "../lib/decisions_api.js";
 
 export const title = "Experiments";
 
@@ -132,6 +134,7 @@ export function render(root, params) {
     try {
       const page = await experiments.list({ sort: "-created_at", page: 1, page_size: limit, status: statusFilter.value }, { signal });
       await sync(page.items, page.total);
+      if (page.items.some((e) => e.sweep?.repeats > 1)) fillSeedGroups(listEl, (await noise.seedGroups({}, { signal })).items);
       listEl.setAttribute("aria-busy", "false");
       firstLoad = false;
       return page.items.some(isActive) ? ACTIVE_DELAY_MS : IDLE_DELAY_MS;

@@ -7,17 +7,25 @@ import { baselineRecall, EXCLUDING, protocol, randomRecall, recall } from "../..
 import { STAGES } from "../../lib/status.js";
 import { crossLabel, featureLabel, splitLabel, towerLabel } from "../labels.js";
 import { launchCheckSection } from "../launch_warnings.js";
+import { loadNoiseTable } from "../noise.js";
+import { noise } from "../../lib/decisions_api.js";
 import { progressBar } from "../progress_bar.js";
 
 export function createTab(panel) {
+  const noiseHost = h("div", { id: "noise-table" });
+  let noiseFor = null;
   return {
     update(experiment) {
-      mount(panel, overview(experiment));
+      if (experiment.status === "completed" && noiseFor !== experiment.id) {
+        noiseFor = experiment.id;
+        loadNoiseTable(noiseHost, experiment.id, noise);
+      }
+      mount(panel, overview(experiment, noiseHost));
     },
   };
 }
 
-function overview(e) {
+function overview(e, noiseHost) {
   return [
     h("div", { class: "section-title" }, "Progress"),
     progressBar(e),
@@ -25,6 +33,7 @@ function overview(e) {
     e.error ? failure(e.error) : null,
     e.status === "cancelled" ? h("div", { class: "notice warn" }, "This experiment was cancelled; its build or pipeline was stopped.") : null,
     e.results ? resultsBlock(e) : h("div", { class: "section-title" }, "Results"),
+    e.status === "completed" ? h("div", {}, h("div", { class: "section-title" }, "Against the best other run of this protocol, beyond noise?"), noiseHost) : null,
     e.results ? null : h("div", { class: "state" }, e.status === "completed" ? "The run finished without results." : "Results appear here when the run completes."),
     launchCheckSection(e),
     h("div", { class: "grid-2" }, h("div", {}, h("div", { class: "section-title" }, "Configuration"), configuration(e)), h("div", {}, h("div", { class: "section-title" }, "Parameters"), parameters(e))),
