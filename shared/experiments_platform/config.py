@@ -73,6 +73,9 @@ class Settings(BaseModel):
         default=None, description="where uploaded dataset files are stored: gs://bucket/prefix (then loaded into "
         "BigQuery) or a local folder; default {data_dir}/warehouse/uploads")
     upload_max_bytes: int = Field(default=512 * MiB, ge=1, description="largest dataset file an upload may send")
+    gateway_max_in_flight: int = Field(
+        default=8, ge=0, le=1024, description="requests one gateway worker process serves at once; beyond it the "
+        "gateway answers 503 with Retry-After at once instead of queueing (0: no limit; decision 058)")
     api_max_body_bytes: int = Field(
         default=1 * MiB, ge=1024, le=PUBSUB_MAX_PUSH_BYTES, description="largest request body of the API "
         "(uploads excepted)")
@@ -89,6 +92,21 @@ class Settings(BaseModel):
     max_queued_runs: int = Field(
         default=100, ge=0, le=100000, description="experiments that may wait for a run slot; beyond it starting "
         "one answers 429 with Retry-After")
+
+    oidc_audience: str | None = Field(
+        default=None, description="audience of the Google-signed OIDC tokens Pub/Sub pushes and Cloud Scheduler "
+        "send (the service's URL); set, push and reconcile requests without such a token are refused (decision 053)")
+    push_service_account: str | None = Field(
+        default=None, description="the service account Pub/Sub push tokens must name")
+    scheduler_service_account: str | None = Field(
+        default=None, description="the service account the reconcile scheduler's tokens must name")
+    iap_audience: str | None = Field(
+        default=None, description="audience of IAP's signed header (/projects/NUMBER/global/backendServices/ID "
+        "or /projects/NUMBER/apps/PROJECT); set, gateway requests without a valid assertion are refused")
+    google_certs_url: str = Field(
+        default="https://www.googleapis.com/oauth2/v1/certs", description="Google's OIDC token certificates")
+    iap_certs_url: str = Field(
+        default="https://www.gstatic.com/iap/verify/public_key", description="IAP's assertion certificates")
 
     preflight_min_interactions: int = Field(
         default=100, ge=1, description="fewest interactions a quick test's train, eval or test split may hold; "
