@@ -154,6 +154,7 @@ class Experiment(DomainModel):
     data_check: DataCheck | None = Field(default=None, description="split and corpus counts at launch")
     warnings: list[LaunchWarning] = Field(default_factory=list, description="launch warnings (decision 061)")
     sweep: SweepMembership | None = Field(default=None, description="its sweep cell and seed group (decision 066)")
+    created_by: str | None = Field(default=None, description="the user IAP vouched for who started it (decision 053)")
     created_at: Timestamp = Field(default_factory=utcnow)
     updated_at: Timestamp = Field(default_factory=utcnow)
     started_at: Timestamp | None = None

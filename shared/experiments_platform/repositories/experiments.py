@@ -4,7 +4,8 @@ Lifecycle code reads experiments as models (``find``, ``get``, ``query``) and ch
 through ``update``: one store transaction reads the document, applies a change (a function of
 ``domain.lifecycle``) and writes only when the change says something changed. Views that serve
 or aggregate many stored documents read them as stored (``document``, ``documents``), without
-validating each. ``create`` numbers a new experiment (Exp #N) in the transaction that writes it.
+validating each. ``create`` numbers a new experiment (Exp #N) in the transaction that writes it, and records the
+request's user as ``created_by`` (``identity.current_user``, decision 053).
 
 Every write also writes the experiment's summary (``experiment_summaries/{id}``: the document less
 its bulky parts, ``SUMMARY_OMITS``) in the same transaction, so lists and the dashboard read small
@@ -24,6 +25,7 @@ from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import WAITING
 from experiments_platform.errors import InvalidInput, NotFound
+from experiments_platform.identity import current_user
 from experiments_platform.ports.documents import Doc, DocumentStore, Filter, Order, Transaction
 
 COLLECTION = "experiments"
@@ -141,6 +143,7 @@ class ExperimentRepository:
             counter = tx.get(COUNTERS, COUNTER_ID) or {}
             number = int(counter.get("last_number", 0)) + 1
             experiment = make(number)
+            experiment.created_by = experiment.created_by or current_user.get()
             tx.set(COUNTERS, COUNTER_ID, {**counter, "last_number": number})
             _write(tx, experiment.to_document(), create=True)
             return experiment

@@ -17,6 +17,7 @@ from experiments_platform.domain.estimate_learning import LearningEstimator
 from experiments_platform.domain.status import Status
 from experiments_platform.repositories.experiment_index import ExperimentIndex
 from experiments_platform.repositories.experiments import ExperimentRepository
+from experiments_platform.web import auth
 from experiments_platform.web.gateway.blueprints import (
     configs,
     dashboard,
@@ -37,6 +38,7 @@ COMPRESSION: dict[str, Any] = {
 
 def register(app: Flask, service: str) -> None:
     settings: Settings = app.extensions["platform"].settings
+    auth.require_iap(app, settings)
     app.extensions["estimator"] = _estimator(app, settings)
     for blueprint in (system.blueprint, *configs.create_config_blueprints(), experiments.blueprint,
                       insights.blueprint, dashboard.blueprint, decisions.blueprint, estimates_blueprint.blueprint,

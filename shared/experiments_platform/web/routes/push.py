@@ -20,7 +20,7 @@ from experiments_platform.events.google_events import MalformedEvent
 from experiments_platform.events.topology import Subscription, subscriptions_of
 from experiments_platform.jsonlog import fields, get_logger, log_context
 from experiments_platform.ports.bus import Delivery, Handler
-from experiments_platform.web import data_events
+from experiments_platform.web import auth, data_events
 from experiments_platform.web.context import platform
 from experiments_platform.web.errors import internal_error
 from experiments_platform.web.push import Consumption, consumer_for, delivery_from_request
@@ -73,8 +73,11 @@ def _log_failed_attempt(subscription: SubscriptionSpec, delivery: Delivery, exc:
 def register(app: Flask, service: str) -> None:
     """A push route per subscription of ``service``, handing each delivery to its consumer (``web.push``)."""
     attempts = AttemptCounter()
+    settings = auth.platform_settings(app)
+    check = auth.oidc_check(settings, settings.push_service_account, "Pub/Sub push")
+    auth.announce(service, "Pub/Sub push requests", check, "PLATFORM_OIDC_AUDIENCE")
     for subscription in subscriptions_of(service):
-        view = push_view(service, subscription, _consumer(subscription), attempts)
+        view = auth.checked(push_view(service, subscription, _consumer(subscription), attempts), check)
         app.add_url_rule(subscription.push_path, endpoint=subscription.name, view_func=view, methods=["POST"])
     data_events.register(app, service)  # Eventarc's data-source CloudEvents (no subscription of ours)
 

@@ -1,0 +1,184 @@
+"""Authentication as a second layer (issue 10 section 3, decision 053): real tokens signed with a key
+generated here, verified by google-auth against a certificates endpoint this test serves.
+
+Before: any request reaching a push endpoint, the reconcile endpoint or the gateway was served.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from experiments_platform.adapters.duckdb_warehouse import DuckDBWarehouse
+from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
+from experiments_platform.bootstrap import Platform
+from experiments_platform.config import Settings
+from experiments_platform.events.messages import SubmitExperiment
+from experiments_platform.events.topology import RECONCILE_PATH, SUBSCRIPTIONS
+from experiments_platform.identity import current_user
+from experiments_platform.repositories.experiments import ExperimentRepository
+from experiments_platform.web.app import create_app
+from fakes import recording_ports
+from google.auth import crypt
+from google.auth import jwt as google_jwt
+
+from .lifecycle_support import make_experiment
+from .test_event_integrity import envelope
+
+AUDIENCE = "https://status-watcher-abc-ew.a.run.app"
+PUSH_ACCOUNT = "pubsub-push@demo.iam.gserviceaccount.com"
+SCHEDULER_ACCOUNT = "reconcile-scheduler@demo.iam.gserviceaccount.com"
+IAP_AUDIENCE = "/projects/123456/global/backendServices/987"
+
+
+def private_key() -> tuple[rsa.RSAPrivateKey, bytes, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return key, pem, public
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, Any]:
+    _, pem, public = private_key()
+    _, other_pem, _ = private_key()
+    return {"pem": pem, "public": public, "other": other_pem}
+
+
+@pytest.fixture(scope="module")
+def certs_url(keys: dict[str, Any]) -> Iterator[str]:
+    """Google's certificates endpoint shape: ``{key id: PEM}``."""
+    body = json.dumps({"key-1": keys["public"]}).encode()
+
+    class Certs(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Certs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/certs"
+    server.shutdown()
+
+
+def token(keys: dict[str, Any], *, signing: str = "pem", **claims: Any) -> str:
+    now = int(time.time())
+    payload = {"iss": "https://accounts.google.com", "aud": AUDIENCE, "iat": now, "exp": now + 600,
+               "email": PUSH_ACCOUNT, "email_verified": True, "sub": "1"}
+    payload.update(claims)
+    signer = crypt.RSASigner.from_string(keys[signing], key_id="key-1")
+    return google_jwt.encode(signer, payload).decode()
+
+
+@pytest.fixture
+def platform(tmp_path: Path, certs_url: str) -> Iterator[Platform]:
+    settings = Settings(data_dir=tmp_path, oidc_audience=AUDIENCE, push_service_account=PUSH_ACCOUNT,
+                        scheduler_service_account=SCHEDULER_ACCOUNT, google_certs_url=certs_url,
+                        iap_audience=IAP_AUDIENCE, iap_certs_url=certs_url)
+    platform = Platform(settings, documents=SqliteDocumentStore(tmp_path / "documents.sqlite"),
+                        warehouse=DuckDBWarehouse(), **recording_ports())
+    yield platform
+    platform.close()
+
+
+def push(client: Any, path: str, authorization: str | None) -> Any:
+    headers = {"Authorization": authorization} if authorization else {}
+    data, attributes = SubmitExperiment(experiment_id="unknown-experiment").encode()
+    return client.post(path, json=envelope(data, attributes), headers=headers)
+
+
+def test_push_endpoints_take_only_the_push_service_accounts_token(platform, keys, caplog):
+    submit = next(s for s in SUBSCRIPTIONS if s.name == "submitter-experiment-submit")
+    with caplog.at_level(logging.INFO):
+        client = create_app(submit.service, platform).test_client()
+    assert any("authentication on: Pub/Sub push requests are verified" in r.getMessage() for r in caplog.records)
+
+    refused = {
+        "no token": None,
+        "not a bearer token": "Basic dXNlcjpwYXNz",
+        "not a token": "Bearer not-a-jwt",
+        "another audience": f"Bearer {token(keys, aud='https://elsewhere.example')}",
+        "expired": f"Bearer {token(keys, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)}",
+        "another account": f"Bearer {token(keys, email='attacker@evil.example')}",
+        "email not verified": f"Bearer {token(keys, email_verified=False)}",
+        "signed by another key": f"Bearer {token(keys, signing='other')}",
+        "another issuer": f"Bearer {token(keys, iss='https://evil.example')}",
+    }
+    for why, authorization in refused.items():
+        answer = push(client, submit.push_path, authorization)
+        assert answer.status_code == 401, (why, answer.get_data(as_text=True))
+        assert answer.get_json()["error_code"] == "UNAUTHENTICATED", why
+    assert platform.builds.started == []
+
+    answer = push(client, submit.push_path, f"Bearer {token(keys)}")
+    assert answer.status_code == 204, answer.get_data(as_text=True)
+
+
+def test_reconcile_takes_only_the_schedulers_token(platform, keys):
+    client = create_app("status_watcher", platform).test_client()
+    assert client.post(RECONCILE_PATH).status_code == 401
+    assert client.post(RECONCILE_PATH, headers={"Authorization": f"Bearer {token(keys)}"}).status_code == 401, \
+        "the push account's token is not the scheduler's"
+    answer = client.post(RECONCILE_PATH, headers={"Authorization": f"Bearer {token(keys, email=SCHEDULER_ACCOUNT)}"})
+    assert answer.status_code == 200 and answer.get_json()["checked"] == 0
+
+
+def iap(keys: dict[str, Any], **claims: Any) -> dict[str, str]:
+    assertion = token(keys, **{"iss": "https://cloud.google.com/iap", "aud": IAP_AUDIENCE,
+                               "email": "accounts.google.com:ada@example.com", **claims})
+    return {"x-goog-iap-jwt-assertion": assertion}
+
+
+def test_the_gateway_takes_only_iap_assertions_and_knows_the_user(platform, keys):
+    client = create_app("api_gateway", platform).test_client()
+    assert client.get("/api/experiments").status_code == 401
+    assert client.get("/api/experiments", headers={"x-goog-iap-jwt-assertion": token(keys)}).status_code == 401, \
+        "a Google OIDC token is no IAP assertion (issuer, audience)"
+    assert client.get("/api/experiments", headers=iap(keys, aud="/projects/1/global/backendServices/2")
+                      ).status_code == 401
+    assert client.get("/healthz").status_code == 200
+
+    seen: list[str | None] = []
+    client.application.before_request_funcs.setdefault(None, []).append(lambda: seen.append(current_user.get()))
+    assert client.get("/api/experiments", headers=iap(keys)).status_code == 200
+    assert seen == ["ada@example.com"]
+
+
+def test_experiments_record_the_user_who_created_them(platform):
+    reset = current_user.set("ada@example.com")
+    try:
+        created = ExperimentRepository(platform.documents).create(
+            lambda n: make_experiment("file:///tiny.csv", number=n))
+    finally:
+        current_user.reset(reset)
+    assert ExperimentRepository(platform.documents).get(created.id).created_by == "ada@example.com"
+
+
+def test_locally_all_of_it_is_off_and_the_start_up_log_says_so(tmp_path, caplog):
+    platform = Platform(Settings(data_dir=tmp_path), documents=SqliteDocumentStore(tmp_path / "d.sqlite"),
+                        warehouse=DuckDBWarehouse(), **recording_ports())
+    with caplog.at_level(logging.INFO):
+        watcher = create_app("status_watcher", platform).test_client()
+        gateway = create_app("api_gateway", platform).test_client()
+    said = [r.getMessage() for r in caplog.records if "authentication off" in r.getMessage()]
+    assert len(said) == 3 and all("unset: local stack" in line for line in said), said
+    assert watcher.post(RECONCILE_PATH).status_code == 200
+    assert gateway.get("/api/experiments").status_code == 200
+    platform.close()
