@@ -81,7 +81,8 @@ def written(tmp_path_factory: pytest.TempPathFactory, mlflow_server: str) -> Met
     assert tracker.close(wait_s=30), tracker.journal.last_error
     query_embeddings = model.query_tower({"query__user_id": splits["test"]["query__user_id"]}).numpy()
     candidate_embeddings = model.candidate_tower({"candidate__item_id": items}).numpy()
-    recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
+    recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus,
+                           val=splits["eval"])
     report = evaluation_report(
         spec, mlflow_run_id=tracker.run_id, mlflow_experiment_id=tracker.experiment_id, test_loss=test_loss,
         history=epochs.history, recall=recall, vocabularies=vocabulary_report(spec.features, sizes, splits["eval"]),

@@ -28,6 +28,7 @@ Source = Literal["final", "history", "recall", "protocol", "timings"]
 
 RECALL_KS = (10, 50, 100)
 EXCLUDING_TRAIN_ITEMS = "excluding_train_items"
+PER_BUYER = "per_buyer"
 _FORMAT_OF_UNIT: dict[str, Format] = {
     "rate": "percent", "count": "count", "seconds": "duration", "loss": "decimal", "weight": "decimal",
     "number": "decimal",
@@ -138,6 +139,22 @@ CATALOGUE: tuple[MetricSpec, ...] = (
             "Summed in-batch softmax cross-entropy per batch on the test split, mean over batches."),
     *_model_recall(*_VARIANTS[1]),
     *(m for variant in _VARIANTS for m in _popularity_recall(*variant)),
+    *(_metric(f"recall_at_{k}_{PER_BUYER}", f"Recall@{k} per buyer", "higher", "rate", "quality", "final",
+              f"Mean over test buyers of the share of their test items in the model's top {k}, the buyer's "
+              "training and validation items masked (the protocol RecBole and most papers report); test items "
+              "the buyer already had are dropped.") for k in RECALL_KS),
+    *(_metric(f"popularity_recall_at_{k}_{PER_BUYER}", f"Popularity Recall@{k} per buyer", "none", "rate",
+              "baseline", "final", f"Recall@{k} per buyer of ranking by training popularity, same masking.")
+      for k in RECALL_KS),
+    *(_metric(f"recall_at_{k}_{who}", f"Recall@{k}, {label} buyers", "higher", "rate", "quality", "final",
+              f"Recall@{k} (all items, per interaction) of the test interactions whose buyer {how}.")
+      for who, label, how in (("known_buyers", "known", "occurs in the training split"),
+                              ("cold_buyers", "cold-start", "never occurs in the training split"))
+      for k in RECALL_KS),
+    _metric("test_cold_buyer_rate", "Cold-start buyers in test", "none", "rate", "protocol", "final",
+            "Share of test interactions whose buyer never occurs in the training split (out of its id vocabulary)."),
+    _metric("test_cold_item_rate", "Cold-start items in test", "none", "rate", "protocol", "final",
+            "Share of test interactions whose item never occurs in the training split."),
     _metric("random_recall_at_100", "Random Recall@100", "none", "rate", "baseline", "recall",
             "Expected Recall@100 of a random ranking: 100 / corpus size."),
     *_history_metrics(),

@@ -95,6 +95,14 @@ class RecallVariant(_Section):
 class RecallSection(_Section):
     all_items: RecallVariant | None = None
     excluding_train_items: RecallVariant | None = None
+    per_buyer: RecallVariant | None = Field(default=None, description=(
+        "recall@k per test buyer, mean over buyers, training and validation items masked (decision 063)"))
+    buyers_evaluated: int | None = Field(default=None, ge=0)
+    known_buyers: Metrics | None = Field(default=None,
+                                         description="per-interaction recall@k of buyers seen in training")
+    cold_buyers: Metrics | None = Field(default=None, description="per-interaction recall@k of cold-start buyers")
+    test_cold_buyer_rate: Finite | None = Field(default=None, ge=0, le=1)
+    test_cold_item_rate: Finite | None = Field(default=None, ge=0, le=1)
     positives_outside_corpus: int | None = Field(default=None, ge=0)
     random_recall_at_100: Finite | None = None
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from experiments_platform.domain.features import FeatureConfig
-from experiments_platform.domain.metrics import EXCLUDING_TRAIN_ITEMS, RECALL_KS
+from experiments_platform.domain.metrics import EXCLUDING_TRAIN_ITEMS, PER_BUYER, RECALL_KS
 from experiments_platform.domain.metrics_report import (
     EpochMetrics,
     MetricsReport,
@@ -56,8 +56,13 @@ def recall_report(
     train: Arrays,
     corpus: Arrays,
     ks: tuple[int, ...] = RECALL_KS,
+    *,
+    val: Arrays | None = None,
 ) -> RecallSection:
-    """Model and popularity recall@k, with and without the buyer's training items."""
+    """Model and popularity recall@k, with and without the buyer's training items; per buyer with
+    training and validation (``val``) items masked; the cold-start shares and recall (decision 063)."""
+    from experiments_platform.pipeline.buyer_recall import buyer_recall
+
     positives = corpus_positions(corpus[CANDIDATE_KEY], test[CANDIDATE_KEY])
     train_positions = corpus_positions(corpus[CANDIDATE_KEY], train[CANDIDATE_KEY])
     popularity = popularity_scores(train_positions, len(corpus[CANDIDATE_KEY]))
@@ -73,8 +78,19 @@ def recall_report(
             evaluated_interactions=model.evaluated,
             dropped_interactions=model.dropped,
         )
+    val_positions = corpus_positions(corpus[CANDIDATE_KEY], val[CANDIDATE_KEY]) if val is not None else None
+    buyers = buyer_recall(query_embeddings, candidate_embeddings, positives, test, train, train_positions, val,
+                          val_positions, ks)
     return RecallSection(
         **variants,
+        per_buyer=RecallVariant(model={str(k): v for k, v in buyers.model.items()},
+                                popularity={str(k): v for k, v in buyers.popularity.items()},
+                                evaluated_interactions=buyers.evaluated, dropped_interactions=buyers.dropped),
+        buyers_evaluated=buyers.buyers,
+        known_buyers={str(k): v for k, v in buyers.known_buyers.items()},
+        cold_buyers={str(k): v for k, v in buyers.cold_buyers.items()} if buyers.cold_buyers is not None else None,
+        test_cold_buyer_rate=buyers.cold_buyer_rate,
+        test_cold_item_rate=buyers.cold_item_rate,
         positives_outside_corpus=int(np.sum(positives < 0)),
         random_recall_at_100=min(100, len(corpus[CANDIDATE_KEY])) / len(corpus[CANDIDATE_KEY]),
     )
@@ -115,6 +131,17 @@ def final_metrics(test_loss: float, recall: RecallSection) -> dict[str, float]:
             out[f"recall_at_{k}{suffix}"] = float(value)
         for k, value in variant.popularity.items():
             out[f"popularity_recall_at_{k}{suffix}"] = float(value)
+    if recall.per_buyer is not None:
+        for k, value in recall.per_buyer.model.items():
+            out[f"recall_at_{k}_{PER_BUYER}"] = float(value)
+        for k, value in recall.per_buyer.popularity.items():
+            out[f"popularity_recall_at_{k}_{PER_BUYER}"] = float(value)
+    for group, values in (("known_buyers", recall.known_buyers), ("cold_buyers", recall.cold_buyers)):
+        for k, value in (values or {}).items():
+            out[f"recall_at_{k}_{group}"] = float(value)
+    for name in ("test_cold_buyer_rate", "test_cold_item_rate"):
+        if getattr(recall, name) is not None:
+            out[name] = float(getattr(recall, name))
     return out
 
 

@@ -153,7 +153,8 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
     test_loss = model.evaluate(_dataset(model_arrays(splits["test"]), batch), return_dict=True, verbose=0)["loss"]
     query_embeddings = _embed(model.query_tower, select(splits["test"], [i.name for i in query_inputs]))
     candidate_embeddings = _embed(model.candidate_tower, select(corpus, [i.name for i in candidate_inputs]))
-    recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
+    recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus,
+                           val=splits["eval"])
     hits = buyer_hits(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
     with tf.io.gfile.GFile(hits_uri(spec.artifacts.metrics), "w") as out:
         out.write(hits.model_dump_json())
