@@ -142,6 +142,27 @@ def test_seed_groups_sweeps_and_attribution(page: Page, gateway: Gateway) -> Non
     page.locator("#attribution-panel").scroll_into_view_if_needed()
     screenshot(page, "75-attribution-panel")
 
+    # A seed group from the new-experiment wizard: Repeats 2 makes two experiments on one split
+    page.goto("/#/experiments")
+    page.locator("#new-experiment").click()
+    wizard = page.get_by_role("dialog", name="New experiment")
+    wizard.get_by_label("Name").fill("Wizard seed group")
+    wizard.get_by_label("Dataset").select_option(gateway.dataset().id)
+    wizard.get_by_label("Feature config").select_option(index=0)
+    wizard.get_by_role("button", name="Next →").click()
+    wizard.get_by_label("Data sample").select_option("100")
+    wizard.get_by_label("Repeats").fill("2")
+    wizard.get_by_role("button", name="▶ Start quick test").click()
+    expect(wizard).to_be_hidden(timeout=60_000)
+    slots = page.locator("[data-seed-group]").filter(has=page.locator(".seed-badge", has_text="/2"))
+    expect(slots).to_have_count(2)
+    group_id = slots.first.get_attribute("data-seed-group") or ""
+    members = [gateway.api("GET", f"/api/experiments/{c['experiment_id']}")
+               for c in gateway.api("GET", f"/api/sweeps/{group_id.split('/')[0]}")["children"]]
+    assert sorted(m["parameters"]["training_seed"] for m in members) == [42, 43]
+    assert len({m["protocol"]["key"] for m in members}) == 1
+    gateway.api("POST", f"/api/sweeps/{group_id.split('/')[0]}/cancel")
+
     # A real sweep from the form: estimate, start, the grid filling live, then cancel the whole sweep
     page.goto("/#/sweeps")
     page.locator("#sweep-name").fill("Form sweep")

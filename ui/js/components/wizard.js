@@ -10,6 +10,7 @@ import { clearErrors, field, input, numberValue, select, setOptions, showErrors 
 import { duration, int, usd } from "../lib/format.js";
 import { openModal, toast } from "../lib/modal.js";
 import { warningsList } from "./launch_warnings.js";
+import { sweeps } from "../lib/decisions_api.js";
 import { empty, errorState, loading } from "../lib/states.js";
 
 const DEFAULT_TIERS = [
@@ -76,6 +77,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
   const epochs = input({ type: "number", min: 1, max: 100 });
   const batchSize = input({ type: "number", min: 8, max: 65536 });
   const learningRate = input({ type: "number", min: 0, step: "any" });
+  const repeats = input({ type: "number", min: 1, max: 10, value: "1", id: "wizard-repeats" });
   let tier = "small";
   let recommended = null;
   let estimates = {};
@@ -126,7 +128,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
       h("div", { class: "inline" }, field("Data sample", sample, { name: "parameters.sample_percent", hint: "deterministic hash sample" }), field("Split strategy", strategy, { name: "parameters.split.strategy" })),
       splitHost),
     h("fieldset", {}, h("legend", {}, "Training"),
-      h("div", { class: "inline" }, field("Epochs", epochs, { name: "parameters.epochs" }), field("Batch size", batchSize, { name: "parameters.batch_size" }), field("Learning rate", learningRate, { name: "parameters.learning_rate" })),
+      h("div", { class: "inline" }, field("Epochs", epochs, { name: "parameters.epochs" }), field("Batch size", batchSize, { name: "parameters.batch_size" }), field("Learning rate", learningRate, { name: "parameters.learning_rate" }), field("Repeats", repeats, { name: "repeats", hint: "2+: a seed group, same split, other training seeds (mean ± std)" })),
       h("p", { class: "hint muted small", id: "params-hint" }, "Filled from the selected model config; change them for this run only.")),
     h("fieldset", {}, h("legend", {}, "⚡ Hardware"), tierGroup, h("div", { class: "small muted", style: { margin: "0.6rem 0 0.2rem" } }, "GPU options"), gpuCards, estimateLine, launchWarnings),
   );
@@ -273,6 +275,14 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
     submit.disabled = true;
     submit.textContent = "Starting…";
     try {
+      const times = numberValue(repeats) || 1;
+      if (times > 1) {
+        const group = await sweeps.start({ ...body(), repeats: times });
+        modal.close();
+        toast(`Seed group started: ${group.children.length} experiments on one split`);
+        onStarted(null);
+        return;
+      }
       const experiment = await experiments.start(body());
       modal.close();
       toast(`Exp #${experiment.number} started`);

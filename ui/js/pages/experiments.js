@@ -150,7 +150,7 @@ export function render(root, params) {
     const { openWizard: open } = await import("../components/wizard.js");
     open({
       onStarted(experiment) {
-        upsert(experiment);
+        if (experiment) upsert(experiment);
         poller?.now();
       },
     });
