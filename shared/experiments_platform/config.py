@@ -86,6 +86,9 @@ class Settings(BaseModel):
         default=None, ge=1, le=1000, description="quick tests the deployment runs at once (Vertex AI runs on GCP: "
         "cost control); beyond it experiments wait queued (decision 052). Default: locally one per 2 cores and "
         "8 GiB of memory (at least 1), on Vertex AI 4")
+    local_run_memory_gib: float | None = Field(
+        default=None, gt=0, description="memory one local run's worker processes may hold; beyond it the memory "
+        "guard stops the run as out of memory. Default: 80 % of the machine's memory shared by the run slots")
     max_queued_runs: int = Field(
         default=100, ge=0, le=100000, description="experiments that may wait for a run slot; beyond it starting "
         "one answers 429 with Retry-After")
@@ -147,6 +150,14 @@ class Settings(BaseModel):
         from experiments_platform.domain.admission import local_run_limit
 
         return local_run_limit(os.cpu_count() or 1, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+    @property
+    def resolved_local_run_memory_bytes(self) -> int:
+        """``local_run_memory_gib`` in bytes, else 80 % of this machine's memory over the run slots."""
+        if self.local_run_memory_gib is not None:
+            return int(self.local_run_memory_gib * 1024 ** 3)
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return int(total * 0.8 / self.resolved_max_concurrent_runs)
 
     @property
     def resolved_uploads_uri(self) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 from experiments_platform.adapters._shared import now_text, process_alive, uri_to_path
 from experiments_platform.adapters.local_jobs import ProcessIdentity, RecordStore, kill_group, wait_until
 from experiments_platform.adapters.local_workers import Worker, WorkerGone, WorkerPool, ended_text
+from experiments_platform.adapters.memory_guard import MemoryGuard
 from experiments_platform.config import Settings
 from experiments_platform.errors import NotFound
 from experiments_platform.events.google_events import (
@@ -113,7 +114,8 @@ class LocalPipelineService:
             return name
         log.info("local pipeline started", extra=fields(experiment_id=experiment_id, job_name=name, pid=worker.pid,
                                                          worker_ready=worker.ready is not None))
-        threading.Thread(target=self._follow, args=(name, worker), daemon=True, name=f"pipeline-{key}").start()
+        guard = MemoryGuard(worker.pid, self.settings.resolved_local_run_memory_bytes).start()
+        threading.Thread(target=self._follow, args=(name, worker, guard), daemon=True, name=f"pipeline-{key}").start()
         return name
 
     def cancel(self, job_name: str) -> None:
@@ -181,13 +183,22 @@ class LocalPipelineService:
             wait_until(lambda: self.state(job_name) in TERMINAL, timeout if timeout is not None else float("inf"), 0.2)
         return self.state(job_name)
 
-    def _follow(self, name: str, worker: Worker) -> None:
+    def _follow(self, name: str, worker: Worker, guard: MemoryGuard | None = None) -> None:
         key = job_id_of(name)
         for message in worker.messages():
             if message.get("type") == "task":
                 self._task(key, message)
         code = worker.wait()
-        self._finish(key, exit_code=code)
+        if guard is not None:
+            guard.stop()
+            log.info("local pipeline worker ended", extra=fields(job_name=name, exit_code=code,
+                                                                 peak_memory_bytes=guard.peak))
+        if guard is not None and guard.exceeded:
+            job = self.jobs.read(key) or {}
+            self._finish(key, exit_code=code, error=f"the pipeline worker (pid {worker.pid}){self._during(job)} "
+                                                    f"{guard.ended_text()}")
+        else:
+            self._finish(key, exit_code=code)
         with self._lock:
             self._workers.pop(name, None)
 
