@@ -7,9 +7,12 @@ query for what changed (another store object on the same database stands for ano
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from experiments_platform.adapters.firestore_documents import FirestoreDocumentStore
@@ -136,3 +139,40 @@ def test_views_are_computed_once_per_snapshot(store: DocumentStore) -> None:
     assert snapshot.view("count", count) == snapshot.view("count", count) == 1 and len(calls) == 1
     completed(ExperimentRepository(store), 2)
     assert index.snapshot().view("count", count) == 2 and len(calls) == 2
+
+
+class GatedQueries:
+    """``store`` whose summary queries, once ``armed``, wait for ``release`` (a refresh held in flight)."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+        self.armed = False
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def query(self, collection: str, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        if self.armed and collection == SUMMARIES:
+            self.entered.set()
+            assert self.release.wait(30), "the test never released the refresh"
+        return self._store.query(collection, *args, **kwargs)
+
+
+def test_a_reader_does_not_wait_for_another_threads_refresh(store: DocumentStore) -> None:
+    completed(ExperimentRepository(store), 1)
+    gated = GatedQueries(store)
+    clock = Clock()
+    index = ExperimentIndex(gated, clock=clock)  # type: ignore[arg-type]
+    held = index.snapshot()
+    gated.armed = True
+    clock.now += 1
+    with ThreadPoolExecutor(2) as pool:
+        refreshing = pool.submit(index.snapshot)
+        assert gated.entered.wait(10), "the refresh never asked the store"
+        try:
+            assert pool.submit(index.snapshot).result(timeout=5) is held, "the held snapshot, at once"
+        finally:
+            gated.release.set()
+        assert refreshing.result(timeout=10).documents == held.documents

@@ -3,8 +3,10 @@
 A read costs no document reads when nothing changed: the index asks the store at most every
 ``refresh_every_s`` for the summaries updated since the newest it holds (less ``skew_s``, for
 writers whose clocks lag), and the repository's own writes in this process reach it at once
-(``experiments.watch``). A ``Snapshot`` is an immutable view at one version; views computed
-from it (a sorted list, a leaderboard) are kept with it until the next change.
+(``experiments.watch``). One thread asks; readers meanwhile get what the index holds instead of
+waiting for the store (only the first load is waited for). A ``Snapshot`` is an immutable view at
+one version; views computed from it (a sorted list, a leaderboard) are kept with it until the next
+change.
 
 The first read of a process loads every summary, after writing the missing ones when the store
 holds documents from before summaries (``ExperimentRepository.backfill_summaries``).
@@ -108,24 +110,31 @@ class ExperimentIndex:
     def _refresh(self) -> None:
         if self._loaded and self._clock() - self._checked < self.refresh_every_s:
             return
-        with self._refreshing:
-            started = self._clock()
-            if self._loaded and started - self._checked < self.refresh_every_s:
-                return
-            if not self._loaded:
-                if not self._repository.summaries_current():
-                    self._repository.backfill_summaries()
-                rows = self._repository.summaries()
-                with self._lock:
-                    self._by_id.clear()
-                    self._loaded = True
-                    self._merge(rows)
-            else:
-                since = _TIMESTAMP.dump_python(_TIMESTAMP.validate_python(self._newest) - self.skew, mode="json")
-                rows = self._repository.summaries([Filter("updated_at", ">=", since)])
-                with self._lock:
-                    self._merge(rows)
-            self._checked = started
+        if not self._refreshing.acquire(blocking=not self._loaded):
+            return  # another thread is asking the store: read what is held (as fresh as the interval allows)
+        try:
+            self._refresh_held()
+        finally:
+            self._refreshing.release()
+
+    def _refresh_held(self) -> None:
+        started = self._clock()
+        if self._loaded and started - self._checked < self.refresh_every_s:
+            return
+        if not self._loaded:
+            if not self._repository.summaries_current():
+                self._repository.backfill_summaries()
+            rows = self._repository.summaries()
+            with self._lock:
+                self._by_id.clear()
+                self._loaded = True
+                self._merge(rows)
+        else:
+            since = _TIMESTAMP.dump_python(_TIMESTAMP.validate_python(self._newest) - self.skew, mode="json")
+            rows = self._repository.summaries([Filter("updated_at", ">=", since)])
+            with self._lock:
+                self._merge(rows)
+        self._checked = started
 
     def _merge(self, rows: list[Doc]) -> None:
         for row in rows:
