@@ -1,5 +1,6 @@
 """The launch check in the browser (decision 061): the wizard says a doomed run would be refused and why,
-and shows the warnings of one it would start; the card and the view modal show a run's warnings and counts.
+and shows the warnings of one it would start; the card and the view modal show a run's warnings and
+counts, and that it does not beat its best baseline beyond noise (decision 064).
 
 Screenshots: 60-wizard-refusal, 61-wizard-warnings, 62-card-warnings, 63-view-launch-check.
 """
@@ -15,6 +16,7 @@ from experiments_platform.domain.experiment import Experiment, QuickTestParamete
 from experiments_platform.domain.preflight import Minimums
 from experiments_platform.domain.status import Status
 from experiments_platform.handlers.preflight import check_launch
+from experiments_platform.handlers.results import compare_with_previous_best
 from experiments_platform.repositories.experiments import ExperimentRepository
 from playwright.sync_api import Page, expect
 
@@ -71,24 +73,37 @@ def test_the_card_and_the_view_modal_show_the_launch_check(page: Page, gateway: 
     for config in (features, model):
         documents.set("feature_configs" if config is features else "model_configs", config.id, config.to_document())
     number = documents.run_transaction(_reserve_number)
+    close_to_popularity = results(random.Random(3), 32, False, (64, 32), 3, 0.1, None)
+    close_to_popularity["final"]["recall_at_100"] = 0.31  # popularity 29.5 %, 540 test interactions
     now = datetime.now(timezone.utc)
     experiment = Experiment(
         number=number, name="Run with launch warnings", dataset_id=dataset.id, feature_config_id=features.id,
         model_config_id=model.id, dataset_snapshot=dataset, feature_config_snapshot=features,
         model_config_snapshot=model, parameters=parameters, status=Status.COMPLETED,
-        results=results(random.Random(3), 32, False, (64, 32), 3, 0.1, None), protocol=check.protocol,
+        results=close_to_popularity, protocol=check.protocol,
         data_check=check.data, warnings=check.warnings, created_at=now - timedelta(minutes=3),
         started_at=now - timedelta(minutes=3), finished_at=now - timedelta(minutes=1))
     ExperimentRepository(documents).save(experiment.to_document())
+    comparison = compare_with_previous_best(documents, experiment.id, dataset.id, close_to_popularity)
+    assert comparison is not None and comparison["baseline"]["outcome"] == "within_noise"
+
+    def with_comparison(e: Experiment) -> bool:
+        e.comparison = comparison
+        return True
+
+    ExperimentRepository(documents).update(experiment.id, with_comparison)
 
     page.goto("/#/experiments")
     card = page.locator(f"article[data-experiment-id='{experiment.id}']")
-    line = card.locator(".launch-warnings")
+    line = card.locator(".launch-warnings[data-warnings]")
     expect(line).to_have_text("⚠ " + " · ".join(w.title for w in check.warnings))
     assert "The test split holds" in str(line.locator("span").first.get_attribute("title"))
+    expect(card.locator(".baseline-verdict")).to_have_text(
+        "⚠ does not beat the best baseline beyond noise: Popularity Recall@100 29.5%, +1.5 pp within ±5.5 pp")
     screenshot(page, "62-card-warnings")
 
     card.get_by_role("button", name=f"View Exp #{number}").click()
+    expect(page.locator("p.baseline-verdict")).to_contain_text("This run does not beat the best baseline beyond noise")
     section = page.get_by_role("region", name="Launch check")
     expect(section).to_contain_text(f"Protocol: {dataset.name} · 25% sample · random 80/10/10 · seed 42")
     expect(section.locator("li[data-code='HIGH_TEST_OOV']")).to_contain_text("never occurs in the training split")

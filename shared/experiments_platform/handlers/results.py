@@ -7,6 +7,7 @@ from typing import Any
 
 from experiments_platform.bootstrap import Platform
 from experiments_platform.domain import metrics
+from experiments_platform.domain.baselines import baseline_verdict
 from experiments_platform.domain.metrics_report import MetricsReport, final_metrics, parse_report
 from experiments_platform.domain.protocol import protocol_key
 from experiments_platform.domain.status import Status
@@ -52,6 +53,7 @@ def compare_with_previous_best(
     value = primary_metric(results, metric)
     if value is None or spec.direction == "none":
         return None
+    baseline = _baseline_verdict(results)
     current = store.get(COLLECTION, experiment_id)
     key = protocol_key(current) if current else None
     completed = [d for d in store.query(
@@ -66,7 +68,7 @@ def compare_with_previous_best(
             best = (other, document)
     if best is None:
         return {"metric": metric, "label": spec.label, "value": value,
-                "summary": "first completed experiment of this protocol", "protocol": key}
+                "summary": "first completed experiment of this protocol", "protocol": key, "baseline": baseline}
     previous, previous_doc = best
     delta = value - previous
     outcome = "better" if spec.better(value, previous) else "worse" if spec.better(previous, value) else "same"
@@ -84,4 +86,14 @@ def compare_with_previous_best(
         "outcome": outcome,
         "summary": f"{arrow} {spec.display_delta(delta).lstrip('+−±')} vs Exp #{previous_doc.get('number')}",
         "protocol": key,
+        "baseline": baseline,
     }
+
+
+def _baseline_verdict(results: Results) -> dict[str, Any] | None:
+    """Whether the run beats its best baseline beyond noise (``domain.baselines``); None without a report."""
+    try:
+        report = results if isinstance(results, MetricsReport) else MetricsReport.model_validate(results or {})
+    except ValueError:
+        return None
+    return baseline_verdict(report)

@@ -5,7 +5,7 @@ import { dateTime, duration, secondsBetween, truncate } from "../lib/format.js";
 import { formatMetric, metricLabel, primaryMetric } from "../lib/metrics.js";
 import { currentStage, isActive, isCancellable, statusClass } from "../lib/status.js";
 import { progressBar } from "./progress_bar.js";
-import { warningsLine } from "./launch_warnings.js";
+import { baselineLine, warningsLine } from "./launch_warnings.js";
 import { splitLabel, statusBadge } from "./labels.js";
 import { seedGroupSlot } from "./noise.js";
 
@@ -73,6 +73,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
         experiment.created_by ? ` · by ${experiment.created_by}` : "",
       ),
       warningsLine(experiment),
+      baselineLine(experiment),
       seedGroupSlot(experiment),
     ),
     h(

@@ -40,3 +40,18 @@ export function launchCheckSection(experiment) {
       })),
       h("tfoot", {}, h("tr", {}, h("td", { colspan: 6, class: "small muted" }, `Candidate corpus: ${int(check.corpus_size ?? 0)} distinct products`))))) : null);
 }
+
+/** The run against its best baseline (decision 064): on the card only when it does not beat it beyond noise. */
+export function baselineLine(experiment) {
+  const verdict = experiment.comparison?.baseline;
+  if (!verdict || verdict.outcome === "beats") return null;
+  return h("div", { class: "launch-warnings baseline-verdict small", dataset: { outcome: verdict.outcome } }, `⚠ ${verdict.summary}`);
+}
+
+/** The view modal's sentence, whatever the outcome. */
+export function baselineVerdict(experiment) {
+  const verdict = experiment.comparison?.baseline;
+  if (!verdict) return null;
+  return h("p", { class: ["baseline-verdict", verdict.outcome === "beats" ? "delta-up" : "delta-down"], dataset: { outcome: verdict.outcome } },
+    verdict.outcome === "beats" ? "✓ " : "⚠ ", `This run ${verdict.summary}.`);
+}

@@ -6,7 +6,7 @@ import { formatMetric, formatMetricDelta, metricLabel, metricsWhere, recallKs, r
 import { baselineRecall, EXCLUDING, protocol, randomRecall, recall } from "../../lib/results.js";
 import { STAGES } from "../../lib/status.js";
 import { crossLabel, featureLabel, splitLabel, towerLabel } from "../labels.js";
-import { launchCheckSection } from "../launch_warnings.js";
+import { baselineVerdict, launchCheckSection } from "../launch_warnings.js";
 import { loadNoiseTable } from "../noise.js";
 import { noise } from "../../lib/decisions_api.js";
 import { progressBar } from "../progress_bar.js";
@@ -100,6 +100,7 @@ function resultsBlock(e) {
         h("td", {}, label),
         ks.map((k) => h("td", { class: "num" }, formatMetric(`recall_at_${k}`, recall(r, k, variant)))),
         ks.map((k) => h("td", { class: "num muted" }, formatMetric(`popularity_recall_at_${k}`, baselineRecall(r, k, variant))))))))) : null,
+    baselineVerdict(e),
     protocolLine(protocol(r), e, randomRecall(r)),
     allMetrics(r),
   ];
