@@ -9,10 +9,11 @@ from pydantic import Field, model_validator
 from experiments_platform.domain.base import DomainModel, Identifier, Timestamp, new_id, utcnow
 from experiments_platform.domain.dataset import Dataset
 from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.full_training import FullTrainingParameters, RunKind
 from experiments_platform.domain.launch import DataCheck, LaunchWarning, RunProtocol
 from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.model import ModelConfig
-from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status
+from experiments_platform.domain.status import STAGE_ORDER, Stage, StageStatus, Status, stage_order
 from experiments_platform.domain.tracking import TrackingState
 
 
@@ -139,6 +140,9 @@ class Experiment(DomainModel):
     feature_config_snapshot: FeatureConfig
     model_config_snapshot: ModelConfig
     parameters: QuickTestParameters
+    full_training: FullTrainingParameters | None = Field(
+        default=None, description="set for a full training: early stopping, export, the quick test it came from "
+                                  "(decisions 070, 075); None for a quick test")
     status: Status = Status.PENDING
     stages: dict[Stage, StageState] = Field(default_factory=_initial_stages)
     cancel_requested: bool = False
@@ -159,6 +163,16 @@ class Experiment(DomainModel):
     updated_at: Timestamp = Field(default_factory=utcnow)
     started_at: Timestamp | None = None
     finished_at: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _stages_of_its_kind(self) -> Experiment:
+        for stage in stage_order(self.run_kind):
+            self.stages.setdefault(stage, StageState())
+        return self
+
+    @property
+    def run_kind(self) -> RunKind:
+        return "quick_test" if self.full_training is None else "full_training"
 
     @property
     def label(self) -> str:

@@ -25,13 +25,13 @@ from experiments_platform.domain.error_patterns import classify
 from experiments_platform.domain.experiment import ClassifiedError, Experiment
 from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.status import (
-    STAGE_ORDER,
     WAITING,
     Stage,
     StageStatus,
     Status,
     can_transition,
     stage_can_move,
+    stage_order,
 )
 
 STAGE_MESSAGE_MAX_CHARS = 2000
@@ -94,9 +94,10 @@ def move_stage(
     experiment: Experiment, stage: Stage, target: StageStatus, now: datetime, *, cached: bool = False,
     message: str | None = None,
 ) -> bool:
-    """Stage status ``target`` if it is a step forward; stamps the stage's times."""
-    state = experiment.stages[stage]
-    if not stage_can_move(state.status, target):
+    """Stage status ``target`` if it is a step forward; stamps the stage's times. A stage the
+    experiment does not have (Push of a quick test) does not move."""
+    state = experiment.stages.get(stage)
+    if state is None or not stage_can_move(state.status, target):
         return False
     state.status = target
     state.started_at = state.started_at or now
@@ -113,7 +114,7 @@ def close_open_stages(
 ) -> bool:
     """Every running stage (and every pending one unless ``only_running``) to ``target``."""
     changed = False
-    for stage in STAGE_ORDER:
+    for stage in stage_order(experiment.run_kind):
         status = experiment.stages[stage].status
         if status is StageStatus.RUNNING or (status is StageStatus.PENDING and not only_running):
             changed = move_stage(experiment, stage, target, now) or changed
@@ -122,7 +123,7 @@ def close_open_stages(
 
 def failed_stage(experiment: Experiment) -> Stage | None:
     """The first stage that is running or failed: where a failure without a stage happened."""
-    for stage in STAGE_ORDER:
+    for stage in stage_order(experiment.run_kind):
         if experiment.stages[stage].status in (StageStatus.RUNNING, StageStatus.FAILED):
             return stage
     return None

@@ -246,10 +246,12 @@ def build_spec(
 ) -> QuickTestSpec:
     """The spec of one experiment, from its frozen snapshots and the rendered queries.
 
-    With ``full_training`` the spec is a full training's (decision 070): its MLflow experiment is
+    With ``full_training`` (by default the experiment's own, decision 075) the spec is a full training's
+    (decision 070): its MLflow experiment is
     ``full-training/{dataset}`` and its model is pushed to ``registry_uri`` (default
     ``{artifacts_root}/registry/{dataset_id}``) and registered as ``two-tower-{dataset_id}``.
     """
+    full_training = full_training or experiment.full_training
     dataset = experiment.dataset_snapshot
     name = data_pipeline_name(experiment.dataset_id, queries)
     kind = "quick-tests" if full_training is None else "full-training"

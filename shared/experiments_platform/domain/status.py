@@ -65,7 +65,8 @@ def transition(current: Status, target: Status) -> Status:
 
 
 class Stage(str, Enum):
-    """The six stages shown on every experiment card, in pipeline order."""
+    """The stages shown on an experiment card, in pipeline order: six for every run, and Push
+    (TFX Pusher and the Registrar) for a full training (decision 075)."""
 
     COMPILE = "compile"
     EXAMPLES = "examples"
@@ -73,9 +74,18 @@ class Stage(str, Enum):
     SCHEMA = "schema"
     TRANSFORM = "transform"
     TRAIN = "train"
+    PUSH = "push"
 
 
-STAGE_ORDER: tuple[Stage, ...] = tuple(Stage)
+STAGE_ORDER: tuple[Stage, ...] = (Stage.COMPILE, Stage.EXAMPLES, Stage.STATS, Stage.SCHEMA, Stage.TRANSFORM,
+                                  Stage.TRAIN)
+"""The six stages of a quick test (and the first six of a full training)."""
+FULL_TRAINING_STAGE_ORDER: tuple[Stage, ...] = (*STAGE_ORDER, Stage.PUSH)
+
+
+def stage_order(run_kind: str) -> tuple[Stage, ...]:
+    """The stages of a run of this kind (``quick_test`` or ``full_training``)."""
+    return FULL_TRAINING_STAGE_ORDER if run_kind == "full_training" else STAGE_ORDER
 
 STAGE_LABELS = {
     Stage.COMPILE: "Compile",
@@ -84,6 +94,7 @@ STAGE_LABELS = {
     Stage.SCHEMA: "Schema",
     Stage.TRANSFORM: "Transform",
     Stage.TRAIN: "Train",
+    Stage.PUSH: "Push",
 }
 
 # TFX component ids of the pipeline (and Vertex task names) mapped to stages.
@@ -98,6 +109,8 @@ COMPONENT_STAGES = {
     "Transform": Stage.TRANSFORM,
     "Trainer": Stage.TRAIN,
     "Evaluator": Stage.TRAIN,
+    "Pusher": Stage.PUSH,
+    "Registrar": Stage.PUSH,
 }
 
 

@@ -141,7 +141,7 @@ def artifacts(platform: Platform, experiment_id: str) -> dict[str, Any]:
         stage = COMPONENT_STAGES.get(component)
         if component not in index and component == "Evaluator":
             continue
-        state = experiment.stages[stage] if stage else None
+        state = experiment.stages.get(stage) if stage else None
         components.append({
             "component": component,
             "stage": stage.value if stage else None,

@@ -4,6 +4,9 @@
 meaningful result, counts the splits, warns), creates the experiment through the repository
 (status pending, the next Exp #N taken in the same transaction, frozen snapshots of the dataset
 and configs, its protocol, counts and warnings) and publishes ``SubmitExperiment``.
+``start_full_training`` does the same for a full training of a completed quick test: its frozen
+configs and split protocol, 100 % of the data, early stopping (decision 075); a full training
+from configs directly is a start request with a ``full_training`` block.
 ``cancel_experiment`` sets ``cancel_requested`` in a transaction and publishes
 ``CancelExperiment``; the lifecycle services do the actual stopping.
 """
@@ -27,6 +30,7 @@ from experiments_platform.domain.experiment import (
     QuickTestParameters,
 )
 from experiments_platform.domain.features import FeatureConfig
+from experiments_platform.domain.full_training import FullTrainingParameters
 from experiments_platform.domain.metrics import PRIMARY_METRIC
 from experiments_platform.domain.metrics_report import final_metrics
 from experiments_platform.domain.model import ModelConfig
@@ -61,6 +65,18 @@ class StartRequest(DomainModel):
     feature_config_id: str = Field(min_length=1)
     model_config_id: str = Field(min_length=1)
     parameters: dict[str, Any] = Field(default_factory=dict)
+    full_training: dict[str, Any] | None = Field(
+        default=None, description="present for a full training (FullTrainingParameters; decision 075)")
+
+
+class FullTrainingRequest(DomainModel):
+    """``POST /api/experiments/{id}/full-training``: everything optional; the configs and the split
+    protocol are the quick test's."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    full_training: dict[str, Any] = Field(default_factory=dict)
+    hardware_tier: HardwareTier | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,7 @@ class PreparedExperiment:
     feature_config: FeatureConfig
     model: ModelConfig
     parameters: QuickTestParameters
+    full_training: FullTrainingParameters | None = None
 
 
 def _date_columns(dataset: Dataset) -> list[str]:
@@ -140,11 +157,54 @@ def prepare(documents: DocumentStore, payload: Any) -> PreparedExperiment:
             suggestions=first.get("suggestions"),
             details={"errors": problems},
         )
-    parameters = _parameters(request.parameters, dataset, model)
+    full_training = None
+    raw_parameters = request.parameters
+    if request.full_training is not None:
+        full_training = configs.validated(FullTrainingParameters, request.full_training, "full_training")
+        raw_parameters = {"sample_percent": 100, **raw_parameters}
+    parameters = _parameters(raw_parameters, dataset, model)
+    if full_training is not None:
+        _check_full_sample(parameters)
     request = request.model_copy(update={"dataset_id": dataset_id})
     return PreparedExperiment(
-        request=request, dataset=dataset, feature_config=feature_config, model=model, parameters=parameters
+        request=request, dataset=dataset, feature_config=feature_config, model=model, parameters=parameters,
+        full_training=full_training,
     )
+
+
+def _check_full_sample(parameters: QuickTestParameters) -> None:
+    if parameters.sample_percent != 100:
+        raise InvalidInput(
+            f"parameters.sample_percent: a full training uses all the data, not {parameters.sample_percent} %; "
+            "set it to 100 or leave it out", field="parameters.sample_percent")
+
+
+def prepare_full_training(documents: DocumentStore, source_id: str, payload: Any) -> PreparedExperiment:
+    """A full training of the completed quick test ``source_id``: its frozen dataset and configs, its split
+    protocol (strategy, parameters, seed), 100 % of the data, and the request's early-stopping settings."""
+    request = configs.validated(FullTrainingRequest, payload if payload is not None else {})
+    source = ExperimentRepository(documents).get(source_id)
+    if source.full_training is not None:
+        raise InvalidInput(
+            f"experiment_id: {source.label} is itself a full training; start one from the quick test "
+            f"{source.full_training.source_experiment_id or '(it was started from configs)'} or from configs",
+            field="experiment_id")
+    if source.status is not Status.COMPLETED:
+        raise Conflict(f"{source.label} is {source.status.value}; a full training starts from a completed quick test",
+                       details={"status": source.status.value})
+    full_training = configs.validated(
+        FullTrainingParameters, {**request.full_training, "source_experiment_id": source.id}, "full_training")
+    update: dict[str, Any] = {"sample_percent": 100}
+    if request.hardware_tier is not None:
+        update["hardware_tier"] = request.hardware_tier
+    start = StartRequest(
+        name=request.name or f"{source.name} · full training"[:200], description=request.description,
+        dataset_id=source.dataset_id, feature_config_id=source.feature_config_id,
+        model_config_id=source.model_config_id, full_training=full_training.model_dump(mode="json"))
+    return PreparedExperiment(
+        request=start, dataset=source.dataset_snapshot, feature_config=source.feature_config_snapshot,
+        model=source.model_config_snapshot, parameters=source.parameters.model_copy(update=update),
+        full_training=full_training)
 
 
 @dataclass(frozen=True)
@@ -172,7 +232,7 @@ def estimate_experiment(documents: DocumentStore, payload: Any, estimator: Estim
     check = launcher.check(prepared)
     estimates = [
         estimator(prepared.dataset, prepared.feature_config, prepared.model,
-                  prepared.parameters.model_copy(update={"hardware_tier": tier}))
+                  _estimated_parameters(prepared).model_copy(update={"hardware_tier": tier}))
         for tier in get_args(HardwareTier)
     ]
     return {
@@ -198,6 +258,7 @@ def _new_experiment(prepared: PreparedExperiment, number: int, estimate: Estimat
         feature_config_snapshot=prepared.feature_config,
         model_config_snapshot=prepared.model,
         parameters=prepared.parameters,
+        full_training=prepared.full_training,
         estimate=estimate,
         protocol=check.protocol,
         data_check=check.data,
@@ -209,10 +270,27 @@ def start_experiment(
     documents: DocumentStore, bus: EventBus, payload: Any, launcher: Launcher, estimator: Estimator | None = None
 ) -> Doc:
     """Check the launch, create the pending experiment with its Exp #N and publish ``SubmitExperiment``."""
-    prepared = prepare(documents, payload)
+    return _launch(documents, bus, prepare(documents, payload), launcher, estimator)
+
+
+def start_full_training(documents: DocumentStore, bus: EventBus, source_id: str, payload: Any, launcher: Launcher,
+                        estimator: Estimator | None = None) -> Doc:
+    """A full training of the completed quick test ``source_id`` (decision 075), launched as any experiment."""
+    return _launch(documents, bus, prepare_full_training(documents, source_id, payload), launcher, estimator)
+
+
+def _estimated_parameters(prepared: PreparedExperiment) -> QuickTestParameters:
+    """The parameters an estimate is made for: a full training counts its most epochs."""
+    if prepared.full_training is None:
+        return prepared.parameters
+    return prepared.parameters.model_copy(update={"epochs": min(prepared.full_training.max_epochs, 100)})
+
+
+def _launch(documents: DocumentStore, bus: EventBus, prepared: PreparedExperiment, launcher: Launcher,
+            estimator: Estimator | None) -> Doc:
     check = launcher.check(prepared)
     estimate = (
-        estimator(prepared.dataset, prepared.feature_config, prepared.model, prepared.parameters)
+        estimator(prepared.dataset, prepared.feature_config, prepared.model, _estimated_parameters(prepared))
         if estimator
         else None
     )
@@ -371,6 +449,8 @@ def summarize(doc: Mapping[str, Any]) -> dict[str, Any]:
         "model_config_id": doc.get("model_config_id"),
         "model_config_name": (doc.get("model_config_snapshot") or {}).get("name"),
         "recall_at_100": recall,
+        "run_kind": "quick_test" if doc.get("full_training") is None else "full_training",
+        "source_experiment_id": (doc.get("full_training") or {}).get("source_experiment_id"),
         "created_at": doc.get("created_at"),
         "finished_at": doc.get("finished_at"),
     }

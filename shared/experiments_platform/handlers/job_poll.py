@@ -40,7 +40,8 @@ def poll_job(platform: Platform, experiment: Experiment, job_name: str) -> bool:
     for task in status.tasks:
         stage = stage_of_task(task.task_name)
         target = TASK_STAGE_STATUS.get(task.state)
-        if stage is None or target is None or experiment.stages[stage].status is target:
+        state = experiment.stages.get(stage) if stage is not None else None
+        if stage is None or state is None or target is None or state.status is target:
             continue
         log.info("task state found by polling the job", extra=fields(task=task.task_name, state=task.state, **facts))
         apply_task(platform, PipelineTaskStateChanged(

@@ -23,6 +23,7 @@ from experiments_platform.web.gateway.blueprints import (
     dashboard,
     decisions,
     experiments,
+    full_training,
     insights,
     system,
 )
@@ -42,6 +43,7 @@ def register(app: Flask, service: str) -> None:
     app.extensions["estimator"] = _estimator(app, settings)
     for blueprint in (system.blueprint, *configs.create_config_blueprints(), experiments.blueprint,
                       insights.blueprint, dashboard.blueprint, decisions.blueprint, estimates_blueprint.blueprint,
+                      full_training.blueprint,
                       create_ui_blueprint(settings.ui_dir)):
         app.register_blueprint(blueprint)
     for key, value in COMPRESSION.items():

@@ -1,0 +1,169 @@
+"""Full trainings as the services see them (issue 12, decisions 075-077): a run's lineage and pushed model,
+the Full Trains and Currently deployed cards, and the quick-test vs full-training agreement.
+
+A full training is an experiment with ``full_training`` set (``handlers.experiments.start_full_training``);
+its pipeline writes ``model.json`` beside ``metrics.json`` (decision 070). Lineage is read from the run's
+ML Metadata store through ``adapters.mlmd_lineage`` (local SQLite; Vertex ML Metadata is decision 073's
+unbuilt half, answered as such). "Currently deployed" is the MLflow registered model's ``production``
+alias; with MLflow unreachable, the newest completed full training's ``model.json`` stands in and says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from experiments_platform.bootstrap import Platform
+from experiments_platform.domain.agreement import Pair, agreement
+from experiments_platform.domain.full_training import PRODUCTION_ALIAS
+from experiments_platform.domain.metrics import PRIMARY_METRIC
+from experiments_platform.domain.metrics_report import final_metrics
+from experiments_platform.domain.pipeline_spec import MODEL_FILE, QuickTestSpec, registry_model_name
+from experiments_platform.domain.status import Status
+from experiments_platform.errors import NotFound
+from experiments_platform.handlers.experiments import summarize
+from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.ports.documents import Doc
+from experiments_platform.repositories.experiments import ExperimentRepository
+
+log = get_logger(__name__)
+
+
+def _read_json(platform: Platform, uri: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(platform.blobs.read_bytes(uri))
+    except NotFound:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def pushed_model(platform: Platform, experiment_id: str) -> dict[str, Any] | None:
+    """The run's ``model.json`` (where its model was pushed and registered), None before the Registrar wrote it."""
+    return _read_json(platform, platform.experiment_artifacts_uri(experiment_id, MODEL_FILE))
+
+
+def lineage(platform: Platform, experiment_id: str) -> dict[str, Any]:
+    """The artifacts that produced the run's model, their URIs and the executions that made them (ML Metadata),
+    and, for a full training, its pushed model. ``lineage`` is None with a ``reason`` when there is none yet."""
+    experiment = ExperimentRepository(platform.documents).get(experiment_id)
+    answer: dict[str, Any] = {"experiment_id": experiment.id, "run_kind": experiment.run_kind, "lineage": None,
+                              "reason": None, "model": None}
+    if experiment.full_training is not None:
+        answer["model"] = pushed_model(platform, experiment.id)
+    raw = _read_json(platform, platform.experiment_artifacts_uri(experiment.id, "spec.json"))
+    if raw is None:
+        answer["reason"] = f"{experiment.label} has no pipeline spec yet (it is {experiment.status.value})"
+        return answer
+    from experiments_platform.adapters.mlmd_lineage import lineage_of_spec
+
+    spec = QuickTestSpec.model_validate(raw)
+    if not spec.pipeline_root.startswith("file://"):
+        answer["reason"] = ("this run's lineage is in Vertex ML Metadata, which the platform does not read yet "
+                            "(decision 073)")
+        return answer
+    found = lineage_of_spec(spec)
+    if found is None:
+        answer["reason"] = (f"ML Metadata holds no Trainer execution of {experiment.label} yet "
+                            f"(it is {experiment.status.value})")
+        return answer
+    answer["lineage"] = found.to_document()
+    return answer
+
+
+def _completed_full(docs: Sequence[Doc]) -> list[Doc]:
+    return [d for d in docs if d.get("full_training") is not None and d.get("status") == Status.COMPLETED.value]
+
+
+def _recall(doc: Doc) -> float | None:
+    value = final_metrics(doc.get("results")).get(PRIMARY_METRIC)
+    return value if isinstance(value, (int, float)) else None
+
+
+def comparison_pairs(docs: Sequence[Doc]) -> list[dict[str, Any]]:
+    """Per configuration, its quick test and its newest completed full training side by side: the full run's
+    source quick test, or else (started from configs) the newest completed quick test of the same dataset,
+    configs and split protocol apart from the sample."""
+    quick = [d for d in docs if d.get("full_training") is None and d.get("status") == Status.COMPLETED.value]
+    by_id = {d["id"]: d for d in quick}
+    rows: dict[str, dict[str, Any]] = {}
+    for full in sorted(_completed_full(docs), key=lambda d: d.get("created_at") or ""):
+        source = by_id.get((full.get("full_training") or {}).get("source_experiment_id") or "")
+        if source is None:
+            same = [q for q in quick if all(q.get(k) == full.get(k) for k in
+                                            ("dataset_id", "feature_config_id", "model_config_id"))
+                    and (q.get("parameters") or {}).get("split") == (full.get("parameters") or {}).get("split")
+                    and (q.get("parameters") or {}).get("seed") == (full.get("parameters") or {}).get("seed")]
+            source = max(same, key=lambda q: q.get("created_at") or "", default=None)
+        quick_value, full_value = (_recall(source) if source else None), _recall(full)
+        if source is None or quick_value is None or full_value is None:
+            continue
+        rows[source["id"]] = {"key": source["id"], "quick": summarize(source), "full": summarize(full),
+                              "quick_recall_at_100": quick_value, "full_recall_at_100": full_value,
+                              "best_epoch": ((full.get("results") or {}).get("training") or {}).get("best_epoch")}
+    return list(rows.values())
+
+
+def agreement_panel(docs: Sequence[Doc]) -> dict[str, Any]:
+    """The quick-vs-full rows and their rank agreement (``domain.agreement``) over the given experiments."""
+    rows = comparison_pairs(docs)
+    result = agreement([Pair(r["key"], r["quick_recall_at_100"], r["full_recall_at_100"]) for r in rows],
+                       PRIMARY_METRIC)
+    labels = {r["key"]: f"{r['quick']['label']} {r['quick']['name']}" for r in rows}
+    return {**result.to_document(), "rows": rows,
+            "quick_winner_label": labels.get(result.quick_winner or ""),
+            "full_winner_label": labels.get(result.full_winner or "")}
+
+
+def deployed(platform: Platform, docs: Sequence[Doc], dataset_id: str | None) -> dict[str, Any] | None:
+    """What the registry's production alias points at, with the full training that made it and its recall."""
+    full = sorted(_completed_full(docs), key=lambda d: d.get("finished_at") or "", reverse=True)
+    dataset_ids = [dataset_id] if dataset_id else list(dict.fromkeys(d.get("dataset_id") for d in full))
+    by_id = {d["id"]: d for d in full}
+    model_alias = getattr(platform.tracker, "model_alias", None)
+    for ds in dataset_ids:
+        if not ds:
+            continue
+        name = registry_model_name(ds)
+        version: dict[str, Any] | None = None
+        source = "mlflow"
+        if model_alias is not None:
+            try:
+                version = model_alias(name, PRODUCTION_ALIAS)
+            except Exception as exc:  # MLflow down: the newest pushed model stands in (decision 077)
+                log.warning("model registry unreachable", extra=fields(model=name, error=str(exc)[:300]))
+                source = "model.json (MLflow unreachable)"
+        experiment_id = ((version or {}).get("tags") or {}).get("experiment_id")
+        doc = by_id.get(experiment_id or "")
+        if version is None:
+            doc = next((d for d in full if d.get("dataset_id") == ds), None)
+            if doc is None:
+                continue
+            model = pushed_model(platform, doc["id"]) or {}
+            version = {"name": model.get("mlflow_model_name") or name, "version": model.get("mlflow_model_version"),
+                       "alias": model.get("alias") or PRODUCTION_ALIAS, "source": model.get("pushed_model_uri"),
+                       "run_id": model.get("mlflow_run_id")}
+            source = source if source != "mlflow" else "model.json (no production alias in MLflow)"
+        return {"model_name": version.get("name"), "version": version.get("version"),
+                "alias": version.get("alias"), "pushed_model_uri": version.get("source"),
+                "mlflow_run_id": version.get("run_id"), "dataset_id": ds, "from": source,
+                "experiment": summarize(doc) if doc else None, "recall_at_100": _recall(doc) if doc else None}
+    return None
+
+
+def summary(platform: Platform, docs: Sequence[Doc], dataset_id: str | None = None) -> dict[str, Any]:
+    """The Full Trains and Currently deployed cards and the agreement panel, over every protocol of the dataset."""
+    docs = [d for d in docs if not dataset_id or d.get("dataset_id") == dataset_id]
+    full = [d for d in docs if d.get("full_training") is not None]
+    completed = _completed_full(full)
+    best = max(((v, d) for d in completed if (v := _recall(d)) is not None), key=lambda p: p[0], default=None)
+    return {
+        "quick_tests": len(docs) - len(full),
+        "full_trains": {
+            "total": len(full), "completed": len(completed),
+            "active": sum(1 for d in full if d.get("status") not in ("completed", "failed", "cancelled")),
+            "best": {"value": best[0], "experiment": summarize(best[1])} if best else None,
+        },
+        "currently_deployed": deployed(platform, docs, dataset_id),
+        "agreement": agreement_panel(docs),
+    }
