@@ -100,10 +100,11 @@ emulators-stop:  ## stop them
 emulators-status:  ## show which emulators run
 	scripts/emulators.sh status
 
-bench: setup  ## run the benchmarks (full-size quick tests, event latency, UI scale)
+bench: setup  ## run the benchmarks (full-size quick tests, event latency, UI scale, gateway under load)
 	$(TFX_VENV)/bin/python benchmarks/quicktest.py
 	$(VENV)/bin/python benchmarks/event_latency.py
 	$(VENV)/bin/python benchmarks/ui_scale.py
+	$(VENV)/bin/python benchmarks/gateway_load.py
 
 tfdv-fixtures: $(TFX_VENV)/.installed  ## regenerate the real TFX statistics/schema fixtures of the tfdv parser tests
 	$(TFX_VENV)/bin/python scripts/make_tfdv_fixtures.py

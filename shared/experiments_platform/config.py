@@ -73,6 +73,9 @@ class Settings(BaseModel):
         default=None, description="where uploaded dataset files are stored: gs://bucket/prefix (then loaded into "
         "BigQuery) or a local folder; default {data_dir}/warehouse/uploads")
     upload_max_bytes: int = Field(default=512 * MiB, ge=1, description="largest dataset file an upload may send")
+    gateway_max_in_flight: int = Field(
+        default=8, ge=0, le=1024, description="requests one gateway worker process serves at once; beyond it the "
+        "gateway answers 503 with Retry-After at once instead of queueing (0: no limit; decision 058)")
     api_max_body_bytes: int = Field(
         default=1 * MiB, ge=1024, le=PUBSUB_MAX_PUSH_BYTES, description="largest request body of the API "
         "(uploads excepted)")

@@ -85,3 +85,9 @@ class TransientError(PlatformError):
 
 class ContentionError(TransientError):
     code = "CONTENTION"
+
+
+class Overloaded(TransientError):
+    """The service is serving as many requests as it may at once; the client should retry later."""
+
+    code = "OVERLOADED"

@@ -94,6 +94,10 @@ def test_a_sweep_starts_every_cell_as_a_seed_group_on_one_split_and_its_grid_fil
     training_rows = {r["key"]: r for r in compared["sections"][1]["rows"]}
     assert training_rows["training_seed"]["values"] == [42, 43]
 
+    heat = client.get("/api/dashboard/heatmap?x_axis=learning_rate&y_axis=embedding_dims").json
+    spot = next(c for c in heat["cells"] if (c["x"], c["y"]) == ("0.1", "32/32"))
+    assert spot["count"] == 2 and abs(spot["std"] - 0.01 / 2 ** 0.5) < 1e-9
+
     groups = client.get("/api/seed-groups").json
     assert groups["total"] == 4 and all(g["completed"] == 2 for g in groups["items"])
 

@@ -70,3 +70,16 @@ def test_local_compile_command_writes_the_ir(tmp_path, monkeypatch):
     ir = json.loads((tmp_path / "out" / "pipeline.json").read_text())
     assert ir == json.loads(compile_local(spec))
     assert [n["pipelineNode"]["nodeInfo"]["id"] for n in ir["nodes"]] == list(COMPONENT_IDS)
+
+
+def test_child_jobs_carry_the_experiment_label(tmp_path):
+    """Cancel finds and stops the Trainer's custom job and the Dataflow jobs by this label (issue 13 item 6)."""
+    spec = make_spec(tmp_path, queries=BQ, pipeline_root="gs://demo-root/qt-test",
+                     parameters={"hardware_tier": "medium"})
+    target = dataclasses.replace(TARGET, dataflow=True, dataflow_subnetwork="regions/europe-west1/subnetworks/dataflow")
+    job = json.loads(compile_vertex(spec, target))
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    assert f"--labels=experiment_id={spec.experiment_id}" in executors["StatisticsGen_executor"]["container"]["args"]
+    trainer = job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
+    custom_config = json.loads(trainer["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
+    assert custom_config["ai_platform_training_args"]["labels"] == {"experiment_id": spec.experiment_id}

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+EXPERIMENT_LABEL = "experiment_id"
+"""The label naming the experiment on its pipeline job and child jobs (custom jobs, Dataflow jobs)."""
 JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 _FULL_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/pipelineJobs/(?P<job_id>[^/]+)$")
 

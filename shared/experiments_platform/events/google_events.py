@@ -44,7 +44,7 @@ from experiments_platform.events.messages import (
 
 EXPERIMENT_SUBSTITUTION = "_EXPERIMENT_ID"
 EXPERIMENT_TAG_PREFIX = "experiment-"
-EXPERIMENT_LABEL = "experiment_id"
+EXPERIMENT_LABEL = pipeline_jobs.EXPERIMENT_LABEL
 PIPELINE_LOG_ID = "aiplatform.googleapis.com/pipeline_job_events"
 PIPELINE_RESOURCE_TYPE = "aiplatform.googleapis.com/PipelineJob"
 LOG_TIMESTAMP_ATTRIBUTE = "logging.googleapis.com/timestamp"

@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from statistics import fmean
+from statistics import fmean, stdev
 from typing import Any
 
 from experiments_platform.domain import metrics
@@ -317,6 +317,7 @@ def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str = "embeddin
             "y": yv,
             "value": top_value,
             "mean": fmean(v for v, _ in members),
+            "std": stdev(v for v, _ in members) if len(members) > 1 else None,
             "count": len(members),
             "experiment_id": top_doc["id"],
             "experiment_number": top_doc.get("number"),

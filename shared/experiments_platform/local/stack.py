@@ -1,7 +1,8 @@
 """The whole platform on one machine.
 
 ``python -m experiments_platform.local.stack`` (the README's ``make run``): every service in one
-process on the embedded defaults: the gateway and its UI on http://127.0.0.1:8080, the submitter
+process on the embedded defaults, gunicorn's worker (``local.server``, the WSGI server of Cloud Run):
+the gateway and its UI on http://127.0.0.1:8080, the submitter
 and status watcher subscribed on the embedded bus, the local build and pipeline runners (pipeline
 environment subprocesses), an ``mlflow server`` subprocess with a SQLite backend, a reconcile
 sweep every 30 s, and MovieLens 100k registered as datasets.
@@ -11,7 +12,8 @@ own port, messages travel as push subscriptions of the Pub/Sub emulator to those
 documents live in the Firestore emulator (``scripts/emulators.sh`` starts both), and the services
 call each other over HTTP (gateway → artifact_reader → tfdv_parser, ``service_urls``).
 
-``--serve SERVICE --port N`` runs one service (what ``--emulated`` starts for each).
+``--serve SERVICE --port N`` runs one service under gunicorn (what ``--emulated`` starts for each).
+``LocalStack`` used as a context manager (tests, benchmarks) serves its gateway on a werkzeug thread.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from experiments_platform.config import Settings, load_settings
 from experiments_platform.errors import ConfigurationError
 from experiments_platform.events.topology import RECONCILE_PATH, SERVICES, SUBSCRIPTIONS
 from experiments_platform.jsonlog import configure_logging, fields, get_logger
+from experiments_platform.local.server import SERVICE_THREADS, gateway_threads, serve_wsgi
 from experiments_platform.web.app import create_app
 
 log = get_logger(__name__)
@@ -182,7 +185,8 @@ class Sweeper:
 
     def stop(self) -> None:
         self._stop.set()
-        self.thread.join(timeout=10)
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
 
 
 class LocalStack:
@@ -210,6 +214,7 @@ class LocalStack:
         self.load_data = load_data
         self.sweeper = Sweeper(self._reconcile, reconcile_every_s)
         self.server: HttpServer | None = None
+        self.app: Any = None
 
     @property
     def url(self) -> str:
@@ -220,7 +225,9 @@ class LocalStack:
 
         reconcile(self.platform)
 
-    def start(self) -> LocalStack:
+    def start(self, *, serve_http: bool = True) -> LocalStack:
+        """Start every part; the gateway on a werkzeug thread when ``serve_http``, else only built
+        (``self.app``) for the caller's server (``main`` hands it to gunicorn)."""
         from experiments_platform.web.push import embedded_subscriptions
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -231,8 +238,10 @@ class LocalStack:
             log.info("datasets registered", extra=fields(datasets=datasets))
         embedded_subscriptions(self.platform)
         prewarm_pipeline_worker(self.platform)
-        self.server = HttpServer(create_app("api_gateway", self.platform), self.host, self.port)
-        self.server.start()
+        self.app = create_app("api_gateway", self.platform)
+        if serve_http:
+            self.server = HttpServer(self.app, self.host, self.port)
+            self.server.start()
         self.sweeper.start()
         log.info("local stack running", extra=fields(url=self.url, mlflow=self.settings.mlflow_tracking_uri))
         return self
@@ -376,22 +385,62 @@ class EmulatedStack:
 
 
 def serve(service: str, port: int, host: str = "127.0.0.1") -> None:
-    """Run one service in this process until SIGTERM/SIGINT."""
+    """Run one service under gunicorn, as on Cloud Run, until SIGTERM/SIGINT (one worker: its platform
+    is built in the worker)."""
     settings = load_settings()
     configure_logging(service, settings.gcp_project)
-    platform = Platform(settings)
-    app = create_app(service, platform)
-    if service == "submitter":
-        prewarm_pipeline_worker(platform)
-    server = HttpServer(app, host, port)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server.start()
-    log.info("service listening", extra=fields(url=server.url))
-    stop.wait()
-    server.stop()
-    platform.close()
+    built: list[Platform] = []
+
+    def load() -> Any:
+        platform = Platform(settings)
+        built.append(platform)
+        if service == "submitter":
+            prewarm_pipeline_worker(platform)
+        return create_app(service, platform)
+
+    def close() -> None:
+        for platform in built:
+            platform.close()
+
+    threads = gateway_threads(settings.gateway_max_in_flight) if service == "api_gateway" else SERVICE_THREADS
+    log.info("service listening", extra=fields(url=f"http://{host}:{port}", server="gunicorn", threads=threads))
+    serve_wsgi(load, f"{host}:{port}", threads=threads, name=service, stop=close)
+
+
+def run_all_in_one(args: argparse.Namespace) -> None:
+    """The all-in-one stack in gunicorn's one worker process (the embedded bus is in-process): its
+    gateway served as on Cloud Run, with as many threads as its backpressure needs."""
+    settings = load_settings()
+    stacks: list[LocalStack] = []
+
+    def load() -> Any:
+        stack = LocalStack(settings, host=args.host, port=args.port, with_mlflow=not args.no_mlflow,
+                           load_data=not args.no_data)
+        stacks.append(stack)
+        return stack.start(serve_http=False).app
+
+    def ready() -> None:
+        url = f"http://{args.host}:{args.port}"
+        print(f"Experiments platform on {url}  (MLflow {settings.mlflow_tracking_uri}); Ctrl+C stops it",
+              flush=True)
+        if args.demo:
+            threading.Thread(target=_demo, args=(url,), name="demo", daemon=True).start()
+
+    def stop() -> None:
+        for stack in stacks:
+            stack.stop()
+
+    serve_wsgi(load, f"{args.host}:{args.port}", threads=gateway_threads(settings.gateway_max_in_flight),
+               name="experiments-platform", ready=ready, stop=stop)
+
+
+def _demo(url: str) -> None:
+    from experiments_platform.local.demo import launch_demo
+
+    wait_for_http(f"{url}/healthz", 60)
+    started = launch_demo(url)
+    print(f"Demo quick test started: {url}/#/experiments" if started
+          else "Experiments exist already: no demo quick test started", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -400,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emulated", action="store_true", help="one process per service on the emulators")
     parser.add_argument("--serve", choices=SERVICES, help="run only this service")
     parser.add_argument("--port", type=int, default=8080, help="gateway port (or the --serve service's port)")
+    parser.add_argument("--host", default="127.0.0.1", help="address the gateway listens on")
     parser.add_argument("--no-mlflow", action="store_true", help="use an MLflow server that is already running")
     parser.add_argument("--no-data", action="store_true", help="do not register MovieLens 100k")
     parser.add_argument("--demo", action="store_true",
@@ -411,12 +461,11 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.serve, args.port)
         return 0
     configure_logging("local-stack")
-    stack: LocalStack | EmulatedStack
-    if args.emulated:
-        ports = {**SERVICE_PORTS, "api_gateway": args.port}
-        stack = EmulatedStack(ports=ports, with_mlflow=not args.no_mlflow, load_data=not args.no_data)
-    else:
-        stack = LocalStack(port=args.port, with_mlflow=not args.no_mlflow, load_data=not args.no_data)
+    if not args.emulated:
+        run_all_in_one(args)
+        return 0
+    ports = {**SERVICE_PORTS, "api_gateway": args.port}
+    stack = EmulatedStack(ports=ports, with_mlflow=not args.no_mlflow, load_data=not args.no_data)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

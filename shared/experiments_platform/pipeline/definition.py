@@ -15,6 +15,7 @@ from tfx import v1 as tfx
 from tfx.proto import transform_pb2
 
 from experiments_platform.domain.full_training import GPU_TIERS
+from experiments_platform.domain.pipeline_jobs import EXPERIMENT_LABEL
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.pipeline.evaluator import QuickTestEvaluator
 from experiments_platform.pipeline.example_gen import bigquery_example_gen, duckdb_example_gen
@@ -101,6 +102,7 @@ def dataflow_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
         "--experiments=use_runner_v2",
         f"--subnetwork={target.dataflow_subnetwork}",
         "--no_use_public_ips",
+        f"--labels={EXPERIMENT_LABEL}={spec.experiment_id}",  # cancel finds the job by it (issue 13 item 6)
     ]
     if target.service_account:
         args.append(f"--service_account_email={target.service_account}")
@@ -133,6 +135,7 @@ def _vertex_trainer_config(spec: QuickTestSpec, target: VertexTarget) -> dict[st
     }
     if target.service_account:
         job["service_account"] = target.service_account
+    job["labels"] = {EXPERIMENT_LABEL: spec.experiment_id}  # cancel finds the custom job by it (issue 13 item 6)
     return {
         **trainer_config(spec),
         constants.ENABLE_VERTEX_KEY: True,

@@ -7,7 +7,10 @@ same request limits (``_limit_requests``, decision 051): a body above the servic
 before any view reads it (the gateway's ``PLATFORM_API_MAX_BODY_BYTES``, 1 MB by default; the
 largest push a 10 MB Pub/Sub message makes for the event services; a view may carry its own
 ``max_body_bytes``, as the upload does), JSON nested deeper than ``MAX_JSON_DEPTH`` is a 400, and a
-method a route does not have is a 405 with ``Allow``; OPTIONS lists only a route's methods. Its routes
+method a route does not have is a 405 with ``Allow``; OPTIONS lists only a route's methods. The gateway
+serves at most ``PLATFORM_GATEWAY_MAX_IN_FLIGHT`` requests at once per process and answers the others
+503 with ``Retry-After`` at once (``web.backpressure``, decision 058), and answers the reads of the
+experiment index from the answers kept with its snapshot (``web.snapshot_responses``, decision 059). Its routes
 come from the route modules ``ROUTES`` names for it, each offering ``register(app, service)``. A
 module is imported only by the services that use it, so an image needs only its own requirements.
 
@@ -32,7 +35,9 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.config import PUBSUB_MAX_PUSH_BYTES, load_settings
 from experiments_platform.errors import InvalidInput
 from experiments_platform.jsonlog import configure_logging, fields, get_logger, trace_requests
+from experiments_platform.web.backpressure import limit_in_flight
 from experiments_platform.web.errors import register_error_handlers
+from experiments_platform.web.snapshot_responses import keep_snapshot_answers
 
 log = get_logger(__name__)
 
@@ -137,6 +142,9 @@ def create_app(service: str, platform: Platform | None = None, *,
     register_error_handlers(app, service)
     _limit_requests(app)
     _log_requests(app)
+    if service == "api_gateway":
+        keep_snapshot_answers(app, platform.documents)
+        limit_in_flight(app, platform.settings.gateway_max_in_flight)
     return app
 
 

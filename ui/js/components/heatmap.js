@@ -3,6 +3,7 @@ import { rampColor } from "../lib/colors.js";
 import { h } from "../lib/dom.js";
 import { formatMetric, metricLabel } from "../lib/metrics.js";
 import { empty } from "../lib/states.js";
+import { formatSpread } from "./noise.js";
 
 export { rampColor };
 
@@ -40,7 +41,7 @@ export function renderHeatmap(data, onOpen) {
               onOpen(cell.experiment_id);
             }
           },
-        }, formatMetric(data.metric, cell.value), h("span", { class: "n" }, `n=${cell.count}`));
+        }, formatMetric(data.metric, cell.value), h("span", { class: "n" }, `n=${cell.count}`, cell.std != null ? ` · mean ${formatSpread(data.metric, cell)}` : ""));
       })))));
   return [
     h("div", { class: "table-wrap", style: { border: "none", overflowX: "auto" } }, table),
@@ -48,6 +49,6 @@ export function renderHeatmap(data, onOpen) {
       h("span", {}, formatMetric(data.metric, data.direction === "lower" ? hi : lo)),
       h("span", { class: "ramp", style: { background: `linear-gradient(90deg, ${rampColor(0.15)}, ${rampColor(1)})` } }),
       h("span", {}, formatMetric(data.metric, data.direction === "lower" ? lo : hi)),
-      h("span", {}, `· ★ best cell${best ? `: Exp #${best.experiment_number} (${formatMetric(data.metric, best.value)})` : ""} · each cell shows its best run and the number of runs`)),
+      h("span", {}, `· ★ best cell${best ? `: Exp #${best.experiment_number} (${formatMetric(data.metric, best.value)})` : ""} · each cell shows its best run, the number of runs and, with several, their mean ± std`)),
   ];
 }
