@@ -143,6 +143,11 @@ def run_from(
 def quicktest_runs(path: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     """The cold runs of one ``benchmarks/quicktest.py`` output: the default model's and the tutorial's."""
     record = last_json_line(path)
+    if "cases" in record:  # the anchor-side output: one run per cold case (first, cold, loaded); warm skipped
+        loads = record.get("load_average") or {}
+        return [run_from({**case, "protocol": record.get("protocol") or {}}, args,
+                         source=f"benchmarks/quicktest.py ({path.name}, {name} case, load {loads.get(name)})")
+                for name, case in record["cases"].items() if name != "warm"]
     if record.get("warm") or record.get("case") == "warm":
         print(f"skipping warm run {path}", file=sys.stderr)
         return []

@@ -81,6 +81,7 @@ def test_observed_run_reads_stage_times_workload_and_cache_hits() -> None:
     assert run.cached == [Stage.EXAMPLES, Stage.SCHEMA, Stage.STATS, Stage.TRANSFORM]
     assert run.stages[Stage.STATS] == pytest.approx(0.8) and run.overhead_s == pytest.approx(12.0, abs=0.01)
     assert observed_run(experiment.model_copy(update={"status": Status.FAILED})) is None
+    assert observed_run(experiment.model_copy(update={"full_training": object()})) is None, "not a quick test"
 
 
 def test_static_estimates_are_optimistic_here_and_learned_ones_are_within_25_percent() -> None:

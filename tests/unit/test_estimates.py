@@ -203,7 +203,7 @@ def test_estimator_signature_and_document_round_trip() -> None:
     result = estimate(_dataset(10_000), TUTORIAL_FEATURES, TUTORIAL_MODEL, params)
     assert result.hardware_tier == "large" and result.recommended_tier == "small"
     document = result.to_document()
-    assert set(document["stage_durations_s"]) == {s.value for s in Stage}
+    assert set(document["stage_durations_s"]) == {s.value for s in STAGE_ORDER}
     assert Estimate.model_validate(document) == result
     assert Estimate.model_validate({"duration_s": 1, "cost_usd": 0, "hardware_tier": "small",
                                     "recommended_tier": "small"}).target == "vertex", "older documents still load"
@@ -229,7 +229,7 @@ def test_actual_cost_prices_measured_stage_times() -> None:
 
 def test_shipped_constants_are_complete() -> None:
     constants = load_constants()
-    assert set(constants.calibration.stages) == set(Stage)
+    assert set(constants.calibration.stages) == set(STAGE_ORDER)
     assert constants.calibration.runs, "the runs behind the calibration are recorded"
     assert constants.default_region in constants.prices
     for prices in constants.prices.values():

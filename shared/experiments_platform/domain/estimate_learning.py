@@ -71,8 +71,8 @@ def _seconds(started: datetime | None, finished: datetime | None) -> float | Non
 
 def observed_run(experiment: Experiment, constants: EstimateConstants | None = None) -> CalibrationRun | None:
     """A completed experiment as a calibration run (``None`` when it did not complete or lacks stage times)."""
-    if experiment.status != Status.COMPLETED:
-        return None
+    if experiment.status != Status.COMPLETED or experiment.full_training is not None:
+        return None  # a full training's Train stage is a different job (decision 070)
     constants = constants or load_constants()
     stages: dict[Stage, float] = {}
     for stage in STAGE_ORDER:
