@@ -1,7 +1,8 @@
 """Full-training benchmark: one full training end to end (all eight components) and one served request.
 
     .venv-tfx/bin/python benchmarks/full_training.py                       # MovieLens 100k
-    .venv-tfx/bin/python benchmarks/full_training.py --dataset b2b --transactions 1000000
+    .venv-tfx/bin/python benchmarks/full_training.py --dataset b2b --transactions 1000000 --work W
+    .venv-tfx/bin/python benchmarks/full_training.py --trainer-only --work W   # the Trainer alone, fresh process
 
 The pipeline is compiled to the local IR and run by ``run_local.run_compiled`` in this process (what the
 local pipeline worker does), so the peak resident memory of this process is the run's; it is also given
@@ -136,8 +137,31 @@ def make_spec(work: Path, dataset_name: str, transactions: int, mlflow_uri: str,
     return spec
 
 
+def trainer_only(work: Path) -> dict:
+    """The Trainer of the full training in ``work`` again, alone in this fresh process (as a Vertex AI custom
+    job runs it): its wall time and this process's peak resident memory."""
+    from experiments_platform.pipeline.full_training import train_full
+
+    spec_path = next((work / "artifacts" / "experiments").glob("*/spec.json"))
+    spec = QuickTestSpec.from_json(spec_path.read_text())
+    artifacts = json.loads((work / "artifacts.json").read_text())
+    examples = artifacts["ExampleGen"]["examples"][0].removeprefix("file://")
+    transform = artifacts["Transform"]["transform_graph"][0].removeprefix("file://")
+    scratch = Path(tempfile.mkdtemp(prefix="trainer-only-"))
+    spec = spec.model_copy(update={"artifacts": ArtifactUris.under(scratch.as_uri(), spec.experiment_id)})
+    started = time.monotonic()
+    with PeakMemory() as memory:
+        report = train_full(spec, transform, [f"{examples}/Split-train/*"], str(scratch / "serving"),
+                            str(scratch / "run"))
+    return {"trainer_only_s": round(time.monotonic() - started, 1),
+            "trainer_only_peak_memory_gib": round(memory.peak / 2**30, 3),
+            "trainer_only_best_epoch": report.training.best_epoch if report.training else None}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trainer-only", action="store_true",
+                        help="run only the Trainer again, in this process, on the artifacts of --work's full run")
     parser.add_argument("--dataset", choices=("movielens", "b2b"), default="movielens")
     parser.add_argument("--transactions", type=int, default=1_000_000, help="rows of the synthetic B2B set")
     parser.add_argument("--max-epochs", type=int, default=30)
@@ -146,6 +170,11 @@ def main() -> int:
     from experiments_platform.pipeline.compile import compile_local
     from experiments_platform.pipeline.run_local import run_compiled
 
+    if args.trainer_only:
+        if not args.work:
+            parser.error("--trainer-only needs --work, the folder of a finished run")
+        print(json.dumps(trainer_only(args.work)))
+        return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="full-training-bench-"))
     (work / "mlflow").mkdir(parents=True, exist_ok=True)
     mlflow_uri, server = start_mlflow(work / "mlflow")

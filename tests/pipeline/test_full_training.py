@@ -140,6 +140,11 @@ def test_lineage_names_every_artifact_that_made_the_model_and_the_push(full_run)
     examples = next(a for a in lineage.artifacts if a.type == "Examples")
     assert examples.id in trainer.inputs and examples.uri == artifacts["ExampleGen"]["examples"][0]
     assert lineage.model_uri == model.uri
+    from experiments_platform.adapters.mlmd_lineage import lineage_of_spec, local_metadata_path
+
+    assert local_metadata_path(spec.pipeline_root) == Path(metadata_path(spec))
+    assert lineage_of_spec(spec) == lineage and lineage.pushed_model_uri == json.loads(
+        Path(spec.artifacts.model[7:]).read_text())["pushed_model_uri"]
 
 
 def test_a_quick_test_on_cached_data_stages_has_the_lineage_of_the_artifacts_it_reused(full_run, movielens_dir,
@@ -160,3 +165,20 @@ def test_a_quick_test_on_cached_data_stages_has_the_lineage_of_the_artifacts_it_
     made_examples = next(e for e in lineage.executions if e.id == lineage.artifact("Examples").produced_by)
     assert made_examples.component == "ExampleGen" and made_examples.state == "COMPLETE"
     assert read_lineage(metadata_path(quick), "no-such-experiment") is None
+
+
+def test_mlflow_down_leaves_the_push_standing_and_the_registration_pending(full_run, tmp_path):
+    from experiments_platform.pipeline.registrar import register
+
+    spec, _ = full_run
+    record = json.loads(Path(spec.artifacts.model.removeprefix("file://")).read_text())
+    down = spec.model_copy(update={
+        "mlflow": spec.mlflow.model_copy(update={"tracking_uri": "http://127.0.0.1:9"}),
+        "artifacts": spec.artifacts.model_copy(update={"model": (tmp_path / "model.json").as_uri()}),
+    })
+    pending = register(down, record["serving_model_uri"], record["pushed_model_uri"].removeprefix("file://"),
+                       record["pushed_version"])
+    assert pending["registration"] == "pending" and pending["mlflow_model_version"] is None
+    assert "127.0.0.1:9" in pending["registration_error"]
+    assert json.loads((tmp_path / "model.json").read_text()) == pending
+    assert pending["pushed_model_uri"] == record["pushed_model_uri"]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments_platform.domain.lineage import Lineage, LineageArtifact, LineageExecution
+from experiments_platform.domain.pipeline_spec import QuickTestSpec
 
 EXECUTION_STATES = {0: "UNKNOWN", 1: "NEW", 2: "RUNNING", 3: "COMPLETE", 4: "FAILED", 5: "CACHED", 6: "CANCELED"}
 ARTIFACT_STATES = {0: "UNKNOWN", 1: "PENDING", 2: "LIVE", 3: "MARKED_FOR_DELETION", 4: "DELETED", 5: "ABANDONED",
@@ -130,6 +131,19 @@ class _Store:
         return {row[0]: (row[1], row[2], int(row[3] or 0), row[4], properties.get(row[0], {})) for row in self.rows(
             "SELECT a.id, t.name, a.uri, a.state, a.create_time_since_epoch FROM Artifact a "
             f"JOIN Type t ON t.id = a.type_id WHERE a.id IN ({marks})", wanted)}
+
+
+def local_metadata_path(pipeline_root: str) -> Path:
+    """The local runner's MLMD store of a pipeline root (as ``pipeline.compile.metadata_path``, without TensorFlow)."""
+    return Path(pipeline_root.removeprefix("file://")) / "metadata.sqlite"
+
+
+def lineage_of_spec(spec: QuickTestSpec) -> Lineage | None:
+    """The lineage of the run of ``spec`` (its ``spec.json``); None for a Vertex AI run (``gs://`` pipeline root:
+    Vertex ML Metadata, decision 073, not read yet) or a run that has not trained."""
+    if not spec.pipeline_root.startswith("file://"):
+        return None
+    return read_lineage(local_metadata_path(spec.pipeline_root), spec.experiment_id)
 
 
 def read_lineage(metadata_path: str | Path, experiment_id: str) -> Lineage | None:
