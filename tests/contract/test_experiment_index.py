@@ -7,6 +7,7 @@ query for what changed (another store object on the same database stands for ano
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from experiments_platform.domain import lifecycle
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.status import Status
 from experiments_platform.ports.documents import DocumentStore
-from experiments_platform.repositories.experiment_index import ExperimentIndex
+from experiments_platform.repositories.experiment_index import ExperimentIndex, warm
 from experiments_platform.repositories.experiments import (
     COLLECTION,
     COUNTERS,
@@ -176,3 +177,15 @@ def test_a_reader_does_not_wait_for_another_threads_refresh(store: DocumentStore
         finally:
             gated.release.set()
         assert refreshing.result(timeout=10).documents == held.documents
+
+
+def test_warm_loads_the_index_and_freezes_it_out_of_full_collections(store: DocumentStore) -> None:
+    mine = completed(ExperimentRepository(store), 1)
+    try:
+        warm(store)
+        assert gc.get_freeze_count() > 0
+        index = ExperimentIndex.of(store)
+        assert index._loaded, "loaded before any request"
+        assert [d["id"] for d in index.snapshot().documents] == [mine]
+    finally:
+        gc.unfreeze()

@@ -396,6 +396,8 @@ def serve(service: str, port: int, host: str = "127.0.0.1") -> None:
         built.append(platform)
         if service == "submitter":
             prewarm_pipeline_worker(platform)
+        if service == "api_gateway":
+            warm_in_background(platform)
         return create_app(service, platform)
 
     def close() -> None:
@@ -420,6 +422,8 @@ def run_all_in_one(args: argparse.Namespace) -> None:
         return stack.start(serve_http=False).app
 
     def ready() -> None:
+        for stack in stacks:
+            warm_in_background(stack.platform)
         url = f"http://{args.host}:{args.port}"
         print(f"Experiments platform on {url}  (MLflow {settings.mlflow_tracking_uri}); Ctrl+C stops it",
               flush=True)
@@ -432,6 +436,20 @@ def run_all_in_one(args: argparse.Namespace) -> None:
 
     serve_wsgi(load, f"{args.host}:{args.port}", threads=gateway_threads(settings.gateway_max_in_flight),
                name="experiments-platform", ready=ready, stop=stop)
+
+
+def warm_in_background(platform: Platform) -> None:
+    """The gateway's experiment index loaded on a thread as the worker starts serving, not by its
+    first request, then kept out of full garbage collections (``experiment_index.warm``)."""
+    from experiments_platform.repositories.experiment_index import warm
+
+    def run() -> None:
+        try:
+            warm(platform.documents)
+        except Exception:
+            log.exception("the experiment index could not be loaded ahead; the first request loads it")
+
+    threading.Thread(target=run, name="warm-index", daemon=True).start()
 
 
 def _demo(url: str) -> None:

@@ -14,6 +14,7 @@ holds documents from before summaries (``ExperimentRepository.backfill_summaries
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import weakref
@@ -146,3 +147,12 @@ class ExperimentIndex:
                 self._newest = stamp
         if not self._newest:
             self._newest = _TIMESTAMP.dump_python(datetime.fromtimestamp(0).astimezone(), mode="json")
+
+
+def warm(documents: DocumentStore) -> None:
+    """Load this process's index of ``documents`` now, then leave every object alive (the summaries,
+    the modules) out of the cyclic collector's full collections (``gc.freeze``): with 1,000 summaries
+    one took 0.3-0.6 s on this machine, a pause of every request in flight. Frozen objects are still
+    freed when no longer referenced (summaries hold no cycles)."""
+    ExperimentIndex.of(documents).snapshot()
+    gc.freeze()
