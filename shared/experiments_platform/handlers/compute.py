@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from experiments_platform.bootstrap import Platform
-from experiments_platform.domain import lifecycle
+from experiments_platform.domain import lifecycle, pipeline_jobs
 from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.metrics_report import MalformedReport, MetricsReport
@@ -117,7 +117,7 @@ def _apply_pipeline_event(
     if changed and experiment.status.terminal:
         ended(platform, experiment)
     still_working = state not in TERMINAL_PIPELINE_STATES and state not in TERMINAL_TASK_STATES
-    if still_working and experiment.status is Status.CANCELLED and experiment.pipeline_job_name == job_name:
+    if still_working and experiment.status is Status.CANCELLED and lifecycle.is_own_job(experiment, job_name):
         log.info("pipeline of a cancelled experiment still reports work: cancelling it", extra=context)
         platform.pipelines.cancel(job_name)
 
@@ -146,7 +146,7 @@ def _is_own_job(platform: Platform, experiment_id: str, job_name: str, facts: di
         raise TransientError(
             f"the build {experiment.cloud_build_id} of experiment {experiment_id} has not reported its pipeline job "
             f"yet (build {result.status}); the event about job {job_name} is retried")
-    if result.pipeline_job_name != job_name:
+    if not pipeline_jobs.same_job(result.pipeline_job_name, job_name):
         log.warning("pipeline event names another job than the experiment's build submitted: ignored",
                     extra=fields(recorded_job=result.pipeline_job_name, build_status=result.status, **facts))
         return False

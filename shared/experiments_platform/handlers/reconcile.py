@@ -12,9 +12,12 @@ would have been applied (``handlers.compute``; so the status machine and idempot
 * submitting: a finished build is applied as its notification would have been, with the pipeline
   job name and failure excerpt the build service reports (``BuildService.result``), so a lost
   SUCCESS notification still starts following the job it submitted;
-* running: a finished pipeline job is applied as its state event would have been;
+* running (polled on every sweep, however recently updated; issue 13 item 5): the job as
+  ``GetPipelineJob`` reports it (``handlers.job_poll``): task states its stages do not show yet, and
+  a finished job with the job's own error text, applied as their events would have been;
 * cancelled with a job or build still working: the compute is cancelled again, including a job
-  that a build submitted after the cancel, unnoticed;
+  that a build submitted after the cancel, unnoticed, and (for an hour after the cancel) any child
+  job still active (decision 087);
 * anything active past ``max_age`` since it started (queued experiments wait as long as the queue
   does): the compute is cancelled and the experiment fails (timeout);
 * an ended experiment whose MLflow tracking is delayed: its run's journal is delivered to MLflow
@@ -32,9 +35,9 @@ from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import Status
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
-from experiments_platform.events.messages import PipelineJobStateChanged, SubmitExperiment, Topics
-from experiments_platform.handlers import admission, tracking
-from experiments_platform.handlers.compute import apply_build, apply_job, build_notification, ended, stop_compute
+from experiments_platform.events.messages import SubmitExperiment, Topics
+from experiments_platform.handlers import admission, job_poll, tracking
+from experiments_platform.handlers.compute import apply_build, build_notification, ended, stop_compute
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.ports.documents import Filter, Order
 from experiments_platform.repositories.experiments import ExperimentRepository
@@ -42,6 +45,8 @@ from experiments_platform.repositories.experiments import ExperimentRepository
 log = get_logger(__name__)
 
 ACTIVE = [Status.PENDING.value, Status.SUBMITTING.value, Status.RUNNING.value]
+CHILD_JOBS_WATCH = timedelta(hours=1)
+"""How long after a cancel the sweeps still ask the experiment's child jobs (custom, Dataflow) to stop."""
 
 
 @dataclass
@@ -73,7 +78,8 @@ def reconcile(
         [Filter("status", "==", Status.CANCELLED.value)], [Order("updated_at", "desc")], limit=20
     )
     for experiment in [*active, *recently_cancelled]:
-        if experiment.status is not Status.CANCELLED and now - experiment.updated_at < quiet_for:
+        polled = experiment.status is Status.RUNNING and experiment.pipeline_job_name is not None
+        if experiment.status is not Status.CANCELLED and not polled and now - experiment.updated_at < quiet_for:
             continue
         report.checked += 1
         try:
@@ -104,7 +110,7 @@ def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, 
     facts = {"experiment_id": experiment.id, "status": experiment.status.value}
     context = fields(**facts)
     if experiment.status is Status.CANCELLED:
-        return _stop_leftover_compute(platform, experiment)
+        return _stop_leftover_compute(platform, experiment, now)
     if now - (experiment.started_at or experiment.updated_at) > max_age:
         log.warning("experiment active past its maximum age: stopping it", extra=context)
         stop_compute(platform, experiment)
@@ -120,15 +126,7 @@ def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, 
         platform.bus.publish(Topics.SUBMIT, *SubmitExperiment(experiment_id=experiment.id).encode())
         return True
     if experiment.pipeline_job_name:
-        state = platform.pipelines.state(experiment.pipeline_job_name)
-        if state in TERMINAL_PIPELINE_STATES:
-            log.info("pipeline job ended unnoticed: applying its state", extra=fields(state=state, **facts))
-            apply_job(platform, PipelineJobStateChanged(
-                experiment_id=experiment.id, job_name=experiment.pipeline_job_name, state=state,  # type: ignore[arg-type]
-                error_message=f"pipeline job ended {state} (found by reconcile)",
-            ))
-            return True
-        return False
+        return job_poll.poll_job(platform, experiment, experiment.pipeline_job_name)
     if experiment.cloud_build_id:
         result = platform.builds.result(experiment.cloud_build_id)
         if result.status in TERMINAL_BUILD_STATES:
@@ -139,7 +137,14 @@ def reconcile_one(platform: Platform, experiment: Experiment, *, now: datetime, 
     return False
 
 
-def _stop_leftover_compute(platform: Platform, experiment: Experiment) -> bool:
+def _stop_leftover_compute(platform: Platform, experiment: Experiment, now: datetime) -> bool:
+    children_stopping = False
+    if now - experiment.updated_at < CHILD_JOBS_WATCH:  # a child job may outlive the confirmed cancel
+        children_stopping = any(child.active for child in platform.pipelines.cancel_children(experiment.id))
+    return _stop_leftover_job(platform, experiment) or children_stopping
+
+
+def _stop_leftover_job(platform: Platform, experiment: Experiment) -> bool:
     if experiment.pipeline_job_name:
         if platform.pipelines.state(experiment.pipeline_job_name) not in TERMINAL_PIPELINE_STATES:
             platform.pipelines.cancel(experiment.pipeline_job_name)
