@@ -5,8 +5,8 @@ with ``workers`` processes of the gthread worker. ``load`` runs in each worker, 
 so whatever it builds (the platform, its stores and threads, the all-in-one stack) belongs to the
 process that serves with it; ``ready`` runs in the worker once it serves, ``stop`` when it exits.
 
-The gateway's worker runs more threads than its admission capacity (``gateway_threads``): the
-requests beyond the capacity then reach the app at once and get their 503 from ``web.admission``
+The gateway's worker runs more threads than its backpressure capacity (``gateway_threads``): the
+requests beyond the capacity then reach the app at once and get their 503 from ``web.backpressure``
 instead of waiting, unseen, in the worker's queue of accepted connections.
 """
 
@@ -27,7 +27,7 @@ GRACEFUL_TIMEOUT_S = 30
 
 
 def gateway_threads(max_in_flight: int) -> int:
-    """Threads of a gateway worker: twice its admission capacity, so refusals never wait (at least 8)."""
+    """Threads of a gateway worker: twice its backpressure capacity, so refusals never wait (at least 8)."""
     return max(SERVICE_THREADS, 2 * max_in_flight)
 
 
