@@ -8,6 +8,7 @@ import { progressBar } from "./progress_bar.js";
 import { baselineLine, warningsLine } from "./launch_warnings.js";
 import { splitLabel, statusBadge } from "./labels.js";
 import { seedGroupSlot } from "./noise.js";
+import { runFullTrainingButton, runKindBadge } from "./full_training.js";
 
 /** Where a queued experiment stands: every run slot of the deployment is taken (decision 052). */
 function queueCaption(experiment) {
@@ -22,7 +23,15 @@ function trackingBadge(experiment) {
   return h("span", { class: ["badge", "status-running", "tracking-delayed"], title: `${reason}The run's history is safe in the artifact store; MLflow gets it when it answers.` }, "tracking delayed");
 }
 
-/** Render a card; `onView(experiment)` and `onCancel(experiment)` are the two actions. */
+/** A full training's restored epoch: "best epoch 7 of 10 (stopped early)". */
+function bestEpoch(experiment) {
+  const t = experiment.results?.training;
+  if (!experiment.full_training || !t?.best_epoch) return null;
+  return h("span", { class: "muted best-epoch" }, ` · best epoch ${t.best_epoch} of ${t.epochs_run}${t.early_stopped ? " (stopped early)" : ""}`);
+}
+
+/** Render a card; `onView(experiment)` and `onCancel(experiment)` are its actions, and a completed quick test's
+ * "Run Full Training" opens the new run's view. */
 export function experimentCard(experiment, { onView, onCancel }) {
   const p = experiment.parameters || {};
   const results = experiment.results || {};
@@ -49,7 +58,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
   let caption;
   const primary = primaryMetric();
   const headline = results.final?.[primary];
-  if (experiment.status === "completed") caption = ["Completed", headline != null ? h("span", { class: "metric-chip" }, ` · ${metricLabel(primary)} ${formatMetric(primary, headline)}`) : "", experiment.comparison?.summary ? h("span", { class: "muted" }, ` · ${experiment.comparison.summary}`) : ""];
+  if (experiment.status === "completed") caption = ["Completed", headline != null ? h("span", { class: "metric-chip" }, ` · ${metricLabel(primary)} ${formatMetric(primary, headline)}`) : "", experiment.comparison?.summary ? h("span", { class: "muted" }, ` · ${experiment.comparison.summary}`) : "", bestEpoch(experiment)];
   else if (experiment.status === "failed") caption = ["Failed", experiment.error?.title ? `: ${experiment.error.title}` : ""];
   else if (experiment.status === "cancelled") caption = ["Cancelled"];
   else if (stage && stage.state.status === "running") caption = ["Current: ", stage.label];
@@ -62,7 +71,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
     h(
       "div",
       {},
-      h("div", { class: "title" }, h("span", { class: "exp-no" }, `Exp #${experiment.number}`), statusBadge(experiment.status), trackingBadge(experiment)),
+      h("div", { class: "title" }, h("span", { class: "exp-no" }, `Exp #${experiment.number}`), statusBadge(experiment.status), runKindBadge(experiment), trackingBadge(experiment)),
       h("div", { class: "name" }, experiment.name),
       experiment.description ? h("div", { class: "desc", title: experiment.description }, truncate(experiment.description, 50)) : null,
       h(
@@ -88,10 +97,12 @@ export function experimentCard(experiment, { onView, onCancel }) {
       {},
       h("dt", {}, "Sample"), h("dd", {}, p.sample_percent != null ? `${p.sample_percent}%` : "—"),
       h("dt", {}, "Split"), h("dd", {}, splitLabel(p.split)),
-      h("dt", {}, "Training"), h("dd", {}, `${p.epochs ?? "—"} epoch${p.epochs === 1 ? "" : "s"} · batch ${p.batch_size ?? "—"} · lr ${p.learning_rate ?? "—"}`),
+      h("dt", {}, "Training"), h("dd", {}, experiment.full_training
+        ? `≤ ${experiment.full_training.max_epochs} epochs, patience ${experiment.full_training.patience} · batch ${p.batch_size ?? "—"} · lr ${p.learning_rate ?? "—"}`
+        : `${p.epochs ?? "—"} epoch${p.epochs === 1 ? "" : "s"} · batch ${p.batch_size ?? "—"} · lr ${p.learning_rate ?? "—"}`),
       h("dt", {}, "Hardware"), h("dd", { style: { textTransform: "capitalize" } }, p.hardware_tier ?? "—"),
     ),
-    h("div", { class: "actions" }, viewButton, cancelButton),
+    h("div", { class: "actions" }, viewButton, cancelButton, runFullTrainingButton(experiment, { onStarted: (doc) => onView(doc) })),
     h(
       "div",
       { class: "progress" },

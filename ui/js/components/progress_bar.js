@@ -1,15 +1,16 @@
-/** The six-stage progress bar: grey pending, orange running, green done, red failed. */
+/** The stage progress bar (six stages; seven for a full training): grey pending, orange running, green done, red failed. */
 import { h } from "../lib/dom.js";
 import { dateTime, duration, secondsBetween } from "../lib/format.js";
-import { STAGE_ICONS, STAGES, stageState } from "../lib/status.js";
+import { STAGE_ICONS, stageState, stagesOf } from "../lib/status.js";
 
 const STATUS_WORDS = { pending: "pending", running: "running", succeeded: "done", failed: "failed", cancelled: "cancelled" };
 
 export function progressBar(experiment) {
+  const stages = stagesOf(experiment);
   return h(
     "ol",
-    { class: "stages", "aria-label": "Pipeline stages", style: { listStyle: "none", margin: 0, padding: 0 } },
-    STAGES.map((stage) => {
+    { class: "stages", "aria-label": "Pipeline stages", style: { listStyle: "none", margin: 0, padding: 0, gridTemplateColumns: `repeat(${stages.length}, minmax(0, 1fr))` } },
+    stages.map((stage) => {
       const state = stageState(experiment, stage.key);
       const status = state.status || "pending";
       const took = secondsBetween(state.started_at, state.finished_at || (status === "running" ? null : state.started_at));

@@ -1,5 +1,6 @@
 /**
- * The experiment view modal: tabs Overview, Pipeline, Data Insights and Training. It polls the
+ * The experiment view modal: tabs Overview, Pipeline, Data Insights, Training and Lineage, and
+ * "Run Full Training" for a completed quick test. It polls the
  * experiment while it is active and stops when it ends (or when the modal closes); each tab
  * renders lazily on first display and is told when the experiment changes.
  */
@@ -10,6 +11,7 @@ import { poll } from "../lib/poll.js";
 import { errorState, loading } from "../lib/states.js";
 import { isActive } from "../lib/status.js";
 import { statusBadge } from "./labels.js";
+import { runFullTrainingButton, runKindBadge } from "./full_training.js";
 
 const POLL_MS = 2000;
 
@@ -18,6 +20,7 @@ const TABS = [
   { key: "pipeline", label: "Pipeline", load: () => import("./tabs/pipeline.js") },
   { key: "insights", label: "Data Insights", load: () => import("./tabs/insights.js") },
   { key: "training", label: "Training", load: () => import("./tabs/training.js") },
+  { key: "lineage", label: "Lineage", load: () => import("./tabs/lineage.js") },
 ];
 
 /** Open the modal for `experimentId`; `onChange(experiment)` is told of every update seen. */
@@ -25,11 +28,13 @@ export function openViewModal(experimentId, { onChange = () => {}, tab = "overvi
   const tablist = h("div", { class: "tabs", role: "tablist", "aria-label": "Experiment details" });
   const panels = h("div", {});
   const badge = h("span", {});
+  const actions = h("div", { class: "actions view-actions" });
   let poller = null;
   const modal = openModal({
     title: "Experiment",
     size: "wide",
     body: [tablist, panels],
+    footer: [actions],
     onClose: () => poller?.stop(),
   });
   modal.dialog.querySelector("header h2").after(badge);
@@ -82,7 +87,11 @@ export function openViewModal(experimentId, { onChange = () => {}, tab = "overvi
     const changed = !experiment || experiment.updated_at !== doc.updated_at || experiment.status !== doc.status;
     experiment = doc;
     modal.setTitle(`Exp #${doc.number} · ${doc.name}`);
-    mount(badge, statusBadge(doc.status));
+    mount(badge, statusBadge(doc.status), runKindBadge(doc));
+    mount(actions, runFullTrainingButton(doc, { className: "success", onStarted: (started) => {
+      modal.close();
+      openViewModal(started.id, { onChange });
+    } }));
     modal.dialog.dataset.status = doc.status;
     if (changed) {
       views.forEach((view) => view.update(doc));

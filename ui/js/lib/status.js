@@ -7,7 +7,13 @@ export const STAGES = [
   { key: "schema", label: "Schema", component: "SchemaGen" },
   { key: "transform", label: "Transform", component: "Transform" },
   { key: "train", label: "Train", component: "Trainer" },
+  { key: "push", label: "Push", component: "Pusher", fullTrainingOnly: true },
 ];
+
+/** The stages of this experiment: six for a quick test, Push too for a full training (decision 075). */
+export function stagesOf(experiment) {
+  return STAGES.filter((stage) => !stage.fullTrainingOnly || experiment?.full_training != null);
+}
 
 export const ACTIVE = new Set(["pending", "queued", "submitting", "running"]);
 export const TERMINAL = new Set(["completed", "failed", "cancelled"]);
@@ -32,7 +38,7 @@ export function stageState(experiment, key) {
 
 /** The stage currently running, else the last one that finished. */
 export function currentStage(experiment) {
-  const states = STAGES.map((stage) => ({ ...stage, state: stageState(experiment, stage.key) }));
+  const states = stagesOf(experiment).map((stage) => ({ ...stage, state: stageState(experiment, stage.key) }));
   return (
     states.find((s) => s.state.status === "running") ||
     states.find((s) => s.state.status === "failed") ||

@@ -11,6 +11,8 @@ import { parallelCoordinates } from "../components/parallel_coords.js";
 import { attributionPanel } from "../components/attribution_panel.js";
 import { seedGroupBands } from "../components/noise.js";
 import { noise } from "../lib/decisions_api.js";
+import { fullTraining } from "../lib/full_training_api.js";
+import { agreementPanel, fullTrainingTiles } from "../components/full_training.js";
 
 export const title = "Dashboard";
 
@@ -29,6 +31,8 @@ export function render(root) {
   const exportLink = h("a", { class: "button", id: "export-csv", href: dashboard.exportUrl({}), download: "experiments.csv" }, "⇩ Export CSV");
   const mlflowLink = h("a", { class: "button", id: "open-mlflow", href: "#", target: "_blank", rel: "noopener", hidden: true }, "Open MLflow ↗");
   const statsHost = h("div", { id: "summary-cards" });
+  const fullTilesHost = h("div", { id: "full-training-cards" });
+  const agreementHost = h("div", { id: "agreement" });
   const primary = primaryMetric();
   const metricSelect = select([[primary, metricLabel(primary)]], { id: "leaderboard-metric" });
   const leaderboardHost = h("div", { id: "leaderboard" });
@@ -45,6 +49,11 @@ export function render(root) {
       h("div", {}, h("h1", {}, "Experiments dashboard"), h("p", {}, "Which configuration is best? Compare completed quick tests by any metric.")),
       h("div", { class: "toolbar" }, datasetFilter, protocolFilter, exportLink, mlflowLink)),
     statsHost,
+    fullTilesHost,
+    h("section", { class: "panel", "aria-labelledby": "ag-title", id: "agreement-panel" },
+      h("header", {}, h("h2", { id: "ag-title" }, "Quick test vs full training"),
+        h("span", { class: "small muted" }, "Do quick tests rank configurations the way full training does? Every protocol of the dataset.")),
+      agreementHost),
     h("section", { class: "panel", "aria-labelledby": "lb-title" },
       h("header", {}, h("h2", { id: "lb-title" }, "Leaderboard"), h("div", { class: "inline" }, field("Rank by", metricSelect))),
       leaderboardHost),
@@ -86,6 +95,18 @@ export function render(root) {
         tile(`Average ${metricLabel(primary)}`, formatMetric(primary, stats.average_recall_at_100), "over completed experiments", { dataset: { stat: "average" } })));
     } catch (error) {
       mount(statsHost, errorState(error, loadStats));
+    }
+  }
+
+  /** The Full Trains / Currently deployed cards and the agreement panel: across protocols, since a full run's
+   * 100 % sample is a protocol of its own (decision 076). */
+  async function loadFullTraining() {
+    try {
+      const summary = await fullTraining.summary({ dataset_id: datasetFilter.value || undefined });
+      mount(fullTilesHost, h("div", { class: "tiles", style: { marginBottom: "1rem" } }, fullTrainingTiles(summary, open)));
+      mount(agreementHost, agreementPanel(summary.agreement, open));
+    } catch (error) {
+      mount(agreementHost, errorState(error, loadFullTraining));
     }
   }
 
@@ -150,7 +171,7 @@ export function render(root) {
 
   async function loadAll() {
     exportLink.href = dashboard.exportUrl(scope());
-    await Promise.allSettled([loadLeaderboard(), loadHeatmap(), loadStats(), attribution.load(true)]);
+    await Promise.allSettled([loadLeaderboard(), loadHeatmap(), loadStats(), loadFullTraining(), attribution.load(true)]);
   }
 
   metricSelect.addEventListener("change", loadLeaderboard);
