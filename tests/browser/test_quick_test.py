@@ -136,8 +136,11 @@ def test_quick_test_runs_live_to_completion_and_every_tab_has_data(
     screenshot(page, "77-real-data-insights")
 
     dialog.get_by_role("tab", name="Training").click()
-    points = dialog.locator("canvas#loss-chart")
-    expect(points).to_be_visible(timeout=30_000)
-    assert int(points.get_attribute("data-points") or 0) >= 2 * 2
-    assert int(dialog.locator("canvas#recall-chart").get_attribute("data-points") or 0) >= 3
+    loss = dialog.locator("canvas#loss-chart")
+    recall_chart = dialog.locator("canvas#recall-chart")
+    # Chart.js loads on first use: wait until each chart is drawn before reading its point count.
+    expect(loss).to_have_attribute("data-state", "drawn", timeout=30_000)
+    expect(recall_chart).to_have_attribute("data-state", "drawn", timeout=30_000)
+    assert int(loss.get_attribute("data-points") or 0) >= 2 * 2
+    assert int(recall_chart.get_attribute("data-points") or 0) >= 3
     screenshot(page, "78-real-training")

@@ -1,6 +1,7 @@
 /**
  * Chart.js (from npm, through the import map), loaded on first use, with the UI's palette.
- * Every chart carries a text summary in `aria-label` and its point count in `data-points`.
+ * Every chart carries a text summary in `aria-label` and its point count in `data-points`; `data-state` is
+ * "drawn" once the chart exists (tests wait on it, not on time).
  */
 let chartModule = null;
 
@@ -35,6 +36,7 @@ export async function chart(canvas, config, summary) {
   const instance = new Chart(canvas, config);
   const points = config.data.datasets.reduce((n, d) => n + d.data.filter((v) => v !== null && v !== undefined).length, 0);
   canvas.dataset.points = String(points);
+  canvas.dataset.state = "drawn";
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", summary);
   return instance;
