@@ -38,6 +38,9 @@ def main() -> int:
     parser.add_argument("--holdout-days", type=int, default=30)
     parser.add_argument("--sample-percent", type=int, default=None, help="default: the demo's")
     parser.add_argument("--timeout-s", type=float, default=3600)
+    parser.add_argument("--splits", default="random,temporal", help="which of random, temporal to run")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a parameter of the default (epochs=10, learning_rate=0.05): a candidate default")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="default-vs-baselines-"))
     wheels = ROOT / "var" / "cache"
@@ -51,9 +54,13 @@ def main() -> int:
     parameters = dict(EXPERIMENT["parameters"])
     if args.sample_percent:
         parameters["sample_percent"] = args.sample_percent
+    for assignment in args.set:
+        name, _, value = assignment.partition("=")
+        parameters[name] = json.loads(value)
     splits = {"random": parameters,
               "temporal": {**parameters, "split": {"strategy": "time_holdout", "date_column": "timestamp",
                                                           "holdout_days": args.holdout_days}}}
+    splits = {name: splits[name] for name in args.splits.split(",")}
     out: dict[str, Any] = {"dataset": DATASET_ID, "parameters": parameters}
     with LocalStack(settings, port=0, with_mlflow=True, load_data=True) as stack:
         api = Api(stack.url)
