@@ -38,6 +38,13 @@ class BuyerRecall:
     cold_item_rate: float
 
 
+def member(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """``np.isin(values, pool)`` for key arrays: the keys are ``bytes`` objects, for which numpy's ``isin``
+    compares every value with every pool entry (10k test x 80k train keys: 56 s; hours at 1M rows)."""
+    seen = set(np.asarray(pool).tolist())
+    return np.fromiter((value in seen for value in np.asarray(values).tolist()), dtype=bool, count=len(values))
+
+
 def per_buyer(ranks: np.ndarray, evaluated: np.ndarray, codes: np.ndarray, buyers: int, k: int) -> float:
     """Mean over buyers with an evaluated interaction of (its hits at k / its evaluated interactions)."""
     counts = np.bincount(codes, weights=evaluated, minlength=buyers)
@@ -71,8 +78,8 @@ def buyer_recall(query_embeddings: np.ndarray, candidate_embeddings: np.ndarray,
     evaluated = ~(in_corpus & (model.excluding < 0))
     keys, codes = np.unique(np.asarray(test[QUERY_KEY]), return_inverse=True)
     codes = codes.ravel()
-    known = np.isin(np.asarray(test[QUERY_KEY]), np.asarray(train[QUERY_KEY]))
-    cold_item = ~np.isin(np.asarray(test[CANDIDATE_KEY]), np.asarray(train[CANDIDATE_KEY]))
+    known = member(test[QUERY_KEY], train[QUERY_KEY])
+    cold_item = ~member(test[CANDIDATE_KEY], train[CANDIDATE_KEY])
     return BuyerRecall(
         model={k: per_buyer(model.excluding, evaluated, codes, len(keys), k) for k in ks},
         popularity={k: per_buyer(baseline.excluding, evaluated, codes, len(keys), k) for k in ks},
