@@ -74,6 +74,7 @@ class PeakMemory:
 
     def __init__(self) -> None:
         self.peak = 0
+        self.timeline: list[tuple[float, int]] = []
         self.stage: str | None = None
         self.per_stage: dict[str, int] = {}
         self._stop = threading.Event()
@@ -90,6 +91,7 @@ class PeakMemory:
                     if line.startswith("VmRSS:"):
                         rss = int(line.split()[1]) * 1024
                         self.peak = max(self.peak, rss)
+                        self.timeline.append((time.time(), rss))
                         if self.stage:
                             self.per_stage[self.stage] = max(self.per_stage.get(self.stage, 0), rss)
 
@@ -137,7 +139,7 @@ def make_spec(work: Path, dataset_name: str, transactions: int, mlflow_uri: str,
     return spec
 
 
-def trainer_only(work: Path) -> dict:
+def trainer_only(work: Path, max_epochs: int | None = None) -> dict:
     """The Trainer of the full training in ``work`` again, alone in this fresh process (as a Vertex AI custom
     job runs it): its wall time and this process's peak resident memory."""
     from experiments_platform.pipeline.full_training import train_full
@@ -148,11 +150,16 @@ def trainer_only(work: Path) -> dict:
     examples = artifacts["ExampleGen"]["examples"][0].removeprefix("file://")
     transform = artifacts["Transform"]["transform_graph"][0].removeprefix("file://")
     scratch = Path(tempfile.mkdtemp(prefix="trainer-only-"))
-    spec = spec.model_copy(update={"artifacts": ArtifactUris.under(scratch.as_uri(), spec.experiment_id)})
+    update: dict = {"artifacts": ArtifactUris.under(scratch.as_uri(), spec.experiment_id)}
+    if max_epochs and spec.full_training:
+        update["full_training"] = spec.full_training.model_copy(update={"max_epochs": max_epochs})
+    spec = spec.model_copy(update=update)
     started = time.monotonic()
     with PeakMemory() as memory:
         report = train_full(spec, transform, [f"{examples}/Split-train/*"], str(scratch / "serving"),
                             str(scratch / "run"))
+    timeline = [(time.strftime("%H:%M:%S", time.gmtime(t)), round(rss / 2**30, 2)) for t, rss in memory.timeline[::25]]
+    (work / "trainer_only_memory.json").write_text(json.dumps(timeline))
     return {"trainer_only_s": round(time.monotonic() - started, 1),
             "trainer_only_peak_memory_gib": round(memory.peak / 2**30, 3),
             "trainer_only_best_epoch": report.training.best_epoch if report.training else None}
@@ -173,7 +180,7 @@ def main() -> int:
     if args.trainer_only:
         if not args.work:
             parser.error("--trainer-only needs --work, the folder of a finished run")
-        print(json.dumps(trainer_only(args.work)))
+        print(json.dumps(trainer_only(args.work, args.max_epochs if args.max_epochs != 30 else None)))
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="full-training-bench-"))
     (work / "mlflow").mkdir(parents=True, exist_ok=True)
