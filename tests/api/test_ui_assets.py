@@ -68,3 +68,23 @@ def test_only_the_ui_files_of_the_ui_folder_are_served(client: FlaskClient) -> N
     for path in ("/ui/package.json", "/ui/package-lock.json", "/ui/node_modules/chart.js/package.json",
                  "/ui/js/../package.json", "/ui/%2e%2e/package.json"):
         assert client.get(path).status_code == 404, f"{path} is not part of the UI and must not be served"
+
+
+def test_the_api_documentation_page_and_its_swagger_ui_are_served(client: FlaskClient) -> None:
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:href|src)="(/(?:vendor|ui)/[^"]+)"', html)
+    assert "/vendor/swagger-ui-dist/swagger-ui-bundle.js" in assets and "/ui/js/api_docs.js" in assets
+    for href in assets:
+        assert client.get(href).status_code == 200, f"the API docs page loads {href}, which is not served"
+    assert not re.search(r'(?:href|src)="(?:https?:)?//', html), "the docs page loads nothing from a CDN"
+
+
+def test_the_api_root_answers_with_links_not_a_bare_404(client: FlaskClient) -> None:
+    response = client.get("/api")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    links = response.json["links"]
+    for name, path in (("ui", "/"), ("docs", "/api/docs"), ("openapi", "/api/openapi.json")):
+        assert links[name].endswith(path), f"/api's {name} link is {links[name]}"
+        assert client.get(links[name]).status_code == 200, f"/api links {name} to {links[name]}, which fails"

@@ -1,4 +1,5 @@
-"""The static web UI: ``/`` serves the single page, ``/ui/*`` its files, ``/vendor/*`` npm packages.
+"""The static web UI: ``/`` serves the single page, ``/ui/*`` its files, ``/vendor/*`` npm packages,
+``/api/docs`` the API documentation page (Swagger UI from npm on ``/api/openapi.json``).
 
 The UI is plain HTML, CSS and JavaScript modules in the UI folder (``ui/`` of the repository,
 ``PLATFORM_UI_DIR``); its third-party modules (Chart.js) are installed by npm into that folder's
@@ -13,8 +14,9 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, send_from_directory
 
-VENDOR_PACKAGES = ("chart.js", "@kurkle/color")
-UI_FILES = ("index.html", "css", "js")
+VENDOR_PACKAGES = ("chart.js", "@kurkle/color", "swagger-ui-dist")
+API_DOCS_PAGE = "api-docs.html"
+UI_FILES = ("index.html", API_DOCS_PAGE, "css", "js")
 
 
 def vendor_dir(ui_dir: Path) -> Path:
@@ -33,6 +35,14 @@ def create_ui_blueprint(ui_dir: Path) -> Blueprint:
         if not (folder / "index.html").is_file():
             abort(503, f"the web UI is missing: {folder} holds no index.html; set PLATFORM_UI_DIR to the UI folder")
         response = send_from_directory(folder, "index.html", max_age=0)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @blueprint.get("/api/docs")
+    def api_docs() -> Response:
+        if not (folder / API_DOCS_PAGE).is_file():
+            abort(503, f"the API documentation page is missing: {folder} holds no {API_DOCS_PAGE}")
+        response = send_from_directory(folder, API_DOCS_PAGE, max_age=0)
         response.headers["Cache-Control"] = "no-cache"
         return response
 

@@ -1,4 +1,4 @@
-"""``/api/openapi.json``, ``/api/system/options`` (the choices the UI offers), ``/api/metrics`` (the catalogue)."""
+"""``/api`` (links), ``/api/openapi.json``, ``/api/system/options`` (the choices the UI offers), ``/api/metrics``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,21 @@ from experiments_platform.handlers.experiments import SELECTABLE
 from experiments_platform.web.gateway.openapi import openapi_document
 
 blueprint = Blueprint("system", __name__)
+
+
+@blueprint.get("/api")
+def api_index() -> Response:
+    """What the API root answers: where the UI, the API documentation and the OpenAPI document are."""
+    root = request.host_url.rstrip("/")
+    return jsonify({
+        "service": "api_gateway",
+        "links": {
+            "ui": f"{root}/",
+            "docs": f"{root}/api/docs",
+            "openapi": f"{root}/api/openapi.json",
+            "health": f"{root}/healthz",
+        },
+    })
 
 
 @blueprint.get("/api/openapi.json")
