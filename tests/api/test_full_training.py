@@ -54,6 +54,10 @@ def test_a_full_training_of_a_completed_quick_test_keeps_its_configs_and_split_w
     assert again.status_code == 400 and error_of(again)["field"] == "experiment_id"
     bad = client.post(f"/api/experiments/{quick['id']}/full-training", json={"full_training": {"patience": 0}})
     assert bad.status_code == 400 and error_of(bad)["field"] == "full_training.patience"
+    gpu = client.post(f"/api/experiments/{quick['id']}/full-training", json={"full_training": {"accelerator": "V100"}})
+    assert gpu.status_code == 400 and error_of(gpu)["field"] == "full_training.accelerator"
+    t4 = client.post(f"/api/experiments/{quick['id']}/full-training", json={"full_training": {"accelerator": "T4"}})
+    assert t4.status_code == 202 and t4.json["full_training"]["accelerator"] == "T4"
     missing = client.post("/api/experiments/nope/full-training", json={})
     assert missing.status_code == 404
 

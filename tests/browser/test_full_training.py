@@ -64,6 +64,7 @@ def test_run_full_training_from_a_card_to_a_pushed_model_with_its_lineage_and_th
     expect(dialog).to_contain_text("seed 11")
     dialog.get_by_label("Most epochs").fill("3")
     dialog.get_by_label("Patience").fill("1")
+    expect(dialog.get_by_label("Accelerator")).to_have_value("")
     screenshot(page, "ft-1-run-full-training-dialog")
     dialog.get_by_role("button", name="Start full training").click()
     expect(dialog).to_be_hidden()
@@ -76,6 +77,7 @@ def test_run_full_training_from_a_card_to_a_pushed_model_with_its_lineage_and_th
     doc = gateway.api("GET", f"/api/experiments/{full_id}")
     assert doc["full_training"]["source_experiment_id"] == quick_test["id"]
     assert doc["full_training"]["max_epochs"] == 3 and doc["parameters"]["sample_percent"] == 100
+    assert doc["full_training"]["accelerator"] is None, "CPU is the dialog's default"
     assert doc["parameters"]["split"] == quick_test["parameters"]["split"]
     view.get_by_role("button", name="Close").click()
 

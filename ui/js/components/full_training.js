@@ -4,7 +4,7 @@
  * and Currently deployed cards, and the quick-vs-full agreement panel.
  */
 import { h, mount } from "../lib/dom.js";
-import { field, input, numberValue, showErrors, clearErrors } from "../lib/forms.js";
+import { clearErrors, field, input, numberValue, select, showErrors } from "../lib/forms.js";
 import { dateTime, int } from "../lib/format.js";
 import { fullTraining } from "../lib/full_training_api.js";
 import { formatMetric, metricLabel, primaryMetric } from "../lib/metrics.js";
@@ -38,13 +38,15 @@ export function openFullTrainingDialog(experiment, onStarted = () => {}) {
   const name = input({ value: `${experiment.name} · full training`.slice(0, 200), maxlength: 200 });
   const maxEpochs = input({ type: "number", min: 1, max: 200, step: 1, value: 30 });
   const patience = input({ type: "number", min: 1, max: 50, step: 1, value: 3 });
+  const accelerator = select([["", "CPU"], ["T4", "GPU: NVIDIA T4"], ["A100", "GPU: NVIDIA A100"]]);
   const form = h("form", { class: "full-training-form", novalidate: true },
     h("p", {}, `All the data (100 %) with Exp #${experiment.number}'s configs and split protocol: ${splitLabel(p.split)}, seed ${p.seed ?? "—"}. `,
       `Trains until validation ${metricLabel("recall_at_100")} stops improving, keeps the best epoch, then exports the model, pushes it to the registry and registers it in MLflow.`),
     field("Name", name, { name: "name" }),
     h("div", { class: "inline" },
       field("Most epochs", maxEpochs, { name: "full_training.max_epochs", hint: "1-200" }),
-      field("Patience", patience, { name: "full_training.patience", hint: "epochs without improvement before stopping" })),
+      field("Patience", patience, { name: "full_training.patience", hint: "epochs without improvement before stopping" }),
+      field("Accelerator", accelerator, { name: "full_training.accelerator", hint: "GPUs run on Vertex AI; a local run trains on CPU" })),
     h("div", { class: "form-error" }));
   const start = h("button", { type: "submit", class: "success", form: "full-training-form" }, "Start full training");
   const cancel = h("button", { type: "button", class: "ghost", onClick: () => modal.close() }, "Cancel");
@@ -58,7 +60,7 @@ export function openFullTrainingDialog(experiment, onStarted = () => {}) {
     try {
       const doc = await fullTraining.start(experiment.id, {
         name: name.value.trim() || undefined,
-        full_training: { max_epochs: numberValue(maxEpochs), patience: numberValue(patience) },
+        full_training: { max_epochs: numberValue(maxEpochs), patience: numberValue(patience), accelerator: accelerator.value || null },
       });
       modal.close();
       toast(`Exp #${doc.number} started: full training of Exp #${experiment.number}`, "success");
