@@ -63,7 +63,7 @@ def _as_launch_problem(problem: InvalidInput, dataset: Dataset, what: str) -> In
     field = _request_field(problem.field)
     where = f"{problem.field}: " if problem.field and problem.field != field else ""
     return InvalidInput(
-        f"{field}: {what} of dataset {dataset.name!r} as it is now: {where}{problem.message}",
+        f"{field}: {what.format(name=repr(dataset.name))}: {where}{problem.message}",
         field=field, suggestions=problem.suggestions, details={"problem_field": problem.field, **problem.details},
     )
 
@@ -76,13 +76,13 @@ def check_launch(warehouse: Warehouse, dataset: Dataset, features: FeatureConfig
     try:
         live = live_dataset(warehouse, dataset)
     except InvalidInput as exc:
-        raise _as_launch_problem(exc, dataset, "cannot read the table") from None
+        raise _as_launch_problem(exc, dataset, "cannot read the table of dataset {name} as it is now") from None
     try:
         check_columns({c.name: c.type for c in live.columns}, live.query_id_column, live.candidate_id_column,
                       live.date_column)
         plan = build_query_plan(live, features, parameters)
     except InvalidInput as exc:
-        raise _as_launch_problem(exc, dataset, "the columns do not fit") from None
+        raise _as_launch_problem(exc, dataset, "the table of dataset {name} as it is now does not fit") from None
     data = split_counts(warehouse.query(render_count_query(plan, warehouse.dialect)))
     warnings = check_counts(data, parameters, minimums, dataset.name, dataset.candidate_id_column)
     protocol = run_protocol(dataset.id, dataset.name, dataset.candidate_id_column, parameters)
