@@ -35,5 +35,9 @@ def lineage(experiment_id: str) -> Response:
 
 @blueprint.get("/api/full-training/summary")
 def summary() -> Response:
-    docs = ExperimentIndex.of(platform().documents).snapshot().documents
-    return jsonify(full_training.summary(platform(), docs, query_str("dataset_id")))
+    """Computed once per change of the experiments (the registry's alias moves only when a full training
+    completes, which changes them), so MLflow is asked once per change, not per dashboard refresh."""
+    dataset_id = query_str("dataset_id")
+    snapshot = ExperimentIndex.of(platform().documents).snapshot()
+    return jsonify(snapshot.view(("full-training-summary", dataset_id),
+                                 lambda docs: full_training.summary(platform(), docs, dataset_id)))
