@@ -161,9 +161,10 @@ def test_cloud_run_concurrency_is_what_gunicorn_serves() -> None:
 
 
 def test_push_tokens_are_minted_for_the_service_base_url() -> None:
-    """The OIDC audience is the receiving service's URL, not the push endpoint with its path."""
+    """The OIDC audience is the receiving service's URL, not the push endpoint with its path (the URL the
+    service itself verifies: test_terraform_matches_code)."""
     pubsub = module_resources("pubsub")
     [push_config] = pubsub["google_pubsub_subscription.push"]["push_config"]
     assert push_config["oidc_token"][0]["audience"] == "${each.value.audience}"
     subscriptions = environment_modules()["pubsub"]["subscriptions"]
-    assert "audience              = module.services[s.service].url" in environment_text(), subscriptions
+    assert "audience              = local.run_url[s.service]" in environment_text(), subscriptions

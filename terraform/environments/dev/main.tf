@@ -46,8 +46,10 @@ locals {
 
   accounts = {
     "api-gateway" = {
-      description   = "api_gateway: experiment documents, submit/cancel commands, dataset schemas"
-      project_roles = ["roles/datastore.user", "roles/bigquery.metadataViewer"]
+      description = "api_gateway: experiment documents, submit/cancel commands, dataset schemas, uploads"
+      # bigquery.jobUser: load jobs of uploaded files and the launch check's count queries (decision 061);
+      # bigquery.dataViewer: those queries read the datasets' tables (the uploads dataset: dataEditor below)
+      project_roles = ["roles/datastore.user", "roles/bigquery.metadataViewer", "roles/bigquery.jobUser", "roles/bigquery.dataViewer"]
     }
     "submitter" = {
       description   = "submitter: reads table schemas, writes the spec, starts the compile build"
@@ -102,8 +104,13 @@ locals {
     tfdv_parser     = "tfdv-parser"
   }
 
+  # Known before the services exist, so a service's own env can name it: the audience of the OIDC tokens
+  # Pub/Sub and Cloud Scheduler mint for it (a custom audience of the service, module "services").
   run_url = { for service in keys(local.service_account_of) : service => "https://${replace(service, "_", "-")}-${data.google_project.this.number}.${var.region}.run.app" }
-  images  = "${var.region}-docker.pkg.dev/${var.project_id}/experiments-platform"
+  # aud of the x-goog-iap-jwt-assertion IAP signs for a Cloud Run service it fronts directly.
+  iap_audience   = "/projects/${data.google_project.this.number}/locations/${var.region}/services/${replace("api_gateway", "_", "-")}"
+  uploads_prefix = "uploads" # uploaded dataset files: gs://PROJECT-data/uploads/<dataset id>/<file>
+  images         = "${var.region}-docker.pkg.dev/${var.project_id}/experiments-platform"
 
   common_env = {
     PLATFORM_GCP_PROJECT         = var.project_id
@@ -118,6 +125,11 @@ locals {
     PLATFORM_ARTIFACTS_URI       = "gs://${module.storage.names["artifacts"]}"
     PLATFORM_PIPELINE_ROOT       = "gs://${module.storage.names["pipeline-root"]}"
     PLATFORM_MLFLOW_TRACKING_URI = module.mlflow.url
+    # One admission limit for the gateway (queue), the submitter (admit) and the status watcher (admit next)
+    PLATFORM_MAX_CONCURRENT_RUNS = tostring(var.max_concurrent_runs)
+    # Every service's warehouse allows the same tables: the sources and the uploads dataset
+    PLATFORM_BIGQUERY_SOURCES         = join(",", concat([var.project_id], var.bigquery_sources))
+    PLATFORM_BIGQUERY_UPLOADS_DATASET = "${var.project_id}.${google_bigquery_dataset.uploads.dataset_id}"
   }
 
   build_env = {
@@ -140,15 +152,32 @@ locals {
       env = {
         PLATFORM_MLFLOW_UI_URL       = var.mlflow_ui_url
         PLATFORM_ARTIFACT_READER_URL = local.run_url["artifact_reader"]
+        PLATFORM_IAP_AUDIENCE        = local.iap_audience # refuse requests that did not come through IAP (decision 053)
+        PLATFORM_UPLOADS_URI         = "gs://${module.storage.names["data"]}/${local.uploads_prefix}"
+        # Cloud Run refuses HTTP/1 requests above 32 MiB before the gateway sees them: the gateway's own
+        # limits stay below, so an upload too large gets the gateway's 413 naming the limit
+        PLATFORM_UPLOAD_MAX_BYTES           = "33488896" # 32 MiB less 64 KiB for the multipart envelope
+        PLATFORM_API_MAX_BODY_BYTES         = "1048576"
+        PLATFORM_GATEWAY_MAX_IN_FLIGHT      = "8" # the image's --threads per worker (decision 058)
+        PLATFORM_MAX_QUEUED_RUNS            = tostring(var.max_queued_runs)
+        PLATFORM_PREFLIGHT_MIN_INTERACTIONS = tostring(var.preflight_min_interactions)
+        PLATFORM_PREFLIGHT_MIN_BUYERS       = tostring(var.preflight_min_buyers)
       }
     }
     submitter = {
       builds = true, iap = false, memory = "1Gi", timeout_s = 120, concurrency = 8, min_instances = 0, ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
-      env    = {}
+      env = { # push requests carry an OIDC token of pubsub-push for this service's URL (decision 053)
+        PLATFORM_OIDC_AUDIENCE        = local.run_url["submitter"]
+        PLATFORM_PUSH_SERVICE_ACCOUNT = module.identities.emails["pubsub-push"]
+      }
     }
     status_watcher = {
       builds = true, iap = false, memory = "512Mi", timeout_s = 60, concurrency = 8, min_instances = 0, ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
-      env    = {}
+      env = { # push and reconcile requests: OIDC tokens of pubsub-push and reconcile-scheduler (decision 053)
+        PLATFORM_OIDC_AUDIENCE             = local.run_url["status_watcher"]
+        PLATFORM_PUSH_SERVICE_ACCOUNT      = module.identities.emails["pubsub-push"]
+        PLATFORM_SCHEDULER_SERVICE_ACCOUNT = module.identities.emails["reconcile-scheduler"]
+      }
     }
     artifact_reader = {
       builds = false, iap = false, memory = "1Gi", timeout_s = 60, concurrency = 8, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
@@ -254,6 +283,38 @@ resource "google_storage_bucket_iam_member" "grant" {
   member   = module.identities.members[each.value.account]
 }
 
+# Uploads (issue 10): the gateway writes the file under the uploads prefix of the data bucket, BigQuery's
+# load job reads it with the gateway's credentials, and a file that fails to load is deleted again.
+resource "google_storage_bucket_iam_member" "gateway_writes_uploads" {
+  bucket = module.storage.names["data"]
+  role   = "roles/storage.objectUser"
+  member = module.identities.members["api-gateway"]
+  condition {
+    title       = "uploads-prefix"
+    description = "Only objects under the uploads prefix (PLATFORM_UPLOADS_URI)."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${module.storage.names["data"]}/objects/${local.uploads_prefix}/\")"
+  }
+}
+
+resource "google_bigquery_dataset" "uploads" {
+  project                    = var.project_id
+  dataset_id                 = "uploads"
+  friendly_name              = "uploads"
+  description                = "Tables loaded from dataset files uploaded through the gateway (PLATFORM_BIGQUERY_UPLOADS_DATASET)."
+  location                   = var.region # a load job reads gs:// files only from a bucket in the dataset's location
+  delete_contents_on_destroy = var.throwaway
+  labels                     = { platform = "experiments-platform" }
+  depends_on                 = [google_project_service.api]
+  # checkov:skip=CKV_GCP_81:Tables of uploaded interaction data under Google-managed encryption, as the data bucket they come from; a CMEK would need its own key ring per environment.
+}
+
+resource "google_bigquery_dataset_iam_member" "gateway_loads_uploads" {
+  project    = var.project_id
+  dataset_id = google_bigquery_dataset.uploads.dataset_id
+  role       = "roles/bigquery.dataEditor" # the load job creates the table (WRITE_EMPTY)
+  member     = module.identities.members["api-gateway"]
+}
+
 resource "google_service_account_iam_member" "acts_as" {
   for_each           = { for a in local.acts_as : "${a.caller} ${a.account}" => a }
   service_account_id = "projects/${var.project_id}/serviceAccounts/${module.identities.emails[each.value.account]}"
@@ -287,6 +348,7 @@ module "services" {
   image                 = "${local.images}/${replace(each.key, "_", "-")}:${var.image_tag}"
   service_account_email = module.identities.emails[local.service_account_of[each.key]]
   env                   = merge(local.common_env, each.value.builds ? local.build_env : {}, each.value.env, { PLATFORM_SERVICE = each.key })
+  custom_audiences      = [local.run_url[each.key]]
   memory                = each.value.memory
   ingress               = each.value.ingress
   timeout_s             = each.value.timeout_s
@@ -306,7 +368,7 @@ module "pubsub" {
   subscriptions = { for name, s in local.subscriptions : name => {
     topic                 = s.topic
     push_endpoint         = "${module.services[s.service].url}${s.push_path}"
-    audience              = module.services[s.service].url
+    audience              = local.run_url[s.service] # = the service's PLATFORM_OIDC_AUDIENCE
     ack_deadline_s        = s.ack_deadline_s
     max_delivery_attempts = s.max_delivery_attempts
     min_backoff_s         = s.min_backoff_s
@@ -328,7 +390,7 @@ module "reconcile" {
   project_id            = var.project_id
   region                = var.region
   target_url            = "${module.services["status_watcher"].url}${local.reconcile_path}"
-  audience              = module.services["status_watcher"].url
+  audience              = local.run_url["status_watcher"] # = its PLATFORM_OIDC_AUDIENCE
   service_account_email = module.identities.emails["reconcile-scheduler"]
   attempt_deadline_s    = local.services["status_watcher"].timeout_s
   schedule              = "* * * * *" # every minute: it polls running experiments' jobs (issue 13 item 5)

@@ -13,6 +13,7 @@ resource "google_cloud_run_v2_service" "service" {
   ingress             = var.ingress
   launch_stage        = var.iap ? "BETA" : null
   iap_enabled         = var.iap
+  custom_audiences    = var.custom_audiences
   deletion_protection = var.deletion_protection
   labels              = { platform = "experiments-platform" }
 

@@ -55,6 +55,12 @@ variable "invokers" {
   }
 }
 
+variable "custom_audiences" {
+  type        = list(string)
+  description = "Audiences Cloud Run IAM accepts in callers' ID tokens besides the service's generated URL."
+  default     = []
+}
+
 variable "iap" {
   type        = bool
   description = "Put Identity-Aware Proxy in front of the service (the gateway); users are granted through iap_members."
