@@ -24,6 +24,7 @@ from deploy_model import (
     service_env,
     shell_words,
 )
+from experiments_platform.adapters.bigquery_warehouse import BigQueryWarehouse
 from experiments_platform.adapters.cloud_build import STEP_ENV, CloudBuildService
 from experiments_platform.adapters.vertex_pipelines import VertexPipelineService
 from experiments_platform.config import ENV_PREFIX, VERTEX_CONCURRENT_RUNS, Settings, load_settings
@@ -308,6 +309,8 @@ def test_uploads_land_under_the_data_buckets_prefix_and_load_into_the_uploads_da
     assert int(env["PLATFORM_UPLOAD_MAX_BYTES"]) < CLOUD_RUN_MAX_REQUEST_BYTES
     assert int(env["PLATFORM_API_MAX_BODY_BYTES"]) < CLOUD_RUN_MAX_REQUEST_BYTES
     assert local["uploads_prefix"] == "uploads"
+    job_wait = inspect.signature(BigQueryWarehouse).parameters["timeout_s"].default
+    assert local["services"]["api_gateway"]["timeout_s"] >= job_wait, "Cloud Run would cut an upload's load job"
 
 
 def test_the_gateway_may_write_the_uploads_prefix_and_load_and_query_tables() -> None:

@@ -148,7 +148,9 @@ locals {
   # scales out instead of queueing requests inside an instance (tests/deploy/test_first_deploy.py).
   services = {
     api_gateway = {
-      builds = false, iap = true, memory = "1Gi", timeout_s = 60, concurrency = 16, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
+      # timeout_s: the warehouse's wait for a BigQuery job (an upload's load job, the launch check's count
+      # query), so Cloud Run never cuts a request whose job then finishes unseen
+      builds = false, iap = true, memory = "1Gi", timeout_s = 600, concurrency = 16, min_instances = 0, ingress = "INGRESS_TRAFFIC_ALL"
       env = {
         PLATFORM_MLFLOW_UI_URL       = var.mlflow_ui_url
         PLATFORM_ARTIFACT_READER_URL = local.run_url["artifact_reader"]
