@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -350,3 +351,31 @@ def test_each_gateway_worker_takes_as_many_requests_as_it_has_threads() -> None:
     argv = command(*service_build("api_gateway"))
     threads = int(argv[argv.index("--threads") + 1])
     assert int(service_env("api_gateway")["PLATFORM_GATEWAY_MAX_IN_FLIGHT"]) == threads
+
+
+@pytest.mark.parametrize("service", topology.SERVICES)
+def test_each_service_built_from_its_terraform_env_refuses_requests_without_a_token(
+        service: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The settings above turn the checks on: no push, reconcile or gateway request gets past them without a
+    token (401 before any cloud client is built), and no service logs that authentication is off."""
+    from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
+    from experiments_platform.bootstrap import Platform
+    from experiments_platform.web.app import create_app
+
+    settings = load_settings(placeholder_env(service_env(service)))
+    platform = Platform(settings, documents=SqliteDocumentStore(tmp_path / "documents.sqlite"))
+    try:
+        with caplog.at_level("INFO"):
+            client = create_app(service, platform).test_client()
+        assert not [r for r in caplog.records if "authentication off" in r.getMessage()]
+        guarded = [("POST", s.push_path) for s in topology.SUBSCRIPTIONS if s.service == service]
+        if service == "status_watcher":
+            guarded.append(("POST", topology.RECONCILE_PATH))
+        if service == "api_gateway":
+            guarded += [("GET", "/api/experiments"), ("GET", "/")]
+        for method, path in guarded:
+            answer = client.open(path, method=method, json={})
+            assert answer.status_code == 401, (path, answer.get_data(as_text=True))
+        assert client.get("/healthz").status_code == 200
+    finally:
+        platform.close()
