@@ -148,5 +148,6 @@ def test_training_history_and_mlflow_link_from_a_real_mlflow_run(
     assert [p["value"] for p in history["series"]["loss"]] == [1.0, 0.9, 0.8]
     assert [p["step"] for p in history["series"]["val_loss"]] == [0, 1, 2]
     link = tracked.get(f"/api/dashboard/mlflow?experiment_id={doc['id']}").json["url"]
-    assert link == f"{mlflow_server}/#/experiments/{run.info.experiment_id}/runs/{run_id}"
+    assert link == (f"{mlflow_server}/#/experiments/{run.info.experiment_id}/runs/{run_id}"
+                    "/model-metrics?workflowType=machine_learning")
     assert tracked.get("/api/dashboard/mlflow").json["url"] == mlflow_server

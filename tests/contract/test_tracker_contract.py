@@ -72,14 +72,15 @@ def test_run_has_params_final_metrics_and_tags(mlflow_server: str, logged_run: s
     assert run["metrics"]["loss"] == 0.3
     assert run["metrics"]["recall_at_100"] == 0.39
     assert run["tags"] == {"experiment_id": "e1"}
-    assert run["ui_url"] == f"https://mlflow.example.com/#/experiments/{run['experiment_id']}/runs/{logged_run}"
+    assert run["ui_url"] == (f"https://mlflow.example.com/#/experiments/{run['experiment_id']}/runs/{logged_run}"
+                             "/model-metrics?workflowType=machine_learning")
 
 
 def test_ui_url(mlflow_server: str, logged_run: str) -> None:
     tracker = MlflowTracker(mlflow_server)
     assert tracker.ui_url() == f"{mlflow_server}/"
     assert tracker.ui_url(logged_run).startswith(f"{mlflow_server}/#/experiments/")
-    assert tracker.ui_url(logged_run).endswith(f"/runs/{logged_run}")
+    assert tracker.ui_url(logged_run).endswith(f"/runs/{logged_run}/model-metrics?workflowType=machine_learning")
 
 
 def test_unknown_and_malformed_run_ids(mlflow_server: str) -> None:

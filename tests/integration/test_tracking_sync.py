@@ -107,6 +107,8 @@ def test_a_cancelled_experiment_ends_its_mlflow_run_killed_with_its_partial_hist
     assert doc["tracking"]["state"] == "synced" and doc["mlflow_run_id"] == left.run_id
     run = MlflowTracker(mlflow_server).run(str(left.run_id))
     assert run["status"] == "KILLED"
+    kind = MlflowTracker(mlflow_server).client.get_experiment(run["experiment_id"]).tags.get("mlflow.experimentKind")
+    assert kind == "custom_model_development", "MLflow's UI would open the platform's experiment in its GenAI view"
     history = artifact_reader.training_history(platform, experiment_id)
     assert history["source"] == "mlflow" and steps(history["series"], "loss") == [(1, 10.0), (2, 5.0), (3, 10 / 3)]
     assert reconcile.reconcile(platform).tracking_synced == [], "a synced experiment is not synced again"

@@ -42,6 +42,10 @@ BATCH_METRICS = 1000
 MAX_PARAM_LENGTH = 500
 BACKOFF_FACTOR_S = 1
 BACKOFF_JITTER_S = 0.5
+ML_WORKFLOW = "workflowType=machine_learning"
+"""MLflow 3's UI opens in its GenAI view (traces) unless asked for the machine-learning one."""
+EXPERIMENT_KIND_TAG = {"mlflow.experimentKind": "custom_model_development"}
+"""Marks the MLflow experiments the platform creates as model development, not GenAI, for MLflow's UI."""
 HTTP_VARIABLES = ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT",
                   "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER")
 
@@ -185,7 +189,8 @@ class MlflowTracker:
         }
 
     def _run_url(self, experiment_id: str, run_id: str) -> str:
-        return f"{self.ui_base_url}/#/experiments/{experiment_id}/runs/{run_id}"
+        # The run's "Model metrics" tab, in MLflow 3's machine-learning view (its default is the GenAI view).
+        return f"{self.ui_base_url}/#/experiments/{experiment_id}/runs/{run_id}/model-metrics?{ML_WORKFLOW}"
 
     def ui_url(self, run_id: str | None = None, experiment_id: str | None = None) -> str:
         if not run_id:
@@ -244,7 +249,7 @@ class MlflowTracker:
             experiment_id = experiment.experiment_id
         else:
             try:
-                experiment_id = self.client.create_experiment(journal.experiment_name)
+                experiment_id = self.client.create_experiment(journal.experiment_name, tags=EXPERIMENT_KIND_TAG)
             except MlflowException:
                 experiment = self.client.get_experiment_by_name(journal.experiment_name)
                 if experiment is None:
