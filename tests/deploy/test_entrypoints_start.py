@@ -66,7 +66,9 @@ def test_the_container_command_serves_healthz(service: str, tmp_path: Path) -> N
                     f"http://127.0.0.1:{port}/healthz", timeout=2, headers={"Connection": "close"}
                 )
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # gunicorn's master listens before its workers have imported the app: a connection
+                # accepted then waits unanswered, so a read timeout is "not up yet" too
                 time.sleep(0.2)
         log.seek(0)
         output = log.read()[-3000:]
