@@ -56,3 +56,17 @@ def test_a_quick_test_ignores_a_push_event_and_fails_in_push_name_the_stage():
     full = _running(full_training=FullTrainingParameters())
     lifecycle.apply_task(full, _task("Registrar", "RUNNING"), NOW)
     assert lifecycle.failed_stage(full) is Stage.PUSH
+
+
+def test_the_spec_of_a_full_training_carries_its_block_and_registry_without_the_caller_passing_them():
+    from experiments_platform.domain.pipeline_spec import SplitQueries, build_spec
+
+    queries = SplitQueries(dialect="duckdb", train="SELECT 1", eval="SELECT 1", test="SELECT 1", candidates="SELECT 1")
+    roots = {"pipeline_root": "file:///p", "artifacts_root": "file:///a", "mlflow_tracking_uri": "http://m"}
+    full = make_experiment("file:///tiny.csv", id="e1", full_training=FullTrainingParameters(max_epochs=5))
+    spec = build_spec(full, queries, **roots)
+    assert spec.run_kind == "full_training" and spec.full_training == full.full_training
+    assert spec.registry is not None and spec.registry.uri == "file:///a/registry/ds1"
+    assert spec.mlflow.experiment_name.startswith("full-training/")
+    quick = build_spec(make_experiment("file:///tiny.csv", id="e2"), queries, **roots)
+    assert quick.run_kind == "quick_test" and quick.full_training is None and quick.registry is None
