@@ -23,8 +23,17 @@ const TABS = [
   { key: "lineage", label: "Lineage", load: () => import("./tabs/lineage.js") },
 ];
 
-/** Open the modal for `experimentId`; `onChange(experiment)` is told of every update seen. */
+let openView = null;
+
+/**
+ * Open the modal for `experimentId`; `onChange(experiment)` is told of every update seen. One view modal at a time:
+ * asking for the run already shown keeps its modal, asking for another replaces it (a changed `?view=` link).
+ */
 export function openViewModal(experimentId, { onChange = () => {}, tab = "overview" } = {}) {
+  if (openView && !openView.closed) {
+    if (openView.dialog.dataset.experimentId === experimentId) return openView;
+    openView.close();
+  }
   const tablist = h("div", { class: "tabs", role: "tablist", "aria-label": "Experiment details" });
   const panels = h("div", {});
   const badge = h("span", {});
@@ -40,6 +49,7 @@ export function openViewModal(experimentId, { onChange = () => {}, tab = "overvi
   modal.dialog.querySelector("header h2").after(badge);
   modal.dialog.querySelector("header h2").style.marginRight = "auto";
   modal.dialog.dataset.experimentId = experimentId;
+  openView = modal;
 
   let experiment = null;
   let active = null;
