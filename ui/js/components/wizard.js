@@ -148,6 +148,20 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
     const ds = datasetList.find((d) => d.id === dataset.value);
     const dates = (ds?.columns || []).filter((c) => ["timestamp", "date"].includes(c.type) || c.name === ds?.date_column).map((c) => c.name);
     for (const el of [dateColumn, strictDate]) setOptions(el, dates.length ? dates : [["", "no date column"]], ds?.date_column || dates[0]);
+    offerTimeSplits(dates.length > 0);
+  }
+  /** Time splits need a date column: without one they are disabled, saying so, and the split falls back to random. */
+  function offerTimeSplits(dated) {
+    for (const option of strategy.options) {
+      if (option.value === "random") continue;
+      option.dataset.label ??= option.textContent;
+      option.disabled = !dated;
+      option.textContent = dated ? option.dataset.label : `${option.dataset.label} — needs a date column`;
+    }
+    if (!dated && strategy.value !== "random") {
+      strategy.value = "random";
+      showSplit();
+    }
   }
   function fillFromModel() {
     const m = modelList.find((x) => x.id === modelConfig.value);
