@@ -92,7 +92,8 @@ def test_task_log_entry_parses_with_its_stage_and_error():
 def test_vertex_task_names_map_to_stages():
     assert ge.stage_of_task("statisticsgen") is Stage.STATS
     assert ge.stage_of_task("bigquery-example-gen") is Stage.EXAMPLES
-    assert ge.stage_of_task("pusher") is None
+    assert ge.stage_of_task("pusher") is Stage.PUSH and ge.stage_of_task("registrar") is Stage.PUSH
+    assert ge.stage_of_task("infra-validator") is None
 
 
 def test_typed_messages_pass_through():

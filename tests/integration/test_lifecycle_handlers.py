@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from experiments_platform.domain.base import utcnow
-from experiments_platform.domain.status import Stage
+from experiments_platform.domain.status import STAGE_ORDER, Stage
 from experiments_platform.events import google_events as ge
 from experiments_platform.events.messages import (
     CancelExperiment,
@@ -139,9 +139,9 @@ def test_events_move_the_experiment_to_completed_with_results_and_comparison(pla
     assert doc["status"] == "completed" and doc["finished_at"] and doc["pipeline_job_name"]
     assert doc["results"]["final"]["recall_at_100"] == 0.412 and doc["mlflow_run_id"] == "run-1"
     assert doc["comparison"]["summary"] == "↑ 1.2 pp vs Exp #2"
-    starts = [doc["stages"][s.value]["started_at"] for s in Stage]
+    starts = [doc["stages"][s.value]["started_at"] for s in STAGE_ORDER]
     assert all(starts) and starts == sorted(starts)
-    assert all(doc["stages"][s.value]["status"] == "succeeded" for s in Stage)
+    assert all(doc["stages"][s.value]["status"] == "succeeded" for s in STAGE_ORDER)
 
 
 def test_metrics_that_are_not_a_report_fail_the_experiment_naming_the_field(platform, experiment):
