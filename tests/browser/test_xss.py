@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from experiments_platform.repositories.experiments import ExperimentRepository
 from playwright.sync_api import Page, expect
 
 from .conftest import SAMPLE_DATASET, Gateway, PageProbe, SeededRuns, screenshot
@@ -22,7 +23,7 @@ def hostile(gateway: Gateway, seeded: SeededRuns) -> str:
     for snapshot in ("dataset_snapshot", "feature_config_snapshot", "model_config_snapshot"):
         doc[snapshot]["name"] = XSS
     doc.update(name=XSS, description=XSS)
-    documents.set("experiments", seeded.best, doc)
+    ExperimentRepository(documents).save(doc)  # with its summary, which the experiment list reads
     gateway.api("POST", f"/api/datasets/{SAMPLE_DATASET}/duplicate", json={"name": XSS})
     gateway.api("POST", "/api/model-configs", json={"name": XSS, "description": XSS})
     fc = gateway.api("GET", "/api/feature-configs")["items"]
