@@ -30,6 +30,39 @@ function bestEpoch(experiment) {
   return h("span", { class: "muted best-epoch" }, ` · best epoch ${t.best_epoch} of ${t.epochs_run}${t.early_stopped ? " (stopped early)" : ""}`);
 }
 
+/** Ticks every running card's "elapsed" once a second, between updates of its experiment; stops when none is left. */
+let ticker = null;
+function tickElapsed() {
+  const clocks = document.querySelectorAll(".exp-card .elapsed[data-since]");
+  if (!clocks.length) {
+    clearInterval(ticker);
+    ticker = null;
+    return;
+  }
+  clocks.forEach((clock) => {
+    clock.textContent = `elapsed ${duration(secondsBetween(clock.dataset.since, null))}`;
+  });
+}
+function elapsedClock(experiment, elapsed) {
+  if (elapsed == null) return h("span", { class: "muted elapsed" }, "");
+  if (!isActive(experiment)) return h("span", { class: "muted elapsed" }, `took ${duration(elapsed)}`);
+  ticker ??= setInterval(tickElapsed, 1000);
+  const since = experiment.started_at || experiment.created_at;
+  return h("span", { class: "muted elapsed", dataset: { since } }, `elapsed ${duration(elapsed)}`);
+}
+
+/** A click anywhere on the card opens its view, except on its own controls and links or while selecting text. */
+function openOnClick(card, open) {
+  card.classList.add("opens-view");
+  card.addEventListener("click", (event) => {
+    const control = event.target.closest("button, a, input, select, textarea, summary, label, [role='button'], [tabindex]");
+    if (control && control !== card && card.contains(control)) return;
+    if (String(window.getSelection?.() || "")) return;
+    open();
+  });
+  return card;
+}
+
 /** Render a card; `onView(experiment)` and `onCancel(experiment)` are its actions, and a completed quick test's
  * "Run Full Training" opens the new run's view. */
 export function experimentCard(experiment, { onView, onCancel }) {
@@ -65,7 +98,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
   else if (experiment.status === "queued") caption = [queueCaption(experiment)];
   else caption = [experiment.status === "pending" ? "Waiting to be submitted" : "Starting…"];
 
-  return h(
+  return openOnClick(h(
     "article",
     { class: "card exp-card", dataset: { experimentId: experiment.id, status: experiment.status }, "aria-label": `Exp #${experiment.number}` },
     h(
@@ -111,9 +144,9 @@ export function experimentCard(experiment, { onView, onCancel }) {
         "div",
         { class: "caption" },
         h("span", { class: statusClass(experiment.status) === "status-failed" ? "delta-down" : "" }, ...caption),
-        h("span", { class: "muted" }, elapsed != null ? (isActive(experiment) ? `elapsed ${duration(elapsed)}` : `took ${duration(elapsed)}`) : ""),
+        elapsedClock(experiment, elapsed),
         outcome ? h("span", { class: "muted estimate-outcome", title: "The launch estimate against the run's duration" }, ` · ${outcomeText(outcome)}`) : null,
       ),
     ),
-  );
+  ), () => onView(experiment));
 }
