@@ -6,9 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from experiments_platform.bootstrap import Platform
+from experiments_platform.ports.documents import DOCUMENT_ID
+from experiments_platform.repositories.experiments import ExperimentRepository
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
 
-from .conftest import model_payload
+from .conftest import finish, model_payload, results, start_payload
+from .test_sweeps import _hits as write_hits
+from .test_sweeps import sweep_payload
 
 
 def refused(response: Any, field: str) -> None:
@@ -65,3 +71,88 @@ def test_system_options_hold_no_http_dates(client: FlaskClient) -> None:
     defaults = client.get("/api/system/options").json["model_config"]
     assert not {"id", "created_at", "updated_at"} & set(defaults), "per-call values are no defaults"
     assert defaults["epochs"] == 3 and defaults["optimizer"] == "adagrad"
+
+
+def answer_conforms(document: dict[str, Any], method: str, path: str, status: int, answer: Any) -> None:
+    """``answer`` is valid against the served document's schema of that operation's ``status`` answer."""
+    schema = document["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+    validator = Draft202012Validator({**schema, "components": document["components"]})
+    errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in validator.iter_errors(answer)]
+    assert errors == [], errors
+
+
+def test_a_queued_experiment_is_served_as_the_document_says(client: FlaskClient, platform: Platform,
+                                                             feature_config: dict[str, Any],
+                                                             model_config: dict[str, Any]) -> None:
+    started = client.post("/api/experiments", json=start_payload(feature_config, model_config))
+    assert started.status_code == 202, started.json
+    doc = platform.documents.get("experiments", started.json["id"])
+    assert doc is not None
+    ExperimentRepository(platform.documents).save({**doc, "status": "queued"})  # as admission leaves it
+    document = client.get("/api/openapi.json").json
+    served = client.get(f"/api/experiments/{doc['id']}").json
+    assert (served["queue_position"], served["queue_length"]) == (1, 1)
+    answer_conforms(document, "get", "/api/experiments/{experiment_id}", 200, served)
+    listed = client.get("/api/experiments").json
+    assert listed["items"][0]["queue_position"] == 1
+    answer_conforms(document, "get", "/api/experiments", 200, listed)
+
+
+def test_sweep_views_are_served_as_the_document_says(client: FlaskClient, feature_config: dict[str, Any],
+                                                     model_config: dict[str, Any]) -> None:
+    document = client.get("/api/openapi.json").json
+    started = client.post("/api/sweeps", json=sweep_payload(feature_config, model_config))
+    assert started.status_code == 202, started.json
+    answer_conforms(document, "post", "/api/sweeps", 202, started.json)
+    url = f"/api/sweeps/{started.json['id']}"
+    answer_conforms(document, "get", "/api/sweeps/{sweep_id}", 200, client.get(url).json)
+    answer_conforms(document, "post", "/api/sweeps/{sweep_id}/cancel", 202, client.post(f"{url}/cancel").json)
+    estimate = client.post("/api/sweeps/estimate", json=sweep_payload(feature_config, model_config))
+    assert estimate.status_code == 200, estimate.json
+    answer_conforms(document, "post", "/api/sweeps/estimate", 200, estimate.json)
+
+
+def test_a_sweep_is_ranked_only_by_a_rankable_metric(client: FlaskClient, feature_config: dict[str, Any],
+                                                     model_config: dict[str, Any]) -> None:
+    url = f"/api/sweeps/{client.post('/api/sweeps', json=sweep_payload(feature_config, model_config)).json['id']}"
+    for metric in ("AAA", "recall_at_100 ", "history"):
+        refused(client.get(url, query_string={"metric": metric}), "metric")
+    assert client.get(url, query_string={"metric": "recall_at_50"}).json["metric"] == "recall_at_50"
+    assert client.get(url, query_string={"metric": ""}).json["metric"] == "recall_at_100"
+
+
+def test_the_document_lists_what_any_operation_may_answer(client: FlaskClient) -> None:
+    document = client.get("/api/openapi.json").json
+    start = document["paths"]["/api/experiments"]["post"]["responses"]
+    assert start["429"]["$ref"].endswith("/QueueFull") and start["413"]["$ref"].endswith("/TooLarge")
+    assert "Retry-After" in document["components"]["responses"]["QueueFull"]["headers"]
+    assert "Retry-After" in document["components"]["responses"]["Overloaded"]["headers"]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if path.startswith("/api/") and method in ("get", "put", "post", "delete"):
+                assert {"401", "503"} <= set(operation["responses"]), f"{method} {path}"
+    for path in ("/api/dashboard/stats", "/api/dashboard/dimensions", "/api/dashboard/leaderboard",
+                 "/api/dashboard/heatmap", "/api/dashboard/attribution"):
+        assert "400" in document["paths"][path]["get"]["responses"], path
+    assert "503" not in document["paths"]["/healthz"]["get"]["responses"], "a probe is never refused"
+
+
+def test_a_paired_interval_is_served_as_the_document_says(client: FlaskClient, platform: Platform,
+                                                          feature_config: dict[str, Any],
+                                                          model_config: dict[str, Any]) -> None:
+    a, b = (client.post("/api/experiments", json=start_payload(feature_config, model_config)).json for _ in range(2))
+    for n, doc in enumerate((a, b)):
+        write_hits(platform, doc["id"], [1] * (30 + 10 * n) + [0] * (70 - 10 * n))
+        finish(platform, doc["id"], results=results(0.3 + n / 10, 0.5))
+    paired = client.get("/api/paired", query_string={"a": a["id"], "b": b["id"]})
+    assert paired.status_code == 200 and paired.json["rows"], paired.json
+    answer_conforms(client.get("/api/openapi.json").json, "get", "/api/paired", 200, paired.json)
+
+
+def test_path_ids_are_documented_as_the_store_takes_them(client: FlaskClient) -> None:
+    document = client.get("/api/openapi.json").json
+    sweep_id = next(p for p in document["paths"]["/api/sweeps/{sweep_id}"]["get"]["parameters"]
+                    if p.get("name") == "sweep_id")
+    assert sweep_id["schema"]["pattern"] == DOCUMENT_ID.pattern
+    assert document["components"]["parameters"]["ExperimentId"]["schema"]["pattern"] == DOCUMENT_ID.pattern
+    assert client.get("/api/sweeps/%C2%AD").json["field"] == "doc_id"

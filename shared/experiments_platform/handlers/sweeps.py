@@ -43,6 +43,7 @@ from experiments_platform.domain.sweep import (
 )
 from experiments_platform.errors import Conflict, InvalidInput, PlatformError
 from experiments_platform.handlers import configs, experiments
+from experiments_platform.handlers.dashboard import ranking_metric
 from experiments_platform.handlers.experiments import Estimator, Launcher, PreparedExperiment
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.ports.bus import EventBus
@@ -295,17 +296,9 @@ def cancel_sweep(documents: DocumentStore, bus: EventBus, sweep_id: str) -> Doc:
     return sweep_view(documents, sweep_id)
 
 
-def _metric(metric: str) -> metrics.MetricSpec:
-    try:
-        return metrics.spec(metric)
-    except KeyError as exc:
-        raise InvalidInput(f"metric: unknown metric {metric!r}", field="metric",
-                           suggestions=closest_names(metric, [m.name for m in metrics.CATALOGUE])) from exc
-
-
 def sweep_view(documents: DocumentStore, sweep_id: str, metric: str = metrics.PRIMARY_METRIC) -> Doc:
     """The sweep, its status and its grid: per cell the children's statuses and the metric's mean ± std."""
-    spec = _metric(metric)
+    spec = ranking_metric(metric)
     sweep = SweepRepository(documents).get(sweep_id, "sweep_id")
     docs = {c.experiment_id: documents.get("experiments", c.experiment_id) or {} for c in sweep.children}
     cells: dict[str, dict[str, Any]] = {}

@@ -18,6 +18,7 @@ from experiments_platform.domain.metrics import MetricSpec
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.noise import PairedInterval
 from experiments_platform.domain.sweep import Sweep, SweepEstimate, SweepRequest
+from experiments_platform.web.gateway.openapi_exact import make_exact
 
 OPENAPI_YAML = Path(__file__).resolve().parent / "openapi.yaml"
 DOMAIN_MODELS = (Dataset, TableSource, FeatureConfig, ModelConfig, Experiment, Estimate, MetricSpec, SweepRequest,
@@ -38,6 +39,7 @@ def _document() -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in domain_schemas().items():
         schemas.setdefault(name, schema)
+    make_exact(document)
     return document  # type: ignore[no-any-return]
 
 

@@ -29,6 +29,7 @@ from experiments_platform.handlers.artifact_reader import LOG_COMPONENTS
 from experiments_platform.handlers.configs import DATASET_READ_FIELDS, SERVER_FIELDS, DuplicateRequest, UploadRequest
 from experiments_platform.handlers.dashboard import AXES, DOCUMENT_ROOTS
 from experiments_platform.handlers.experiments import SORTABLE, StartRequest
+from experiments_platform.ports.documents import DOCUMENT_ID, DOCUMENT_ID_RULE
 from experiments_platform.repositories.experiments import SUMMARY_OMITS
 
 REF = "#/components/schemas/"
@@ -42,6 +43,7 @@ INPUT_MODELS: dict[str, type[BaseModel]] = {
     "DuplicateInput": DuplicateRequest,
 }
 """Request body schema → the model that validates it."""
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch"})
 IGNORED = {"description": "accepted and ignored: the server sets it"}
 EMPTY = "empty: the default"
 
@@ -141,6 +143,8 @@ def _apply_parameters(document: dict[str, Any]) -> None:
     for parameter in parameters:
         if "$ref" not in parameter and parameter.get("name") in wanted:
             parameter["schema"] = copy.deepcopy(wanted[parameter["name"]])
+        elif "$ref" not in parameter and parameter.get("in") == "path" and parameter.get("name", "").endswith("_id"):
+            parameter["schema"] = {"type": "string", "pattern": DOCUMENT_ID.pattern, "description": DOCUMENT_ID_RULE}
 
 
 def _optional_path(schemas: dict[str, Any], schema: dict[str, Any], path: list[str], suffix: str) -> None:
@@ -177,12 +181,62 @@ def summary_schema(schemas: dict[str, Any], name: str = "Experiment", omits: tup
     return summary
 
 
+def _closed(schemas: dict[str, Any], part: dict[str, Any]) -> dict[str, Any] | None:
+    target = schemas.get(part.get("$ref", "")[len(REF):]) if "$ref" in part else part
+    return target if isinstance(target, dict) and target.get("additionalProperties") is False else None
+
+
+def merge_views(document: dict[str, Any]) -> None:
+    """A view that extends a stored document (``allOf`` of a closed schema and the fields the view adds) becomes
+    one closed object schema: ``allOf`` of a closed schema and more properties would refuse every view."""
+    schemas = document["components"]["schemas"]
+    for value in [*schemas.values(), document["paths"]]:
+        for node in _nodes(value):
+            parts = node.get("allOf")
+            if not isinstance(parts, list) or len(parts) < 2 or not any(_closed(schemas, p) for p in parts):
+                continue
+            merged: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+            required: list[str] = []
+            for part in parts:
+                source = schemas[part["$ref"][len(REF):]] if "$ref" in part else part
+                merged["properties"].update(copy.deepcopy(source.get("properties", {})))
+                required += [r for r in source.get("required", []) if r not in required]
+            if required:
+                merged["required"] = required
+            del node["allOf"]
+            node.update(merged)
+
+
+def _add_view_fields(schemas: dict[str, Any], name: str, fields: dict[str, Any]) -> None:
+    schemas[name]["properties"].update(copy.deepcopy(fields))
+
+
+def _gateway_answers(document: dict[str, Any]) -> None:
+    """What any API operation may answer besides its own: 401 behind IAP, 503 under backpressure, 413 for a
+    body above the limit (``/healthz`` is exempt from all three)."""
+    for path, item in document["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            answers = operation.setdefault("responses", {})
+            answers.setdefault("401", {"$ref": "#/components/responses/Unauthenticated"})
+            answers.setdefault("503", {"$ref": "#/components/responses/Overloaded"})
+            if "requestBody" in operation:
+                answers.setdefault("413", {"$ref": "#/components/responses/TooLarge"})
+
+
 def make_exact(document: dict[str, Any]) -> None:
     """Fill ``document`` (openapi.yaml with the domain schemas) with what makes it match the gateway."""
     schemas = document["components"]["schemas"]
     schemas.update(request_schemas())
     _apply_parameters(document)
+    _gateway_answers(document)
     summary = summary_schema(schemas)
+    merge_views(document)
+    queue_fields = schemas.get("QueueFields", {}).get("properties", {})
+    _add_view_fields(schemas, summary, queue_fields)
     page = schemas.get("ExperimentPage")
     if page:
         page["properties"]["items"]["items"] = {"$ref": REF + summary}
