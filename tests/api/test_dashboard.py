@@ -61,7 +61,7 @@ def test_stats_count_and_summarize_recall(
     assert body["best_recall_at_100"]["value"] == 0.47
     assert body["best_recall_at_100"]["experiment"]["label"] == "Exp #4"
     assert abs(body["average_recall_at_100"] - (0.38 + 0.41 + 0.44 + 0.47 + 0.43) / 5) < 1e-12
-    assert body["mlflow_url"] == "http://127.0.0.1:5999"
+    assert body["mlflow_url"] == "http://127.0.0.1:5999/#/experiments?workflowType=machine_learning"
     assert client.get("/api/dashboard/stats?dataset_id=other").json["total"] == 0
 
 
@@ -186,11 +186,14 @@ def test_csv_export_has_parameters_and_metrics(
     assert len(only_done.strip().splitlines()) == 2
 
 
+HOME = "http://127.0.0.1:5999/#/experiments?workflowType=machine_learning"  # MLflow's list, machine-learning view
+
+
 def test_mlflow_link(client: FlaskClient, platform: Platform, feature_config: dict[str, Any],
                      model_config: dict[str, Any]) -> None:
-    assert client.get("/api/dashboard/mlflow").json == {"url": "http://127.0.0.1:5999"}
+    assert client.get("/api/dashboard/mlflow").json == {"url": HOME}
     doc = client.post("/api/experiments", json=start_payload(feature_config, model_config)).json
-    assert client.get(f"/api/dashboard/mlflow?experiment_id={doc['id']}").json == {"url": "http://127.0.0.1:5999"}
+    assert client.get(f"/api/dashboard/mlflow?experiment_id={doc['id']}").json == {"url": HOME}
     assert client.get("/api/dashboard/mlflow?experiment_id=nope").status_code == 404
 
 
@@ -346,11 +349,9 @@ def test_a_failed_read_fails_its_request_and_the_next_request_reads_again(tmp_pa
     store.release()
     app = gateway_app(Platform(platform.settings, documents=store, bus=platform.bus))
     app.config["PROPAGATE_EXCEPTIONS"] = False  # answered as in production, not raised into the test
-    try:
-        failed = app.test_client().get("/api/dashboard/stats").status_code
-    except RuntimeError:  # a WSGI middleware reading the index fails outside Flask's error handlers
-        failed = 500
-    assert failed == 500
+    failed = app.test_client().get("/api/dashboard/stats")
+    assert failed.status_code == 500 and failed.json["error_code"] == "INTERNAL_ERROR"
+    assert store.queries == 2, "the snapshot middleware's read, then the view's inside Flask's error mapping"
     store.fail = False
     body = app.test_client().get("/api/dashboard/stats").json
-    assert body["total"] == 0 and store.queries == 2
+    assert body["total"] == 0 and store.queries == 3
