@@ -150,4 +150,5 @@ def test_training_history_and_mlflow_link_from_a_real_mlflow_run(
     link = tracked.get(f"/api/dashboard/mlflow?experiment_id={doc['id']}").json["url"]
     assert link == (f"{mlflow_server}/#/experiments/{run.info.experiment_id}/runs/{run_id}"
                     "/model-metrics?workflowType=machine_learning")
-    assert tracked.get("/api/dashboard/mlflow").json["url"] == mlflow_server
+    home = tracked.get("/api/dashboard/mlflow").json["url"]
+    assert home == f"{mlflow_server}/#/experiments?workflowType=machine_learning"

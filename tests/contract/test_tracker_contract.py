@@ -78,7 +78,7 @@ def test_run_has_params_final_metrics_and_tags(mlflow_server: str, logged_run: s
 
 def test_ui_url(mlflow_server: str, logged_run: str) -> None:
     tracker = MlflowTracker(mlflow_server)
-    assert tracker.ui_url() == f"{mlflow_server}/"
+    assert tracker.ui_url() == f"{mlflow_server}/#/experiments?workflowType=machine_learning"
     assert tracker.ui_url(logged_run).startswith(f"{mlflow_server}/#/experiments/")
     assert tracker.ui_url(logged_run).endswith(f"/runs/{logged_run}/model-metrics?workflowType=machine_learning")
 

@@ -194,7 +194,7 @@ class MlflowTracker:
 
     def ui_url(self, run_id: str | None = None, experiment_id: str | None = None) -> str:
         if not run_id:
-            return self.ui_base_url + "/"
+            return f"{self.ui_base_url}/#/experiments?{ML_WORKFLOW}"
         if experiment_id:
             if not (run_id.isalnum() and experiment_id.isalnum()):
                 raise InvalidInput(f"MLflow run {run_id!r} of experiment {experiment_id!r}: expected letters and "

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from experiments_platform.adapters.mlflow_tracker import ML_WORKFLOW
 from experiments_platform.handlers import dashboard, experiments, export
 from experiments_platform.repositories.experiment_index import ExperimentIndex
 from experiments_platform.web.args import query_int, query_str
@@ -42,7 +43,7 @@ def mlflow_url(run_id: str | None = None, mlflow_experiment_id: str | None = Non
     settings = platform().settings
     base = (settings.mlflow_ui_url or settings.mlflow_tracking_uri).rstrip("/")
     if run_id is None:
-        return base
+        return f"{base}/#/experiments?{ML_WORKFLOW}"
     return platform().tracker.ui_url(run_id, mlflow_experiment_id)
 
 
