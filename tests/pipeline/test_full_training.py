@@ -68,6 +68,13 @@ def run(spec: QuickTestSpec, logs: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
+def movielens_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's own data dir: its runs' cached data stages must not reach other modules' quick tests
+    (the end-to-end test expects every stage of its first run to execute)."""
+    return tmp_path_factory.mktemp("full-training-data")
+
+
+@pytest.fixture(scope="module")
 def full_run(movielens_dir, wheel_cache, mlflow_server, tmp_path_factory):
     spec = full_spec(movielens_dir, wheel_cache, mlflow_server, "full1", max_epochs=12, patience=2, top_k=50)
     events = run(spec, tmp_path_factory.mktemp("logs"))
