@@ -65,8 +65,8 @@ class Gateway:
         return Dataset.model_validate(doc)
 
 
-@pytest.fixture(scope="session")
-def gateway(tmp_path_factory: pytest.TempPathFactory, mlflow_server: str) -> Iterator[Gateway]:
+def running_stack(tmp_path_factory: pytest.TempPathFactory, mlflow_server: str) -> Iterator[Gateway]:
+    """A local stack of its own (documents, run slots, pipelines) behind a gateway, stopped afterwards."""
     data_dir = tmp_path_factory.mktemp("ui-stack")
     settings = Settings(data_dir=data_dir, mlflow_tracking_uri=mlflow_server,
                         tfx_python=str(ROOT / ".venv-tfx" / "bin" / "python"))
@@ -76,6 +76,11 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, mlflow_server: str) -> Ite
         yield Gateway(stack)
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory, mlflow_server: str) -> Iterator[Gateway]:
+    yield from running_stack(tmp_path_factory, mlflow_server)
 
 
 @pytest.fixture(scope="session")
@@ -161,6 +166,10 @@ class SeededRuns:
 
 @pytest.fixture(scope="session")
 def seeded(gateway: Gateway, mlflow_server: str) -> SeededRuns:
+    return seed_runs(gateway, mlflow_server)
+
+
+def seed_runs(gateway: Gateway, mlflow_server: str) -> SeededRuns:
     """Thirty finished experiments with MLflow runs; the best one has statistics, schema and logs."""
     from .seeding import seed_experiments
 

@@ -8,12 +8,13 @@ the agreement panel show it. A second full training, started from the view modal
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import SAMPLE_DATASET, Gateway, screenshot
+from .conftest import SAMPLE_DATASET, Gateway, running_stack, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -32,6 +33,12 @@ def wait_for(gateway: Gateway, experiment_id: str, until: Any, timeout_s: float 
             raise AssertionError(f"{experiment_id} ended {doc['status']}: {doc.get('error')}")
         time.sleep(1)
     raise AssertionError(f"timed out waiting for {experiment_id}: {doc.get('status')} {doc.get('stages')}")
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory, mlflow_server: str) -> Iterator[Gateway]:
+    """A stack of this module's own: a run slot another browser test left taken must not keep its runs queued."""
+    yield from running_stack(tmp_path_factory, mlflow_server)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +91,9 @@ def test_run_full_training_from_a_card_to_a_pushed_model_with_its_lineage_and_th
     full_card = page.locator(f"article[data-experiment-id='{full_id}']")
     expect(full_card.locator(".stages li")).to_have_count(7)
     expect(full_card.locator(".stages li").last).to_have_attribute("data-stage", "push")
-    expect(full_card.locator(".stages li[data-status='running']")).to_have_count(1, timeout=120_000)
+    # A stage of the card running or done: cached data stages may pass between two polls of the page.
+    expect(full_card.locator(".stages li[data-status='running'], .stages li[data-status='succeeded']").first
+           ).to_be_visible(timeout=120_000)
     screenshot(page, "ft-2-full-training-running")
     doc = wait_for(gateway, full_id, lambda d: d["status"] == "completed")
     assert tuple(doc["stages"]) == SEVEN and all(s["status"] == "succeeded" for s in doc["stages"].values())

@@ -3,13 +3,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from experiments_platform.repositories.experiments import ExperimentRepository
 from playwright.sync_api import Page, expect
 
-from .conftest import SAMPLE_DATASET, Gateway, PageProbe, SeededRuns, screenshot
+from .conftest import SAMPLE_DATASET, Gateway, PageProbe, SeededRuns, running_stack, screenshot, seed_runs
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory, mlflow_server: str) -> Iterator[Gateway]:
+    """A stack of this module's own: what other browser tests leave on the shared one (runs ranked above,
+    newer protocols) must not decide which page the hostile run appears on."""
+    yield from running_stack(tmp_path_factory, mlflow_server)
+
+
+@pytest.fixture(scope="module")
+def seeded(gateway: Gateway, mlflow_server: str) -> SeededRuns:
+    return seed_runs(gateway, mlflow_server)
 
 XSS = "<img src=x onerror=alert(1)>"
 
