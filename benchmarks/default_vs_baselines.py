@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -28,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from decision_quality import DATASET_ID, RECALL, Api, baselines, finals, split_summary  # noqa: E402
-from experiments_platform.config import Settings  # noqa: E402
 from experiments_platform.local.demo import EXPERIMENT, FEATURE_CONFIG, MODEL_CONFIG  # noqa: E402
 from experiments_platform.local.stack import LocalStack  # noqa: E402
+from local_stack_settings import benchmark_stack_settings  # noqa: E402
 
 
 def main() -> int:
@@ -43,14 +41,7 @@ def main() -> int:
                         help="override a parameter of the default (epochs=10, learning_rate=0.05): a candidate default")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="default-vs-baselines-"))
-    wheels = ROOT / "var" / "cache"
-    if wheels.is_dir():
-        shutil.copytree(wheels, data_dir / "cache")  # the MovieLens wheel, not downloaded again
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        mlflow_port = probe.getsockname()[1]
-    settings = Settings(data_dir=data_dir, tfx_python=str(ROOT / ".venv-tfx" / "bin" / "python"),
-                        mlflow_tracking_uri=f"http://127.0.0.1:{mlflow_port}")
+    settings = benchmark_stack_settings(data_dir)
     parameters = dict(EXPERIMENT["parameters"])
     if args.sample_percent:
         parameters["sample_percent"] = args.sample_percent
