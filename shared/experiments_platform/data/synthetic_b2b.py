@@ -129,20 +129,9 @@ def generate_b2b(config: B2BConfig) -> B2BTables:
     repeat_draw = rng.random(n)
     pick_draw = rng.random(n)
     category_draw = rng.random(n)
-    product = np.empty(n, dtype=np.int64)
-    history: dict[int, list[int]] = {}
-    for t in range(n):
-        b = int(buyer[t])
-        past = history.setdefault(b, [])
-        if past and repeat_draw[t] < config.repeat_probability:
-            product[t] = past[int(pick_draw[t] * len(past))]
-        else:
-            weights = preference[b] * np.asarray([len(idx) > 0 for idx in by_category])
-            c = int(np.searchsorted(np.cumsum(weights) / weights.sum(), category_draw[t], side="right"))
-            c = min(c, len(categories) - 1)
-            k = int(np.searchsorted(cumulative[c], pick_draw[t], side="right"))
-            product[t] = by_category[c][min(k, len(by_category[c]) - 1)]
-        past.append(int(product[t]))
+    product = resolve_repeats(buyer, _fresh_products(buyer, preference, by_category, cumulative, pick_draw,
+                                                     category_draw),
+                              repeat_draw < config.repeat_probability, pick_draw)
 
     seg = segment[buyer]
     mean_quantity = np.asarray(SEGMENT_QUANTITY)[seg]
@@ -162,14 +151,65 @@ def generate_b2b(config: B2BConfig) -> B2BTables:
         "subcategory": pa.array([str(s) for s in subcategory], pa.string()),
         "price": pa.array(price, pa.float64()),
     })
+    first_day = (start - date(1970, 1, 1)).days
     transactions = pa.table({
-        "customer_id": pa.array(customer_ids[buyer], pa.string()),
-        "product_id": pa.array(product_ids[product], pa.string()),
-        "date": pa.array([dates[d] for d in day], pa.date32()),
+        "customer_id": pa.array(customer_ids, pa.string()).take(pa.array(buyer)),
+        "product_id": pa.array(product_ids, pa.string()).take(pa.array(product)),
+        "date": pa.array((day + first_day).astype(np.int32), pa.date32()),
         "quantity": pa.array(quantity, pa.int64()),
         "revenue": pa.array(revenue, pa.float64()),
     })
     return B2BTables(buyers, products, transactions)
+
+
+def _fresh_products(buyer: Any, preference: Any, by_category: list[Any], cumulative: list[Any], pick_draw: Any,
+                    category_draw: Any) -> Any:
+    """Each transaction's product if it is not a repeat: a category by the buyer's preference (categories
+    without products excluded), then a product in it by popularity."""
+    import numpy as np
+
+    weights = preference * np.asarray([len(idx) > 0 for idx in by_category])
+    cumulative_preference = np.cumsum(weights, axis=1) / weights.sum(axis=1, keepdims=True)
+    chosen = np.zeros(len(buyer), dtype=np.int64)
+    for column in cumulative_preference.T:  # one column at a time: no (transactions × categories) array
+        chosen += column[buyer] <= category_draw
+    chosen = np.minimum(chosen, len(by_category) - 1)
+    product = np.zeros(len(buyer), dtype=np.int64)
+    for c, members in enumerate(by_category):
+        rows = np.flatnonzero(chosen == c)
+        if len(rows) and len(members):
+            k = np.searchsorted(cumulative[c], pick_draw[rows], side="right")
+            product[rows] = members[np.minimum(k, len(members) - 1)]
+    return product
+
+
+def resolve_repeats(buyer: Any, fresh: Any, repeat: Any, pick_draw: Any) -> Any:
+    """The products bought, in time order: a transaction marked ``repeat`` (and not its buyer's first) buys
+    what the buyer bought in their ``int(pick_draw * r)``-th earlier transaction (``r`` of them so far, so an
+    earlier purchase is picked in proportion to how often it was bought); any other buys its ``fresh`` product.
+
+    Vectorised (no loop over transactions): each repeat points at the earlier transaction it copies, and
+    pointer jumping (``parent = parent[parent]``, log2(n) rounds) finds the fresh purchase at each chain's end.
+    """
+    import numpy as np
+
+    n = len(buyer)
+    order = np.argsort(buyer, kind="stable")
+    grouped = buyer[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if n else np.zeros(0, dtype=np.int64)
+    group_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+    rank = np.arange(n) - group_start
+    parent_sorted = np.arange(n)
+    copies = repeat[order] & (rank > 0)
+    parent_sorted[copies] = group_start[copies] + (pick_draw[order][copies] * rank[copies]).astype(np.int64)
+    parent = np.empty(n, dtype=np.int64)
+    parent[order] = order[parent_sorted]
+    while True:
+        jumped = parent[parent]
+        if np.array_equal(jumped, parent):
+            break
+        parent = jumped
+    return fresh[parent]
 
 
 def synthetic_b2b_dataset(
