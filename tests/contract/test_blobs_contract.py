@@ -144,3 +144,13 @@ def test_write_stream_stores_a_large_file_in_chunks(blobs: Blobs) -> None:
     assert blobs.store.read_bytes(blobs.uri("uploads/u1/events.csv")) == data
     with pytest.raises(InvalidInput):
         blobs.store.write_stream(blobs.uri("uploads/"), io.BytesIO(b"x"))
+
+
+def test_write_stream_answers_the_new_objects_generation(blobs: Blobs) -> None:
+    """The generation an object finalized event carries: an upload keeps it, so its own event is a no-op
+    (issue 13); each write of the object is a new one."""
+    import io
+
+    first = blobs.store.write_stream(blobs.uri("uploads/u2/a.csv"), io.BytesIO(b"x,y\n1,2\n"), "text/csv")
+    second = blobs.store.write_stream(blobs.uri("uploads/u2/a.csv"), io.BytesIO(b"x,y\n1,3\n"), "text/csv")
+    assert first and second and first.isdigit() and second.isdigit() and first != second

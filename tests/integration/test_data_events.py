@@ -9,7 +9,9 @@ warehouse and SQLite store run; on the submitter app the route Eventarc calls.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -154,3 +156,70 @@ def test_a_bigquery_table_data_change_names_the_table() -> None:
     assert changed is not None and (changed.kind, changed.uri) == ("bigquery", "p.sales.orders")
     read_only = audit_entry("projects/p/datasets/sales/tables/orders", {"tableDataRead": {"reason": "JOB"}})
     assert data_events.parse(data_events.AUDIT_LOG_WRITTEN, "e2", read_only) is None
+
+
+def data_event_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "experiments_platform.handlers.data_sources"]
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["as-it-comes", "after-the-dataset"])
+def test_an_uploads_own_event_is_a_logged_no_op(platform: Platform, caplog: pytest.LogCaptureFixture,
+                                                held: bool) -> None:
+    """Issue 13: an upload through the API registers its dataset, then the blob store's event of the same
+    object (same generation) read the file again or logged it as a file no dataset reads. Whether the
+    event arrives after the dataset is stored or before (Eventarc gives no order), it is one logged no-op."""
+    emit_from_blobs(platform)
+    bus: Any = platform.bus
+    events: list[Any] = []
+    publish = bus.publish
+    if held:  # hold the event until the upload has stored its dataset, then deliver it
+        bus.publish = lambda topic, data, attributes=None: events.append((topic, data, attributes))
+    client = create_app("api_gateway", platform).test_client()
+    caplog.set_level(logging.INFO, logger="experiments_platform.handlers.data_sources")
+
+    answer = client.post("/api/datasets/uploads", content_type="multipart/form-data", data={
+        "name": "shop", "query_id_column": "user_id", "candidate_id_column": "item_id",
+        "file": (io.BytesIO(rows(20)), "shop.csv")})
+    assert answer.status_code == 201, answer.get_json()
+    if held:
+        bus.publish = publish
+        [(_, data, attributes)] = events
+        consume_blocking(platform, attributes, data)  # the event, after the dataset (Eventarc's order is any)
+    bus.drain()
+
+    [message] = data_event_messages(caplog)
+    own = {"upload event: same object generation as registered, nothing to do"}
+    if not held:  # the embedded bus may deliver it while the upload is still loading the file
+        own.add("upload event before its dataset is stored: the upload registers it, nothing to do")
+    assert message in own
+    doc = platform.documents.get("datasets", answer.get_json()["id"])
+    assert doc["source_changes"] == [] and doc["source_object"]["generation"]
+    assert len(platform.documents.query("datasets")) == 1
+
+
+def consume_blocking(platform: Platform, attributes: dict[str, str], data: bytes) -> None:
+    from experiments_platform.web.data_events import consume
+
+    assert consume(platform, attributes, data) is None
+
+
+def test_the_same_object_generation_twice_is_read_once(platform: Platform, tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """Two events of one object generation (two event ids: a retried publish, two triggers): the source
+    is read once; the second is a logged no-op that reads nothing."""
+    path = tmp_path / "warehouse" / "orders.csv"
+    path.write_bytes(rows(30))
+    dataset_id = register(platform, path)
+    path.write_bytes(rows(33))
+    attributes, data = data_events.storage_object(path.as_uri(), path.stat().st_size, generation="1700000000000001")
+    client = create_app("submitter", platform).test_client()
+    caplog.set_level(logging.INFO, logger="experiments_platform.handlers.data_sources")
+    for event_id in ("first", "second"):
+        headers, body = to_binary(CloudEvent({**attributes, "id": event_id}, data))
+        assert client.post(data_events.DATA_EVENTS_PATH, data=body, headers=dict(headers)).status_code == 204
+        path.write_bytes(rows(36))  # were it read again, the second event would see 36 rows
+
+    doc = platform.documents.get("datasets", dataset_id)
+    assert doc["row_count"] == 33 and len(doc["source_changes"]) == 1
+    assert doc["source_object"] == {"uri": path.as_uri(), "generation": "1700000000000001"}
+    assert data_event_messages(caplog)[-1] == "object generation already applied: nothing to do"

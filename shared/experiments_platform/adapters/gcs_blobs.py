@@ -66,16 +66,19 @@ class GcsBlobStore:
         except gexc.GoogleAPICallError as exc:
             raise TransientError(f"writing {uri} failed: {exc}") from exc
 
-    def write_stream(self, uri: str, stream: IO[bytes], content_type: str | None = None) -> None:
-        """A resumable upload in chunks (the client's default above 8 MiB), never the whole file in memory."""
+    def write_stream(self, uri: str, stream: IO[bytes], content_type: str | None = None) -> str | None:
+        """A resumable upload in chunks (the client's default above 8 MiB), never the whole file in memory;
+        the new object's generation (what its object finalized event carries)."""
         if uri.endswith("/"):
             raise InvalidInput(f"{uri!r} names a folder; a blob URI must not end with '/'", field="uri")
+        blob = self._blob(uri)
         try:
-            self._blob(uri).upload_from_file(stream, content_type=content_type or "application/octet-stream")
+            blob.upload_from_file(stream, content_type=content_type or "application/octet-stream")
         except gexc.NotFound:
             raise NotFound(f"bucket of {uri} does not exist", field="uri") from None
         except gexc.GoogleAPICallError as exc:
             raise TransientError(f"writing {uri} failed: {exc}") from exc
+        return str(blob.generation) if blob.generation else None
 
     def exists(self, uri: str) -> bool:
         return bool(self._blob(uri).exists())

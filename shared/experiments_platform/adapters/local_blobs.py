@@ -33,8 +33,8 @@ class LocalBlobStore:
     def __init__(self, root: str | Path | None = None, extra_roots: tuple[str | Path, ...] = ()) -> None:
         given = [root, *extra_roots] if root is not None else []
         self.roots = tuple(dict.fromkeys(Path(r).resolve() for r in given))
-        self.finalized: Callable[[str, int], None] | None = None
-        """Called with ``(file URI, size)`` after each completed write (``web.push.embedded_subscriptions``
+        self.finalized: Callable[[str, int, str], None] | None = None
+        """Called with ``(file URI, size, generation)`` after each completed write (``web.push.embedded_subscriptions``
         emits Cloud Storage's object finalized CloudEvent from it on the embedded bus)."""
 
     @classmethod
@@ -64,7 +64,7 @@ class LocalBlobStore:
     def write_bytes(self, uri: str, data: bytes, content_type: str | None = None) -> None:
         self.write_stream(uri, io.BytesIO(data), content_type)
 
-    def write_stream(self, uri: str, stream: IO[bytes], content_type: str | None = None) -> None:
+    def write_stream(self, uri: str, stream: IO[bytes], content_type: str | None = None) -> str:
         path = self._path(uri)
         if uri.endswith("/"):
             raise InvalidInput(f"{uri!r} names a folder; a blob URI must not end with '/'", field="uri")
@@ -77,8 +77,11 @@ class LocalBlobStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        written = path.stat()
+        generation = str(written.st_mtime_ns // 1000)  # as Cloud Storage's: a number per version, in µs
         if self.finalized is not None:  # as Cloud Storage's object finalized event (events.data_events)
-            self.finalized(path.as_uri(), path.stat().st_size)
+            self.finalized(path.as_uri(), written.st_size, generation)
+        return generation
 
     def exists(self, uri: str) -> bool:
         return self._path(uri).is_file()

@@ -49,6 +49,13 @@ class SourceChange(DomainModel):
     columns_removed: list[str] = Field(default_factory=list)
 
 
+class SourceObject(DomainModel):
+    """The file version a dataset was last read from, as its object finalized event names it."""
+
+    uri: str = Field(min_length=1, description="gs:// or file:// URI of the file")
+    generation: str = Field(min_length=1, description="the object's generation (Cloud Storage) or write time in µs")
+
+
 class Dataset(Document):
     source: TableSource
     row_count: int = Field(ge=0)
@@ -60,6 +67,9 @@ class Dataset(Document):
     product_features: FeatureTable | None = None
     source_changes: list[SourceChange] = Field(
         default_factory=list, description="the latest changes of the source the platform was told of, newest last")
+    source_object: SourceObject | None = Field(
+        default=None, description="the file version last read (an upload's file, or the source file an event "
+        "refreshed it from); an event of the same generation is a no-op")
 
     @model_validator(mode="after")
     def _columns_exist(self) -> Dataset:

@@ -48,6 +48,9 @@ class DataSourceChanged:
     event_id: str
     event_type: str
     size: int | None = None
+    generation: str | None = None
+    """The object's generation (Cloud Storage: a new number at every write; locally its write time in µs);
+    two events of one generation are one version of the file (``handlers.data_sources`` reads it once)."""
     metadata: dict[str, str] = field(default_factory=dict)
     """The object's custom metadata: an upload's dataset fields when no dataset names the file yet."""
 
@@ -84,6 +87,7 @@ def parse(event_type: str, event_id: str, data: Any) -> DataSourceChanged | None
         size = data.get("size")
         return DataSourceChanged(kind="file", uri=uri, event_id=event_id, event_type=event_type,
                                  size=int(size) if size not in (None, "") else None,
+                                 generation=str(data["generation"]) if data.get("generation") else None,
                                  metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()})
     if event_type == AUDIT_LOG_WRITTEN:
         payload = data.get("protoPayload") or {}
@@ -102,7 +106,7 @@ def parse(event_type: str, event_id: str, data: Any) -> DataSourceChanged | None
 
 
 def storage_object(uri: str, size: int, metadata: Mapping[str, str] | None = None,
-                   at: datetime | None = None) -> tuple[dict[str, str], dict[str, Any]]:
+                   at: datetime | None = None, generation: str | None = None) -> tuple[dict[str, str], dict[str, Any]]:
     """CloudEvent attributes and ``StorageObjectData`` of an object written at ``uri`` (gs:// or file://).
 
     A ``file://`` URI is its folder as the bucket (``file:///a/b``) and its file name as the name."""
@@ -113,7 +117,7 @@ def storage_object(uri: str, size: int, metadata: Mapping[str, str] | None = Non
     else:
         folder, _, name = uri.rpartition("/")
         bucket = folder
-    generation = str(int(datetime.now(timezone.utc).timestamp() * 1_000_000))
+    generation = generation or str(int(datetime.now(timezone.utc).timestamp() * 1_000_000))
     attributes = {"type": STORAGE_FINALIZED, "source": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
                   "subject": f"objects/{name}"}
     data = {"bucket": bucket, "name": name, "size": str(size), "generation": generation, "metageneration": "1",

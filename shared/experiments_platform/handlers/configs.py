@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from experiments_platform.data import registration
 from experiments_platform.domain.base import Document, DomainModel, Identifier, new_id, utcnow
-from experiments_platform.domain.dataset import Dataset
+from experiments_platform.domain.dataset import Dataset, SourceObject
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.names import unknown_name_message
@@ -241,7 +241,8 @@ def register_upload(documents: DocumentStore, warehouse: Warehouse, blobs: BlobS
     file_kind, name = upload_name(filename)
     dataset_id = new_id()
     uri = f"{uploads_uri.rstrip('/')}/{dataset_id}/{name}"
-    blobs.write_stream(uri, stream, "application/vnd.apache.parquet" if file_kind == "parquet" else "text/csv")
+    generation = blobs.write_stream(uri, stream,
+                                    "application/vnd.apache.parquet" if file_kind == "parquet" else "text/csv")
     try:
         source = warehouse.load_upload(uri, file_kind, f"upload_{dataset_id}")
         dataset = registration.register_dataset(
@@ -252,6 +253,8 @@ def register_upload(documents: DocumentStore, warehouse: Warehouse, blobs: BlobS
             raise InvalidInput(f"{name}: {exc.message}", field="file", suggestions=exc.suggestions) from None
         raise
     dataset.id = dataset_id
+    if generation:  # the file's own object finalized event is then a no-op (handlers.data_sources)
+        dataset.source_object = SourceObject(uri=uri, generation=generation)
     return _store_new(documents, DATASETS, dataset)
 
 

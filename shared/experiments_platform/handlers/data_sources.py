@@ -10,6 +10,12 @@ columns are gone is not refreshed; the reason is logged and the dataset left as 
 A new file that no dataset reads is registered when its object metadata names the dataset's id
 columns (``query_id_column``, ``candidate_id_column``; optional ``name``, ``date_column``,
 ``description``), as the upload API would register it; otherwise it is only logged with what to set.
+
+Idempotent per object version: a dataset keeps the file version it was last read from
+(``Dataset.source_object``: the upload's file, or the file an event refreshed it from), and an event
+of that same generation is one logged no-op that reads nothing (an upload's own event, a redelivery
+under another event id). Files under the uploads prefix are registered by the upload API only: their
+event arriving before the upload stored its dataset is a no-op too (Eventarc gives no order).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import Any
 from experiments_platform.bootstrap import Platform
 from experiments_platform.data import registration
 from experiments_platform.domain.base import new_id, utcnow
-from experiments_platform.domain.dataset import Dataset, SourceChange, TableSource
+from experiments_platform.domain.dataset import Dataset, SourceChange, SourceObject, TableSource
 from experiments_platform.errors import InvalidInput, PlatformError
 from experiments_platform.events.data_events import DataSourceChanged
 from experiments_platform.handlers.configs import DATASETS, upload_name
@@ -42,11 +48,38 @@ def on_source_changed(platform: Platform, change: DataSourceChanged) -> list[str
         log.info("a source outside what this deployment reads changed: ignored",
                  extra=fields(reason=exc.message, **context))
         return []
-    touched = [doc["id"] for doc in platform.documents.query(DATASETS.collection)
-               if _reads(platform, doc, source) and _refresh(platform, doc, change)]
-    if touched or any(_reads(platform, doc, source) for doc in platform.documents.query(DATASETS.collection)):
-        return touched
+    readers = [doc for doc in platform.documents.query(DATASETS.collection)
+               if _read_from(doc, change) or _reads(platform, doc, source)]
+    if readers:
+        return [doc["id"] for doc in readers if not _same_version(platform, doc, change) and _refresh(
+            platform, doc, change)]
+    if _is_upload(platform, change.uri):
+        log.info("upload event before its dataset is stored: the upload registers it, nothing to do",
+                 extra=fields(**context))
+        return []
     return _register(platform, change, source, context)
+
+
+def _read_from(doc: dict[str, Any], change: DataSourceChanged) -> bool:
+    return bool((doc.get("source_object") or {}).get("uri") == change.uri)
+
+
+def _is_upload(platform: Platform, uri: str) -> bool:
+    uploads = platform.settings.resolved_uploads_uri.rstrip("/") + "/"
+    return uri.startswith(uploads)
+
+
+def _same_version(platform: Platform, doc: dict[str, Any], change: DataSourceChanged) -> bool:
+    """The event names the file version the dataset was last read from: logged, nothing read."""
+    stored = doc.get("source_object") or {}
+    if not change.generation or stored.get("uri") != change.uri or stored.get("generation") != change.generation:
+        return False
+    message = ("upload event: same object generation as registered, nothing to do"
+               if _is_upload(platform, change.uri) and not doc.get("source_changes")
+               else "object generation already applied: nothing to do")
+    log.info(message, extra=fields(dataset_id=doc["id"], source=change.uri, generation=change.generation,
+                                   event_id=change.event_id))
+    return True
 
 
 def _reads(platform: Platform, doc: dict[str, Any], source: TableSource) -> bool:
@@ -84,13 +117,17 @@ def _refresh(platform: Platform, doc: dict[str, Any], change: DataSourceChanged)
                           columns_removed=sorted(before - after))
     refreshed = dataset.model_copy(update={
         "columns": columns, "row_count": row_count, "updated_at": record.at,
-        "source_changes": [*dataset.source_changes, record][-KEEP_CHANGES:]})
+        "source_changes": [*dataset.source_changes, record][-KEEP_CHANGES:], "source_object": _version(change)})
     stored = Dataset.model_validate(refreshed.model_dump())  # validated again: the id columns exist
     platform.documents.set(DATASETS.collection, dataset.id, stored.to_document())
     log.info("dataset refreshed from its changed source", extra=fields(
         dataset_id=dataset.id, rows_before=record.row_count_before, rows_after=row_count,
         columns_added=record.columns_added, columns_removed=record.columns_removed))
     return True
+
+
+def _version(change: DataSourceChanged) -> SourceObject | None:
+    return SourceObject(uri=change.uri, generation=change.generation) if change.generation else None
 
 
 def _register(platform: Platform, change: DataSourceChanged, source: TableSource, context: dict[str, Any]) -> list[str]:
@@ -112,6 +149,7 @@ def _register(platform: Platform, change: DataSourceChanged, source: TableSource
     dataset.source_changes = [SourceChange(at=utcnow(), event_id=change.event_id, row_count_before=0,
                                            row_count_after=dataset.row_count,
                                            columns_added=[c.name for c in dataset.columns])]
+    dataset.source_object = _version(change)
     platform.documents.create(DATASETS.collection, dataset.id, dataset.to_document())
     log.info("dataset registered from a new file", extra=fields(dataset_id=dataset.id, **context))
     return [dataset.id]

@@ -12,8 +12,10 @@ class BlobStore(Protocol):
 
     def write_bytes(self, uri: str, data: bytes, content_type: str | None = None) -> None: ...
 
-    def write_stream(self, uri: str, stream: IO[bytes], content_type: str | None = None) -> None:
-        """Write what ``stream`` holds, read in chunks (large files: uploads)."""
+    def write_stream(self, uri: str, stream: IO[bytes], content_type: str | None = None) -> str | None:
+        """Write what ``stream`` holds, read in chunks (large files: uploads); the written object's
+        generation when the store numbers versions (Cloud Storage's ``generation``, the local write time in
+        µs), the value its object finalized event carries."""
         ...
 
     def exists(self, uri: str) -> bool: ...

@@ -78,11 +78,11 @@ def emit_from_blobs(platform: Platform) -> None:
     settings = platform.settings
     roots = [str(p) for p in (*settings.resolved_warehouse_roots,)]
 
-    def emit(uri: str, size: int) -> None:
+    def emit(uri: str, size: int, generation: str) -> None:
         path = str(Path(unquote(urlparse(uri).path)))
         if not any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots):
             return
-        attributes, data = data_events.storage_object(uri, size)
+        attributes, data = data_events.storage_object(uri, size, generation=generation)
         headers, body = to_structured(CloudEvent(attributes, data))
         bus.publish(data_events.DATA_EVENTS_TOPIC, body, {str(k): str(v) for k, v in headers.items()})
 
