@@ -21,7 +21,8 @@ before the positive's index and ``> score`` after it, which is the corpus-order 
 a second comparison; the positive's own block counts its earlier ties separately. With a
 ``limit`` (recall@k needs ranks only below the largest k) a query leaves the scan once ``limit``
 candidates (plus its excluded ones) rank before its positive, so a tile's later blocks only score
-the queries still in the running; ranks at or beyond the limit are reported as ``limit``.
+the queries still in the running; ranks at or beyond the limit are reported as ``limit``. Tiles
+are spread over one thread per core, BLAS kept to one thread meanwhile (decision 095).
 
 Exactness: every score, the positive's own included, comes out of the same float32 GEMM (the
 positive's score is the diagonal of a GEMM of the queries with their positives), so equal
@@ -31,10 +32,14 @@ brute force with ties, duplicates across blocks and tiny budgets in ``tests/pipe
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 DEFAULT_KS = (10, 50, 100)
 DEFAULT_MEMORY_BUDGET = 64 * 2**20
@@ -45,6 +50,8 @@ scores (4 MiB) and flags stay in cache between the GEMM and the comparisons (mea
 per 10k × 100k scan: 2**18 2.4 s, 2**19 2.0 s, 2**20 1.6 s, 2**21 1.8 s, 2**22 2.3 s)."""
 _BLOCK_COLUMNS = 16 * 255
 """Candidates per block (a multiple of 8 whose flags are counted in two uint64 lane groups)."""
+_MAX_SCAN_THREADS = 4
+"""Threads scanning tiles at once (at most one per core this process may run on)."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,11 @@ _LANE_WORDS = 255
 """Flag words summed at once: each byte lane of a uint64 sum then stays below 256."""
 
 
+def _scan_threads() -> int:
+    """Threads for one scan: the cores this process may run on, at most ``_MAX_SCAN_THREADS``."""
+    return max(1, min(_MAX_SCAN_THREADS, len(os.sched_getaffinity(0))))
+
+
 def _row_counts(flags: np.ndarray) -> np.ndarray:
     """True flags per row of a C-contiguous bool matrix whose width is a multiple of 8 and at most
     ``2 * 8 * _LANE_WORDS``: eight flags per uint64 word, words summed per byte lane, lanes added."""
@@ -209,24 +221,42 @@ class _Scan:
         self.augmented[:, :dim] = candidates
         norms = np.sqrt(exact_scores(candidates, candidates)) if corpus else np.zeros(0)
         self.largest_norm = float(norms.max(initial=0.0))
-        # scratch per tile pair: a float32 score and two flags; widths are multiples of 8 for the counting
-        pairs_per_tile = max(16, min(memory_budget_bytes // 6, _TILE_PAIRS))
+        # scratch per tile pair and thread: a float32 score and two flags; widths are multiples of 8 for the counting
+        self.threads = _scan_threads()
+        pairs_per_tile = max(16, min(memory_budget_bytes // 6 // self.threads, _TILE_PAIRS))
         width = min(_BLOCK_COLUMNS, -(-corpus // 8) * 8, max(8, pairs_per_tile // 2 // 8 * 8))
         if width > 8 * _LANE_WORDS:
             width = 16 * _LANE_WORDS
         self.width = width
         self.tile_rows = max(1, pairs_per_tile // width)
         self.bounds = list(range(0, corpus, width)) + [corpus]
-        self.scores = np.empty((self.tile_rows, width), dtype=np.float32)
-        self.above = np.empty((self.tile_rows, width), dtype=bool)
-        self.reach = np.empty((self.tile_rows, width), dtype=bool)
+        self.scratch = threading.local()
 
     def run(self) -> tuple[np.ndarray, np.ndarray]:
+        """Tiles spread over ``threads`` threads (NumPy's GEMM and comparisons release the GIL), each
+        with its own scratch; BLAS itself kept to one thread meanwhile: its threads spin-wait between
+        the many small GEMMs, which costs CPU time and, on a loaded machine, wall time (decision 095)."""
         if len(self.candidates) == 0:
             return self.counts, self.before
-        for start in range(0, len(self.todo), self.tile_rows):
-            self._tile(self.todo[start:start + self.tile_rows])
+        tiles = [self.todo[start:start + self.tile_rows] for start in range(0, len(self.todo), self.tile_rows)]
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.threads == 1 or len(tiles) == 1:
+                for rows in tiles:
+                    self._tile(rows)
+            else:
+                with ThreadPoolExecutor(max_workers=min(self.threads, len(tiles))) as pool:
+                    for _ in pool.map(self._tile, tiles):
+                        pass
         return self.counts, self.before
+
+    def _buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This thread's scratch: scores and the two flag matrices of one tile."""
+        buffers = getattr(self.scratch, "buffers", None)
+        if buffers is None:
+            shape = (self.tile_rows, self.width)
+            buffers = (np.empty(shape, dtype=np.float32), np.empty(shape, dtype=bool), np.empty(shape, dtype=bool))
+            self.scratch.buffers = buffers
+        return buffers
 
     def _scaled_rows(self, queries: np.ndarray, score: np.ndarray) -> np.ndarray:
         """``2**e * [q, -s]`` per row, ``e`` putting the GEMM's error bound under half the band."""
@@ -252,13 +282,14 @@ class _Scan:
         scaled = self._scaled_rows(queries, np.where(unscorable, 0, score))
         pair_rows, pair_items, pair_blocks = self._tile_pairs(rows)
         active = np.flatnonzero(~unscorable)
+        scores, above_flags, reach_flags = self._buffers()
         for index, (lo, hi) in enumerate(zip(self.bounds, self.bounds[1:], strict=False)):
             if not len(active):
                 break
-            product = self.scores[:len(active)]
+            product = scores[:len(active)]
             np.matmul(scaled[active], self.augmented[lo:hi].T, out=product[:, :hi - lo])
             product[:, hi - lo:] = -np.inf
-            above, reach = self.above[:len(active)], self.reach[:len(active)]
+            above, reach = above_flags[:len(active)], reach_flags[:len(active)]
             np.greater(product, np.float32(_BAND), out=above)
             np.greater_equal(product, np.float32(-_BAND), out=reach)
             certain, possible = _row_counts(above), _row_counts(reach)
@@ -268,8 +299,12 @@ class _Scan:
                 band_rows, band_columns = np.nonzero(reach[uncertain] & ~above[uncertain])
                 tile_rows = active[uncertain[band_rows]]
                 items = lo + band_columns
-                ahead = self._ranks_before(queries[tile_rows], items, score[tile_rows], positives[tile_rows])
-                counts += np.bincount(tile_rows[ahead], minlength=len(rows))
+                # a positive never ranks before itself: only its copies and near-ties need exact scores
+                others = items != positives[tile_rows]
+                tile_rows, items = tile_rows[others], items[others]
+                if items.size:
+                    ahead = self._ranks_before(queries[tile_rows], items, score[tile_rows], positives[tile_rows])
+                    counts += np.bincount(tile_rows[ahead], minlength=len(rows))
             if len(pair_rows):
                 self._excluded_before(product, active, index, lo, pair_rows, pair_items, pair_blocks,
                                       queries, score, positives, before)
