@@ -103,6 +103,9 @@ class Settings(BaseModel):
         default=None, description="the service account Pub/Sub push tokens must name")
     scheduler_service_account: str | None = Field(
         default=None, description="the service account the reconcile scheduler's tokens must name")
+    eventarc_service_account: str | None = Field(
+        default=None, description="the service account the data-source Eventarc triggers' tokens must name "
+        "(audience PLATFORM_OIDC_AUDIENCE, the service's URL)")
     iap_audience: str | None = Field(
         default=None, description="audience of IAP's signed header (/projects/NUMBER/global/backendServices/ID "
         "or /projects/NUMBER/apps/PROJECT); set, gateway requests without a valid assertion are refused")

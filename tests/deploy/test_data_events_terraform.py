@@ -70,6 +70,14 @@ def test_the_triggers_may_deliver_and_invoke_the_submitter() -> None:
     assert "eventarc.googleapis.com" in environment_locals()["apis"]
 
 
+def test_the_submitter_verifies_the_triggers_tokens_for_its_own_url() -> None:
+    """Eventarc invokes Cloud Run with an ID token of the trigger's identity whose audience is the service's
+    URL; the route checks both in code (web.data_events, decision 053) against these two variables."""
+    env = environment_locals()["services"]["submitter"]["env"]
+    assert env["PLATFORM_EVENTARC_SERVICE_ACCOUNT"] == module_call("data_events")["trigger_service_account_email"]
+    assert env["PLATFORM_OIDC_AUDIENCE"] == '${local.run_url["submitter"]}'
+
+
 def test_reconcile_polls_every_minute() -> None:
     """Running experiments' jobs are polled on each sweep (issue 13 item 5): the sweep runs every minute."""
     assert module_call("reconcile")["schedule"] == "* * * * *"

@@ -37,6 +37,7 @@ from .test_event_integrity import envelope
 AUDIENCE = "https://status-watcher-abc-ew.a.run.app"
 PUSH_ACCOUNT = "pubsub-push@demo.iam.gserviceaccount.com"
 SCHEDULER_ACCOUNT = "reconcile-scheduler@demo.iam.gserviceaccount.com"
+EVENTARC_ACCOUNT = "eventarc-trigger@demo.iam.gserviceaccount.com"
 IAP_AUDIENCE = "/projects/123456/global/backendServices/987"
 
 
@@ -90,7 +91,8 @@ def token(keys: dict[str, Any], *, signing: str = "pem", **claims: Any) -> str:
 @pytest.fixture
 def platform(tmp_path: Path, certs_url: str) -> Iterator[Platform]:
     settings = Settings(data_dir=tmp_path, oidc_audience=AUDIENCE, push_service_account=PUSH_ACCOUNT,
-                        scheduler_service_account=SCHEDULER_ACCOUNT, google_certs_url=certs_url,
+                        scheduler_service_account=SCHEDULER_ACCOUNT, eventarc_service_account=EVENTARC_ACCOUNT,
+                        google_certs_url=certs_url,
                         iap_audience=IAP_AUDIENCE, iap_certs_url=certs_url)
     platform = Platform(settings, documents=SqliteDocumentStore(tmp_path / "documents.sqlite"),
                         warehouse=DuckDBWarehouse(), **recording_ports())
@@ -182,3 +184,41 @@ def test_locally_all_of_it_is_off_and_the_start_up_log_says_so(tmp_path, caplog)
     assert watcher.post(RECONCILE_PATH).status_code == 200
     assert gateway.get("/api/experiments").status_code == 200
     platform.close()
+
+
+def test_the_eventarc_route_takes_only_the_trigger_accounts_token(platform, keys, caplog, tmp_path):
+    """Issue 10's leftover (issue 13): Eventarc calls the submitter's data-source route with an ID token of
+    the trigger's service account, audience the service URL; before, the route served any request."""
+    from cloudevents.conversion import to_binary
+    from cloudevents.http import CloudEvent
+    from experiments_platform.events import data_events
+
+    with caplog.at_level(logging.INFO):
+        client = create_app("submitter", platform).test_client()
+    assert any("authentication on: Eventarc data-source events are verified" in r.getMessage()
+               for r in caplog.records)
+    attributes, data = data_events.storage_object((tmp_path / "elsewhere.csv").as_uri(), 10)
+    headers, body = to_binary(CloudEvent(attributes, data))
+
+    def post(authorization: str | None) -> Any:
+        extra = {"Authorization": authorization} if authorization else {}
+        return client.post(data_events.DATA_EVENTS_PATH, data=body, headers={**dict(headers), **extra})
+
+    hour_ago = int(time.time()) - 3600
+    refused = {
+        "no token": None,
+        "the push account's token": f"Bearer {token(keys)}",
+        "another audience": f"Bearer {token(keys, email=EVENTARC_ACCOUNT, aud='https://elsewhere.example')}",
+        "expired": f"Bearer {token(keys, email=EVENTARC_ACCOUNT, iat=hour_ago - 3600, exp=hour_ago)}",
+        "signed by another key": f"Bearer {token(keys, email=EVENTARC_ACCOUNT, signing='other')}",
+        "email not verified": f"Bearer {token(keys, email=EVENTARC_ACCOUNT, email_verified=False)}",
+    }
+    for why, authorization in refused.items():
+        answer = post(authorization)
+        assert answer.status_code == 401, (why, answer.get_data(as_text=True))
+        assert answer.get_json()["error_code"] == "UNAUTHENTICATED", why
+
+    assert post(f"Bearer {token(keys, email=EVENTARC_ACCOUNT)}").status_code == 204
+    submit = next(s for s in SUBSCRIPTIONS if s.name == "submitter-experiment-submit")
+    assert push(client, submit.push_path, f"Bearer {token(keys, email=EVENTARC_ACCOUNT)}").status_code == 401, \
+        "the trigger's token does not open the push routes"

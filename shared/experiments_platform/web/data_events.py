@@ -4,7 +4,9 @@
 mode, ``data_base64`` included; ``events.data_events.read``) and ``handlers.data_sources`` refreshes
 or registers the dataset. ``register`` mounts ``DATA_EVENTS_PATH`` on the submitter, answering as
 the push routes do (decision 007): 204 handled, 200 ``ignored`` with the reason for an event that is
-not one of ours (acknowledged, never retried), 503/500 for a failure (Eventarc retries).
+not one of ours (acknowledged, never retried), 503/500 for a failure (Eventarc retries). Deployed, the
+route takes only Eventarc's ID token of the triggers' service account (``PLATFORM_EVENTARC_SERVICE_ACCOUNT``)
+for the service's URL (``PLATFORM_OIDC_AUDIENCE``), verified as the push tokens are (``web.auth``).
 ``emit_from_blobs`` makes the local blob store's writes of data files the storage CloudEvent
 Eventarc delivers on GCP, published on the embedded bus in structured mode.
 """
@@ -46,8 +48,13 @@ def consume(platform: Platform, headers: Mapping[str, str], body: bytes) -> str 
 def register(app: Flask, service: str) -> None:
     if service != data_events.DATA_EVENTS_SERVICE:
         return
+    from experiments_platform.web import auth
     from experiments_platform.web.context import platform
     from experiments_platform.web.errors import internal_error
+
+    settings = auth.platform_settings(app)
+    check = auth.oidc_check(settings, settings.eventarc_service_account, "the Eventarc trigger")
+    auth.announce(service, "Eventarc data-source events", check, "PLATFORM_OIDC_AUDIENCE")
 
     def receive() -> Response | tuple[Response | str, int]:
         try:
@@ -62,7 +69,8 @@ def register(app: Flask, service: str) -> None:
             return jsonify({"status": "ignored", "reason": ignored}), 200
         return "", 204
 
-    app.add_url_rule(data_events.DATA_EVENTS_PATH, endpoint=SUBSCRIPTION, view_func=receive, methods=["POST"])
+    app.add_url_rule(data_events.DATA_EVENTS_PATH, endpoint=SUBSCRIPTION, view_func=auth.checked(receive, check),
+                     methods=["POST"])
 
 
 def emit_from_blobs(platform: Platform) -> None:

@@ -168,9 +168,10 @@ locals {
     }
     submitter = {
       builds = true, iap = false, memory = "1Gi", timeout_s = 120, concurrency = 8, min_instances = 0, ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
-      env = { # push requests carry an OIDC token of pubsub-push for this service's URL (decision 053)
-        PLATFORM_OIDC_AUDIENCE        = local.run_url["submitter"]
-        PLATFORM_PUSH_SERVICE_ACCOUNT = module.identities.emails["pubsub-push"]
+      env = { # push requests: OIDC tokens of pubsub-push, data-source events: of eventarc-trigger, for this URL (053)
+        PLATFORM_OIDC_AUDIENCE            = local.run_url["submitter"]
+        PLATFORM_PUSH_SERVICE_ACCOUNT     = module.identities.emails["pubsub-push"]
+        PLATFORM_EVENTARC_SERVICE_ACCOUNT = module.identities.emails["eventarc-trigger"]
       }
     }
     status_watcher = {
