@@ -25,7 +25,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from decision_quality import DATASET_ID, RECALL, Api, baselines, finals, split_summary  # noqa: E402
+from decision_quality import (  # noqa: E402
+    DATASET_ID,
+    RECALL,
+    Api,
+    baselines,
+    finals,
+    split_summary,
+    temporal_parameters,
+)
 from experiments_platform.local.demo import EXPERIMENT, FEATURE_CONFIG, MODEL_CONFIG  # noqa: E402
 from experiments_platform.local.stack import LocalStack  # noqa: E402
 from local_stack_settings import benchmark_stack_settings  # noqa: E402
@@ -48,9 +56,7 @@ def main() -> int:
     for assignment in args.set:
         name, _, value = assignment.partition("=")
         parameters[name] = json.loads(value)
-    splits = {"random": parameters,
-              "temporal": {**parameters, "split": {"strategy": "time_holdout", "date_column": "timestamp",
-                                                          "holdout_days": args.holdout_days}}}
+    splits = {"random": parameters, "temporal": temporal_parameters(parameters, args.holdout_days)}
     splits = {name: splits[name] for name in args.splits.split(",")}
     out: dict[str, Any] = {"dataset": DATASET_ID, "parameters": parameters}
     with LocalStack(settings, port=0, with_mlflow=True, load_data=True) as stack:
