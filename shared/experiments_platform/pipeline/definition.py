@@ -11,8 +11,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from kfp.pipeline_spec import pipeline_spec_pb2
-from tfx import v1 as tfx
-from tfx.proto import transform_pb2
+from tfx.components.pusher.component import Pusher
+from tfx.components.schema_gen.component import SchemaGen
+from tfx.components.statistics_gen.component import StatisticsGen
+from tfx.components.trainer.component import Trainer
+from tfx.components.transform.component import Transform
+from tfx.orchestration.metadata import sqlite_metadata_connection_config
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
 
 from experiments_platform.domain.full_training import GPU_TIERS
 from experiments_platform.domain.pipeline_jobs import EXPERIMENT_LABEL
@@ -152,10 +158,10 @@ def push_components(spec: QuickTestSpec, trainer: Any, evaluator: Any) -> list[A
     from experiments_platform.pipeline.registrar import Registrar
 
     assert spec.registry is not None
-    pusher = tfx.components.Pusher(
+    pusher = Pusher(
         model=trainer.outputs["model"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=uri_path(spec.registry.uri))),
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=uri_path(spec.registry.uri))),
     ).with_id("Pusher")
     pusher.add_upstream_node(evaluator)
     registrar = Registrar(pushed_model=pusher.outputs["pushed_model"], spec_json=spec.to_json()).with_id("Registrar")
@@ -169,15 +175,15 @@ def create_pipeline(
     metadata_path: str | None = None,
     vertex: VertexTarget | None = None,
     enable_cache: bool = True,
-) -> tfx.dsl.Pipeline:
+) -> Pipeline:
     """The quick-test pipeline of ``spec``; ``metadata_path`` (SQLite MLMD) for the local runner."""
     if runner == "vertex" and vertex is None:
         raise ValueError("runner='vertex' needs a VertexTarget (project, region, pipeline image, staging URI)")
     example_gen = duckdb_example_gen(spec.queries) if spec.queries.dialect == "duckdb" \
         else bigquery_example_gen(spec.queries)
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
-    transform = tfx.components.Transform(
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+    transform = Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
@@ -192,15 +198,17 @@ def create_pipeline(
         "transform_graph": transform.outputs["transform_graph"],
         "schema": schema_gen.outputs["schema"],
         "run_fn": RUN_FN if spec.full_training is None else FULL_RUN_FN,
-        "train_args": tfx.proto.TrainArgs(splits=["train"]),
-        "eval_args": tfx.proto.EvalArgs(splits=["eval"]),
+        "train_args": trainer_pb2.TrainArgs(splits=["train"]),
+        "eval_args": trainer_pb2.EvalArgs(splits=["eval"]),
     }
     if runner == "vertex":
         assert vertex is not None
-        trainer = tfx.extensions.google_cloud_ai_platform.Trainer(
-            **trainer_args, custom_config=_vertex_trainer_config(spec, vertex))
+        # imported here: google.cloud.aiplatform, which it loads, is most of tfx.v1's import time
+        from tfx.extensions.google_cloud_ai_platform.trainer.component import Trainer as VertexTrainer
+
+        trainer = VertexTrainer(**trainer_args, custom_config=_vertex_trainer_config(spec, vertex))
     else:
-        trainer = tfx.components.Trainer(**trainer_args, custom_config=trainer_config(spec))
+        trainer = Trainer(**trainer_args, custom_config=trainer_config(spec))
     evaluator = QuickTestEvaluator(model_run=trainer.outputs["model_run"], spec_json=spec.to_json()).with_id(
         "Evaluator")
     components = [example_gen, statistics_gen, schema_gen, transform, trainer, evaluator]
@@ -215,13 +223,13 @@ def create_pipeline(
                 component.with_platform_config(pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec(
                     cpu_limit=spec.machine.vcpus, memory_limit=spec.machine.memory_gib))
     beam_args = vertex_beam_args(spec, vertex) if runner == "vertex" and vertex else list(LOCAL_BEAM_ARGS)
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=spec.pipeline_name,
         pipeline_root=spec.pipeline_root if runner == "vertex" else spec.pipeline_root.removeprefix("file://"),
         components=components,
         enable_cache=enable_cache,
         metadata_connection_config=(
-            tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path) if metadata_path else None
+            sqlite_metadata_connection_config(metadata_path) if metadata_path else None
         ),
         beam_pipeline_args=beam_args,
     )

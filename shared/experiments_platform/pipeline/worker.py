@@ -48,7 +48,6 @@ PRELOAD = (
     "tensorflow_transform.beam",
     "tensorflow_data_validation",
     "tensorflow_recommenders",
-    "tfx.v1",
     "tfx.dsl.compiler.compiler",
     "tfx.orchestration.local.local_dag_runner",
     "tfx.components.statistics_gen.executor",
