@@ -118,8 +118,10 @@ def test_component_logs_tail_the_local_log_files(
     (folder / "Trainer.log").write_text("".join(f"epoch {i} <b>loss</b>\n" for i in range(300)))
     assert client.get(f"/api/experiments/{doc['id']}/logs/Compile").json["lines"] == []
     tail = client.get(f"/api/experiments/{doc['id']}/logs/Trainer?lines=3").json
+    summary = tail.pop("summary")
     assert tail == {"experiment_id": doc["id"], "component": "Trainer",
                     "lines": ["epoch 297 <b>loss</b>", "epoch 298 <b>loss</b>", "epoch 299 <b>loss</b>"]}
+    assert summary["scanned_lines"] == 300 and summary["entries"] == []  # read beyond the 3 lines shown
     assert len(client.get(f"/api/experiments/{doc['id']}/logs/Trainer").json["lines"]) == 200
     assert client.get(f"/api/experiments/{doc['id']}/logs/..%2F..%2Fsecrets").status_code == 404
     assert error_of(client.get(f"/api/experiments/{doc['id']}/logs/..secrets"))["field"] == "component"

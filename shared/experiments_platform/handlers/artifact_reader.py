@@ -2,8 +2,8 @@
 
 Metrics (the experiment's results or ``metrics.json``), the training history (tracker port, or the
 run's tracking journal in the artifact store while MLflow lacks it),
-the last lines of each component's log (log store), the artifacts of each stage
-(``artifacts.json``: component → output URIs, written by the pipeline runner), and the
+the last lines of each component's log (log store) with their summary (``domain.log_summary``), the
+artifacts of each stage (``artifacts.json``: component → output URIs, written by the pipeline runner), and the
 statistics, schema and statistics report page of the data stages through the statistics parser
 port (the tfdv_parser service over HTTP when its URL is set, in-process otherwise).
 
@@ -20,6 +20,7 @@ from typing import Any
 from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.domain.experiment import Experiment
+from experiments_platform.domain.log_summary import summarize
 from experiments_platform.domain.status import COMPONENT_STAGES, STAGE_LABELS
 from experiments_platform.domain.tracking import TrackingJournal
 from experiments_platform.errors import InvalidInput, NotFound, TransientError
@@ -31,6 +32,8 @@ from experiments_platform.repositories.experiments import ExperimentRepository
 PIPELINE_COMPONENTS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
 LOG_COMPONENTS = ("Compile", *PIPELINE_COMPONENTS)
 MAX_LOG_LINES = 5000
+SUMMARY_LINES = 2000
+"""The summary of a component's log (``domain.log_summary``) is built from its last this many lines."""
 
 
 def _experiment(platform: Platform, experiment_id: str) -> Experiment:
@@ -106,8 +109,9 @@ def component_logs(platform: Platform, experiment_id: str, component: str, lines
     experiment = _experiment(platform, experiment_id)
     source = LogSource(experiment_id, since=experiment.created_at, build_id=experiment.cloud_build_id,
                        pipeline_job_name=experiment.pipeline_job_name)
-    return {"experiment_id": experiment_id, "component": component,
-            "lines": platform.logs.tail(source, component, lines)}
+    scanned = platform.logs.tail(source, component, max(lines, SUMMARY_LINES))
+    return {"experiment_id": experiment_id, "component": component, "lines": scanned[-lines:],
+            "summary": summarize(scanned).to_document()}
 
 
 def _outputs(value: Any) -> dict[str, list[str]]:

@@ -34,12 +34,25 @@ def print_event(event: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+class ComponentLogFormatter(logging.Formatter):
+    """``time LEVEL logger: message``, then the record's structured fields (``jsonlog.fields``) as one JSON
+    object: ``epoch finished {"epoch": 2, "loss": 812.4, ...}`` (the bare message said nothing of the epoch)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        values = getattr(record, "fields", None)
+        return f"{text} {json.dumps(values, default=str)}" if values else text
+
+
 @contextlib.contextmanager
 def component_log(logs_dir: Path, component: str) -> Iterator[None]:
     """Send every Python log record emitted while the component runs to its own file."""
     logs_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(logs_dir / f"{component}.log")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(ComponentLogFormatter())
     root = logging.getLogger()
     root.addHandler(handler)
     try:
