@@ -146,23 +146,56 @@ def test_exact_recall_over_the_candidate_corpus_counts_in_train() -> None:
 
 
 def test_vertex_durations_and_cost_by_hand() -> None:
+    """A quick-test sample runs Beam inside each component (decision 080): no Dataflow start-up or workers."""
     constants = _round_constants()
     workload = Workload(rows=2000, train_examples=1000, epochs=2, flops_per_example=65536, parameters=0, columns=5)
     small = estimate_workload(workload, "small", "vertex", "us-central1", constants)
     # reference seconds: data stages 10 + 2 = 12 each, train 10 + 2 = 12; compile 60 on Cloud Build
-    # small: 4 vCPU vs 2 on the reference machine, all parallel: compute halves to 6;
-    # Stats/Transform run 2 Dataflow workers (2000 rows / 1000 per worker): 12 × 2/8 = 3, plus 200 s start-up
+    # Examples, Stats, Transform: one in-process DirectRunner (≤ 1M rows): the tier's vCPUs do not help, 12;
+    # Schema and Train: 4 vCPU vs 2 on the reference machine, all parallel: compute halves to 6
     expected = {
-        Stage.COMPILE: 60, Stage.EXAMPLES: 106, Stage.STATS: 303, Stage.SCHEMA: 106, Stage.TRANSFORM: 303,
+        Stage.COMPILE: 60, Stage.EXAMPLES: 112, Stage.STATS: 112, Stage.SCHEMA: 106, Stage.TRANSFORM: 112,
         Stage.TRAIN: 106,
     }
     assert small.stage_durations_s == expected
     assert small.duration_s == sum(expected.values())
-    machine = (106 * 3 + 303 * 2) / 3600 * 3.6
-    dataflow = 2 * (203 / 3600) * 2 * (4 * 0.36)
+    machine = (112 * 3 + 106 * 2) / 3600 * 3.6
     bigquery = 10 * 2**20 / 2**40 * 6.25
-    assert small.cost_usd == pytest.approx(0.03 + 1.0 * 0.006 + machine + dataflow + bigquery, abs=1e-4)
+    assert small.cost_usd == pytest.approx(0.03 + 1.0 * 0.006 + machine + bigquery, abs=1e-4)
     assert (small.hardware_tier, small.recommended_tier, small.target) == ("small", "small", "vertex")
+
+
+def test_worker_processes_above_a_million_rows_and_dataflow_only_above_ten_million() -> None:
+    """Decision 080's switches, by hand: 2 M rows run one SDK-harness process per vCPU of the tier (17 s
+    more start, the parallel share scales); 20 M rows go to Dataflow (200 s start, workers billed)."""
+    constants = _round_constants()
+
+    def run(rows: int) -> Estimate:
+        workload = Workload(rows=rows, train_examples=1000, epochs=2, flops_per_example=65536, parameters=0,
+                            columns=5)
+        return estimate_workload(workload, "small", "vertex", "us-central1", constants)
+
+    processes = run(2_000_000)
+    # data stages: 10 + 2,000 = 2,010 s of reference time; 4 processes vs 2 cores: 1,005; + 17 s + 100 s
+    assert processes.stage_durations_s[Stage.STATS] == pytest.approx(100 + 17 + 1005)
+    no_dataflow = run(2_000_000).cost_usd
+    dataflow = run(20_000_000)
+    # 20,010 s; Dataflow: 2 workers (dataflow_max_workers of small) × 4 vCPU vs 2: 5,002.5 s; + 200 + 100
+    workers = 2
+    for stage in (Stage.EXAMPLES, Stage.STATS, Stage.TRANSFORM):
+        assert dataflow.stage_durations_s[stage] == pytest.approx(100 + 200 + 20_010 * 2 / (4 * workers))
+    assert dataflow.stage_durations_s[Stage.SCHEMA] == pytest.approx(100 + 20_010 * 2 / 4)
+    dataflow_hours = (dataflow.stage_durations_s[Stage.STATS] - 100) / 3600
+    assert dataflow.cost_usd > no_dataflow + 3 * dataflow_hours * workers * 4 * 0.36 * 0.99
+
+
+def test_a_quick_test_on_vertex_pays_no_dataflow_start_up() -> None:
+    """Issue 13: the estimate still charged two Dataflow jobs' start-up (180 s each) to every quick test."""
+    medium = estimate(_dataset(100_000), TUTORIAL_FEATURES, TUTORIAL_MODEL, QUICKTEST, tier="medium")
+    startup = load_constants().vertex.component_startup_s
+    assert medium.stage_durations_s[Stage.STATS] < startup + 60
+    assert medium.stage_durations_s[Stage.TRANSFORM] < startup + 60
+    assert medium.duration_s < 10 * 60 and medium.cost_usd < 0.15
 
 
 def test_more_work_takes_longer_and_costs_more() -> None:

@@ -36,13 +36,16 @@ from experiments_platform.domain.features import (
 )
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.pipeline_spec import HARDWARE_TIERS as MACHINE_TIERS
+from experiments_platform.domain.pipeline_spec import beam_runner
 from experiments_platform.domain.status import STAGE_ORDER, Stage
 
 CONSTANTS_FILE = Path(__file__).with_name("estimates.json")
 Target = Literal["local", "vertex"]
 TIER_ORDER: tuple[HardwareTier, ...] = get_args(HardwareTier)
 DATA_STAGES = (Stage.EXAMPLES, Stage.STATS, Stage.SCHEMA, Stage.TRANSFORM)
-DATAFLOW_STAGES = (Stage.STATS, Stage.TRANSFORM)
+BEAM_STAGES = (Stage.EXAMPLES, Stage.STATS, Stage.TRANSFORM)
+"""Stages whose components run Beam: in their container for quick-test samples, on Dataflow above
+``pipeline_spec.DATAFLOW_MIN_ROWS`` (decision 080; ``pipeline_spec.beam_runner``)."""
 BYTES_PER_PARAMETER_TRAINING = 12  # float32 weight plus two optimizer slots
 UNKNOWN_CORPUS_CAP = 100_000
 REFERENCE_FEATURES = 2
@@ -124,7 +127,10 @@ class VertexModel(_Model):
 
     compile_s: float = Field(ge=0, description="Cloud Build: queue, image pull, compile and submit")
     component_startup_s: float = Field(ge=0, description="provisioning and image pull per pipeline component")
-    dataflow_startup_s: float = Field(ge=0, description="Dataflow job start and worker boot (Stats, Transform)")
+    dataflow_startup_s: float = Field(ge=0, description="Dataflow job start and worker boot (the Beam stages, when "
+                                      "the sample is above DATAFLOW_MIN_ROWS)")
+    worker_processes_start_s: float = Field(default=17.0, ge=0, description="Beam's SDK-harness worker processes "
+                                            "importing the stack again (above IN_MEMORY_MAX_ROWS; decision 080)")
     core_speed_ratio: float = Field(gt=0, description="time of one n1 vCPU relative to one reference-machine core")
     parallel_share: dict[Stage, float] = Field(description="share of each stage's time that scales with vCPUs")
     dataflow_rows_per_worker: int = Field(gt=0, description="up to the tier's dataflow_max_workers (pipeline_spec)")
@@ -335,7 +341,7 @@ def evaluation_seconds(workload: Workload, constants: EstimateConstants) -> floa
 
 
 def dataflow_workers(rows: int, tier: HardwareTier, constants: EstimateConstants) -> int:
-    """Dataflow workers of Stats and Transform: one per ``dataflow_rows_per_worker`` rows, at most the
+    """Dataflow workers of the Beam stages: one per ``dataflow_rows_per_worker`` rows, at most the
     tier's ``dataflow_max_workers`` that the pipeline passes to Dataflow."""
     per_worker = constants.vertex.dataflow_rows_per_worker
     return max(1, min(MACHINE_TIERS[tier].dataflow_max_workers, math.ceil(rows / per_worker)))
@@ -345,19 +351,27 @@ def stage_durations(workload: Workload, tier: HardwareTier, target: Target, cons
     Stage, float
 ]:
     """Seconds per stage: the reference-machine model locally; on Vertex, scaled by the tier's vCPUs
-    (Amdahl, with each stage's parallel share) plus the start-up overheads."""
+    (Amdahl, with each stage's parallel share) plus the start-up overheads. The Beam stages follow
+    decision 080: one in-process DirectRunner for a quick-test sample (the tier's vCPUs do not speed
+    it up), a worker process per vCPU above a million rows, Dataflow workers above ten million."""
     local = reference_seconds(workload, constants)
     if target == "local":
         return local
     vertex = constants.vertex
     spec = HARDWARE_TIERS[tier]
     reference_vcpu = constants.calibration.reference_vcpu
+    runner = beam_runner(workload.rows)
     out: dict[Stage, float] = {Stage.COMPILE: vertex.compile_s}
     for stage in STAGE_ORDER[1:]:
-        vcpus = spec.vcpu * (dataflow_workers(workload.rows, tier, constants) if stage in DATAFLOW_STAGES else 1)
-        parallel = vertex.parallel_share[stage]
+        vcpus, parallel, startup = spec.vcpu, vertex.parallel_share[stage], vertex.component_startup_s
+        if stage in BEAM_STAGES and runner == "in_memory":
+            parallel = 0.0
+        elif stage in BEAM_STAGES and runner == "multi_processing":
+            startup += vertex.worker_processes_start_s
+        elif stage in BEAM_STAGES:
+            vcpus *= dataflow_workers(workload.rows, tier, constants)
+            startup += vertex.dataflow_startup_s
         compute = local[stage] * vertex.core_speed_ratio * ((1 - parallel) + parallel * reference_vcpu / vcpus)
-        startup = vertex.component_startup_s + (vertex.dataflow_startup_s if stage in DATAFLOW_STAGES else 0)
         out[stage] = startup + compute
     return out
 
@@ -373,8 +387,8 @@ def actual_cost(
 ) -> float:
     """USD of a run on Vertex AI from its stage times (estimated or measured); 0 for local runs.
 
-    Every pipeline component runs on the tier's machine; Stats and Transform also run a Dataflow
-    job with workers of that machine type while the component waits for it.
+    Every pipeline component runs on the tier's machine; above ``DATAFLOW_MIN_ROWS`` the Beam stages
+    also run a Dataflow job with workers of that machine type while the component waits for it.
     """
     if target == "local":
         return 0.0
@@ -386,10 +400,11 @@ def actual_cost(
     build_minutes = max(vertex.build_minutes_floor, stage_seconds.get(Stage.COMPILE, 0.0) / 60)
     cost = prices.pipeline_run_fee + build_minutes * prices.cloud_build_minute
     workers = dataflow_workers(rows, tier, constants) if rows else 1
+    on_dataflow = beam_runner(rows) == "dataflow"
     for stage in STAGE_ORDER[1:]:
         hours = stage_seconds.get(stage, 0.0) / 3600
         cost += hours * machine_hour
-        if stage in DATAFLOW_STAGES:
+        if on_dataflow and stage in BEAM_STAGES:
             dataflow_hours = max(0.0, stage_seconds.get(stage, 0.0) - vertex.component_startup_s) / 3600
             worker_hour = spec.vcpu * prices.dataflow_vcpu_hour + spec.memory_gb * prices.dataflow_memory_gb_hour
             cost += dataflow_hours * workers * worker_hour

@@ -63,6 +63,20 @@ HARDWARE_TIERS: dict[str, MachineTier] = {
     "large": MachineTier(machine_type="n1-standard-16", vcpus=16, memory_gib=60, dataflow_max_workers=8),
 }
 
+IN_MEMORY_MAX_ROWS = 1_000_000
+"""Up to this sample size one in-process DirectRunner is faster than worker processes (decision 080)."""
+DATAFLOW_MIN_ROWS = 10_000_000
+"""Above this sample size the data stages go to Dataflow (decision 080)."""
+BeamRunner = Literal["in_memory", "multi_processing", "dataflow"]
+
+
+def beam_runner(rows: int | None, dataflow: bool = False) -> BeamRunner:
+    """How the data stages run Beam on Vertex AI (decision 080): Dataflow when asked (full training) or
+    above ``DATAFLOW_MIN_ROWS``, worker processes above ``IN_MEMORY_MAX_ROWS``, else in process."""
+    if dataflow or (rows or 0) > DATAFLOW_MIN_ROWS:
+        return "dataflow"
+    return "multi_processing" if (rows or 0) > IN_MEMORY_MAX_ROWS else "in_memory"
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -22,7 +22,7 @@ from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
 
 from experiments_platform.domain.full_training import GPU_TIERS
 from experiments_platform.domain.pipeline_jobs import EXPERIMENT_LABEL
-from experiments_platform.domain.pipeline_spec import QuickTestSpec
+from experiments_platform.domain.pipeline_spec import QuickTestSpec, beam_runner
 from experiments_platform.pipeline.evaluator import QuickTestEvaluator
 from experiments_platform.pipeline.example_gen import bigquery_example_gen, duckdb_example_gen
 from experiments_platform.pipeline.preprocessing import transform_config
@@ -40,10 +40,6 @@ DirectRunner never uses, stops TFX from building an sdist of its own sources bef
 (``dependency_utils.make_beam_dependency_flags``; 18 s of wall time each at load 10). Decision 091."""
 BEAM_COMPONENT_IDS = ("ExampleGen", "StatisticsGen", "Transform", "Evaluator")
 """The components whose executors run Beam pipelines (sized by the hardware tier on Vertex AI)."""
-IN_MEMORY_MAX_ROWS = 1_000_000
-"""Up to this sample size one in-process DirectRunner is faster than worker processes (decision 080)."""
-DATAFLOW_MIN_ROWS = 10_000_000
-"""Above this sample size the data stages go to Dataflow (decision 080)."""
 COMPONENT_IDS = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator")
 FULL_TRAINING_COMPONENT_IDS = (*COMPONENT_IDS, "Pusher", "Registrar")
 """A full training's components (decision 070): the quick test's, then the push and the registration."""
@@ -73,7 +69,7 @@ def in_container_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[st
 
     ``--project`` and ``--temp_location``: BigQuery reads run their query job in the project and
     export through a temporary dataset and GCS files, whatever the runner."""
-    if (target.sample_rows or 0) > IN_MEMORY_MAX_ROWS:
+    if beam_runner(target.sample_rows) == "multi_processing":
         mode = ["--direct_running_mode=multi_processing", f"--direct_num_workers={spec.machine.vcpus}"]
     else:
         mode = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
@@ -82,7 +78,7 @@ def in_container_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[st
 
 
 def uses_dataflow(target: VertexTarget) -> bool:
-    return target.dataflow or (target.sample_rows or 0) > DATAFLOW_MIN_ROWS
+    return beam_runner(target.sample_rows, target.dataflow) == "dataflow"
 
 
 def vertex_beam_args(spec: QuickTestSpec, target: VertexTarget) -> list[str]:
