@@ -64,3 +64,61 @@ def test_make_run_serves_with_gunicorn_and_ctrl_c_stops_everything(tmp_path: Pat
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+SHEDDING_SERVER = """
+import os, sys
+from experiments_platform.local.server import serve_wsgi
+
+fifo, entered = sys.argv[2], sys.argv[3]
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/block":
+        with open(entered, "a") as marks:
+            marks.write("x")
+        with open(fifo) as gate:
+            gate.read()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"served"]
+
+serve_wsgi(lambda: app, sys.argv[1], threads=2, max_queued=2, name="shedding-test")
+"""
+
+
+def test_beyond_its_threads_and_queue_the_server_answers_503_at_once_instead_of_queueing(tmp_path: Path) -> None:
+    """Issue 10 section 5: with every thread busy and ``max_queued`` connections waiting for one, a further
+    request gets 503 OVERLOADED with Retry-After at accept time, where before it waited unseen in gunicorn's
+    queue of accepted connections until its client timed out; the queued ones are served once a thread frees."""
+    import concurrent.futures
+
+    from experiments_platform.adapters.local_jobs import wait_until
+
+    port = free_port()
+    fifo, entered = tmp_path / "gate", tmp_path / "entered"
+    os.mkfifo(fifo)
+    entered.write_text("")
+    process = subprocess.Popen([sys.executable, "-c", SHEDDING_SERVER, f"127.0.0.1:{port}", str(fifo), str(entered)],
+                               cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("wb"),
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/ready", 60, process)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            blocked = [pool.submit(requests.get, f"{url}/block", timeout=60) for _ in range(2)]
+            assert wait_until(lambda: entered.read_text() == "xx", timeout_s=30), "both threads are in the app"
+            extra = [pool.submit(requests.get, f"{url}/extra-{i}", timeout=20) for i in range(12)]
+            assert wait_until(lambda: sum(f.done() for f in extra) >= 10, timeout_s=15), \
+                "ten of the twelve are answered while both threads stay blocked"
+            answered = [f.result() for f in extra if f.done()]
+            assert [a.status_code for a in answered] == [503] * 10
+            for answer in answered:
+                assert answer.headers["Retry-After"] == "1"
+                assert answer.headers["Connection"] == "close"
+                assert answer.json()["error_code"] == "OVERLOADED"
+            with open(fifo, "w") as gate:
+                gate.write("go")
+            assert [f.result().status_code for f in blocked] == [200, 200]
+            assert sorted(f.result().status_code for f in extra) == [200] * 2 + [503] * 10
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

@@ -404,9 +404,11 @@ def serve(service: str, port: int, host: str = "127.0.0.1") -> None:
         for platform in built:
             platform.close()
 
-    threads = gateway_threads(settings.gateway_max_in_flight) if service == "api_gateway" else SERVICE_THREADS
+    gateway = service == "api_gateway"
+    threads = gateway_threads(settings.gateway_max_in_flight) if gateway else SERVICE_THREADS
     log.info("service listening", extra=fields(url=f"http://{host}:{port}", server="gunicorn", threads=threads))
-    serve_wsgi(load, f"{host}:{port}", threads=threads, name=service, stop=close)
+    serve_wsgi(load, f"{host}:{port}", threads=threads, name=service, stop=close,
+               max_queued=settings.gateway_max_queued if gateway else 0)
 
 
 def run_all_in_one(args: argparse.Namespace) -> None:
@@ -435,7 +437,7 @@ def run_all_in_one(args: argparse.Namespace) -> None:
             stack.stop()
 
     serve_wsgi(load, f"{args.host}:{args.port}", threads=gateway_threads(settings.gateway_max_in_flight),
-               name="experiments-platform", ready=ready, stop=stop)
+               name="experiments-platform", ready=ready, stop=stop, max_queued=settings.gateway_max_queued)
 
 
 def warm_in_background(platform: Platform) -> None:

@@ -39,12 +39,9 @@ class InFlightLimit:
         self.exempt = exempt
         self.refused = 0
         self._slots = threading.BoundedSemaphore(capacity)
-        error = Overloaded(f"the gateway is serving as many requests as it can ({capacity} at once per worker); "
-                           f"retry after {retry_after_s} s")
-        self._body = json.dumps(error.to_dict()).encode()
-        self._headers = [("Content-Type", "application/json"), ("Content-Length", str(len(self._body))),
-                         ("Retry-After", str(retry_after_s)), ("X-Content-Type-Options", "nosniff")]
-        self._status = f"{error.status} Service Unavailable"
+        self._status, self._headers, self._body = overloaded_answer(
+            f"the gateway is serving as many requests as it can ({capacity} at once per worker); "
+            f"retry after {retry_after_s} s", retry_after_s)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") in self.exempt:
@@ -59,6 +56,15 @@ class InFlightLimit:
             return self.app(environ, start_response)
         finally:
             self._slots.release()
+
+
+def overloaded_answer(message: str, retry_after_s: int = RETRY_AFTER_S) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Status line, headers and JSON body of a 503 ``OVERLOADED`` with ``Retry-After``."""
+    error = Overloaded(message)
+    body = json.dumps(error.to_dict()).encode()
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+               ("Retry-After", str(retry_after_s)), ("X-Content-Type-Options", "nosniff")]
+    return f"{error.status} Service Unavailable", headers, body
 
 
 def limit_in_flight(app: Any, capacity: int) -> None:
