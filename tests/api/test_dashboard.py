@@ -161,6 +161,25 @@ def test_heatmap_cells_and_best_cell(
     assert error_of(client.get("/api/dashboard/heatmap?y_axis=__class__.mro"))["field"] == "y_axis"
 
 
+def test_heatmap_defaults_to_the_axes_that_vary(
+    client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any],
+) -> None:
+    """One feature config (the crosses never change), epochs and learning rate varied: those are the default axes."""
+    for epochs, rate, recall in ((1, 0.1, 0.3), (2, 0.1, 0.35), (3, 0.1, 0.4), (1, 0.05, 0.32), (2, 0.05, 0.37)):
+        doc = client.post("/api/experiments", json=start_payload(
+            feature_config, model_config, name=f"{epochs}/{rate}",
+            parameters={"epochs": epochs, "learning_rate": rate})).json
+        finish(platform, doc["id"], results=results(recall, 300))
+    body = client.get("/api/dashboard/heatmap").json
+    assert (body["x_axis"]["name"], body["y_axis"]["name"]) == ("epochs", "learning_rate")
+    assert len(body["cells"]) == 5
+    dims = client.get("/api/dashboard/dimensions").json
+    assert dims["default_axes"] == {"x_axis": "epochs", "y_axis": "learning_rate"}
+    assert dims["distinct"]["cross_features"] == 1 and dims["distinct"]["epochs"] == 3
+    assert client.get("/api/dashboard/heatmap?x_axis=embedding_dims").json["y_axis"]["name"] == "epochs"
+    assert client.get("/api/dashboard/heatmap?y_axis=epochs").json["x_axis"]["name"] == "learning_rate"
+
+
 def test_csv_export_has_parameters_and_metrics(
     client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any]
 ) -> None:
@@ -231,7 +250,10 @@ def test_leaderboard_rows_carry_only_what_the_dashboard_draws(
     [item] = board["items"]
     assert board["columns"] == ["recall_at_100", "recall_at_10", "recall_at_50", "test_loss"]
     assert set(item) == {"id", "number", "label", "name", "status", "feature_config_name", "model_config_name",
-                         "rank", "value", "metrics", "parameters"}
+                         "rank", "value", "metrics", "parameters", "axes"}
+    assert set(item["axes"]) == {"embedding_dims", "cross_features", "feature_count", "query_features",
+                                 "candidate_features", "tower_layers"}
+    assert isinstance(item["axes"]["feature_count"], int) and item["axes"]["embedding_dims"] == "64/32"
     assert (item["label"], item["feature_config_name"], item["model_config_name"]) == ("Exp #1", "ids + city",
                                                                                       "Standard")
     assert item["metrics"] == {"recall_at_10": 0.14, "recall_at_50": 0.336, "recall_at_100": 0.42, "test_loss": 0.3}

@@ -36,6 +36,12 @@ from experiments_platform.repositories.experiment_index import ExperimentIndex
 HEADLINE = metrics.PRIMARY_METRIC
 LEADERBOARD_METRICS = ("recall_at_10", "recall_at_50", "recall_at_100", "test_loss")
 LEADERBOARD_PARAMETERS = ("sample_percent", "split", "epochs", "batch_size", "learning_rate", "hardware_tier")
+LEADERBOARD_AXES = ("embedding_dims", "cross_features", "feature_count", "query_features", "candidate_features",
+                    "tower_layers")
+"""Configuration axes each leaderboard row carries under ``axes`` (the parallel coordinates' feature-config axes)."""
+DEFAULT_X_AXIS, DEFAULT_Y_AXIS = "embedding_dims", "cross_features"
+MAX_DEFAULT_AXIS_VALUES = 12
+"""An axis with more values than this is a heatmap default only when no other axis varies."""
 DOCUMENT_ROOTS = ("parameters", "model_config_snapshot", "feature_config_snapshot", "dataset_snapshot", "results")
 
 
@@ -188,7 +194,13 @@ def _leaderboard_item(doc: Doc, rank: int, value: float, metrics: dict[str, floa
         "value": value,
         "metrics": metrics,
         "parameters": {name: parameters[name] for name in LEADERBOARD_PARAMETERS if name in parameters},
+        "axes": {name: _axis_value(AXES[name].value(doc)) for name in LEADERBOARD_AXES},
     }
+
+
+def _axis_value(value: Any) -> Any:
+    """A number as it is (a numeric scale), anything else as the axis' text."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else axis_text(value)
 
 
 # Axes
@@ -203,6 +215,11 @@ def _id_dims(doc: Mapping[str, Any]) -> str:
         return str(ids[0].get("embedding_dim", "?")) if ids else "?"
 
     return f"{dim('query')}/{dim('candidate')}"
+
+
+def _feature_count(doc: Mapping[str, Any]) -> int:
+    snapshot = doc.get("feature_config_snapshot") or {}
+    return len(snapshot.get("query_features") or []) + len(snapshot.get("candidate_features") or [])
 
 
 def _towers(doc: Mapping[str, Any]) -> str:
@@ -228,6 +245,7 @@ AXES: dict[str, Axis] = {
         Axis("embedding_dims", "Id embedding dims (buyer/product)", _id_dims),
         Axis("cross_features", "Cross features",
              lambda d: format_crosses((d.get("feature_config_snapshot") or {}).get("cross_features") or [])),
+        Axis("feature_count", "Features (buyer + product)", _feature_count),
         Axis("query_features", "Buyer features",
              lambda d: format_features((d.get("feature_config_snapshot") or {}).get("query_features") or [])),
         Axis("candidate_features", "Product features",
@@ -293,10 +311,49 @@ def axis_sort_key(text: str) -> tuple[Any, ...]:
         return (2, 0.0, parts)
 
 
-def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str = "embedding_dims",
-            y_axis: str = "cross_features") -> dict[str, Any]:
-    """Cells of the completed experiments over two axes; a cell holds its best value, mean and count."""
+def _choice_axes() -> tuple[str, ...]:
+    from experiments_platform.handlers.attribution import ATTRIBUTION_AXES  # it builds on this module's axes
+
+    return ATTRIBUTION_AXES
+
+
+def distinct_values(docs: Sequence[Doc]) -> dict[str, int]:
+    """How many values each axis takes among the completed experiments."""
+    completed = _completed(docs)
+    return {name: len({axis_text(a.value(d)) for d in completed}) for name, a in AXES.items()}
+
+
+def default_axes(docs: Sequence[Doc], x_axis: str | None = None, y_axis: str | None = None) -> tuple[str, str]:
+    """The heatmap's axes when not given: among the configuration choices (``attribution.ATTRIBUTION_AXES``),
+    X the one with most values among the completed runs (at most ``MAX_DEFAULT_AXIS_VALUES`` preferred), Y the
+    one that splits X's columns into most filled cells, then the one with fewer values (a denser table); an
+    axis taking one value is never a default while another varies (decision 110). Other ties keep the
+    catalogue order (feature config before training)."""
+    completed = _completed(docs)
+    texts = {name: [axis_text(AXES[name].value(d)) for d in completed] for name in _choice_axes()}
+    distinct = {name: len(set(values)) for name, values in texts.items()}
+    ranked = sorted((n for n in texts if distinct[n] > 1),
+                    key=lambda n: (distinct[n] > MAX_DEFAULT_AXIS_VALUES, -distinct[n]))
+    fallback = [*ranked, DEFAULT_X_AXIS, DEFAULT_Y_AXIS, "epochs"]
+    x = x_axis or next(n for n in fallback if n != y_axis)
+    if y_axis:
+        return x, y_axis
+    partners = [n for n in ranked if n != x]
+    if not partners or x not in texts:
+        return x, next(n for n in fallback if n != x)
+    cells = {n: len(set(zip(texts[x], texts[n], strict=True))) for n in partners}
+    order = _choice_axes()
+    return x, min(partners, key=lambda n: (
+        distinct[n] > MAX_DEFAULT_AXIS_VALUES, -cells[n], distinct[n], order.index(n)))
+
+
+def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str | None = None,
+            y_axis: str | None = None) -> dict[str, Any]:
+    """Cells of the completed experiments over two axes (``default_axes`` for those not given); a cell holds
+    its best value, mean and count."""
     spec = ranking_metric(metric)
+    if x_axis is None or y_axis is None:
+        x_axis, y_axis = default_axes(docs, x_axis, y_axis)
     x, y = axis(x_axis, "x_axis"), axis(y_axis, "y_axis")
     better = spec.better
     groups: dict[tuple[str, str], list[tuple[float, Doc]]] = {}
@@ -342,9 +399,12 @@ def heatmap(docs: Sequence[Doc], metric: str = HEADLINE, x_axis: str = "embeddin
 
 def dimensions(docs: Sequence[Doc]) -> dict[str, Any]:
     """The metrics that rank (catalogued, with a direction; not the baselines) present in completed
-    results, in catalogue order, and the heatmap axes."""
+    results, in catalogue order, the heatmap axes, how many values each takes and the default pair."""
     present = {m for d in _completed(docs) for m in final_metrics(d.get("results"))}
+    x, y = default_axes(docs)
     return {
         "metrics": [{"name": m.name, "label": m.label, "direction": m.direction} for m in metrics.rankable(present)],
         "axes": [{"name": a.name, "label": a.label} for a in AXES.values()],
+        "distinct": distinct_values(docs),
+        "default_axes": {"x_axis": x, "y_axis": y},
     }

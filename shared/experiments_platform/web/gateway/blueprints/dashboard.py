@@ -71,8 +71,7 @@ def leaderboard() -> Response:
 @blueprint.get("/heatmap")
 def heatmap() -> Response:
     metric = query_str("metric", dashboard.HEADLINE) or dashboard.HEADLINE
-    x_axis = query_str("x_axis", "embedding_dims") or "embedding_dims"
-    y_axis = query_str("y_axis", "cross_features") or "cross_features"
+    x_axis, y_axis = query_str("x_axis") or None, query_str("y_axis") or None
     return jsonify(_view(("heatmap", metric, x_axis, y_axis), lambda docs: dashboard.heatmap(
         docs, metric=metric, x_axis=x_axis, y_axis=y_axis)))
 
