@@ -3,9 +3,11 @@
 A ``Worker`` is ``{tfx_python} -m experiments_platform.pipeline.worker``: started in a session
 (and process group) of its own, it imports TensorFlow, TFX, Beam and TFRS, then serves one
 experiment (``compile``, then optionally ``run``, requests as JSON lines on its stdin, replies as
-JSON lines on its stdout) and exits. ``WorkerPool`` keeps ``idle`` spares, which import at idle
-CPU priority, hands out a spare once it has finished importing and starts a replacement whenever
-one is taken, so a quick test does not wait for the imports; a busy worker is still its own
+JSON lines on its stdout) and exits. ``WorkerPool`` keeps ``idle`` spares and starts a replacement
+whenever one is taken, so a quick test does not wait for the imports. A spare imports at normal
+priority when none of the pool's workers is busy and at idle priority beside a running one; a
+spare still importing is handed over all the same, its first request promoting its imports to
+normal priority (decision 096). A busy worker is still its own
 process group, so cancel kills it (``local_jobs.kill_group``). Workers are
 started with ``subprocess`` (fork + exec of a fresh interpreter), never forked after TF is loaded.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -100,13 +103,14 @@ class Worker:
     has finished importing (``is_ready``) from one still importing at idle priority.
     """
 
-    def __init__(self, process: subprocess.Popen[str], spare: bool = False) -> None:
+    def __init__(self, process: subprocess.Popen[str], spare: bool = False, idle_priority: bool = False) -> None:
         self.process = process
         identity = ProcessIdentity.of(process.pid)
         if identity is None:
             raise WorkerGone(f"pipeline worker {process.pid} ended at once; see its log")
         self.identity = identity
         self.spare = spare
+        self.idle_priority = idle_priority
         self.started_at = datetime.now(timezone.utc)
         self.ready: dict[str, Any] | None = None
         self._ready = threading.Event()
@@ -178,9 +182,12 @@ class Worker:
         return self.process.poll() is None
 
     def describe(self) -> dict[str, Any]:
-        """pid, spare or not, start time, import seconds (once it answered ``ready``): what records keep."""
+        """pid, spare or not, start time, import seconds and priority (once it answered ``ready``),
+        whether a job promoted its imports: what records keep."""
+        ready = self.ready or {}
         return {"pid": self.pid, "spare": self.spare, "started_at": self.started_at.isoformat(),
-                "import_s": self.ready.get("import_s") if self.ready else None}
+                "import_s": ready.get("import_s"), "idle_priority": self.idle_priority,
+                "promoted": ready.get("promoted"), "promoted_after_s": ready.get("promoted_after_s")}
 
 
 class WorkerPool:
@@ -196,25 +203,29 @@ class WorkerPool:
         self.log_path = log_path
         self.idle = idle
         self._idle: list[Worker] = []
+        self._busy: list[Worker] = []
         self._lock = threading.Lock()
         self.started = 0
         _POOLS.add(self)
 
-    def _spawn(self, spare: bool) -> Worker:
+    def _spawn(self, spare: bool, idle_priority: bool = False) -> Worker:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        command = [self.python, "-m", WORKER_MODULE, *(["--spare"] if spare else [])]
+        command = [self.python, "-m", WORKER_MODULE, *(["--spare"] if spare else []),
+                   *(["--idle-priority"] if idle_priority else [])]
         with self.log_path.open("a") as log:
             process = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                 text=True, bufsize=1, start_new_session=True, env=pipeline_env(), close_fds=True,
             )
         self.started += 1
-        return Worker(process, spare=spare)
+        return Worker(process, spare=spare, idle_priority=idle_priority)
 
     def _top_up(self) -> None:
+        """Spares up to ``idle``: at idle priority while a worker of the pool is busy, else at normal priority."""
         self._idle = [w for w in self._idle if w.alive()]
+        self._busy = [w for w in self._busy if w.alive()]
         while len(self._idle) < self.idle:
-            self._idle.append(self._spawn(spare=True))
+            self._idle.append(self._spawn(spare=True, idle_priority=bool(self._busy)))
 
     def prewarm(self) -> None:
         """Start the idle workers now (a stack calls this at start so the first quick test is warm)."""
@@ -222,20 +233,23 @@ class WorkerPool:
             self._top_up()
 
     def take(self) -> Worker:
-        """A worker for one experiment: a spare that has finished importing, else a new one.
+        """A worker for one experiment: a spare that has finished importing, else the spare furthest
+        into its imports (its first request promotes them to normal priority), else a new one.
 
-        A spare still importing stays a spare (its imports run at idle priority and would keep
-        the job waiting behind everything else on the machine); the job gets a worker of its own
-        that imports at normal priority.
+        A spare importing at idle priority is handed over only where this process may raise a
+        thread's priority again (``can_promote``): otherwise it would keep the job waiting behind
+        everything else on the machine, and the job gets a worker of its own instead.
         """
         with self._lock:
             self._idle = [w for w in self._idle if w.alive()]
             ready = [w for w in self._idle if w.is_ready()]
-            if ready:
-                worker = ready[0]
+            importing = [w for w in self._idle if not w.is_ready() and (not w.idle_priority or can_promote())]
+            if ready or importing:
+                worker = (ready or sorted(importing, key=lambda w: w.started_at))[0]
                 self._idle.remove(worker)
             else:
                 worker = self._spawn(spare=False)
+            self._busy.append(worker)
             self._top_up()
             return worker
 
@@ -249,6 +263,27 @@ class WorkerPool:
             idle, self._idle = self._idle, []
         for worker in idle:
             worker.kill()
+
+
+@functools.cache
+def can_promote() -> bool:
+    """Whether a thread of this user may go from SCHED_IDLE back to the normal policy (root, or
+    CAP_SYS_NICE, or an RLIMIT_NICE allowing nice 0): tried once on a thread of this process."""
+    outcome: list[bool] = []
+
+    def probe() -> None:
+        tid = threading.get_native_id()
+        try:
+            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+            os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+            outcome.append(True)
+        except (AttributeError, OSError):
+            outcome.append(False)
+
+    thread = threading.Thread(target=probe, name="priority-probe")
+    thread.start()
+    thread.join()
+    return outcome == [True]
 
 
 _POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()

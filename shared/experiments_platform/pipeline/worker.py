@@ -1,11 +1,14 @@
 """A pre-imported pipeline-environment process that serves one experiment, then exits.
 
-``python -m experiments_platform.pipeline.worker [--spare]`` (started by ``worker_pool.WorkerPool``
-in a process group of its own). It imports TensorFlow, TFX, Beam, TFDV, TFT, TFRS, MLflow and the
-pipeline modules (a ``--spare`` does so on a thread of the lowest priority, SCHED_IDLE, so that it
-yields the CPU to a running quick test; TensorFlow's compute threads are created later by the
-job, on the main thread), answers ``ready``, then reads requests, one JSON object a line, on
-stdin:
+``python -m experiments_platform.pipeline.worker [--spare] [--idle-priority]`` (started by
+``local_workers.WorkerPool`` in a process group of its own). It imports TensorFlow, TFX, Beam, TFDV,
+TFT, TFRS, MLflow and the pipeline modules on a thread of its own and answers ``ready`` as soon as
+they are in; meanwhile it already reads requests, one JSON object a line, on stdin. With
+``--idle-priority`` (a spare started beside a running quick test) the import thread runs at the
+lowest priority, SCHED_IDLE, so that it yields the CPU to that test; the first ``compile`` or
+``run`` request promotes it (every SCHED_IDLE thread of the process back to the normal policy), so
+a job handed a spare still importing never waits behind the machine's other work (decision 096).
+TensorFlow's compute threads are created later by the job, on the main thread. Requests:
 
 - ``{"kind": "compile", "experiment_id", "spec_uri", "output", "target", "log"}``: what the
   build's compile step does (``compile.main``), output appended to ``log`` (``Compile.log``);
@@ -97,26 +100,58 @@ def lower_priority(thread_id: int, nice: int) -> str:
     return "unchanged"
 
 
-class Preload(threading.Thread):
-    """Imports ``modules`` on a thread of its own, of the lowest priority for a spare."""
+def promote_idle_threads() -> str:
+    """Every SCHED_IDLE thread of this process back to the normal policy: ``normal``, or why not."""
+    refused = ""
+    for name in os.listdir("/proc/self/task"):
+        tid = int(name)
+        try:
+            if os.sched_getscheduler(tid) == os.SCHED_IDLE:
+                os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+        except ProcessLookupError:
+            continue
+        except (AttributeError, OSError) as exc:
+            refused = f"not permitted ({exc})"
+    return refused or "normal"
 
-    def __init__(self, modules: tuple[str, ...] = PRELOAD, spare: bool = False) -> None:
+
+class Preload(threading.Thread):
+    """Imports ``modules`` on a thread of its own (of the lowest priority with ``idle``), then sends
+    ``ready`` on ``channel``."""
+
+    def __init__(self, modules: tuple[str, ...] = PRELOAD, idle: bool = False, channel: Channel | None = None) -> None:
         super().__init__(name="preload")
         self.modules = modules
-        self.spare = spare
+        self.idle = idle
+        self.channel = channel
         self.error = ""
         self.started_at = time.monotonic()
         self.seconds = 0.0
+        self.ready_at = 0.0
+        self.priority = "normal"
+        self.promoted: str | None = None
+        self.promoted_after_s: float | None = None
 
     def run(self) -> None:
-        if self.spare:
-            lower_priority(threading.get_native_id(), IMPORT_NICE)
+        if self.idle:
+            self.priority = lower_priority(threading.get_native_id(), IMPORT_NICE)
         try:
             for name in self.modules:
                 importlib.import_module(name)
         except BaseException:  # noqa: BLE001 - reported with the first request
             self.error = traceback.format_exc()
         self.seconds = time.monotonic() - self.started_at
+        self.ready_at = time.time()
+        if self.channel is not None:
+            self.channel.send({"type": "ready", "pid": os.getpid(), "import_s": round(self.seconds, 3),
+                               "error": bool(self.error), "priority": self.priority, "promoted": self.promoted,
+                               "promoted_after_s": self.promoted_after_s})
+
+    def promote(self) -> None:
+        """A job waits for these imports now: run them (and whatever they started) at normal priority."""
+        if self.priority != "normal" and self.promoted is None and self.is_alive():
+            self.promoted_after_s = round(time.monotonic() - self.started_at, 3)
+            self.promoted = promote_idle_threads()
 
 
 def redirect_output(log: str) -> None:
@@ -224,6 +259,13 @@ def serve(requests: Iterable[str], channel: Channel, import_error: str, import_s
     return 0
 
 
+def request_kind(line: str) -> str | None:
+    with contextlib.suppress(json.JSONDecodeError, AttributeError):
+        kind = json.loads(line).get("kind")
+        return kind if isinstance(kind, str) else None
+    return None
+
+
 def first_request(lines: IO[str]) -> list[str]:
     """Wait for the first request while the imports run; name its experiment in the title at once."""
     line = lines.readline()
@@ -239,14 +281,13 @@ def first_request(lines: IO[str]) -> list[str]:
 def main() -> int:
     channel = Channel(os.fdopen(os.dup(1), "w", buffering=1))
     os.dup2(2, 1)
-    imports = Preload(spare="--spare" in sys.argv[1:])
+    imports = Preload(idle="--idle-priority" in sys.argv[1:], channel=channel)
     imports.start()
-    first = first_request(sys.stdin) if not imports.spare else []
+    first = first_request(sys.stdin)
+    if first and request_kind(first[0]) in ("compile", "run"):
+        imports.promote()
     imports.join()
-    ready_at = time.time()
-    channel.send({"type": "ready", "pid": os.getpid(), "import_s": round(imports.seconds, 3),
-                  "error": bool(imports.error)})
-    code = serve(itertools.chain(first, sys.stdin), channel, imports.error, imports.seconds, ready_at)
+    code = serve(itertools.chain(first, sys.stdin), channel, imports.error, imports.seconds, imports.ready_at)
     channel.send({"type": "exit", "code": code})
     sys.stdout.flush()
     sys.stderr.flush()
