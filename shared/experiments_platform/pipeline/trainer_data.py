@@ -1,7 +1,12 @@
-"""Read the splits and the candidate corpus into memory, transformed by the Transform graph.
+"""The trainers' input: the splits and the candidate corpus, transformed by the Transform graph.
 
-Quick tests run on samples: each split fits in memory once transformed, so every epoch reuses
-the same arrays and the evaluation sees every test row.
+Both trainers (quick test and full training) read a split the same way: the gzipped TFRecords stream
+through the Transform graph in batches of ``READ_BATCH`` serialized examples (``stream``) and only
+the transformed columns asked for are kept, as NumPy columns (``load_split``): the model's inputs
+are a few integers a row (8 bytes each), so a million rows of two id features take 16 MB, where the
+raw examples took hundreds. Training batches (``shuffled_batches``) are gathered from those columns
+through a new permutation of the whole split each epoch: no shuffle buffer of rows (a 1M-row buffer
+of small tensors held 470 MiB), and one tf.data element per batch, not per row (decision 094).
 """
 
 from __future__ import annotations
@@ -43,9 +48,56 @@ def _transform(serialized: Iterable[Any], transform: tft.TFTransformOutput) -> A
     return _concat(batches)
 
 
-def load_split(files: list[str], transform: tft.TFTransformOutput) -> Arrays:
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(READ_BATCH)
-    return _transform(dataset, transform)
+def _parse_and_transform(transform: tft.TFTransformOutput, names: list[str] | None) -> Any:
+    spec = transform.raw_feature_spec()
+    layer = transform.transform_features_layer()
+
+    def apply(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        transformed = layer(tf.io.parse_example(serialized, spec))
+        return {name: transformed[name] for name in (transformed if names is None else names)}
+
+    return apply
+
+
+def stream(files: list[str], transform: tft.TFTransformOutput, names: Iterable[str] | None = None) -> tf.data.Dataset:
+    """Batches of ``READ_BATCH`` transformed rows of ``files`` (GZIP TFRecords of tf.Examples); ``names`` only
+    (every transformed column when None)."""
+    return (tf.data.TFRecordDataset(files, compression_type="GZIP").batch(READ_BATCH)
+            .map(_parse_and_transform(transform, None if names is None else list(names))))
+
+
+def collect(dataset: tf.data.Dataset) -> Arrays:
+    """The batches of a (small-column) dataset as NumPy arrays; ``ValueError`` when it is empty."""
+    return _concat([{k: v.numpy() for k, v in batch.items()} for batch in dataset])
+
+
+def load_split(files: list[str], transform: tft.TFTransformOutput, names: Iterable[str] | None = None) -> Arrays:
+    """The transformed columns ``names`` (all when None) of a split, streamed in batches of ``READ_BATCH``."""
+    return collect(stream(files, transform, names))
+
+
+def shuffled_batches(arrays: Arrays, batch_size: int, seed: int | None = None) -> tf.data.Dataset:
+    """Batches of ``arrays``' rows: with ``seed``, in a new permutation of all the rows every epoch (each
+    iteration of the dataset), the same sequence of permutations for the same seed; without, in order.
+
+    Each batch is gathered from the columns by index (one element per batch): nothing but the columns and
+    one permutation (8 bytes a row) is held."""
+    tensors = {key: tf.constant(value) for key, value in arrays.items()}
+    rows = len(next(iter(arrays.values())))
+    count = -(-rows // batch_size)
+
+    def gather(indices: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {key: tf.gather(tensor, indices) for key, tensor in tensors.items()}
+
+    def ranges(order: tf.Tensor) -> tf.data.Dataset:
+        return tf.data.Dataset.range(count).map(
+            lambda i: order[i * batch_size:tf.minimum((i + 1) * batch_size, rows)])
+
+    if seed is None:
+        return ranges(tf.range(rows, dtype=tf.int64)).map(gather)
+    epochs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    return epochs.flat_map(lambda draw: ranges(tf.random.experimental.stateless_shuffle(
+        tf.range(rows, dtype=tf.int64), seed=tf.stack([draw, tf.constant(seed, tf.int64)])))).map(gather)
 
 
 def _with_placeholders(example: tf.train.Example, spec: dict[str, Any]) -> bytes:
