@@ -16,7 +16,7 @@ export function renderHeatmap(data, onOpen) {
   const goodness = (v) => (hi === lo ? 1 : data.direction === "lower" ? (hi - v) / (hi - lo) : (v - lo) / (hi - lo));
   const byKey = new Map(data.cells.map((c) => [`${c.x}\u0000${c.y}`, c]));
   const best = data.best;
-  const table = h("table", { class: "heatmap", id: "heatmap-table", "aria-label": `${metricLabel(data.metric)} by ${data.x_axis.label} and ${data.y_axis.label}` },
+  const table = h("table", { class: "heatmap", id: "heatmap-table", style: { minWidth: `${10 + 6 * data.x_axis.values.length}rem` }, "aria-label": `${metricLabel(data.metric)} by ${data.x_axis.label} and ${data.y_axis.label}` },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "muted" }, `${data.y_axis.label} ↓ · ${data.x_axis.label} →`)), data.x_axis.values.map((x) => h("th", { scope: "col", class: "mono" }, x)))),
     h("tbody", {}, data.y_axis.values.map((y) => h("tr", {},
       h("th", { scope: "row", class: "mono", style: { textAlign: "right" } }, y),

@@ -20,15 +20,17 @@ export function warningsList(warnings) {
     h("strong", {}, `⚠ ${w.title}: `), w.message, w.field ? h("span", { class: "muted mono small" }, ` (${w.field})`) : null)));
 }
 
-/** The view modal's "Launch check" section: the protocol, the warnings and the counts per split. */
-export function launchCheckSection(experiment) {
+/** The view modal's "Launch check" section: the protocol, the warnings (unless `listed` elsewhere, the
+ * overview's Warnings section) and the counts per split. */
+export function launchCheckSection(experiment, { listed = false } = {}) {
   const check = experiment.data_check;
   const warnings = experiment.warnings || [];
   if (!check && !warnings.length && !experiment.protocol) return null;
+  const list = warnings.length ? warningsList(warnings) : h("p", { class: "small muted" }, "No warnings.");
   return h("section", { class: "launch-check", "aria-label": "Launch check" },
     h("div", { class: "section-title" }, "Launch check"),
     experiment.protocol?.label ? h("p", { class: "small" }, h("strong", {}, "Protocol: "), experiment.protocol.label) : null,
-    warnings.length ? warningsList(warnings) : h("p", { class: "small muted" }, "No warnings."),
+    listed ? null : list,
     check ? h("div", { class: "table-wrap" }, h("table", { class: "data-check" },
       h("thead", {}, h("tr", {}, h("th", {}, "Split"), h("th", { class: "num" }, "Interactions"), h("th", { class: "num" }, "Buyers"),
         h("th", { class: "num" }, "Cold-start buyers"), h("th", { class: "num" }, "With a cold-start buyer"), h("th", { class: "num" }, "With an unseen item"))),

@@ -9,7 +9,29 @@ import { rampColor } from "../lib/colors.js";
 
 const PAD = { top: 28, bottom: 26, left: 40, right: 60 };
 
-/** Draw `scene` on `canvas` (an HTMLCanvasElement or OffscreenCanvas) sized `width`×`height` CSS px. */
+/** Where the axes are on a `width`×`height` canvas of `count` axes: `xAt(i)`, `yAt(t)` and the plot's top and height. */
+export function layout(width, height, count) {
+  const span = (width - PAD.left - PAD.right) / Math.max(1, count - 1);
+  const plotHeight = height - PAD.top - PAD.bottom;
+  return { xAt: (i) => PAD.left + i * span, yAt: (t) => PAD.top + (1 - t) * plotHeight, top: PAD.top, plotHeight };
+}
+
+function strokeLine(ctx, scene, line, count, xAt, yAt) {
+  ctx.beginPath();
+  for (let i = 0; i < count; i += 1) {
+    const t = scene.lines[line * count + i];
+    const y = yAt(Number.isNaN(t) ? 0 : t);
+    if (i === 0) ctx.moveTo(xAt(i), y);
+    else ctx.lineTo(xAt(i), y);
+  }
+  ctx.stroke();
+}
+
+/**
+ * Draw `scene` on `canvas` (an HTMLCanvasElement or OffscreenCanvas) sized `width`×`height` CSS px. With
+ * `scene.selected` (1 per line kept by the brushes, 0 otherwise) the other lines are drawn faint and grey
+ * beneath, and `scene.brushes` (`[{axis, lo, hi}]`, positions 0…1) are drawn as bands on their axes.
+ */
 export function drawScene(canvas, scene, { width, height, ratio = 1 }) {
   if (!width || !height) return;
   canvas.width = Math.round(width * ratio);
@@ -18,23 +40,27 @@ export function drawScene(canvas, scene, { width, height, ratio = 1 }) {
   ctx.scale(ratio, ratio);
   ctx.clearRect(0, 0, width, height);
   const count = scene.axes.length;
-  const span = (width - PAD.left - PAD.right) / Math.max(1, count - 1);
-  const xAt = (i) => PAD.left + i * span;
-  const yAt = (t) => PAD.top + (1 - t) * (height - PAD.top - PAD.bottom);
+  const { xAt, yAt } = layout(width, height, count);
 
   ctx.lineWidth = 1.2;
-  ctx.globalAlpha = scene.alpha;
   const lines = scene.goodness.length;
+  const selected = scene.selected;
+  if (selected) {
+    ctx.globalAlpha = 0.18;
+    ctx.strokeStyle = "#9ca3af";
+    for (let line = 0; line < lines; line += 1) if (!selected[line]) strokeLine(ctx, scene, line, count, xAt, yAt);
+  }
+  ctx.globalAlpha = scene.alpha;
   for (let line = 0; line < lines; line += 1) {
+    if (selected && !selected[line]) continue;
     ctx.strokeStyle = rampColor(0.2 + 0.8 * scene.goodness[line]);
-    ctx.beginPath();
-    for (let i = 0; i < count; i += 1) {
-      const t = scene.lines[line * count + i];
-      const y = yAt(Number.isNaN(t) ? 0 : t);
-      if (i === 0) ctx.moveTo(xAt(i), y);
-      else ctx.lineTo(xAt(i), y);
-    }
-    ctx.stroke();
+    strokeLine(ctx, scene, line, count, xAt, yAt);
+  }
+  ctx.globalAlpha = 0.25;
+  ctx.fillStyle = "#f59e0b";
+  for (const brush of scene.brushes || []) {
+    const x = xAt(brush.axis);
+    ctx.fillRect(x - 7, yAt(brush.hi), 14, Math.max(2, yAt(brush.lo) - yAt(brush.hi)));
   }
 
   ctx.globalAlpha = 1;
@@ -46,9 +72,11 @@ export function drawScene(canvas, scene, { width, height, ratio = 1 }) {
     ctx.moveTo(x, PAD.top);
     ctx.lineTo(x, height - PAD.bottom);
     ctx.stroke();
-    ctx.textAlign = "center";
+    const first = i === 0;
+    const end = i === count - 1 && count > 1;
+    ctx.textAlign = first ? "left" : end ? "right" : "center";
     ctx.font = "600 12px system-ui, sans-serif";
-    ctx.fillText(axis.label, x, 14);
+    ctx.fillText(axis.label, first ? 2 : end ? width - 2 : x, 14); // the end labels inside the canvas
     ctx.font = "11px system-ui, sans-serif";
     const last = i === count - 1;
     ctx.textAlign = last ? "left" : "right";

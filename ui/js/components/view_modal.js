@@ -53,6 +53,12 @@ export function openViewModal(experimentId, { onChange = () => {}, tab = "overvi
 
   let experiment = null;
   let active = null;
+  /** "Modify & Re-test": the wizard prefilled with this run; a started run replaces this view. */
+  const retestButton = h("button", { type: "button", class: "modify-retest", title: "Open the wizard with this run's dataset, configs and parameters",
+    onClick: async () => (await import("./wizard.js")).openWizard({ from: experiment, onStarted: (started) => {
+      modal.close();
+      if (started) openViewModal(started.id, { onChange });
+    } }) }, "Modify & Re-test");
   const views = new Map();
   const buttons = TABS.map((t) => {
     const id = nextId("tab");
@@ -98,7 +104,7 @@ export function openViewModal(experimentId, { onChange = () => {}, tab = "overvi
     experiment = doc;
     modal.setTitle(`Exp #${doc.number} · ${doc.name}`);
     mount(badge, statusBadge(doc.status), runKindBadge(doc));
-    mount(actions, runFullTrainingButton(doc, { className: "success", onStarted: (started) => {
+    mount(actions, isActive(doc) ? null : retestButton, runFullTrainingButton(doc, { className: "success", onStarted: (started) => {
       modal.close();
       openViewModal(started.id, { onChange });
     } }));

@@ -1,8 +1,10 @@
 /**
  * New-experiment wizard. Step 1: name, description, dataset, feature config, model config.
  * Step 2: sample, split, training parameters (filled from the model config), hardware tier
- * cards with the recommended one marked and the duration/cost estimate. Submitting closes the
- * wizard at once and hands the new (pending) experiment to `onStarted`.
+ * cards with the recommended one marked, the duration/cost estimate, what a quick test validates and
+ * that its metrics are indicative. Submitting closes the wizard at once and hands the new (pending)
+ * experiment to `onStarted`. With `from` (an experiment), every field starts as that run had it
+ * ("Modify & Re-test").
  */
 import { datasets, experiments, featureConfigs, modelConfigs, system } from "../lib/api.js";
 import { h, mount, s } from "../lib/dom.js";
@@ -12,6 +14,7 @@ import { openModal, toast } from "../lib/modal.js";
 import { warningsList } from "./launch_warnings.js";
 import { sweeps } from "../lib/decisions_api.js";
 import { empty, errorState, loading } from "../lib/states.js";
+import { recallKs } from "../lib/metrics.js";
 
 const DEFAULT_TIERS = [
   { name: "small", label: "Small", machine_type: "n1-standard-4", vcpu: 4, memory_gb: 15, hint: "Datasets under 100k rows" },
@@ -20,7 +23,19 @@ const DEFAULT_TIERS = [
 ];
 const SAMPLE_PERCENTS = [5, 10, 25, 100];
 
-export function openWizard({ onStarted }) {
+/** What a quick test proves when it completes (spec: Quick Test Dialog). */
+export function validatesList() {
+  return h("div", { class: "validates" },
+    h("div", { class: "section-title", id: "validates-title" }, "What Quick Test validates"),
+    h("ul", { class: "checklist", "aria-labelledby": "validates-title" },
+      h("li", {}, "Transform compiles successfully"),
+      h("li", {}, "Features have valid vocabularies"),
+      h("li", {}, "Model trains without errors"),
+      h("li", {}, `Basic metrics computed (loss, Recall@${recallKs().join("/")})`)),
+    h("p", { class: "notice warn small", id: "indicative-note" }, "⚠ Quick Test metrics are indicative only (a sample, few epochs). Run Full Training for production-ready results."));
+}
+
+export function openWizard({ onStarted, from = null }) {
   const modal = openModal({ title: "New experiment", size: "wide", body: loading("Loading configurations…"), footer: [] });
   Promise.all([datasets.list(), featureConfigs.list(), modelConfigs.list(), system.options().catch(() => ({}))])
     .then(([ds, fcs, mcs, options]) => {
@@ -31,7 +46,7 @@ export function openWizard({ onStarted }) {
           h("div", { class: "toolbar", style: { justifyContent: "center" } }, missing.map(([what, href]) => h("a", { class: "button", href, onClick: () => modal.close() }, `Create ${what}`)))));
         return;
       }
-      buildForm(modal, ds.items, fcs.items, mcs.items, options || {}, onStarted);
+      buildForm(modal, ds.items, fcs.items, mcs.items, options || {}, onStarted, from);
     })
     .catch((error) => mount(modal.body, errorState(error)));
   return modal;
@@ -53,7 +68,7 @@ function tiersFrom(options) {
   });
 }
 
-function buildForm(modal, datasetList, featureList, modelList, options, onStarted) {
+function buildForm(modal, datasetList, featureList, modelList, options, onStarted, from) {
   const tiers = tiersFrom(options);
   const samplePercents = Array.isArray(options.sample_percents) ? options.sample_percents : SAMPLE_PERCENTS;
 
@@ -131,9 +146,11 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
       h("div", { class: "inline" }, field("Epochs", epochs, { name: "parameters.epochs" }), field("Batch size", batchSize, { name: "parameters.batch_size" }), field("Learning rate", learningRate, { name: "parameters.learning_rate" }), field("Repeats", repeats, { name: "repeats", hint: "2+: a seed group, same split, other training seeds (mean ± std)" })),
       h("p", { class: "hint muted small", id: "params-hint" }, "Filled from the selected model config; change them for this run only.")),
     h("fieldset", {}, h("legend", {}, "⚡ Hardware"), tierGroup, h("div", { class: "small muted", style: { margin: "0.6rem 0 0.2rem" } }, "GPU options"), gpuCards, estimateLine, launchWarnings),
+    validatesList(),
   );
   const stepsBar = h("div", { class: "steps" }, h("span", { "aria-current": "step" }, "1 · Configuration"), h("span", {}, "2 · Parameters & hardware"));
-  const form = h("form", { novalidate: true, "aria-label": "New experiment" }, stepsBar, h("div", { class: "form-error", tabindex: "-1" }), step1, step2);
+  const prefilled = from ? h("p", { class: "notice small", id: "wizard-from" }, `Prefilled from Exp #${from.number} · ${from.name}: change what you want to test, then start.`) : null;
+  const form = h("form", { novalidate: true, "aria-label": "New experiment" }, stepsBar, prefilled, h("div", { class: "form-error", tabindex: "-1" }), step1, step2);
 
   const back = h("button", { type: "button", hidden: true }, "← Back");
   const cancel = h("button", { type: "button" }, "Cancel");
@@ -330,7 +347,39 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
 
   featuresForDataset();
   fillFromModel();
+  if (from) prefill(from);
   showSplit();
-  chooseTier("small");
+  chooseTier(from?.parameters?.hardware_tier && tiers.some((t) => t.name === from.parameters.hardware_tier) ? from.parameters.hardware_tier : "small");
   name.focus();
+
+  /** Every field as `e` had it; a config no longer listed keeps the first one (and says so). */
+  function prefill(e) {
+    const choose = (el, value) => {
+      const present = [...el.options].some((o) => o.value === String(value ?? ""));
+      if (present) el.value = String(value);
+      return present;
+    };
+    const p = e.parameters || {};
+    name.value = `${e.name} (re-test)`.slice(0, 200);
+    description.value = e.description || "";
+    choose(dataset, e.dataset_id);
+    featuresForDataset();
+    const missing = [!choose(featureConfig, e.feature_config_id) && "feature config", !choose(modelConfig, e.model_config_id) && "model config"].filter(Boolean);
+    if (missing.length) prefilled.append(` Its ${missing.join(" and ")} no longer exists: choose another.`);
+    fillFromModel();
+    if (p.sample_percent != null && !choose(sample, p.sample_percent)) {
+      sample.append(h("option", { value: p.sample_percent }, `${p.sample_percent}%`));
+      sample.value = String(p.sample_percent);
+    }
+    for (const [el, value] of [[epochs, p.epochs], [batchSize, p.batch_size], [learningRate, p.learning_rate]]) if (value != null) el.value = value;
+    const split = p.split || {};
+    if (choose(strategy, split.strategy) && !strategy.selectedOptions[0]?.disabled) {
+      const set = (el, value) => { if (value != null) el.value = value; };
+      if (split.strategy === "random") { set(trainPercent, split.train_percent); set(valPercent, split.val_percent); }
+      if (split.strategy === "time_holdout") { choose(dateColumn, split.date_column); set(holdoutDays, split.holdout_days); set(historyDays, split.history_days); set(holdoutVal, split.val_percent); }
+      if (split.strategy === "strict_time") { choose(strictDate, split.date_column); set(trainDays, split.train_days); set(valDays, split.val_days); set(testDays, split.test_days); }
+    } else {
+      strategy.value = "random";
+    }
+  }
 }

@@ -75,12 +75,12 @@ const compareRequest = (ids) => () => post("/api/experiments/compare", { experim
 /** The dashboard's first view: all datasets, ranked and mapped by Recall@100. */
 export const DASHBOARD_DEFAULTS = {
   leaderboard: { metric: "recall_at_100", order: "best", page_size: 1000 },
-  heatmap: { metric: "recall_at_100", x_axis: "embedding_dims", y_axis: "cross_features" },
+  heatmap: { metric: "recall_at_100" }, // the server picks the axes that vary most (decision 110)
 };
 
 export const dashboard = {
   stats: (params) => getPreloaded(`/api/dashboard/stats${query(params)}`),
-  dimensions: () => getPreloaded("/api/dashboard/dimensions"),
+  dimensions: (params) => getPreloaded(`/api/dashboard/dimensions${query(params)}`),
   leaderboard: (params) => getPreloaded(`/api/dashboard/leaderboard${query(params)}`),
   heatmap: (params) => getPreloaded(`/api/dashboard/heatmap${query(params)}`),
   exportUrl: (params) => `/api/dashboard/export.csv${query(params)}`,

@@ -7,7 +7,7 @@ import { formatMetric, metricLabel, primaryMetric } from "../lib/metrics.js";
 import { empty, errorState, loading } from "../lib/states.js";
 import { renderHeatmap } from "../components/heatmap.js";
 import { leaderboardTable } from "../components/leaderboard.js";
-import { parallelCoordinates } from "../components/parallel_coords.js";
+import { distinctValues, parallelCoordinates } from "../components/parallel_coords.js";
 import { attributionPanel } from "../components/attribution_panel.js";
 import { seedGroupBands } from "../components/noise.js";
 import { noise } from "../lib/decisions_api.js";
@@ -16,7 +16,15 @@ import { agreementPanel, fullTrainingTiles } from "../components/full_training.j
 
 export const title = "Dashboard";
 
+/** The parallel coordinates' axes: the feature config's and model's choices (the leaderboard rows' `axes`),
+ * then the run's parameters; an axis taking one value among the runs shown is left out. */
 const PC_AXES = [
+  { key: "embedding_dims", label: "Id embedding dims", value: (i) => i.axes?.embedding_dims },
+  { key: "cross_features", label: "Cross features", value: (i) => i.axes?.cross_features },
+  { key: "feature_count", label: "Features", value: (i) => i.axes?.feature_count },
+  { key: "query_features", label: "Buyer features", value: (i) => i.axes?.query_features },
+  { key: "candidate_features", label: "Product features", value: (i) => i.axes?.candidate_features },
+  { key: "tower_layers", label: "Tower layers", value: (i) => i.axes?.tower_layers },
   { key: "sample_percent", label: "Sample %", value: (i) => i.parameters?.sample_percent },
   { key: "split", label: "Split", value: (i) => i.parameters?.split?.strategy },
   { key: "epochs", label: "Epochs", value: (i) => i.parameters?.epochs },
@@ -24,6 +32,8 @@ const PC_AXES = [
   { key: "learning_rate", label: "Learning rate", value: (i) => i.parameters?.learning_rate },
   { key: "hardware_tier", label: "Hardware", value: (i) => i.parameters?.hardware_tier },
 ];
+/** Shown unless unticked (the buyer's and product's feature lists are long labels: one tick away). */
+const PC_DEFAULT = PC_AXES.map((a) => a.key).filter((key) => !["query_features", "candidate_features"].includes(key));
 
 export function render(root) {
   const datasetFilter = select([["", "All datasets"]], { id: "dashboard-dataset", "aria-label": "Dataset" });
@@ -37,8 +47,8 @@ export function render(root) {
   const metricSelect = select([[primary, metricLabel(primary)]], { id: "leaderboard-metric" });
   const leaderboardHost = h("div", { id: "leaderboard" });
   const heatMetric = select([[primary, metricLabel(primary)]], { id: "heatmap-metric" });
-  const xAxis = select([["embedding_dims", "Id embedding dims"]], { id: "heatmap-x" });
-  const yAxis = select([["cross_features", "Cross features"]], { id: "heatmap-y" });
+  const xAxis = select([["", "…"]], { id: "heatmap-x" });
+  const yAxis = select([["", "…"]], { id: "heatmap-y" });
   const heatmapHost = h("div", { id: "heatmap" });
   const pcHost = h("div", { id: "parallel" });
   const pcAxes = h("div", { class: "toolbar small", role: "group", "aria-label": "Parallel coordinates axes" });
@@ -67,8 +77,9 @@ export function render(root) {
     attribution.element);
 
   let leaderboard = null;
+  let axesChosen = false;
   let pcDisconnect = null;
-  const pcChosen = new Set(["sample_percent", "epochs", "batch_size", "learning_rate"]);
+  const pcChosen = new Set(PC_DEFAULT);
 
   const scope = () => ({ dataset_id: datasetFilter.value || undefined, protocol: protocolFilter.value || undefined });
   /** The protocol groups the stats answer names: the one shown selected, the others one choice away. */
@@ -110,13 +121,27 @@ export function render(root) {
     }
   }
 
+  /** The axes with how many values each takes among the runs shown; until the user picks one, the heatmap's
+   * axes are the server's default (the configuration choices that vary most, decision 110). */
   async function loadDimensions() {
-    const dims = await dashboard.dimensions();
+    const dims = await dashboard.dimensions(scope());
     const metrics = dims.metrics.length ? dims.metrics.map((m) => [m.name, metricLabel(m.name)]) : [[primary, metricLabel(primary)]];
     for (const el of [metricSelect, heatMetric, attribution.metricSelect]) setOptions(el, metrics, metrics.some(([n]) => n === el.value) ? el.value : primary);
-    const axes = dims.axes.map((a) => [a.name, a.label]);
-    setOptions(xAxis, axes, xAxis.value);
-    setOptions(yAxis, axes, yAxis.value);
+    const counted = (a) => {
+      const n = dims.distinct?.[a.name];
+      return n == null ? a.label : `${a.label} · ${n === 1 ? "one value" : `${int(n)} values`}`;
+    };
+    const axes = dims.axes.map((a) => [a.name, counted(a)]);
+    setOptions(xAxis, axes, axesChosen ? xAxis.value : dims.default_axes?.x_axis || xAxis.value);
+    setOptions(yAxis, axes, axesChosen ? yAxis.value : dims.default_axes?.y_axis || yAxis.value);
+  }
+
+  /** Show the answer's axes in the selects (the default ones until the user picks). */
+  function showAxes(data) {
+    for (const [el, axis] of [[xAxis, data.x_axis], [yAxis, data.y_axis]]) {
+      if (![...el.options].some((o) => o.value === axis.name)) el.append(h("option", { value: axis.name }, axis.label));
+      el.value = axis.name;
+    }
   }
 
   async function loadLeaderboard() {
@@ -137,7 +162,9 @@ export function render(root) {
   async function loadHeatmap() {
     mount(heatmapHost, loading("Building heatmap…"));
     try {
-      const data = await dashboard.heatmap({ ...DASHBOARD_DEFAULTS.heatmap, metric: heatMetric.value, x_axis: xAxis.value, y_axis: yAxis.value, ...scope() });
+      const axes = axesChosen ? { x_axis: xAxis.value, y_axis: yAxis.value } : {};
+      const data = await dashboard.heatmap({ ...DASHBOARD_DEFAULTS.heatmap, metric: heatMetric.value, ...axes, ...scope() });
+      showAxes(data);
       mount(heatmapHost, renderHeatmap(data, open));
     } catch (error) {
       mount(heatmapHost, errorState(error, loadHeatmap));
@@ -162,20 +189,38 @@ export function render(root) {
       mount(pcHost, empty("No completed experiments to plot yet."));
       return;
     }
-    const axes = PC_AXES.filter((a) => pcChosen.has(a.key));
-    const metricAxis = { label: metricLabel(leaderboard.metric), value: (i) => i.value, format: (v) => formatMetric(leaderboard.metric, v) };
-    const { canvas, disconnect } = parallelCoordinates(leaderboard.items, [...axes, metricAxis], leaderboard.direction);
-    mount(pcHost, canvas, h("p", { class: "small muted" }, `${int(leaderboard.items.length)} experiments; darker lines are better by ${metricLabel(leaderboard.metric)}.`));
+    const items = leaderboard.items;
+    const varying = new Set();
+    for (const axis of PC_AXES) {
+      const values = distinctValues(axis, items);
+      const box = pcAxes.querySelector(`#pc-${axis.key}`);
+      const single = values.length < 2;
+      if (!single) varying.add(axis.key);
+      box.disabled = single;
+      box.parentElement.title = single ? `Every run shown has ${axis.label} ${values[0] ?? "none"}: an axis with one value says nothing` : "";
+      box.parentElement.classList.toggle("muted", single);
+    }
+    const axes = PC_AXES.filter((a) => pcChosen.has(a.key) && varying.has(a.key));
+    const metricAxis = { key: "metric", label: metricLabel(leaderboard.metric), value: (i) => i.value, format: (v) => formatMetric(leaderboard.metric, v) };
+    const { element, disconnect } = parallelCoordinates(items, [...axes, metricAxis], leaderboard.direction);
+    const dropped = PC_AXES.filter((a) => pcChosen.has(a.key) && !varying.has(a.key)).map((a) => a.label);
+    mount(pcHost, element, h("p", { class: "small muted" }, `${int(items.length)} experiments; darker lines are better by ${metricLabel(leaderboard.metric)}. Drag along an axis to filter the runs.`,
+      dropped.length ? ` Not shown, one value among these runs: ${dropped.join(", ")}.` : ""));
     pcDisconnect = disconnect;
   }
 
   async function loadAll() {
     exportLink.href = dashboard.exportUrl(scope());
-    await Promise.allSettled([loadLeaderboard(), loadHeatmap(), loadStats(), loadFullTraining(), attribution.load(true)]);
+    await Promise.allSettled([loadLeaderboard(), loadHeatmap(), loadStats(), loadFullTraining(), attribution.load(true),
+      loadDimensions().catch((error) => console.warn("dimensions unavailable", error))]);
   }
 
   metricSelect.addEventListener("change", loadLeaderboard);
-  for (const el of [heatMetric, xAxis, yAxis]) el.addEventListener("change", loadHeatmap);
+  heatMetric.addEventListener("change", loadHeatmap);
+  for (const el of [xAxis, yAxis]) el.addEventListener("change", () => {
+    axesChosen = true;
+    loadHeatmap();
+  });
   datasetFilter.addEventListener("change", () => {
     setOptions(protocolFilter, [["", "Newest protocol"]], "");
     loadAll();
@@ -184,7 +229,6 @@ export function render(root) {
 
   datasets.list().then((page) => setOptions(datasetFilter, [["", "All datasets"], ...page.items.map((d) => [d.id, d.name])])).catch(() => {});
   loadAll();
-  loadDimensions().catch((error) => console.warn("dimensions unavailable", error));
 
   return { unmount: () => pcDisconnect?.() };
 }

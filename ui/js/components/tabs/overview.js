@@ -1,12 +1,14 @@
-/** Overview tab: status and stages, results against the popularity baseline and the previous best, configuration, parameters, failure. */
+/** Overview tab: status and stages, duration and cost against the estimate, results against the popularity baseline
+ * and the previous best, the run's warnings, configuration, parameters, failure. */
 import { h, mount } from "../../lib/dom.js";
 import { estimateOutcome, outcomeText } from "../../lib/estimates.js";
-import { dash, dateTime, duration, int, isNum, secondsBetween, usd } from "../../lib/format.js";
+import { dash, dateTime, duration, int, isNum, pct, secondsBetween, usd } from "../../lib/format.js";
 import { formatMetric, formatMetricDelta, metricLabel, metricsWhere, recallKs, reportValue } from "../../lib/metrics.js";
 import { baselineRecall, EXCLUDING, protocol, randomRecall, recall } from "../../lib/results.js";
 import { STAGES } from "../../lib/status.js";
 import { crossLabel, featureLabel, splitLabel, towerLabel } from "../labels.js";
 import { baselineVerdict, launchCheckSection } from "../launch_warnings.js";
+import { isFullTraining } from "../full_training.js";
 import { loadNoiseTable } from "../noise.js";
 import { noise } from "../../lib/decisions_api.js";
 import { progressBar } from "../progress_bar.js";
@@ -33,9 +35,10 @@ function overview(e, noiseHost) {
     e.error ? failure(e.error) : null,
     e.status === "cancelled" ? h("div", { class: "notice warn" }, "This experiment was cancelled; its build or pipeline was stopped.") : null,
     e.results ? resultsBlock(e) : h("div", { class: "section-title" }, "Results"),
-    e.status === "completed" ? h("div", {}, h("div", { class: "section-title" }, "Against the best other run of this protocol, beyond noise?"), noiseHost) : null,
+    e.status === "completed" ? h("div", {}, h("div", { class: "section-title" }, "vs previous best: against the best other run of this protocol, beyond noise?"), noiseHost) : null,
     e.results ? null : h("div", { class: "state" }, e.status === "completed" ? "The run finished without results." : "Results appear here when the run completes."),
-    launchCheckSection(e),
+    warningsSection(e),
+    launchCheckSection(e, { listed: true }),
     h("div", { class: "grid-2" }, h("div", {}, h("div", { class: "section-title" }, "Configuration"), configuration(e)), h("div", {}, h("div", { class: "section-title" }, "Parameters"), parameters(e))),
   ];
 }
@@ -48,8 +51,9 @@ function stageTimes(e) {
     h("dt", {}, "Created"), h("dd", {}, dateTime(e.created_at)),
     h("dt", {}, "Started / finished"), h("dd", {}, `${dateTime(e.started_at)} → ${dateTime(e.finished_at)}`),
     h("dt", {}, "Duration"), h("dd", { id: "duration-vs-estimate" }, total != null ? duration(total) : "—", estimate ? h("span", { class: "muted" }, outcome
-      ? ` (${outcomeText(outcome)} on ${estimate.hardware_tier}, ~${usd(estimate.cost_usd)})`
-      : ` (estimated ~${duration(estimate.duration_s)} on ${estimate.hardware_tier}, ~${usd(estimate.cost_usd)})`) : null),
+      ? ` (${outcomeText(outcome)} on ${estimate.hardware_tier})`
+      : ` (estimated ~${duration(estimate.duration_s)} on ${estimate.hardware_tier})`) : null,
+      costText(e) ? [" · ", costText(e)] : null),
     h("dt", {}, "Stage times"), h("dd", { id: "stage-times" }, STAGES.map((s) => {
       const st = e.stages?.[s.key];
       const took = st?.started_at && st?.finished_at ? secondsBetween(st.started_at, st.finished_at) : null;
@@ -58,6 +62,37 @@ function stageTimes(e) {
       return took != null ? `${s.label} ${duration(took)}${st.cached ? " (cached)" : ""}${versus}` : null;
     }).filter(Boolean).join(" · ") || "—"),
   );
+}
+
+/** The cost next to the estimate: a local run costs nothing; a cloud run's bill is not read back (only estimated). */
+function costText(e) {
+  const estimate = e.estimate;
+  if (!estimate) return null;
+  if (estimate.target === "local") return h("span", { class: "cost" }, `cost ${usd(0)} (local run)`, h("span", { class: "muted" }, ` (estimated ~${usd(estimate.cost_usd)})`));
+  return h("span", { class: "cost" }, `cost ~${usd(estimate.cost_usd)}`, h("span", { class: "muted" }, " (estimated; the cloud bill is not read back)"));
+}
+
+/** OOV rate above which a vocabulary is flagged (as the Data Insights tab's "⚠ Check"). */
+const OOV_WARN = 0.05;
+
+/** Everything that makes this run's numbers less trustworthy: the launch check's warnings, a baseline it does not
+ * beat, vocabularies with many unseen values at evaluation. "(none)" for a completed run without any. */
+function warningsSection(e) {
+  const items = [];
+  for (const w of e.warnings || []) {
+    items.push(h("li", { dataset: { code: w.code } }, h("strong", {}, `⚠ ${w.title}: `), w.message, w.field ? h("span", { class: "muted mono small" }, ` (${w.field})`) : null));
+  }
+  const baseline = e.comparison?.baseline;
+  if (baseline && baseline.outcome !== "beats") items.push(h("li", { dataset: { code: "BASELINE" } }, h("strong", {}, "⚠ Baseline: "), `this run ${baseline.summary}.`));
+  const vocabularies = Object.values(e.results?.vocabularies || {}).filter((v) => isNum(v.oov_rate) && v.oov_rate > OOV_WARN);
+  for (const v of vocabularies) {
+    items.push(h("li", { dataset: { code: "HIGH_OOV" } }, h("strong", {}, `⚠ ${v.column}: `),
+      `${pct(v.oov_rate, 1)} of its evaluation values are out of the vocabulary (${v.tower || "?"} tower); see Data Insights.`));
+  }
+  if (!items.length && e.status !== "completed" && !e.data_check) return null;
+  return h("section", { class: "warnings-section", "aria-label": "Warnings" },
+    h("div", { class: "section-title" }, "Warnings"),
+    items.length ? h("ul", { class: "launch-warnings-list" }, items) : h("p", { class: "small muted" }, "(none)"));
 }
 
 function failure(error) {
@@ -89,8 +124,11 @@ function resultsBlock(e) {
   tiles.push(h("div", { class: "tile", dataset: { metric: "test_loss" } }, h("div", { class: "label" }, metricLabel("test_loss")), h("div", { class: "value" }, formatMetric("test_loss", r.final?.test_loss))));
   const comparison = e.comparison;
   const hasExcluding = ks.some((k) => isNum(recall(r, k, EXCLUDING)));
+  const p = e.parameters || {};
   return [
     h("div", { class: "section-title" }, "Results"),
+    isFullTraining(e) ? null : h("p", { class: "small muted", id: "indicative-results" },
+      `⚠ Quick Test metrics are indicative (${p.sample_percent != null ? `${p.sample_percent}% sample` : "a sample"}, ${p.epochs != null ? `${p.epochs} epoch${p.epochs === 1 ? "" : "s"}` : "few epochs"}): Run Full Training for production-ready results.`),
     h("div", { class: "tiles" }, tiles),
     comparison?.summary ? h("p", { class: ["vs-best", OUTCOME_CLASS[comparison.outcome] || "muted"], style: { marginTop: "0.6rem" } },
       comparison.summary, isNum(comparison.previous_best) ? h("span", { class: "muted" }, ` (previous best ${metricLabel(comparison.metric)} ${formatMetric(comparison.metric, comparison.previous_best)})`) : null) : null,
