@@ -99,7 +99,8 @@ def test_time_split_takes_the_dataset_date_column(
 
 
 def test_start_refuses_missing_references(
-    client: FlaskClient, dataset: dict[str, Any], feature_config: dict[str, Any], model_config: dict[str, Any]
+    client: FlaskClient, platform: Platform, dataset: dict[str, Any], feature_config: dict[str, Any],
+    model_config: dict[str, Any]
 ) -> None:
     body = error_of(client.post("/api/experiments", json={"name": "x", "model_config_id": model_config["id"]}))
     assert body["field"] == "feature_config_id" and body["message"] == "feature_config_id: required"
@@ -109,8 +110,10 @@ def test_start_refuses_missing_references(
     loose = client.post("/api/feature-configs", json=feature_payload(None, name="loose", cross_features=[])).json
     body = error_of(client.post("/api/experiments", json=start_payload(loose, model_config)))
     assert body["field"] == "dataset_id"
-    misfit = client.post("/api/feature-configs", json=feature_payload(
-        None, name="misfit", cross_features=[], candidate_features=[{"column": "product_id", "kind": "id"}])).json
+    # Saving it is refused now (no registered dataset has product_id); one stored before that check is
+    # still checked at start, against the dataset chosen there.
+    misfit = {**loose, "id": "0" * 20, "name": "misfit", "candidate_features": [{"column": "product_id", "kind": "id"}]}
+    platform.documents.set("feature_configs", misfit["id"], misfit)
     body = error_of(client.post("/api/experiments", json=start_payload(misfit, model_config,
                                                                        dataset_id=dataset["id"])))
     assert body["field"] == "feature_config_id"

@@ -137,7 +137,7 @@ def test_seed_groups_sweeps_and_attribution(page: Page, gateway: Gateway) -> Non
     table = page.locator("#attribution-table")
     expect(table.locator("tbody tr")).to_have_count(len(panel["parameters"]))
     row = table.locator(f"tr[data-parameter='{top['parameter']}']")
-    expect(row).to_contain_text(f"{top['share_of_variance'] * 100:.0f} %")
+    expect(row).to_contain_text(f"{top['share_of_variance'] * 100:.0f}%")
     expect(row).to_contain_text("yes" if top["beyond_noise"] else "within noise")
     page.locator("#attribution-panel").scroll_into_view_if_needed()
     screenshot(page, "75-attribution-panel")

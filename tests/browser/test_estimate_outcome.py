@@ -37,9 +37,9 @@ def test_a_finished_run_shows_its_estimate_against_what_it_took(page: Page, gate
 
     page.goto("/#/experiments")
     card = page.locator(f".exp-card[data-experiment-id='{doc['id']}']")
-    expect(card.locator(".estimate-outcome")).to_contain_text("20 % under")
+    expect(card.locator(".estimate-outcome")).to_contain_text("20% under")
     page.goto(f"/#/experiments?view={doc['id']}")
     dialog = page.get_by_role("dialog", name=f"Exp #{doc['number']}")
-    expect(dialog.locator("#duration-vs-estimate")).to_contain_text("20 % under on small")
+    expect(dialog.locator("#duration-vs-estimate")).to_contain_text("20% under on small")
     expect(dialog.locator("#stage-times")).to_contain_text("(est. 4 s)")
     screenshot(page, "93-estimate-outcome")

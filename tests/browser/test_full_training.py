@@ -119,7 +119,8 @@ def test_run_full_training_from_a_card_to_a_pushed_model_with_its_lineage_and_th
     expect(modal.locator("[data-field='registry']")).to_have_text(
         f"{model['mlflow_model_name']} version {model['mlflow_model_version']} @production")
     pushed = next(a for a in lineage["lineage"]["artifacts"] if a["type"] == "PushedModel")
-    expect(modal.locator("table.lineage-artifacts tr[data-type='PushedModel'] td.uri")).to_have_text(pushed["uri"])
+    pushed_uri = modal.locator("table.lineage-artifacts tr[data-type='PushedModel'] td.uri .uri-full")
+    expect(pushed_uri).to_have_text(pushed["uri"])
     screenshot(page, "ft-4-lineage", full_page=True)
     modal.get_by_role("button", name="Close").click()
 

@@ -76,6 +76,7 @@ class CrossFeature(DomainModel):
 
 class FeatureConfig(Document):
     dataset_id: str | None = None
+    created_by: str | None = Field(default=None, description="the user IAP vouched for who created it (decision 053)")
     query_features: list[Feature] = Field(min_length=1)
     candidate_features: list[Feature] = Field(min_length=1)
     cross_features: list[CrossFeature] = Field(default_factory=list)

@@ -13,6 +13,7 @@ Optimizer = Literal["adagrad", "adam", "sgd", "rmsprop"]
 
 
 class ModelConfig(Document):
+    created_by: str | None = Field(default=None, description="the user IAP vouched for who created it (decision 053)")
     query_tower_layers: list[Layer] = Field(default_factory=lambda: [128, 64], max_length=8)
     candidate_tower_layers: list[Layer] = Field(default_factory=lambda: [128, 64], max_length=8)
     output_dim: int | None = Field(

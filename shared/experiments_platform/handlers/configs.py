@@ -23,6 +23,7 @@ from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.names import unknown_name_message
 from experiments_platform.errors import Conflict, InvalidInput, NotFound
+from experiments_platform.identity import current_user
 from experiments_platform.ports.blobs import BlobStore
 from experiments_platform.ports.documents import Doc, DocumentStore, Filter
 from experiments_platform.ports.warehouse import UploadFormat, Warehouse
@@ -31,7 +32,8 @@ from experiments_platform.sql.dialects import CSV_SUFFIXES, PARQUET_SUFFIXES, fi
 
 M = TypeVar("M", bound=BaseModel)
 
-SERVER_FIELDS = frozenset({"id", "created_at", "updated_at"})
+SERVER_FIELDS = frozenset({"id", "created_at", "updated_at", "created_by"})
+"""Fields the platform writes: a request's values for them are ignored (``created_by`` is the verified user)."""
 DATASET_READ_FIELDS = frozenset({"columns", "row_count"})
 """Fields of a dataset (and of its side tables) read from the source, never taken from a request."""
 DISCRIMINATORS = ("kind", "strategy")
@@ -171,6 +173,8 @@ def list_documents(documents: DocumentStore, kind: ConfigKind, filters: Sequence
 
 
 def _store_new(documents: DocumentStore, kind: ConfigKind, model: Document) -> Doc:
+    if "created_by" in type(model).model_fields:
+        model = model.model_copy(update={"created_by": current_user.get()})
     doc = model.to_document()
     documents.create(kind.collection, model.id, doc)
     return doc
@@ -178,7 +182,10 @@ def _store_new(documents: DocumentStore, kind: ConfigKind, model: Document) -> D
 
 def _replace(documents: DocumentStore, kind: ConfigKind, existing: Doc, model: Document) -> Doc:
     model.id = existing["id"]
-    model.created_at = kind.model.model_validate(existing).created_at
+    stored = kind.model.model_validate(existing)
+    model.created_at = stored.created_at
+    if "created_by" in type(model).model_fields:
+        model = model.model_copy(update={"created_by": getattr(stored, "created_by", None)})
     model.updated_at = utcnow()
     doc = model.to_document()
     documents.set(kind.collection, model.id, doc)
@@ -290,13 +297,32 @@ def column_problems(config: FeatureConfig, dataset: Dataset) -> list[dict[str, A
     return problems
 
 
+def unregistered_columns(config: FeatureConfig, datasets: Sequence[Dataset]) -> list[dict[str, Any]]:
+    """For a config of no particular dataset: every column that no registered dataset has (a misspelling,
+    caught on save; the dataset chosen at start is checked then). Nothing when no dataset is registered."""
+    if not datasets:
+        return []
+    known: set[str] = set().union(*(d.all_columns() for d in datasets))
+    problems: list[dict[str, Any]] = []
+    for tower in ("query", "candidate"):
+        for i, feature in enumerate(config.tower_features(tower)):
+            if feature.column not in known:
+                message, suggestions = unknown_name_message("column", feature.column, known)
+                problems.append({"field": f"{tower}_features[{i}].column", "suggestions": suggestions,
+                                 "message": f"{message} (no registered dataset has it)"})
+    return problems
+
+
 def _feature_config_from_input(documents: DocumentStore, payload: Any) -> FeatureConfig:
     config = validated(FeatureConfig, _editable(payload))
     if config.dataset_id:
         dataset = Dataset.model_validate(load(documents, DATASETS, config.dataset_id, field="dataset_id"))
         problems = column_problems(config, dataset)
-        if problems:
-            raise invalid_from_problems(problems)
+    else:
+        registered = [Dataset.model_validate(d) for d in documents.query(DATASETS.collection)]
+        problems = unregistered_columns(config, registered)
+    if problems:
+        raise invalid_from_problems(problems)
     return config
 
 

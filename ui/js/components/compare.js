@@ -10,6 +10,7 @@ import { formatMetric } from "../lib/metrics.js";
 import { openModal } from "../lib/modal.js";
 import { empty, errorState, loading } from "../lib/states.js";
 import { statusBadge } from "./labels.js";
+import { uriDetails } from "./uri.js";
 
 export const MIN_SELECTED = 2;
 export const MAX_SELECTED = 5;
@@ -119,7 +120,7 @@ function comparisonTable(comparison) {
       body.push(h("tr", { dataset: { row: row.key, identical: String(row.identical) } },
         h("th", { scope: "row", style: { textTransform: "none", letterSpacing: 0, fontSize: "0.86rem", color: "var(--text-2)", background: "var(--surface)" } }, row.label),
         h("td", { class: ["marker", row.identical ? "same" : "differ"], title: row.identical ? "identical in all" : "values differ", "aria-label": row.identical ? "identical" : "differs" }, row.identical ? "≡" : "≠"),
-        row.display.map((text, i) => h("td", { class: ["value", best.has(i) ? "best" : ""], "aria-label": best.has(i) ? `${text} (best)` : null }, text))));
+        row.display.map((text, i) => h("td", { class: ["value", best.has(i) ? "best" : ""], "aria-label": best.has(i) ? `${text} (best)` : null }, row.key === "source" ? uriDetails(text) : text))));
     }
   }
   return [

@@ -36,7 +36,7 @@ export function renderConfigList(root, { heading, intro, noun, resource, describ
       h("header", {},
         h("div", { style: { minWidth: 0 } }, h("h3", { class: "item-name", style: { overflowWrap: "anywhere" } }, item.name),
           item.description ? h("p", { class: "muted small", style: { overflowWrap: "anywhere" } }, item.description) : null,
-          h("div", { class: "meta" }, `Updated ${dateTime(item.updated_at)}`)),
+          h("div", { class: "meta" }, `Updated ${dateTime(item.updated_at)}`, item.created_by ? h("span", { class: "created-by" }, ` · created by ${item.created_by}`) : null)),
         h("div", { class: "toolbar" },
           h("button", { type: "button", class: "small", "aria-label": `Edit ${label}`, onClick: () => openEditor(item, saved) }, "Edit"),
           h("button", { type: "button", class: "small", "aria-label": `Duplicate ${label}`, onClick: () => duplicate(item) }, "Duplicate"),

@@ -5,7 +5,7 @@
  */
 import { h, mount } from "../lib/dom.js";
 import { clearErrors, field, input, numberValue, select, showErrors } from "../lib/forms.js";
-import { dateTime, int } from "../lib/format.js";
+import { dateTime, fixed, int } from "../lib/format.js";
 import { fullTraining } from "../lib/full_training_api.js";
 import { formatMetric, metricLabel, primaryMetric } from "../lib/metrics.js";
 import { openModal, toast } from "../lib/modal.js";
@@ -40,7 +40,7 @@ export function openFullTrainingDialog(experiment, onStarted = () => {}) {
   const patience = input({ type: "number", min: 1, max: 50, step: 1, value: 3 });
   const accelerator = select([["", "CPU"], ["T4", "GPU: NVIDIA T4"], ["A100", "GPU: NVIDIA A100"]]);
   const form = h("form", { class: "full-training-form", novalidate: true },
-    h("p", {}, `All the data (100 %) with Exp #${experiment.number}'s configs and split protocol: ${splitLabel(p.split)}, seed ${p.seed ?? "—"}. `,
+    h("p", {}, `All the data (100%) with Exp #${experiment.number}'s configs and split protocol: ${splitLabel(p.split)}, seed ${p.seed ?? "—"}. `,
       `Trains until validation ${metricLabel("recall_at_100")} stops improving, keeps the best epoch, then exports the model, pushes it to the registry and registers it in MLflow.`),
     field("Name", name, { name: "name" }),
     h("div", { class: "inline" },
@@ -96,7 +96,7 @@ export function fullTrainingTiles(summary, open) {
   ];
 }
 
-const r2 = (value) => (value == null ? "—" : value.toFixed(2));
+const r2 = (value) => fixed(value, 2);
 const interval = (pair) => (pair ? ` [${r2(pair[0])}, ${r2(pair[1])}]` : "");
 
 /** Per configuration its quick test and full training side by side, with ρ, τ, n and the winner. */

@@ -1,5 +1,6 @@
 /** Noise bands in the UI: mean ± std of a seed group, the per-metric "vs previous best" table (decision 065). */
 import { h, mount } from "../lib/dom.js";
+import { points } from "../lib/format.js";
 import { formatMetric, metric, metricLabel, primaryMetric } from "../lib/metrics.js";
 
 /** "34.2% ± 0.8 pp" (rates: std in percentage points), or the value alone without a std. */
@@ -7,7 +8,7 @@ export function formatSpread(name, spread) {
   if (!spread) return "—";
   const spec = metric(name);
   if (spread.std == null) return formatMetric(name, spread.mean);
-  const std = spec.format === "percent" ? `${(spread.std * 100).toFixed(spec.digits)} pp` : formatMetric(name, spread.std);
+  const std = spec.format === "percent" ? points(spread.std * 100, spec.digits).slice(1) : formatMetric(name, spread.std);
   return `${formatMetric(name, spread.mean)} ± ${std}`;
 }
 
@@ -33,7 +34,7 @@ export function seedGroupBands(groups, metricName) {
   for (const group of groups) {
     const spread = group.metrics?.[metricName];
     if (!spread || spread.std == null) continue;
-    const std = spec.format === "percent" ? `${(spread.std * 100).toFixed(spec.digits)} pp` : formatMetric(metricName, spread.std);
+    const std = spec.format === "percent" ? points(spread.std * 100, spec.digits).slice(1) : formatMetric(metricName, spread.std);
     const band = { text: `± ${std}`, title: `Seed group of ${group.repeats} (Exp #${group.numbers.join(", #")}): ${formatSpread(metricName, spread)} over ${spread.n} completed repeats` };
     for (const id of group.experiment_ids) bands.set(id, band);
   }
@@ -63,11 +64,11 @@ const VERDICT_CLASS = { better: "delta-up", worse: "delta-down", within_noise: "
 export function noiseTable(table) {
   if (!table) return null;
   if (!table.rows?.length) return h("p", { class: "muted small" }, table.summary);
-  const pp = (v) => (v == null ? "—" : `${v > 0 ? "+" : v < 0 ? "−" : "±"}${Math.abs(v).toFixed(1)}`);
+  const pp = (v) => points(v, 1, { unit: false });
   return h("div", { class: "noise-table" },
-    h("p", { class: "small" }, `vs the best other run of this protocol, Exp #${table.previous.number}: differences in percentage points with their 95 % interval`),
+    h("p", { class: "small" }, `vs the best other run of this protocol, Exp #${table.previous.number}: differences in percentage points with their 95% interval`),
     h("table", { class: "compact" },
-      h("thead", {}, h("tr", {}, ["Metric", "This run", `Exp #${table.previous.number}`, "Δ pp", "95 % interval", "Verdict"].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, ["Metric", "This run", `Exp #${table.previous.number}`, "Δ pp", "95% interval", "Verdict"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, table.rows.map((r) => h("tr", { dataset: { metric: r.metric, verdict: r.verdict } },
         h("th", { scope: "row" }, r.label), h("td", {}, formatMetric(r.metric, r.value)), h("td", {}, formatMetric(r.metric, r.previous)),
         h("td", { class: VERDICT_CLASS[r.verdict] }, pp(r.difference_pp)),

@@ -1,5 +1,5 @@
 /** A finished run's launch estimate against what it took (decision 093), as the API's outcome computes it. */
-import { duration, secondsBetween } from "./format.js";
+import { duration, percentText, secondsBetween } from "./format.js";
 
 /** `{ estimated, actual, error }` for a completed run that kept its estimate, else null; error = (estimated − actual) / actual. */
 export function estimateOutcome(experiment) {
@@ -9,9 +9,9 @@ export function estimateOutcome(experiment) {
   return { estimated, actual, error: (estimated - actual) / actual };
 }
 
-/** "estimated ~1 min 5 s, 12 % under" — how far off the estimate was, in words. */
+/** "estimated ~1 min 5 s, 12% under" — how far off the estimate was, in words. */
 export function outcomeText(outcome) {
   const percent = Math.round(Math.abs(outcome.error) * 100);
-  const side = percent === 0 ? "on the mark" : outcome.error < 0 ? `${percent} % under` : `${percent} % over`;
+  const side = percent === 0 ? "on the mark" : outcome.error < 0 ? `${percentText(percent)} under` : `${percentText(percent)} over`;
   return `estimated ~${duration(outcome.estimated)}, ${side}`;
 }

@@ -1,15 +1,18 @@
 /**
  * Number, percent, time and duration formatting shared by every view: one convention. A rate reads
- * as a percent with one decimal (`47.3%`), a difference of rates in percentage points (`+1.2 pp`),
- * a count with thousands separators (`1,682`), seconds as `1 min 33 s`, any other number with four
- * significant digits (`0.0342`, `1,524`). Metrics are formatted by their catalogue entry
- * (`formatValue`); `domain/metrics.py` prints the API's display strings by the same rules
- * (tests/unit/test_format_parity.py runs both).
+ * as a percent with one decimal and no space (`47.3%`), a difference of rates in percentage points
+ * (`+1.2 pp`), a count with thousands separators (`1,682`, never `15k`), seconds as `1 min 33 s`,
+ * any other number (losses too) with four significant digits and thousands separators (`0.0342`,
+ * `5,539`, `930.8`). A value read from the data (a year, an id, an epoch timestamp, a column's
+ * min/median/max) is no count: it keeps its digits without separators (`1930`, `874724710`).
+ * A difference that rounds to zero reads `±0.0 pp` and carries no arrow. Metrics are formatted by
+ * their catalogue entry (`formatValue`); `domain/metrics.py` prints the API's display strings by
+ * the same rules (tests/unit/test_format_parity.py runs both). No view calls toFixed or
+ * toLocaleString itself (tests/unit/test_format_convention.py greps for them).
  */
 
 const DASH = "—";
 const INTEGER = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-const NUMBER = new Intl.NumberFormat("en-US");
 const GROUPED = new Intl.NumberFormat("en-US", { maximumFractionDigits: 20 });
 const DATE_TIME = new Intl.DateTimeFormat("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
@@ -21,24 +24,45 @@ export function pct(value, digits = 1) {
   return isNum(value) ? `${(value * 100).toFixed(digits)}%` : DASH;
 }
 
+/** Any number that is no metric, count or data value: four significant digits, thousands separators. */
 export function num(value, digits = 4) {
+  return significant(value, digits);
+}
+
+/**
+ * A value read from the data (a year, an id, an epoch timestamp, a column's mean): no thousands
+ * separators; an integer as it is, another number with `digits` significant digits (`1988.1`).
+ */
+export function plain(value, digits = 5) {
   if (!isNum(value)) return DASH;
-  if (Number.isInteger(value)) return NUMBER.format(value);
+  if (Number.isInteger(value)) return String(value);
   const abs = Math.abs(value);
-  if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return value.toExponential(2);
-  const places = abs >= 100 ? Math.min(digits, 1) : abs >= 10 ? Math.min(digits, 2) : digits;
-  return Number(value.toFixed(places)).toString();
+  if (abs >= 10 ** digits) return String(Math.round(value));
+  if (abs < 1e-4) return value.toExponential(2);
+  return String(Number(value.toPrecision(digits)));
+}
+
+/** A number that already is a percent (`12` → `12%`; `digits` decimals when given). */
+export function percentText(value, digits = null) {
+  if (!isNum(value)) return DASH;
+  return `${digits == null ? String(value) : value.toFixed(digits)}%`;
+}
+
+/** A coefficient or any number shown with a fixed number of decimals (`0.60`). */
+export function fixed(value, digits = 2) {
+  return isNum(value) ? value.toFixed(digits) : DASH;
+}
+
+/** A signed number of percentage points (`+1.2 pp`, `±0.0 pp` when it rounds to zero); `unit: false` drops "pp". */
+export function points(value, digits = 1, { unit = true } = {}) {
+  if (!isNum(value)) return DASH;
+  const text = Math.abs(value).toFixed(digits);
+  const sign = Number(text) === 0 ? "±" : value > 0 ? "+" : "−";
+  return `${sign}${text}${unit ? " pp" : ""}`;
 }
 
 export function int(value) {
   return isNum(value) ? INTEGER.format(Math.round(value)) : DASH;
-}
-
-export function compact(value) {
-  if (!isNum(value)) return DASH;
-  if (Math.abs(value) >= 1e6) return `${(value / 1e6).toFixed(1)}M`;
-  if (Math.abs(value) >= 1e4) return `${(value / 1e3).toFixed(0)}k`;
-  return NUMBER.format(value);
 }
 
 export function usd(value) {
@@ -72,12 +96,27 @@ export function formatValue(spec, value) {
   return significant(value, spec.digits);
 }
 
-/** A signed difference by its metric's entry: percentage points for rates (`+1.2 pp`), else the value's format. */
+/**
+ * A signed difference by its metric's entry: percentage points for rates (`+1.2 pp`), else the
+ * value's format. The sign is the shown number's: a difference that rounds to zero reads `±0.0 pp`.
+ */
 export function formatDelta(spec, delta) {
   if (!isNum(delta)) return DASH;
-  const sign = delta > 0 ? "+" : delta < 0 ? "−" : "±";
-  if (spec.format === "percent") return `${sign}${(Math.abs(delta) * 100).toFixed(spec.digits)} pp`;
-  return `${sign}${formatValue(spec, Math.abs(delta))}`;
+  const text = spec.format === "percent" ? `${(Math.abs(delta) * 100).toFixed(spec.digits)} pp` : formatValue(spec, Math.abs(delta));
+  const sign = roundsToZero(text) ? "±" : delta > 0 ? "+" : "−";
+  return `${sign}${text}`;
+}
+
+/** A difference with an arrow (`↑ 1.2 pp`, `↓ 0.3 pp`), no arrow when it rounds to zero (`= 0.0 pp`). */
+export function formatChange(spec, delta) {
+  if (!isNum(delta)) return DASH;
+  const signed = formatDelta(spec, delta);
+  const arrow = signed.startsWith("±") ? "=" : delta > 0 ? "↑" : "↓";
+  return `${arrow} ${signed.slice(1)}`;
+}
+
+function roundsToZero(text) {
+  return !/[1-9]/.test(text);
 }
 
 export function secondsBetween(start, end) {
@@ -104,3 +143,34 @@ export function dash(value) {
 }
 
 export { DASH };
+
+const FIELD_NAMES = {
+  query_features: "Query feature", candidate_features: "Candidate feature", cross_features: "Cross feature",
+  query_tower_layers: "Query tower layer", candidate_tower_layers: "Candidate tower layer",
+  buyer_features: "Buyer features table", product_features: "Product features table",
+  feature_config_id: "Feature config", model_config_id: "Model config", dataset_id: "Dataset",
+  query_id_column: "Buyer id column", candidate_id_column: "Product id column", embedding_dim: "embedding dim",
+};
+const FIELD_PATH = /^(?:body\.)?[a-z_][a-z0-9_]*(?:\[\d+\]|\.\d+|\.[a-z_][a-z0-9_]*)*$/;
+
+/**
+ * A field path as a person names it: `query_features[0].column` → "Query feature 1 column",
+ * `parameters.split.train_percent` → "Split train percent".
+ */
+export function fieldLabel(path) {
+  const parts = String(path || "").replace(/^body\./, "").replace(/\[(\d+)\]/g, ".$1").split(".").filter(Boolean);
+  if (parts[0] === "parameters" && parts.length > 1) parts.shift();
+  const words = parts.map((part, i) => {
+    if (/^\d+$/.test(part)) return String(Number(part) + 1);
+    const named = FIELD_NAMES[part];
+    if (named) return i === 0 ? named : named.toLowerCase();
+    return part.replace(/_/g, " ");
+  });
+  const text = words.join(" ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A message with the field paths it starts its clauses with named for people ("query_features[0].column: …"). */
+export function readableMessage(message) {
+  return String(message ?? "").replace(/(^|: )([a-z_][a-z0-9_.[\]]*): /g, (whole, lead, path) => (FIELD_PATH.test(path) ? `${lead}${fieldLabel(path)}: ` : whole));
+}

@@ -3,6 +3,7 @@
  * field they name (`query_features[0].column` → the input with `data-field="query_features.0.column"`).
  */
 import { h, nextId } from "./dom.js";
+import { fieldLabel } from "./format.js";
 
 /** A labelled field. `control` gets an id and `data-field=name`; returns the wrapper element. */
 export function field(labelText, control, { name, hint, required } = {}) {
@@ -74,31 +75,40 @@ function findControl(form, path) {
 
 /**
  * Show an `ApiError`'s field problems beside the fields; problems without a matching field (or
- * a message without a field) go to the form's `.form-error` box. Focuses the first bad field.
+ * a message without a field) go to the form's `.form-error` box, their field named as people name
+ * it ("Query feature 1 column: …"). A problem already told by a message shown beside a field (a
+ * feature config that does not fit the dataset, with the column that does not) is shown once.
+ * Focuses the first bad field.
  */
 export function showErrors(form, error) {
   clearErrors(form);
   const problems = typeof error.fieldErrors === "function" ? error.fieldErrors() : [];
   const unplaced = [];
   let first = null;
+  const shown = [];
   for (const problem of problems) {
     const control = findControl(form, problem.field);
     if (!control) {
-      unplaced.push(`${problem.field}: ${problem.message}`);
+      unplaced.push(problem);
       continue;
     }
+    // Beside its field, a message does not repeat the field's name ("Feature config: feature config 'x' …").
+    const own = `${fieldLabel(problem.field)}: `;
+    const message = problem.message.startsWith(own) ? problem.message.slice(own.length) : problem.message;
+    shown.push(message);
     const wrap = control.closest(".field");
     wrap?.classList.add("invalid");
     control.setAttribute("aria-invalid", "true");
     const described = control.getAttribute("aria-describedby");
     const slot = (described && document.getElementById(described)) || wrap?.querySelector(".field-error");
-    if (slot) slot.textContent = slot.textContent ? `${slot.textContent} ${problem.message}` : problem.message;
+    if (slot) slot.textContent = slot.textContent ? `${slot.textContent} ${message}` : message;
     first = first || control;
   }
-  if (!problems.length) unplaced.push(error.message);
-  if (error.suggestions?.length && !problems.length) unplaced.push(`Did you mean: ${error.suggestions.join(", ")}?`);
+  const lines = unplaced.filter((p) => !shown.some((text) => text.includes(p.message))).map((p) => `${fieldLabel(p.field)}: ${p.message}`);
+  if (!problems.length) lines.push(error.message);
+  if (error.suggestions?.length && !problems.length) lines.push(`Did you mean: ${error.suggestions.join(", ")}?`);
   const box = form.querySelector(".form-error");
-  if (box && unplaced.length) box.append(h("div", { class: "notice error", role: "alert" }, unplaced.join(" ")));
+  if (box && lines.length) box.append(h("div", { class: "notice error", role: "alert" }, lines.join(" ")));
   (first || box)?.focus?.();
   if (first) first.scrollIntoView({ block: "center", behavior: "smooth" });
 }

@@ -1,12 +1,14 @@
 /**
  * JSON over HTTP with the gateway's error shape
- * (`{"error_code", "message", "field", "suggestions", "details"}`) turned into `ApiError`.
+ * (`{"error_code", "message", "field", "suggestions", "details"}`) turned into `ApiError`, whose
+ * messages name fields as people do ("Query feature 1 column: …", not `query_features[0].column: …`).
  */
+import { readableMessage } from "./format.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
     const message = body?.message || body?.error || `request failed with HTTP ${status}`;
-    super(message);
+    super(readableMessage(message));
     this.status = status;
     this.code = body?.error_code || "HTTP_" + status;
     this.field = body?.field || null;
@@ -21,7 +23,7 @@ export class ApiError extends Error {
     if (Array.isArray(listed)) {
       for (const item of listed) {
         const field = item.field ?? (Array.isArray(item.loc) ? item.loc.join(".") : null);
-        if (field) out.push({ field, message: item.message || item.msg || String(item) });
+        if (field) out.push({ field, message: readableMessage(item.message || item.msg || String(item)) });
       }
     }
     if (this.field && !out.some((e) => e.field === this.field)) {

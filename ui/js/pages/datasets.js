@@ -5,6 +5,10 @@ import { field, input, select } from "../lib/forms.js";
 import { int } from "../lib/format.js";
 import { renderConfigList } from "../components/config_list.js";
 import { clientError, editorModal } from "../components/editor_modal.js";
+import { uriDetails } from "../components/uri.js";
+import { watchPanel } from "../components/watch.js";
+
+const SOURCE_KIND = { file: "File", upload: "Uploaded file", bigquery: "BigQuery table" };
 
 export const title = "Datasets";
 
@@ -24,14 +28,15 @@ function describe(dataset) {
   const sideTables = [["Buyer features", dataset.buyer_features], ["Product features", dataset.product_features]].filter(([, t]) => t);
   return h("div", {},
     h("dl", { class: "kv", style: { marginTop: "0.6rem" } },
-      h("dt", {}, "Source"), h("dd", { class: "mono" }, `${dataset.source.kind}: ${dataset.source.uri}`),
+      h("dt", {}, "Source"), h("dd", { class: "dataset-source" }, `${SOURCE_KIND[dataset.source.kind] || dataset.source.kind} · `, uriDetails(dataset.source.uri)),
       h("dt", {}, "Rows"), h("dd", { class: "row-count" }, int(dataset.row_count)),
       h("dt", {}, "Buyer id / product id"), h("dd", { class: "mono" }, `${dataset.query_id_column} / ${dataset.candidate_id_column}`),
       h("dt", {}, "Date column"), h("dd", { class: "mono" }, dataset.date_column || "—"),
-      sideTables.map(([label, t]) => [h("dt", {}, label), h("dd", { class: "mono" }, `${t.source.uri} on ${t.join_key} · ${t.columns?.length ?? 0} columns${t.row_count != null ? ` · ${int(t.row_count)} rows` : ""}`)])),
+      sideTables.map(([label, t]) => [h("dt", {}, label), h("dd", {}, uriDetails(t.source.uri), h("span", { class: "mono" }, ` on ${t.join_key}`), ` · ${int(t.columns?.length ?? 0)} columns${t.row_count != null ? ` · ${int(t.row_count)} rows` : ""}`)])),
     h("details", { style: { marginTop: "0.4rem" } },
       h("summary", {}, columnSummary(dataset)),
-      columnsTable(dataset)));
+      columnsTable(dataset)),
+    watchPanel(dataset));
 }
 
 function columnSummary(dataset) {

@@ -12,6 +12,7 @@ const KINDS = [["id", "id"], ["categorical", "categorical"], ["numeric", "numeri
 const DEFAULT_DIMS = { id: 32, categorical: 16, numeric: 8, timestamp: 8, text: 16 };
 
 export function render(root) {
+  datasetNames = datasets.list().then((page) => new Map(page.items.map((d) => [d.id, d.name]))).catch(() => new Map());
   return renderConfigList(root, {
     id: "feature-config-list",
     heading: "Feature configs",
@@ -23,9 +24,20 @@ export function render(root) {
   });
 }
 
+/** Dataset id → name, read once per visit of the page (a card names its dataset). */
+let datasetNames = Promise.resolve(new Map());
+
+function datasetCell(config) {
+  if (!config.dataset_id) return h("dd", { class: "config-dataset muted" }, "any dataset");
+  const cell = h("dd", { class: "config-dataset" }, config.dataset_id);
+  datasetNames.then((names) => { cell.textContent = names.get(config.dataset_id) || `${config.dataset_id} (deleted)`; });
+  return cell;
+}
+
 function describe(config) {
   const chips = (features, cls) => h("div", { class: "chips" }, features.map((f) => h("span", { class: ["chip", cls] }, featureLabel(f))));
   return h("dl", { class: "kv", style: { marginTop: "0.6rem" } },
+    h("dt", {}, "Dataset"), datasetCell(config),
     h("dt", {}, "Query tower"), h("dd", {}, chips(config.query_features, "q")),
     h("dt", {}, "Candidate tower"), h("dd", {}, chips(config.candidate_features, "c")),
     h("dt", {}, "Crosses"), h("dd", {}, config.cross_features?.length ? h("div", { class: "chips" }, config.cross_features.map((x) => h("span", { class: "chip x" }, `${x.tower}: ${crossLabel(x)}`))) : "none"));

@@ -42,7 +42,7 @@ function renderLauncher(root) {
   const name = input({ id: "sweep-name", value: "Sweep", required: true });
   const featureSelect = select([], { id: "sweep-feature-config" });
   const modelSelect = select([], { id: "sweep-model-config" });
-  const sample = select([["5", "5 %"], ["10", "10 %"], ["25", "25 %"], ["100", "100 %"]], { id: "sweep-sample" });
+  const sample = select([["5", "5%"], ["10", "10%"], ["25", "25%"], ["100", "100%"]], { id: "sweep-sample" });
   sample.value = "10";
   const repeats = input({ id: "sweep-repeats", type: "number", min: "1", max: "10", value: "2" });
   const axisRows = [0, 1, 2].map((i) => {

@@ -1,7 +1,7 @@
 /** Data Insights tab: statistics per split with small histograms and bars, the schema, vocabularies and OOV rates. */
 import { experiments } from "../../lib/api.js";
 import { h, mount } from "../../lib/dom.js";
-import { compact, int, isNum, num, pct } from "../../lib/format.js";
+import { int, isNum, pct, percentText, plain } from "../../lib/format.js";
 import { vocabularies } from "../../lib/results.js";
 import { empty, errorState, loading } from "../../lib/states.js";
 import { isActive } from "../../lib/status.js";
@@ -50,22 +50,22 @@ export function createTab(panel) {
 
 function missingBar(percent) {
   const cls = percent > 20 ? "bad" : percent > 5 ? "warn" : "";
-  return h("div", { class: "bar-cell", title: `${percent.toFixed(1)}% missing` }, h("div", { class: ["bar", cls] }, h("span", { style: { width: `${Math.min(100, percent)}%` } })), h("span", { class: "num small" }, `${percent.toFixed(1)}%`));
+  return h("div", { class: "bar-cell", title: `${percentText(percent, 1)} missing` }, h("div", { class: ["bar", cls] }, h("span", { style: { width: `${Math.min(100, percent)}%` } })), h("span", { class: "num small" }, percentText(percent, 1)));
 }
 
 function histogram(buckets) {
   if (!buckets?.length) return h("span", { class: "muted" }, "—");
   const max = Math.max(...buckets.map((b) => b.count)) || 1;
-  const label = `Histogram: ${buckets.length} buckets from ${num(buckets[0].low, 3)} to ${num(buckets[buckets.length - 1].high, 3)}`;
+  const label = `Histogram: ${buckets.length} buckets from ${plain(buckets[0].low)} to ${plain(buckets[buckets.length - 1].high)}`;
   return h("div", { class: "mini-hist", role: "img", "aria-label": label, title: label },
-    buckets.map((b) => h("span", { style: { height: `${Math.max(3, (b.count / max) * 100)}%` }, title: `${num(b.low, 3)} – ${num(b.high, 3)}: ${int(b.count)}` })));
+    buckets.map((b) => h("span", { style: { height: `${Math.max(3, (b.count / max) * 100)}%` }, title: `${plain(b.low)} – ${plain(b.high)}: ${int(b.count)}` })));
 }
 
 function topValues(values, total) {
   if (!values?.length) return h("span", { class: "muted" }, "—");
   return h("div", { class: "top-values" }, values.slice(0, 5).map((v) => {
     const share = total ? (v.count / total) * 100 : 0;
-    return [h("span", { class: "v mono", title: v.value }, v.value), h("div", { class: "bar" }, h("span", { style: { width: `${Math.min(100, share)}%` } })), h("span", { class: "num" }, compact(v.count))];
+    return [h("span", { class: "v mono", title: v.value }, v.value), h("div", { class: "bar" }, h("span", { style: { width: `${Math.min(100, share)}%` } })), h("span", { class: "num" }, int(v.count))];
   }));
 }
 
@@ -78,15 +78,15 @@ function statistics(s) {
       h("thead", {}, h("tr", {}, ["Feature", "Count", "Missing", "Mean", "Std dev", "Zeros", "Min", "Median", "Max", "Distribution"].map((t) => h("th", {}, t)))),
       h("tbody", {}, numeric.map((f) => h("tr", {},
         h("td", { class: "mono" }, f.name), h("td", { class: "num" }, int(f.count)), h("td", {}, missingBar(f.missing_percent ?? 0)),
-        h("td", { class: "num" }, num(f.mean, 3)), h("td", { class: "num" }, num(f.std_dev, 3)), h("td", { class: "num" }, `${(f.zeros_percent ?? 0).toFixed(1)}%`),
-        h("td", { class: "num" }, num(f.min, 3)), h("td", { class: "num" }, num(f.median, 3)), h("td", { class: "num" }, num(f.max, 3)),
+        h("td", { class: "num" }, plain(f.mean)), h("td", { class: "num" }, plain(f.std_dev)), h("td", { class: "num" }, percentText(f.zeros_percent ?? 0, 1)),
+        h("td", { class: "num" }, plain(f.min)), h("td", { class: "num" }, plain(f.median)), h("td", { class: "num" }, plain(f.max)),
         h("td", {}, histogram(f.histogram))))))) : h("p", { class: "muted" }, "No numeric features."),
     h("div", { class: "section-title" }, `Categorical features (${categorical.length})`),
     categorical.length ? h("div", { class: "table-wrap" }, h("table", { class: "stats-table", dataset: { kind: "categorical" } },
       h("thead", {}, h("tr", {}, ["Feature", "Count", "Missing", "Unique", "Avg length", "Top values"].map((t) => h("th", {}, t)))),
       h("tbody", {}, categorical.map((f) => h("tr", {},
         h("td", { class: "mono" }, f.name), h("td", { class: "num" }, int(f.count)), h("td", {}, missingBar(f.missing_percent ?? 0)),
-        h("td", { class: "num" }, int(f.unique)), h("td", { class: "num" }, num(f.avg_length, 1)),
+        h("td", { class: "num" }, int(f.unique)), h("td", { class: "num" }, plain(f.avg_length, 3)),
         h("td", { style: { minWidth: "260px" } }, topValues(f.top_values, f.count))))))) : h("p", { class: "muted" }, "No categorical features."),
   ];
 }
@@ -103,11 +103,15 @@ function vocabularyTable(results) {
     }))));
 }
 
+/** A readable domain: its values, its range or its name; the proto's field name (`int_domain`) is never shown. */
 function domainText(domain) {
   if (!domain) return "—";
   if (domain.values?.length) return `${domain.values.length} values: ${domain.values.slice(0, 6).join(", ")}${domain.values.length > 6 ? ", …" : ""}`;
-  if (isNum(domain.min) || isNum(domain.max)) return `${num(domain.min)} … ${num(domain.max)}`;
-  return domain.name || domain.kind;
+  if (isNum(domain.min) && isNum(domain.max)) return `${plain(domain.min)} … ${plain(domain.max)}`;
+  if (isNum(domain.min)) return `≥ ${plain(domain.min)}`;
+  if (isNum(domain.max)) return `≤ ${plain(domain.max)}`;
+  if (domain.name) return domain.name;
+  return domain.kind === "bool_domain" ? "true / false" : "—";
 }
 
 function schemaTable(schema) {

@@ -8,6 +8,7 @@ import { h, mount } from "../../lib/dom.js";
 import { dateTime } from "../../lib/format.js";
 import { fullTraining } from "../../lib/full_training_api.js";
 import { empty, errorState, loading } from "../../lib/states.js";
+import { uriDetails } from "../uri.js";
 
 const ORDER = ["Examples", "ExampleStatistics", "Schema", "TransformGraph", "Model", "ModelRun", "ModelEvaluation", "PushedModel"];
 
@@ -20,9 +21,9 @@ function modelSection(model) {
       h("dt", {}, "Registry"), h("dd", { dataset: { field: "registry" } }, registered
         ? `${model.mlflow_model_name} version ${model.mlflow_model_version} @${model.alias}`
         : `not registered yet (${model.registration_error || model.registration})`),
-      h("dt", {}, "Pushed to"), h("dd", { class: "uri", dataset: { field: "pushed" } }, model.pushed_model_uri),
+      h("dt", {}, "Pushed to"), h("dd", { class: "uri", dataset: { field: "pushed" } }, uriDetails(model.pushed_model_uri)),
       h("dt", {}, "Serving"), h("dd", {}, `${model.signature} · top ${model.top_k} · inputs ${Object.keys(model.inputs || {}).join(", ")}`),
-      h("dt", {}, "Embeddings"), h("dd", { class: "uri" }, model.candidate_embeddings_uri || "—"),
+      h("dt", {}, "Embeddings"), h("dd", { class: "uri" }, uriDetails(model.candidate_embeddings_uri)),
       h("dt", {}, "Pushed at"), h("dd", {}, dateTime(model.pushed_at))),
     h("p", { class: "small muted" }, "One request with TensorFlow alone: ", h("code", {}, `python scripts/serve_request.py ${String(model.pushed_model_uri || "").replace(/^file:\/\//, "")}`)));
 }
@@ -33,12 +34,12 @@ function lineageTable(lineage) {
   return [
     h("h3", {}, "Artifacts"),
     h("table", { class: "table lineage-artifacts" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Artifact"), h("th", {}, "URI"), h("th", {}, "Made by"), h("th", {}, "Created"))),
+      h("thead", {}, h("tr", {}, h("th", {}, "Artifact"), h("th", {}, "Location"), h("th", {}, "Made by"), h("th", {}, "Created"))),
       h("tbody", {}, artifacts.map((a) => {
         const by = executions.get(a.produced_by);
         return h("tr", { dataset: { type: a.type } },
           h("td", {}, h("strong", {}, a.type), a.output_key ? h("span", { class: "muted small" }, ` ${a.output_key}`) : null),
-          h("td", { class: "uri" }, a.uri),
+          h("td", { class: "uri" }, uriDetails(a.uri)),
           h("td", {}, by ? `${by.component} #${by.id}` : "—", by && by.state !== "COMPLETE" ? h("span", { class: "muted small" }, ` ${by.state.toLowerCase()}`) : null),
           h("td", {}, dateTime(a.created_at)));
       }))),
