@@ -11,6 +11,7 @@
  */
 import { h } from "../lib/dom.js";
 import { drawScene, layout } from "./parallel_coords_draw.js";
+import { plain } from "../lib/format.js";
 
 /** "none" first, then numbers inside texts compared as numbers (16/16 < 32/32 < 128/64). */
 const natural = (a, b) => (a === "none" ? -1 : b === "none" ? 1 : a.localeCompare(b, undefined, { numeric: true }));
@@ -26,7 +27,7 @@ function scaleOf(axis, items) {
     const present = raw.filter((v) => typeof v === "number");
     const lo = Math.min(...present);
     const hi = Math.max(...present);
-    const text = (v) => (axis.format ? axis.format(v) : Number.isInteger(v) ? String(v) : String(+v.toPrecision(3)));
+    const text = (v) => (axis.format ? axis.format(v) : plain(v, 3));
     return {
       raw,
       pos: (v) => (typeof v !== "number" ? NaN : hi === lo ? 0.5 : (v - lo) / (hi - lo)),
