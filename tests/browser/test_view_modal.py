@@ -28,10 +28,11 @@ def test_every_tab_shows_real_data(page: Page, gateway: Gateway, seeded: SeededR
 
     dialog.get_by_role("tab", name="Pipeline").click()
     nodes = dialog.locator("svg.dag .node")
-    expect(nodes).to_have_count(6)
-    expect(dialog.locator("svg.dag .node[data-status='succeeded']")).to_have_count(6)
+    expect(nodes).to_have_count(7)  # the Evaluator too (it shares the Train stage with the Trainer)
+    expect(dialog.locator("svg.dag .node[data-status='succeeded']")).to_have_count(7)
     expect(dialog.locator("svg.dag .artifact.present")).to_have_count(7)
     dialog.locator("svg.dag .node[data-component='StatisticsGen']").click()
+    dialog.get_by_role("button", name="Raw").click()
     logs = dialog.locator("pre.logs")
     expect(logs).to_contain_text("StatisticsGen step 30: processing <b>batch</b> 30")
     dialog.get_by_role("button", name="↻ Refresh").click()

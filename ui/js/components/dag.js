@@ -13,7 +13,8 @@ const WIDTH = 470;
 const LANE = 22;
 
 /**
- * `graph`: `{nodes: [{id, kind: "component"|"artifact", label, sub, status, present}], edges: [[from, to]]}`.
+ * `graph`: `{nodes: [{id, kind: "component"|"artifact", label, sub, status, cached, seconds, present}], edges: [[from, to]]}`.
+ * A running component pulses (as the card's running stage does); a cached one is drawn with a dashed border.
  * `onSelect(node)` runs when a component is clicked or activated with Enter/Space.
  */
 export function renderDag(graph, { selected, onSelect }) {
@@ -87,12 +88,12 @@ export function renderDag(graph, { selected, onSelect }) {
         s("text", { x: node.w / 2, y: node.h / 2 + 4, "text-anchor": "middle" }, node.label));
     }
     const g = s("g", {
-      class: ["node", `node-${node.status || "pending"}`, node.id === selected ? "selected" : ""],
+      class: ["node", `node-${node.status || "pending"}`, node.cached ? "cached" : "", node.id === selected ? "selected" : ""],
       transform: `translate(${node.x},${node.y})`,
       tabindex: "0",
       role: "button",
-      "aria-label": `${node.label}: ${node.status || "pending"}. Show logs`,
-      dataset: { component: node.id, status: node.status || "pending" },
+      "aria-label": `${node.label}: ${node.status || "pending"}${node.cached ? " (cached)" : ""}. Show logs`,
+      dataset: { component: node.id, status: node.status || "pending", ...(node.seconds != null ? { seconds: String(Math.round(node.seconds)) } : {}) },
     },
     s("rect", { width: node.w, height: node.h, rx: 8 }),
     s("text", { x: 12, y: 17 }, node.label),

@@ -94,7 +94,7 @@ export function experimentCard(experiment, { onView, onCancel }) {
   if (experiment.status === "completed") caption = ["Completed", headline != null ? h("span", { class: "metric-chip" }, ` · ${metricLabel(primary)} ${formatMetric(primary, headline)}`) : "", experiment.comparison?.summary ? h("span", { class: "muted" }, ` · ${experiment.comparison.summary}`) : "", bestEpoch(experiment)];
   else if (experiment.status === "failed") caption = ["Failed", experiment.error?.title ? `: ${experiment.error.title}` : ""];
   else if (experiment.status === "cancelled") caption = ["Cancelled"];
-  else if (stage && stage.state.status === "running") caption = ["Current: ", stage.label];
+  else if (stage && stage.state.status === "running") caption = ["Current: ", stage.label, stage.activity ? ` (${stage.activity})` : ""];
   else if (experiment.status === "queued") caption = [queueCaption(experiment)];
   else caption = [experiment.status === "pending" ? "Waiting to be submitted" : "Starting…"];
 

@@ -1,13 +1,15 @@
 /** Experiment statuses and stages: labels, order, and the colour class used everywhere. */
 
+/** `activity`: what the stage is doing while it runs, as the card says it ("Current: Transform (building
+ * vocabularies)"); the same words as the log summary's progress lines of its components (domain/log_summary.py). */
 export const STAGES = [
-  { key: "compile", label: "Compile", component: "Compile" },
-  { key: "examples", label: "Examples", component: "ExampleGen" },
-  { key: "stats", label: "Stats", component: "StatisticsGen" },
-  { key: "schema", label: "Schema", component: "SchemaGen" },
-  { key: "transform", label: "Transform", component: "Transform" },
-  { key: "train", label: "Train", component: "Trainer" },
-  { key: "push", label: "Push", component: "Pusher", fullTrainingOnly: true },
+  { key: "compile", label: "Compile", component: "Compile", activity: "compiling the pipeline" },
+  { key: "examples", label: "Examples", component: "ExampleGen", activity: "reading and splitting the data" },
+  { key: "stats", label: "Stats", component: "StatisticsGen", activity: "computing statistics" },
+  { key: "schema", label: "Schema", component: "SchemaGen", activity: "inferring the schema" },
+  { key: "transform", label: "Transform", component: "Transform", activity: "building vocabularies" },
+  { key: "train", label: "Train", component: "Trainer", activity: "training and evaluating the model" },
+  { key: "push", label: "Push", component: "Pusher", fullTrainingOnly: true, activity: "pushing and registering the model" },
 ];
 
 /** The stages of this experiment: six for a quick test, Push too for a full training (decision 075). */
