@@ -23,8 +23,8 @@ def _experiments(client: FlaskClient, platform: Platform, dataset: dict[str, Any
     second = client.post("/api/experiments", json=start_payload(
         narrow, small, name="narrow", parameters={"sample_percent": 25, "hardware_tier": "medium"})).json
     third = client.post("/api/experiments", json=start_payload(feature_config, model_config, name="broken")).json
-    finish(platform, first["id"], results=results(0.473, 0.034))
-    finish(platform, second["id"], results=results(0.451, 0.030))
+    finish(platform, first["id"], results=results(0.473, 0.034, test_loss_per_example=3.4e-5))
+    finish(platform, second["id"], results=results(0.451, 0.030, test_loss_per_example=3.0e-5))
     finish(platform, third["id"], status="failed", error={
         "code": "OOM", "title": "Out of memory", "suggestion": "use a larger tier", "stage": "train", "excerpt": "x"})
     return [first["id"], second["id"], third["id"]]
@@ -52,7 +52,9 @@ def test_compare_groups_rows_and_marks_identical_and_best(
     assert recall["display"] == ["47.3%", "45.1%", "—"]
     assert (recall["identical"], recall["direction"], recall["best"]) == (False, "higher", [0])
     loss = rows["results.test_loss"]
-    assert (loss["direction"], loss["best"], loss["display"][:2]) == ("lower", [1], ["0.034", "0.03"])
+    assert (loss["direction"], loss["best"], loss["display"][:2]) == ("none", [], ["0.034", "0.03"]), "summed per batch"
+    per_example = rows["results.test_loss_per_example"]
+    assert (per_example["direction"], per_example["best"]) == ("lower", [1]), "the per-example loss ranks (079)"
     baseline = rows["results.popularity_recall_at_100"]
     assert baseline["identical"] is False and baseline["best"] == [], "baselines are shown, never starred"
     assert rows["results.status"]["values"] == ["completed", "completed", "failed"]

@@ -45,7 +45,8 @@ def _grid(client: FlaskClient, platform: Platform, dataset: dict[str, Any],
         doc = client.post("/api/experiments", json=start_payload(
             config, model_config, name=f"{dim}/{cross}/{rate}",
             parameters={"sample_percent": 25, "learning_rate": rate})).json
-        started.append(finish(platform, doc["id"], status=status, results=results(recall, loss)))
+        started.append(finish(platform, doc["id"], status=status,
+                              results=results(recall, loss * 1024, test_loss_per_example=loss)))
     client.post("/api/experiments", json=start_payload(feature_config, model_config, name="still running"))
     return started
 
@@ -115,21 +116,23 @@ def test_leaderboard_ranks_by_any_metric(
     assert (board["metric"], board["label"], board["direction"], board["total"]) == (
         "recall_at_100", "Recall@100", "higher", 5)
     assert [(r["rank"], r["value"]) for r in board["items"]] == [(1, .47), (2, .44), (3, .43), (4, .41), (5, .38)]
-    assert board["items"][0]["metrics"]["test_loss"] == 0.35 and board["items"][0]["parameters"]["epochs"] == 4
+    top = board["items"][0]
+    assert top["metrics"]["test_loss_per_example"] == 0.35 and top["parameters"]["epochs"] == 4
 
-    by_loss = client.get("/api/dashboard/leaderboard?metric=test_loss").json
+    by_loss = client.get("/api/dashboard/leaderboard?metric=test_loss_per_example").json
     assert by_loss["direction"] == "lower" and [r["value"] for r in by_loss["items"]][:2] == [0.30, 0.35]
     worst_first = client.get("/api/dashboard/leaderboard?metric=recall_at_100&order=asc&page=2&page_size=2").json
     assert [(r["rank"], r["value"]) for r in worst_first["items"]] == [(3, .43), (4, .44)]
 
     body = error_of(client.get("/api/dashboard/leaderboard?metric=recall_at_1000"))
     assert body["field"] == "metric" and "recall_at_100" in body["suggestions"]
-    for not_ranking in ("popularity_recall_at_100", "ndcg_at_10"):
+    for not_ranking in ("popularity_recall_at_100", "ndcg_at_10", "test_loss"):
         body = error_of(client.get(f"/api/dashboard/heatmap?metric={not_ranking}"))
         assert body["field"] == "metric" and "not a metric that ranks" in body["message"], "catalogue decides"
     assert error_of(client.get("/api/dashboard/leaderboard?order=up"))["field"] == "order"
     dims = client.get("/api/dashboard/dimensions").json
-    assert {"name": "test_loss", "label": "Test loss", "direction": "lower"} in dims["metrics"]
+    assert {"name": "test_loss_per_example", "label": "Test loss per example", "direction": "lower"} in dims["metrics"]
+    assert "test_loss" not in {m["name"] for m in dims["metrics"]}, "the batch-summed loss ranks nothing (decision 079)"
     assert "popularity_recall_at_100" not in {m["name"] for m in dims["metrics"]}, "baselines are not ranked"
     assert {"name": "embedding_dims", "label": "Id embedding dims (buyer/product)"} in dims["axes"]
 
@@ -150,7 +153,7 @@ def test_heatmap_cells_and_best_cell(
     assert body["best"] == shared
     assert started[5]["id"] not in {i for c in body["cells"] for i in c["experiment_ids"]}, "failed runs are left out"
 
-    by_loss = client.get("/api/dashboard/heatmap?metric=test_loss&x_axis=learning_rate&y_axis=epochs").json
+    by_loss = client.get("/api/dashboard/heatmap?metric=test_loss_per_example&x_axis=learning_rate&y_axis=epochs").json
     assert by_loss["x_axis"]["values"] == ["0.05", "0.1", "1"]
     assert (by_loss["best"]["x"], by_loss["best"]["value"]) == ("0.05", 0.30), "lower loss is better"
     by_path = client.get("/api/dashboard/heatmap?x_axis=parameters.seed&y_axis=model_config").json
@@ -245,10 +248,11 @@ def test_leaderboard_rows_carry_only_what_the_dashboard_draws(
     client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any]
 ) -> None:
     doc = client.post("/api/experiments", json=start_payload(feature_config, model_config, name="slim")).json
-    finish(platform, doc["id"], results=results(0.42, 0.3, recall_at_10_excluding_train_items=0.2))
+    finish(platform, doc["id"], results=results(0.42, 300, recall_at_10_excluding_train_items=0.2,
+                                                test_loss_per_example=0.3))
     board = client.get("/api/dashboard/leaderboard").json
     [item] = board["items"]
-    assert board["columns"] == ["recall_at_100", "recall_at_10", "recall_at_50", "test_loss"]
+    assert board["columns"] == ["recall_at_100", "recall_at_10", "recall_at_50", "test_loss_per_example"]
     assert set(item) == {"id", "number", "label", "name", "status", "feature_config_name", "model_config_name",
                          "rank", "value", "metrics", "parameters", "axes"}
     assert set(item["axes"]) == {"embedding_dims", "cross_features", "feature_count", "query_features",
@@ -256,7 +260,8 @@ def test_leaderboard_rows_carry_only_what_the_dashboard_draws(
     assert isinstance(item["axes"]["feature_count"], int) and item["axes"]["embedding_dims"] == "64/32"
     assert (item["label"], item["feature_config_name"], item["model_config_name"]) == ("Exp #1", "ids + city",
                                                                                       "Standard")
-    assert item["metrics"] == {"recall_at_10": 0.14, "recall_at_50": 0.336, "recall_at_100": 0.42, "test_loss": 0.3}
+    assert item["metrics"] == {"recall_at_10": 0.14, "recall_at_50": 0.336, "recall_at_100": 0.42,
+                               "test_loss_per_example": 0.3}
     assert set(item["parameters"]) == {"sample_percent", "split", "epochs", "batch_size", "learning_rate",
                                        "hardware_tier"}
     assert item["parameters"]["split"]["strategy"] == "random"

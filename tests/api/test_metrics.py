@@ -19,7 +19,8 @@ def test_the_catalogue_is_served_in_display_order_and_matches_its_schema(client:
     assert by_name["recall_at_100"] | {"description": ""} == {
         "name": "recall_at_100", "label": "Recall@100", "direction": "higher", "unit": "rate", "format": "percent",
         "digits": 1, "group": "quality", "source": "final", "is_rate": True, "description": ""}
-    assert (by_name["test_loss"]["direction"], by_name["test_loss"]["format"]) == ("lower", "decimal")
+    assert (by_name["test_loss"]["direction"], by_name["test_loss"]["format"]) == ("none", "decimal")
+    assert by_name["test_loss_per_example"]["direction"] == "lower", "the per-example loss ranks (decision 079)"
     assert by_name["popularity_recall_at_100"]["direction"] == "none"
 
     schemas = client.get("/api/openapi.json").json["components"]["schemas"]

@@ -189,3 +189,40 @@ def test_mlflow_down_leaves_the_push_standing_and_the_registration_pending(full_
     assert "127.0.0.1:9" in pending["registration_error"]
     assert json.loads((tmp_path / "model.json").read_text()) == pending
     assert pending["pushed_model_uri"] == record["pushed_model_uri"]
+
+
+def test_per_buyer_recall_masks_the_buyers_validation_items_and_the_loss_is_per_example(full_run):
+    """Issue 12 leftover (decision 063): the full training's per-buyer recall masks the buyer's training AND
+    validation items, recomputed here from the run's own test query embeddings, corpus embeddings and splits."""
+    from glob import glob
+
+    import numpy as np
+    import tensorflow_transform as tft
+    from experiments_platform.domain.metrics import RECALL_KS
+    from experiments_platform.pipeline.buyer_recall import buyer_recall
+    from experiments_platform.pipeline.evaluation import corpus_positions
+    from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY
+    from experiments_platform.pipeline.full_training import TEST_QUERIES_FILE, collect, stream
+
+    spec, _ = full_run
+    metrics = json.loads(Path(spec.artifacts.metrics[7:]).read_text())
+    record = json.loads(Path(spec.artifacts.model[7:]).read_text())
+    artifacts = json.loads(Path(spec.artifacts.artifacts[7:]).read_text())
+    path = {component: Path(artifacts[component][key][0].removeprefix("file://")) for component, key in
+            (("Transform", "transform_graph"), ("ExampleGen", "examples"), ("Trainer", "model_run"))}
+    transform = tft.TFTransformOutput(str(path["Transform"]))
+    examples = path["ExampleGen"]  # the Trainer streams the raw examples through the Transform graph
+    keys = {name: collect(stream(sorted(glob(f"{examples}/Split-{name}/*")), transform, (QUERY_KEY, CANDIDATE_KEY)))
+            for name in ("train", "eval", "test")}
+    corpus = np.load(record["candidate_embeddings_uri"].removeprefix("file://"), allow_pickle=True)
+    queries = np.load(path["Trainer"] / TEST_QUERIES_FILE)
+    position = {name: corpus_positions(corpus["keys"], keys[name][CANDIDATE_KEY]) for name in keys}
+    masked = buyer_recall(queries, corpus["embeddings"], position["test"], keys["test"], keys["train"],
+                          position["train"], keys["eval"], position["eval"], RECALL_KS)
+    train_only = buyer_recall(queries, corpus["embeddings"], position["test"], keys["test"], keys["train"],
+                              position["train"], None, None, RECALL_KS)
+    reported = metrics["recall"]["per_buyer"]["model"]
+    assert {int(k): v for k, v in reported.items()} == pytest.approx(masked.model)
+    assert masked.model != pytest.approx(train_only.model), "masking validation items changes nothing here"
+    assert metrics["final"]["test_loss_per_example"] > 0
+    assert all({"loss_per_example", "val_loss_per_example"} <= row.keys() for row in metrics["history"])

@@ -77,15 +77,16 @@ def written(tmp_path_factory: pytest.TempPathFactory, mlflow_server: str) -> Met
     epochs = EpochLogger(tracker)
     model.fit(batches(splits["train"]), validation_data=batches(splits["eval"]), epochs=2, callbacks=[epochs],
               verbose=0)
-    test_loss = model.evaluate(batches(splits["test"]), return_dict=True, verbose=0)["loss"]
+    test = model.evaluate(batches(splits["test"]), return_dict=True, verbose=0)
     assert tracker.close(wait_s=30), tracker.journal.last_error
     query_embeddings = model.query_tower({"query__user_id": splits["test"]["query__user_id"]}).numpy()
     candidate_embeddings = model.candidate_tower({"candidate__item_id": items}).numpy()
     recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus,
                            val=splits["eval"])
     report = evaluation_report(
-        spec, mlflow_run_id=tracker.run_id, mlflow_experiment_id=tracker.experiment_id, test_loss=test_loss,
-        history=epochs.history, recall=recall, vocabularies=vocabulary_report(spec.features, sizes, splits["eval"]),
+        spec, mlflow_run_id=tracker.run_id, mlflow_experiment_id=tracker.experiment_id, test_loss=test["loss"],
+        test_loss_per_example=test["loss_per_example"], history=epochs.history, recall=recall,
+        vocabularies=vocabulary_report(spec.features, sizes, splits["eval"]),
         splits=splits, corpus=corpus, timings={"load_s": 0.1, "fit_s": 93.4, "evaluate_s": 0.2, "trainer_s": 95.0},
     )
     publish_metrics(spec, report, str(tmp_path / "metrics-copy.json"))

@@ -53,3 +53,23 @@ def test_fit_and_evaluate_match_the_keras_step_functions():
         assert int(ours._train_counter.numpy()) == int(reference._train_counter.numpy()) == 6
         np.testing.assert_allclose(ours.evaluate(data(), return_dict=True, verbose=0)["loss"],
                                    reference.evaluate(data(), return_dict=True, verbose=0)["loss"], rtol=1e-5)
+
+
+def test_loss_per_example_is_the_summed_loss_over_every_row_of_the_epoch():
+    """Issue 11 §3: ``loss`` is the batch's summed softmax cross-entropy (mean over steps), so it grows with the
+    batch size; ``loss_per_example`` is the total over the epoch's rows divided by those rows, exact with a
+    partial last batch (80 rows in batches of 32: 32, 32, 16), not a mean of batch means."""
+    ours, _ = twin_models(False)
+    rows = data(80)
+    expected_total = 0.0
+    for batch in rows:
+        queries, candidates = ours.query_tower(batch), ours.candidate_tower(batch)
+        logits = tf.matmul(queries, candidates, transpose_b=True).numpy().astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        log_softmax = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        expected_total += float(-np.trace(log_softmax))
+    result = ours.evaluate(rows, return_dict=True, verbose=0)
+    np.testing.assert_allclose(result["loss_per_example"], expected_total / 80, rtol=1e-5)
+    assert abs(result["loss"] - expected_total / 3) < 1e-3 * expected_total  # summed per batch, mean of 3 steps
+    history = ours.fit(rows, validation_data=data(64), epochs=1, verbose=0).history
+    assert {"loss_per_example", "val_loss_per_example"} <= history.keys()

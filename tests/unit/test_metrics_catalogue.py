@@ -17,11 +17,13 @@ def test_names_are_unique_stable_identifiers():
 
 def test_quality_metrics_have_a_direction_and_baselines_have_none():
     assert spec("recall_at_100").direction == "higher" and spec("recall_at_100").group == "quality"
-    assert spec("test_loss").direction == "lower" and spec("val_loss").direction == "lower"
+    assert spec("test_loss_per_example").direction == "lower" and spec("val_loss").direction == "lower"
+    assert spec("test_loss").direction == "none", "summed per batch, it grows with the batch size (decision 079)"
     for name in ("popularity_recall_at_10", "popularity_recall_at_100_excluding_train_items", "random_recall_at_100"):
         assert spec(name).direction == "none" and spec(name).group == "baseline", name
     assert all(m.direction != "none" for m in metrics.rankable())
-    assert {m.name for m in metrics.rankable()} >= {"recall_at_10", "recall_at_100_excluding_train_items", "test_loss"}
+    assert {m.name for m in metrics.rankable()} >= {"recall_at_10", "recall_at_100_excluding_train_items",
+                                                           "test_loss_per_example"}
 
 
 def test_labels():
@@ -58,7 +60,7 @@ def test_a_name_outside_the_catalogue_reads_as_itself_without_direction():
 
 def test_better_follows_the_direction():
     assert spec("recall_at_100").better(0.5, 0.4) and not spec("recall_at_100").better(0.4, 0.5)
-    assert spec("test_loss").better(0.1, 0.2) and not spec("test_loss").better(0.2, 0.1)
+    assert spec("test_loss_per_example").better(0.1, 0.2) and not spec("test_loss_per_example").better(0.2, 0.1)
     assert not spec("popularity_recall_at_100").better(0.9, 0.1)
 
 

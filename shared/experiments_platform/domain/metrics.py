@@ -29,6 +29,8 @@ Source = Literal["final", "history", "recall", "protocol", "timings"]
 RECALL_KS = (10, 50, 100)
 EXCLUDING_TRAIN_ITEMS = "excluding_train_items"
 PER_BUYER = "per_buyer"
+CORPUS_PERCENTS = (10, 25, 50, 100)
+"""The corpus curve's points: recall@k against this share of the candidates, every test positive kept."""
 _FORMAT_OF_UNIT: dict[str, Format] = {
     "rate": "percent", "count": "count", "seconds": "duration", "loss": "decimal", "weight": "decimal",
     "number": "decimal",
@@ -112,11 +114,16 @@ def _popularity_recall(variant: str, note: str, how: str) -> list[MetricSpec]:
 
 
 def _history_metrics() -> list[MetricSpec]:
-    losses = [("loss", "Training loss", "Summed in-batch softmax cross-entropy per training step, epoch mean."),
+    losses = [("loss", "Training loss",
+               "Summed in-batch softmax cross-entropy per training step, epoch mean; it grows with the batch "
+               "size, compare loss per example instead."),
               ("regularization_loss", "Regularization loss", "L2 penalty of the towers' weights."),
-              ("total_loss", "Total loss", "Training loss plus regularization loss.")]
+              ("total_loss", "Total loss", "Training loss plus regularization loss."),
+              ("loss_per_example", "Training loss per example",
+               "In-batch softmax cross-entropy summed over every row of the epoch, divided by its rows (at the "
+               "configuration's batch size: more in-batch negatives give a higher loss).")]
     out = [_metric(name, label, "lower", "loss", "loss", "history", text) for name, label, text in losses]
-    out += [_metric(f"val_{name}", label.replace("Training", "Validation") if name == "loss"
+    out += [_metric(f"val_{name}", label.replace("Training", "Validation") if label.startswith("Training")
                     else f"Validation {label[0].lower()}{label[1:]}", "lower", "loss", "loss", "history",
                     f"{text} On the validation split.") for name, label, text in losses]
     out += [_metric(f"val_recall_at_{k}", f"Validation Recall@{k}", "higher", "rate", "quality", "history",
@@ -133,10 +140,21 @@ def _history_metrics() -> list[MetricSpec]:
     return out
 
 
+_CURVE_RANKERS: tuple[tuple[str, str, Direction, Group, str], ...] = (
+    ("", "", "higher", "quality", "the model"),
+    ("popularity_", "Popularity ", "none", "baseline", "ranking by training popularity"),
+)
+"""Who the corpus curve ranks for: metric prefix, label prefix, direction, group, description."""
+
 CATALOGUE: tuple[MetricSpec, ...] = (
     *_model_recall(*_VARIANTS[0]),
-    _metric("test_loss", "Test loss", "lower", "loss", "loss", "final",
-            "Summed in-batch softmax cross-entropy per batch on the test split, mean over batches."),
+    _metric("test_loss_per_example", "Test loss per example", "lower", "loss", "loss", "final",
+            "In-batch softmax cross-entropy of the test split per test interaction, in batches of 1,024 rows "
+            "whatever the configuration's batch size, so that it compares across configurations on one split "
+            "(decision 079)."),
+    _metric("test_loss", "Test loss (summed per batch)", "none", "loss", "loss", "final",
+            "Summed in-batch softmax cross-entropy per batch of the configuration's size on the test split, mean "
+            "over batches; it grows with the batch size, so it ranks nothing (rank by test loss per example)."),
     *_model_recall(*_VARIANTS[1]),
     *(m for variant in _VARIANTS for m in _popularity_recall(*variant)),
     *(_metric(f"recall_at_{k}_{PER_BUYER}", f"Recall@{k} per buyer", "higher", "rate", "quality", "final",
@@ -151,6 +169,12 @@ CATALOGUE: tuple[MetricSpec, ...] = (
       for who, label, how in (("known_buyers", "known", "occurs in the training split"),
                               ("cold_buyers", "cold-start", "never occurs in the training split"))
       for k in RECALL_KS),
+    *(_metric(f"{who}recall_at_{k}_corpus_{percent}pct", f"{label}Recall@{k}, {percent}% of the corpus", direction,
+              "rate", group, "final",
+              f"Recall@{k} (all items, per interaction) of {whose} against a seeded {percent}% of the candidates "
+              "that keeps every test positive: with the other points, how recall falls as the corpus grows.")
+      for who, label, direction, group, whose in _CURVE_RANKERS
+      for percent in CORPUS_PERCENTS if percent < 100 for k in RECALL_KS),
     _metric("test_cold_buyer_rate", "Cold-start buyers in test", "none", "rate", "protocol", "final",
             "Share of test interactions whose buyer never occurs in the training split (out of its id vocabulary)."),
     _metric("test_cold_item_rate", "Cold-start items in test", "none", "rate", "protocol", "final",

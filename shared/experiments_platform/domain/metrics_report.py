@@ -92,6 +92,16 @@ class RecallVariant(_Section):
     dropped_interactions: int = Field(default=0, ge=0)
 
 
+class CorpusPoint(_Section):
+    """Model and popularity recall@k (keys: k as text) against a subsampled corpus that keeps every test
+    positive: ``percent`` of the candidates, ``corpus_size`` of them (decision 079)."""
+
+    percent: int = Field(gt=0, le=100)
+    corpus_size: int = Field(ge=0)
+    model: Metrics = Field(default_factory=dict)
+    popularity: Metrics = Field(default_factory=dict)
+
+
 class RecallSection(_Section):
     all_items: RecallVariant | None = None
     excluding_train_items: RecallVariant | None = None
@@ -105,6 +115,9 @@ class RecallSection(_Section):
     test_cold_item_rate: Finite | None = Field(default=None, ge=0, le=1)
     positives_outside_corpus: int | None = Field(default=None, ge=0)
     random_recall_at_100: Finite | None = None
+    corpus_curve: list[CorpusPoint] | None = Field(default=None, description=(
+        "recall@k (all items, per interaction) as the corpus grows: subsampled corpora keeping every test "
+        "positive, smallest first, the last the whole corpus (decision 079)"))
 
 
 class VocabularyEntry(_Section):

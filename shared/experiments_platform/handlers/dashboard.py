@@ -34,7 +34,7 @@ from experiments_platform.ports.documents import Doc, DocumentStore
 from experiments_platform.repositories.experiment_index import ExperimentIndex
 
 HEADLINE = metrics.PRIMARY_METRIC
-LEADERBOARD_METRICS = ("recall_at_10", "recall_at_50", "recall_at_100", "test_loss")
+LEADERBOARD_METRICS = ("recall_at_10", "recall_at_50", "recall_at_100", "test_loss_per_example")
 LEADERBOARD_PARAMETERS = ("sample_percent", "split", "epochs", "batch_size", "learning_rate", "hardware_tier")
 LEADERBOARD_AXES = ("embedding_dims", "cross_features", "feature_count", "query_features", "candidate_features",
                     "tower_layers")

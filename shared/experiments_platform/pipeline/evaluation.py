@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from experiments_platform.domain.features import FeatureConfig
-from experiments_platform.domain.metrics import EXCLUDING_TRAIN_ITEMS, PER_BUYER, RECALL_KS
+from experiments_platform.domain.metrics import CORPUS_PERCENTS, EXCLUDING_TRAIN_ITEMS, PER_BUYER, RECALL_KS
 from experiments_platform.domain.metrics_report import (
+    CorpusPoint,
     EpochMetrics,
     MetricsReport,
     Protocol,
@@ -21,6 +22,7 @@ from experiments_platform.domain.metrics_report import (
     VocabularyEntry,
 )
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
+from experiments_platform.pipeline.corpus_curve import corpus_curve
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, feature_name
 from experiments_platform.pipeline.recall import history_by_query, popularity_scores, recall_variants
 
@@ -78,6 +80,10 @@ def recall_report(
             evaluated_interactions=model.evaluated,
             dropped_interactions=model.dropped,
         )
+    curve = corpus_curve(query_embeddings, candidate_embeddings, positives, popularity, ks,
+                         [p for p in CORPUS_PERCENTS if p < 100])
+    curve.append(CorpusPoint(percent=100, corpus_size=len(corpus[CANDIDATE_KEY]), model=variants["all_items"].model,
+                             popularity=variants["all_items"].popularity))
     val_positions = corpus_positions(corpus[CANDIDATE_KEY], val[CANDIDATE_KEY]) if val is not None else None
     buyers = buyer_recall(query_embeddings, candidate_embeddings, positives, test, train, train_positions, val,
                           val_positions, ks)
@@ -93,6 +99,7 @@ def recall_report(
         test_cold_item_rate=buyers.cold_item_rate,
         positives_outside_corpus=int(np.sum(positives < 0)),
         random_recall_at_100=min(100, len(corpus[CANDIDATE_KEY])) / len(corpus[CANDIDATE_KEY]),
+        corpus_curve=curve,
     )
 
 
@@ -121,9 +128,12 @@ def vocabulary_report(config: FeatureConfig, vocabulary_sizes: dict[str, int],
     return report
 
 
-def final_metrics(test_loss: float, recall: RecallSection) -> dict[str, float]:
+def final_metrics(test_loss: float, recall: RecallSection, test_loss_per_example: float | None = None
+                  ) -> dict[str, float]:
     """The final numbers under their catalogue names (MLflow metric names and ``metrics.json`` ``final``)."""
     out = {"test_loss": float(test_loss)}
+    if test_loss_per_example is not None:
+        out["test_loss_per_example"] = float(test_loss_per_example)
     for variant, suffix in ((recall.all_items, ""), (recall.excluding_train_items, f"_{EXCLUDING_TRAIN_ITEMS}")):
         if variant is None:
             continue
@@ -139,6 +149,10 @@ def final_metrics(test_loss: float, recall: RecallSection) -> dict[str, float]:
     for group, values in (("known_buyers", recall.known_buyers), ("cold_buyers", recall.cold_buyers)):
         for k, value in (values or {}).items():
             out[f"recall_at_{k}_{group}"] = float(value)
+    for point in recall.corpus_curve or []:
+        if point.percent < 100:
+            for who, values in (("", point.model), ("popularity_", point.popularity)):
+                out.update({f"{who}recall_at_{k}_corpus_{point.percent}pct": float(v) for k, v in values.items()})
     for name in ("test_cold_buyer_rate", "test_cold_item_rate"):
         if getattr(recall, name) is not None:
             out[name] = float(getattr(recall, name))
@@ -151,6 +165,7 @@ def evaluation_report(
     mlflow_run_id: str | None,
     mlflow_experiment_id: str | None,
     test_loss: float,
+    test_loss_per_example: float | None = None,
     history: Sequence[Mapping[str, float]],
     recall: RecallSection,
     vocabularies: dict[str, VocabularyEntry],
@@ -165,7 +180,7 @@ def evaluation_report(
         pipeline_name=spec.pipeline_name,
         mlflow_run_id=mlflow_run_id,
         mlflow_experiment_id=mlflow_experiment_id,
-        final=final_metrics(test_loss, recall),
+        final=final_metrics(test_loss, recall, test_loss_per_example),
         history=[EpochMetrics.model_validate(row) for row in history],
         recall=recall,
         vocabularies=vocabularies,

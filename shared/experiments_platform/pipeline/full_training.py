@@ -40,7 +40,13 @@ from experiments_platform.pipeline.evaluation import (
 )
 from experiments_platform.pipeline.example_gen import candidate_examples
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, tower_inputs, vocabulary_features
-from experiments_platform.pipeline.model import SAMPLING_PROBABILITY, TwoTowerModel, build_model
+from experiments_platform.pipeline.model import (
+    LOSS_EVALUATION_BATCH,
+    LOSS_PER_EXAMPLE,
+    SAMPLING_PROBABILITY,
+    TwoTowerModel,
+    build_model,
+)
 from experiments_platform.pipeline.recall import recall_at_k
 from experiments_platform.pipeline.tracking import TrackedRun
 from experiments_platform.pipeline.trainer_data import Arrays, load_corpus, select, split_files
@@ -262,15 +268,17 @@ def _train_full(spec: QuickTestSpec, transform_dir: str, train_files: list[str],
 
     mark = time.monotonic()
     test_loss = model.evaluate(splits.batches("test", batch, probability), return_dict=True, verbose=0)["loss"]
+    test_loss_per_example = model.evaluate(splits.batches("test", LOSS_EVALUATION_BATCH, probability),
+                                           return_dict=True, verbose=0)[LOSS_PER_EXAMPLE]
     test_queries = query_embeddings("test")
     candidates = candidate_embeddings()
-    recall = recall_report(test_queries, candidates, keys["test"], keys["train"], corpus)
+    recall = recall_report(test_queries, candidates, keys["test"], keys["train"], corpus, val=keys["eval"])
     timings["evaluate_s"] = time.monotonic() - mark
 
     tracker.flush(TRACKING_WAIT_S)
     report = evaluation_report(
         spec, mlflow_run_id=tracker.run_id, mlflow_experiment_id=tracker.experiment_id, test_loss=test_loss,
-        history=epochs.history, recall=recall,
+        test_loss_per_example=test_loss_per_example, history=epochs.history, recall=recall,
         vocabularies=vocabulary_report(spec.features, sizes, keys["eval"]),
         splits=keys, corpus=corpus, timings={**timings, "trainer_s": time.monotonic() - started},
     ).model_copy(update={"training": stopping.section(full.source_experiment_id)})

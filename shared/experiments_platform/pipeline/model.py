@@ -12,6 +12,11 @@ from experiments_platform.domain.model import ModelConfig
 from experiments_platform.pipeline.feature_names import ModelInput
 
 SAMPLING_PROBABILITY = "qt_sampling_probability"
+LOSS_PER_EXAMPLE = "loss_per_example"
+LOSS_EVALUATION_BATCH = 1024
+"""Rows per batch of the test split's per-example loss, whatever the configuration's batch size: the
+in-batch softmax's loss depends on how many negatives a row competes with, so a fixed batch keeps
+``test_loss_per_example`` comparable between configurations on the same split (decision 079)."""
 
 # Retrieval.call needs AutoGraph for one `len(tf.shape(x))`; converting only that function (not
 # recursively) keeps the rest of the step unconverted. Converting TFRS and tf_keras internals
@@ -100,7 +105,9 @@ class TwoTowerModel(tfrs.Model):
 
     Reported losses are per step, as optimised: ``loss`` is the batch's summed softmax
     cross-entropy, ``regularization_loss`` the L2 penalty, ``total_loss`` their sum; Keras
-    averages them over the epoch's steps.
+    averages them over the epoch's steps. ``loss_per_example`` is the summed cross-entropy of every
+    row of the epoch divided by its rows (each step weighted by its rows, so a partial last batch
+    counts as what it is): the number comparable across batch sizes (decision 079).
     """
 
     def __init__(self, query_tower: Tower, candidate_tower: Tower, correct_sampling_bias: bool) -> None:
@@ -110,10 +117,11 @@ class TwoTowerModel(tfrs.Model):
         self.correct_sampling_bias = correct_sampling_bias
         self.task = tfrs.tasks.Retrieval(loss=InBatchSoftmaxLoss())
         self.trackers = [tf.keras.metrics.Mean(name=n) for n in ("loss", "regularization_loss", "total_loss")]
+        self.per_example = tf.keras.metrics.Mean(name=LOSS_PER_EXAMPLE)
 
     @property
     def metrics(self) -> list[Any]:
-        return self.trackers
+        return [*self.trackers, self.per_example]
 
     @tf.autograph.experimental.do_not_convert
     def compute_loss(self, features: dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
@@ -123,10 +131,13 @@ class TwoTowerModel(tfrs.Model):
         return _retrieval_loss(self.task, queries, candidates, candidate_sampling_probability=probability,
                                compute_metrics=False)
 
-    def _record(self, loss: tf.Tensor, regularization: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _record(self, features: dict[str, tf.Tensor], loss: tf.Tensor, regularization: tf.Tensor
+                ) -> dict[str, tf.Tensor]:
         for tracker, value in zip(self.trackers, (loss, regularization, loss + regularization), strict=True):
             tracker.update_state(value)
-        return {t.name: t.result() for t in self.trackers}
+        rows = tf.cast(tf.shape(features[self.query_tower.model_inputs[0].name])[0], tf.float32)
+        self.per_example.update_state(loss / rows, sample_weight=rows)
+        return {t.name: t.result() for t in self.metrics}
 
     def _regularization(self) -> tf.Tensor:
         return tf.add_n(self.losses) if self.losses else tf.constant(0.0)
@@ -139,12 +150,12 @@ class TwoTowerModel(tfrs.Model):
             total = loss + regularization
         gradients = tape.gradient(total, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
-        return self._record(loss, regularization)
+        return self._record(features, loss, regularization)
 
     @tf.autograph.experimental.do_not_convert
     def test_step(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         loss = self.compute_loss(features, training=False)
-        return self._record(loss, self._regularization())
+        return self._record(features, loss, self._regularization())
 
     def make_train_function(self, force: bool = False) -> Any:
         """Keras's one-step train function on the default strategy, traced without AutoGraph.

@@ -30,7 +30,14 @@ from experiments_platform.pipeline.evaluation import (
 )
 from experiments_platform.pipeline.example_gen import candidate_examples
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, tower_inputs, vocabulary_features
-from experiments_platform.pipeline.model import SAMPLING_PROBABILITY, TwoTowerModel, build_model, weight_statistics
+from experiments_platform.pipeline.model import (
+    LOSS_EVALUATION_BATCH,
+    LOSS_PER_EXAMPLE,
+    SAMPLING_PROBABILITY,
+    TwoTowerModel,
+    build_model,
+    weight_statistics,
+)
 from experiments_platform.pipeline.tracking import TrackedRun
 from experiments_platform.pipeline.trainer_data import Arrays, load_corpus, load_split, select, split_files
 
@@ -151,6 +158,8 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
 
     mark = time.monotonic()
     test_loss = model.evaluate(_dataset(model_arrays(splits["test"]), batch), return_dict=True, verbose=0)["loss"]
+    test_loss_per_example = model.evaluate(_dataset(model_arrays(splits["test"]), LOSS_EVALUATION_BATCH),
+                                           return_dict=True, verbose=0)[LOSS_PER_EXAMPLE]
     query_embeddings = _embed(model.query_tower, select(splits["test"], [i.name for i in query_inputs]))
     candidate_embeddings = _embed(model.candidate_tower, select(corpus, [i.name for i in candidate_inputs]))
     recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus,
@@ -163,7 +172,8 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
     tracker.flush(TRACKING_WAIT_S)
     report = evaluation_report(
         spec, mlflow_run_id=tracker.run_id, mlflow_experiment_id=tracker.experiment_id, test_loss=test_loss,
-        history=epochs.history, recall=recall, vocabularies=vocabulary_report(spec.features, sizes, splits["eval"]),
+        test_loss_per_example=test_loss_per_example, history=epochs.history, recall=recall,
+        vocabularies=vocabulary_report(spec.features, sizes, splits["eval"]),
         splits=splits, corpus=corpus, timings={**timings, "trainer_s": time.monotonic() - started},
     )
     tf.io.gfile.makedirs(run_dir)

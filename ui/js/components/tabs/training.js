@@ -12,6 +12,7 @@ import { isNum } from "../../lib/format.js";
 import { formatMetric, metricLabel, metricsWhere, recallKs } from "../../lib/metrics.js";
 import { baselineRecall, historySeries, recall } from "../../lib/results.js";
 import { errorState, loading } from "../../lib/states.js";
+import { corpusCurve } from "../corpus_curve.js";
 
 const LOSS_SERIES = [
   { key: "train", metric: "loss", color: COLORS.blue },
@@ -106,6 +107,7 @@ export function createTab(panel) {
       notice,
       h("div", { class: "grid-2" }, loss.card, recallCard.card),
       h("div", { class: "grid-2", style: { marginTop: "1rem" } }, norms.card, dist.card),
+      corpusCurve(results, instances),
       h("div", { class: "section-title" }, "Final metrics"),
       finalMetrics(series, results),
       history?.mlflow_url ? h("p", { style: { marginTop: "0.6rem" } }, h("a", { href: history.mlflow_url, target: "_blank", rel: "noopener" }, "Open this run in MLflow ↗")) : null);
