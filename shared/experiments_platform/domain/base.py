@@ -14,13 +14,14 @@ Identifier = Annotated[str, AfterValidator(check_identifier), Field(json_schema_
 """A column or feature name (``names.IDENTIFIER``); its JSON Schema carries the pattern."""
 
 
-def _iso_utc(value: datetime) -> str:
+def iso_utc(value: datetime) -> str:
+    """A moment as every document and API answer writes it: ISO 8601 in UTC (``2026-12-04T10:00:05.000000Z``)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-Timestamp = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str, when_used="json")]
+Timestamp = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when_used="json")]
 """A UTC datetime stored as fixed-width ISO text, so that text order is time order in every store."""
 
 

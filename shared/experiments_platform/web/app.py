@@ -25,6 +25,7 @@ import io
 import logging
 import time
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from typing import Any, NoReturn
 
 from flask import Flask, Response, g, jsonify, request
@@ -33,6 +34,7 @@ from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
 
 from experiments_platform.bootstrap import Platform
 from experiments_platform.config import PUBSUB_MAX_PUSH_BYTES, load_settings
+from experiments_platform.domain.base import iso_utc
 from experiments_platform.errors import InvalidInput
 from experiments_platform.jsonlog import configure_logging, fields, get_logger, trace_requests
 from experiments_platform.web.backpressure import limit_in_flight
@@ -56,8 +58,20 @@ MAX_JSON_DEPTH = 64
 """Nesting of JSON bodies: the platform's own documents nest 5 levels; deeper is refused, never a 500."""
 
 
+def _iso_default(value: Any) -> Any:
+    """A datetime or date in an answer as ISO 8601 (Flask's default writes HTTP dates: ``Fri, 04 Dec 2026 ...``)."""
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return DefaultJSONProvider.default(value)
+
+
 class BoundedJSONProvider(DefaultJSONProvider):
-    """Flask's JSON with a nesting bound on what it parses: deeper bodies are an ``InvalidInput``."""
+    """Flask's JSON with a nesting bound on what it parses (deeper bodies are an ``InvalidInput``), writing
+    dates as ISO 8601 like every stored document."""
+
+    default = staticmethod(_iso_default)
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         try:
