@@ -72,6 +72,36 @@ def test_data_values_counts_and_domains_read_one_way(narrow: Page, gateway: Gate
     expect(schema.locator("td", has_text="_domain")).to_have_count(0)
 
 
+def test_the_schema_shows_a_readable_domain_or_nothing(narrow: Page, gateway: Gateway, seeded: SeededRuns) -> None:
+    """The served data insights, the text feature ``genres`` given the bare ``int_domain`` a tokenised
+    text column gets and ``item_id`` an integer range (values from the data: no separators)."""
+    page = narrow
+    insights = gateway.api("GET", f"/api/experiments/{seeded.best}/data-insights")
+    domains = {"genres": {"kind": "int_domain", "name": None, "values": None, "min": None, "max": None,
+                          "is_categorical": True},
+               "item_id": {"kind": "int_domain", "name": None, "values": None, "min": 0, "max": 1681,
+                           "is_categorical": True}}
+    for feature in insights["schema"]["features"]:
+        feature["domain"] = domains.get(feature["name"], feature["domain"])
+
+    def serve(route: Route) -> None:
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(insights))
+
+    page.route(f"**/api/experiments/{seeded.best}/data-insights", serve)
+    page.goto(f"/#/experiments?view={seeded.best}")
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("tab", name="Data Insights").click()
+    schema = dialog.locator("table.schema-table")
+    genres = schema.locator("tr", has=page.locator("td", has_text=re.compile("^genres$"))).locator("td").nth(4)
+    genres.scroll_into_view_if_needed()
+    expect(genres).not_to_be_empty()
+    shot(page, "schema")
+    expect(genres).to_have_text("—")
+    items = schema.locator("tr", has=page.locator("td", has_text=re.compile("^item_id$"))).locator("td").nth(4)
+    expect(items).to_have_text("0 … 1681")
+    expect(schema.locator("td", has_text="_domain")).to_have_count(0)
+
+
 def test_differences_that_round_to_zero_carry_no_sign(narrow: Page, gateway: Gateway, seeded: SeededRuns) -> None:
     """The served noise table, its first row's difference set to 0.04 pp (interval −0.04 … 0.03 pp)."""
     page = narrow

@@ -89,3 +89,13 @@ def test_views_format_numbers_only_through_format_js() -> None:
                for n, line in enumerate(path.read_text().splitlines(), 1)
                if re.search(r"\.(toFixed|toLocaleString|toPrecision)\(|Intl\.NumberFormat", line)]
     assert by_hand == [], "format these through ui/js/lib/format.js:\n" + "\n".join(by_hand)
+
+
+def test_durations_have_one_style() -> None:
+    cases: list[tuple[str, list[object]]] = [("duration", [93]), ("duration", [45]), ("duration", [3900])]
+    assert run_format(cases) == ["1 min 33 s", "45 s", "1 h 5 min"]
+    by_hand = [f"{path.relative_to(UI)}:{n}: {line.strip()[:120]}"
+               for path in tracked_ui_files() if path != FORMAT_JS
+               for n, line in enumerate(path.read_text().splitlines(), 1)
+               if re.search(r"\$\{[^}]*\}\s?(m|min|h)\s?\$\{|\$\{[^}]*\}m\b", line)]
+    assert by_hand == [], "durations through format.js's duration() (1 min 33 s, never 1m 33s):\n" + "\n".join(by_hand)
