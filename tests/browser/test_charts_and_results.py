@@ -203,7 +203,7 @@ def test_results_show_warnings_vs_best_actuals_and_modify_and_retest(screen: Pag
     expect(dialog.locator("#noise-table tr[data-metric='recall_at_100']")).to_be_visible()
     actual = dialog.locator("#duration-vs-estimate")
     expect(actual).to_contain_text("estimated ~")
-    expect(actual).to_contain_text("cost $0.00 (local run)")
+    expect(actual).to_contain_text("cost $0.00 (local run; estimated ~$0.00)")
     expect(dialog.locator("#indicative-results")).to_contain_text("indicative")
     warnings.scroll_into_view_if_needed()
     shot(screen, "results-warnings")

@@ -17,6 +17,7 @@ from experiments_platform.domain.estimate_learning import (
 from experiments_platform.domain.estimates import (
     REFERENCE_FEATURES,
     Workload,
+    actual_cost,
     estimate,
     load_constants,
     reference_seconds,
@@ -167,3 +168,23 @@ def test_estimate_outcome_compares_the_launch_estimate_with_the_run() -> None:
     assert outcome.error == pytest.approx((60.0 - actual) / actual, abs=0.001)
     assert outcome.stages["stats"]["estimated_s"] == 10.0 and outcome.stages["stats"]["actual_s"] > 0
     assert estimate_outcome(experiment.model_copy(update={"estimate": None})) is None
+
+
+def test_estimate_outcome_prices_the_measured_stage_times() -> None:
+    """The actual cost next to the estimate (issue 15): a local run costs nothing; a Vertex AI run is priced from
+    its measured stage times the way its estimate priced the estimated ones."""
+    parameters = QuickTestParameters(sample_percent=100, hardware_tier="medium")
+    stages = {stage: 10.0 for stage in STAGE_ORDER}
+    local = Estimate(duration_s=60.0, cost_usd=0.0, hardware_tier="medium", recommended_tier="small",
+                     target="local", stage_durations_s=stages)
+    experiment = _completed(1, _dataset(10_000), parameters, launch_estimate=local)
+    outcome = estimate_outcome(experiment)
+    assert outcome is not None and (outcome.estimated_cost_usd, outcome.actual_cost_usd) == (0.0, 0.0)
+
+    vertex = local.model_copy(update={"target": "vertex", "cost_usd": 0.5})
+    outcome = estimate_outcome(experiment.model_copy(update={"estimate": vertex}))
+    assert outcome is not None and outcome.estimated_cost_usd == 0.5
+    measured = {stage: (state.finished_at - state.started_at).total_seconds()  # type: ignore[operator]
+                for stage, state in experiment.stages.items()}
+    rows, columns = 10_000, len(experiment.dataset_snapshot.all_columns())
+    assert outcome.actual_cost_usd == actual_cost("medium", measured, rows, columns, "vertex") > 0

@@ -39,6 +39,7 @@ from experiments_platform.domain.estimates import (
     StageModel,
     Target,
     Workload,
+    actual_cost,
     estimate_workload,
     load_constants,
     model_cost_ratio,
@@ -274,12 +275,15 @@ class LearningEstimator:
 
 @dataclass(frozen=True)
 class EstimateOutcome:
-    """A finished run's estimate against what it took: seconds, and ``error`` = (estimated − actual) / actual."""
+    """A finished run's estimate against what it took: seconds, and ``error`` = (estimated − actual) / actual;
+    the estimated cost and the measured stage times priced the same way (``estimates.actual_cost``: 0 locally)."""
 
     estimated_s: float
     actual_s: float
     error: float
     stages: dict[str, dict[str, float | None]]
+    estimated_cost_usd: float = 0.0
+    actual_cost_usd: float = 0.0
 
 
 def estimate_outcome(experiment: Experiment) -> EstimateOutcome | None:
@@ -289,12 +293,19 @@ def estimate_outcome(experiment: Experiment) -> EstimateOutcome | None:
     if experiment.status != Status.COMPLETED or estimate is None or not actual:
         return None
     stages = {}
+    measured: dict[Stage, float] = {}
     for stage in STAGE_ORDER:
         state = experiment.stages.get(stage)
-        stages[stage.value] = {"estimated_s": estimate.stage_durations_s.get(stage),
-                               "actual_s": _seconds(state.started_at, state.finished_at) if state else None}
+        took = _seconds(state.started_at, state.finished_at) if state else None
+        stages[stage.value] = {"estimated_s": estimate.stage_durations_s.get(stage), "actual_s": took}
+        if took is not None:
+            measured[stage] = took
+    workload = Workload.from_configs(experiment.dataset_snapshot, experiment.feature_config_snapshot,
+                                     experiment.model_config_snapshot, experiment.parameters)
+    cost = actual_cost(estimate.hardware_tier, measured, workload.rows, workload.columns, estimate.target)
     return EstimateOutcome(estimated_s=estimate.duration_s, actual_s=round(actual, 1),
-                           error=round((estimate.duration_s - actual) / actual, 3), stages=stages)
+                           error=round((estimate.duration_s - actual) / actual, 3), stages=stages,
+                           estimated_cost_usd=estimate.cost_usd, actual_cost_usd=cost)
 
 
 def leave_one_out(runs: list[CalibrationRun], constants: EstimateConstants, target: Target = "local"

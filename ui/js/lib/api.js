@@ -37,6 +37,8 @@ export const experiments = {
   get: (id, opts) => get(`/api/experiments/${enc(id)}`, opts),
   start: (body) => post("/api/experiments", body),
   estimate: (body, opts) => post("/api/experiments/estimate", body, opts),
+  /** A run's launch estimate against what it took, duration and cost (decision 093). */
+  estimateOutcome: (id, opts) => get(`/api/experiments/${enc(id)}/estimate`, opts),
   cancel: (id) => post(`/api/experiments/${enc(id)}/cancel`),
   selectable: () => get("/api/experiments/selectable"),
   compare: (ids) => preloaded(`compare:${ids.join(",")}`, compareRequest(ids)),

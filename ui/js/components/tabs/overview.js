@@ -11,27 +11,52 @@ import { baselineVerdict, launchCheckSection } from "../launch_warnings.js";
 import { isFullTraining } from "../full_training.js";
 import { loadNoiseTable } from "../noise.js";
 import { noise } from "../../lib/decisions_api.js";
+import { experiments } from "../../lib/api.js";
 import { progressBar } from "../progress_bar.js";
 
 export function createTab(panel) {
   const noiseHost = h("div", { id: "noise-table" });
+  const costHost = h("span", { class: "cost" });
   let noiseFor = null;
+  let costFor = null;
   return {
     update(experiment) {
       if (experiment.status === "completed" && noiseFor !== experiment.id) {
         noiseFor = experiment.id;
         loadNoiseTable(noiseHost, experiment.id, noise);
       }
-      mount(panel, overview(experiment, noiseHost));
+      if (experiment.estimate && costFor !== `${experiment.id}/${experiment.status}`) {
+        costFor = `${experiment.id}/${experiment.status}`;
+        loadCost(costHost, experiment);
+      }
+      mount(panel, overview(experiment, noiseHost, costHost));
     },
   };
 }
 
-function overview(e, noiseHost) {
+/** The cost next to the estimate: once the run completed, its measured stage times priced as the estimate
+ * priced its own (`GET /api/experiments/{id}/estimate`); a local run costs nothing. */
+async function loadCost(host, e) {
+  const estimated = e.estimate.cost_usd;
+  const local = e.estimate.target === "local";
+  mount(host, `cost: estimated ~${usd(estimated)}`);
+  if (e.status !== "completed") return;
+  try {
+    const { outcome } = await experiments.estimateOutcome(e.id);
+    if (!outcome) return;
+    mount(host, `cost ${usd(outcome.actual_cost_usd)}`, h("span", { class: "muted" }, local
+      ? ` (local run; estimated ~${usd(outcome.estimated_cost_usd)})`
+      : ` (the measured stage times at list prices; estimated ~${usd(outcome.estimated_cost_usd)})`));
+  } catch (error) {
+    mount(host, `cost: estimated ~${usd(estimated)}`, h("span", { class: "muted" }, ` (no measured cost: ${error.message})`));
+  }
+}
+
+function overview(e, noiseHost, costHost) {
   return [
     h("div", { class: "section-title" }, "Progress"),
     progressBar(e),
-    stageTimes(e),
+    stageTimes(e, costHost),
     e.error ? failure(e.error) : null,
     e.status === "cancelled" ? h("div", { class: "notice warn" }, "This experiment was cancelled; its build or pipeline was stopped.") : null,
     e.results ? resultsBlock(e) : h("div", { class: "section-title" }, "Results"),
@@ -43,7 +68,7 @@ function overview(e, noiseHost) {
   ];
 }
 
-function stageTimes(e) {
+function stageTimes(e, costHost) {
   const total = secondsBetween(e.started_at || e.created_at, e.finished_at);
   const estimate = e.estimate;
   const outcome = estimateOutcome(e);
@@ -53,7 +78,7 @@ function stageTimes(e) {
     h("dt", {}, "Duration"), h("dd", { id: "duration-vs-estimate" }, total != null ? duration(total) : "—", estimate ? h("span", { class: "muted" }, outcome
       ? ` (${outcomeText(outcome)} on ${estimate.hardware_tier})`
       : ` (estimated ~${duration(estimate.duration_s)} on ${estimate.hardware_tier})`) : null,
-      costText(e) ? [" · ", costText(e)] : null),
+      estimate ? [" · ", costHost] : null),
     h("dt", {}, "Stage times"), h("dd", { id: "stage-times" }, STAGES.map((s) => {
       const st = e.stages?.[s.key];
       const took = st?.started_at && st?.finished_at ? secondsBetween(st.started_at, st.finished_at) : null;
@@ -62,14 +87,6 @@ function stageTimes(e) {
       return took != null ? `${s.label} ${duration(took)}${st.cached ? " (cached)" : ""}${versus}` : null;
     }).filter(Boolean).join(" · ") || "—"),
   );
-}
-
-/** The cost next to the estimate: a local run costs nothing; a cloud run's bill is not read back (only estimated). */
-function costText(e) {
-  const estimate = e.estimate;
-  if (!estimate) return null;
-  if (estimate.target === "local") return h("span", { class: "cost" }, `cost ${usd(0)} (local run)`, h("span", { class: "muted" }, ` (estimated ~${usd(estimate.cost_usd)})`));
-  return h("span", { class: "cost" }, `cost ~${usd(estimate.cost_usd)}`, h("span", { class: "muted" }, " (estimated; the cloud bill is not read back)"));
 }
 
 /** OOV rate above which a vocabulary is flagged (as the Data Insights tab's "⚠ Check"). */
