@@ -36,14 +36,15 @@ def test_a_higher_is_better_metric_compares_in_percentage_points(store: SqliteDo
 
 
 def test_a_lower_is_better_metric_finds_the_lowest_and_calls_a_drop_better(store: SqliteDocumentStore):
-    finished(store, 2, {"test_loss": 0.30})
-    finished(store, 3, {"test_loss": 0.25})
-    finished(store, 4, {"test_loss": 0.50})
-    better = results.compare_with_previous_best(store, "e9", "d", {"final": {"test_loss": 0.2}}, metric="test_loss")
+    finished(store, 2, {"test_loss_per_example": 0.30})
+    finished(store, 3, {"test_loss_per_example": 0.25})
+    finished(store, 4, {"test_loss_per_example": 0.50})
+    loss = "test_loss_per_example"  # test_loss (summed per batch) has no direction since decision 079
+    better = results.compare_with_previous_best(store, "e9", "d", {"final": {loss: 0.2}}, metric=loss)
     assert better is not None and better["previous_number"] == 3, "the best loss is the lowest"
     assert (better["summary"], better["outcome"], better["improved"]) == ("↓ 0.05 vs Exp #3", "better", True)
     assert better["delta_points"] is None, "percentage points only for rates"
-    worse = results.compare_with_previous_best(store, "e9", "d", {"final": {"test_loss": 0.26}}, metric="test_loss")
+    worse = results.compare_with_previous_best(store, "e9", "d", {"final": {loss: 0.26}}, metric=loss)
     assert worse is not None and (worse["summary"], worse["outcome"]) == ("↑ 0.01 vs Exp #3", "worse")
 
 
