@@ -105,7 +105,11 @@ def runs(gateway: Gateway) -> Runs:
     all_components = ["ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator"]
 
     _attach(gateway, completed, LOGS / "quick_test", all_components)
-    failed.update(stages=_stages(failed, "train", "failed"))
+    failed.update(stages=_stages(failed, "train", "failed"), error={
+        "code": "UNKNOWN", "title": "The experiment failed", "stage": "train",
+        "suggestion": "Read the raw details and the component logs.",
+        "excerpt": "ImportError: cannot import name 'RECENT_POPULARITY_DAYS' from 'experiments_platform.domain.metrics'"
+                   "\n  raised in <module> (recent_popularity.py:20)"})
     _attach(gateway, failed, LOGS / "failed_trainer", all_components[:4], only=["Trainer"])
     cancelled.update(stages=_stages(cancelled, "train", "cancelled", cached=("examples", "stats", "schema")))
     _attach(gateway, cancelled, LOGS / "quick_test", all_components[:5], only=["ExampleGen", "Transform"])
@@ -172,6 +176,12 @@ def test_logs_open_on_a_summary_of_the_real_log_with_the_raw_log_one_click_away(
     error = dialog.locator("ol.log-summary li.log-entry.level-error")
     expect(error).to_have_count(1)
     expect(error).to_contain_text("Failed")
+    # Why, from the experiment's classified error (the failure text of the task): the log says only "Failed".
+    expect(dialog.locator(".log-failure")).to_contain_text("ImportError: cannot import name 'RECENT_POPULARITY_DAYS'")
+    dialog.locator("svg.dag .node[data-component='Transform']").click()
+    expect(dialog.locator(".log-failure")).to_have_count(0)
+    dialog.locator("svg.dag .node[data-component='Trainer']").click()
+    expect(dialog.locator(".log-failure")).to_have_count(1)
     assert error.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
     dialog.locator(".logs-panel").evaluate("e => e.scrollIntoView({block: 'start'})")
     shot(page, "pipeline-logs-error")

@@ -6,8 +6,8 @@ artifacts, the execution info with the spec JSON escaped three times. A record's
 time; the dump lines that follow belong to it. ``summarize`` keeps, in order, one entry per meaningful record:
 
 - ``stage``: the component started, reused a cached execution, finished or failed;
-- ``progress``: what it is doing (examples generated, statistics and schema written, training started, the
-  model written, anything the platform's own loggers say) and row counts;
+- ``progress``: what it is doing (examples generated, statistics and schema written, vocabularies built,
+  training started, the model written, anything the platform's own loggers say, with their fields);
 - ``epoch``: a finished training epoch with its losses;
 - ``warning`` and ``error``: every warning and error (a Python traceback included), less known TFX noise.
 
@@ -62,7 +62,6 @@ _RULE_TEXTS: tuple[tuple[str, Kind, str], ...] = (
 )
 _RULES = tuple((re.compile(pattern), kind, text) for pattern, kind, text in _RULE_TEXTS)
 _EXCEPTION = re.compile(r"^[A-Z]\w*(Error|Exception|Exit|Interrupt)\b.*:")
-_ROWS = re.compile(r"\b(rows?|examples?)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -169,7 +168,7 @@ def _epoch_text(values: dict[str, Any]) -> str:
     return head + (": " + ", ".join(losses) if losses else "")
 
 
-def _own(record: _Record, message: str, values: dict[str, Any]) -> tuple[Kind, str] | None:
+def _own(message: str, values: dict[str, Any]) -> tuple[Kind, str]:
     """A record of the platform's own loggers (``experiments_platform.*``)."""
     if message == "epoch finished":
         return "epoch", _epoch_text(values)
@@ -192,13 +191,10 @@ def _classify(record: _Record) -> tuple[Kind, str, dict[str, Any]] | None:
             return None
         return "warning", message, {}
     if record.logger.startswith("experiments_platform"):
-        own = _own(record, message, values)
-        if own:
-            return own[0], own[1], values
+        kind, text = _own(message, values)
+        return kind, text, values
     if record.at is None and record.message.startswith(("pipeline worker", "{\"compiled\"")):
         return "progress", message, {}
-    if _ROWS.search(message) and re.search(r"\d", message) and record.logger.startswith("experiments_platform"):
-        return "progress", message, values
     return None
 
 

@@ -76,7 +76,8 @@ export function createTab(panel) {
     type: "button", class: "small", "aria-pressed": String(name === view), dataset: { view: name },
     onClick: () => setView(name),
   }, name === "summary" ? "Summary" : "Raw"));
-  const summaryHost = h("div", { class: "log-summary-host" }, summaryBody, summaryNote);
+  const failureHost = h("div", {});
+  const summaryHost = h("div", { class: "log-summary-host" }, failureHost, summaryBody, summaryNote);
   mount(panel,
     h("div", { class: "dag-wrap" },
       h("div", {}, h("div", { class: "section-title", style: { marginTop: 0 } }, "Pipeline graph"), graphHost),
@@ -162,6 +163,7 @@ export function createTab(panel) {
       if (lines.length) mount(logBody, lines.map(logLine));
       else logBody.textContent = "No log lines yet for this component.";
       logBody.dataset.lines = String(lines.length);
+      mount(failureHost, failureNote());
       mount(summaryBody, entries.map(summaryEntry));
       summaryNote.textContent = entries.length ? ""
         : lines.length ? "No stage, progress, warning or error lines in this log: the Raw view has every line." : "No log lines yet for this component.";
@@ -183,6 +185,18 @@ export function createTab(panel) {
       ? h("details", {}, h("summary", {}, `${names.length} output artifact${names.length === 1 ? "" : "s"}`),
         h("dl", { class: "kv", style: { marginTop: "0.4rem" } }, names.map((n) => [h("dt", { class: "mono" }, n), h("dd", { class: "mono small" }, outputs[n].join(", "))])))
       : null);
+  }
+
+  /** Why the selected component failed, as the experiment's classified error says (its log says only "Failed"). */
+  function failureNote() {
+    const error = experiment.error;
+    const component = COMPONENTS.find((c) => c.id === selected);
+    if (experiment.status !== "failed" || !error || !component || error.stage !== component.stage) return null;
+    const node = graph().nodes.find((n) => n.id === selected);
+    if (node?.status !== "failed") return null;
+    return h("div", { class: "log-failure", role: "note" },
+      h("strong", {}, error.title), error.excerpt ? h("pre", { class: "mono" }, error.excerpt) : null,
+      error.suggestion ? h("div", { class: "small" }, error.suggestion) : null);
   }
 
   /** The Evaluator's own duration, from its log (the Train stage's times are the Trainer's). */
