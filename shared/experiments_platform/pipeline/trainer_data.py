@@ -7,11 +7,21 @@ are a few integers a row (8 bytes each), so a million rows of two id features ta
 raw examples took hundreds. Training batches (``shuffled_batches``) are gathered from those columns
 through a new permutation of the whole split each epoch: no shuffle buffer of rows (a 1M-row buffer
 of small tensors held 470 MiB), and one tf.data element per batch, not per row (decision 094).
+
+On a local pipeline root the transformed columns of a split are kept beside the Transform graph
+(``CACHE_FOLDER``), keyed by the graph, the split's files (path, size, modification time) and the
+columns: a model-only change, whose data stages TFX takes from its cache, reads them back instead
+of parsing and transforming every example again (decision 098).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,8 +82,83 @@ def collect(dataset: tf.data.Dataset) -> Arrays:
 
 
 def load_split(files: list[str], transform: tft.TFTransformOutput, names: Iterable[str] | None = None) -> Arrays:
-    """The transformed columns ``names`` (all when None) of a split, streamed in batches of ``READ_BATCH``."""
-    return collect(stream(files, transform, names))
+    """The transformed columns ``names`` (all when None) of a split, streamed in batches of ``READ_BATCH``;
+    read back from the columns cache when this graph already transformed these files."""
+    wanted = None if names is None else list(names)
+    path = columns_cache_path(files, transform, wanted)
+    return cached_columns(path, lambda: collect(stream(files, transform, wanted)))
+
+
+CACHE_FOLDER = ".transformed-columns"
+"""Beside a local pipeline root's Transform graph artifacts: ``{…}/Transform/transform_graph/.transformed-columns``."""
+
+
+def columns_cache_path(files: list[str], transform: tft.TFTransformOutput, names: list[str] | None) -> Path | None:
+    """Where the transformed columns of ``files`` are kept; None for remote artifacts (``gs://``)."""
+    graph = os.path.dirname(os.path.normpath(transform.transform_savedmodel_dir))
+    if "://" in graph or any("://" in f for f in files):
+        return None
+    try:
+        stats = [[os.path.abspath(f), os.stat(f).st_size, os.stat(f).st_mtime_ns] for f in files]
+    except OSError:
+        return None
+    key = json.dumps([os.path.abspath(graph), stats, names])
+    return Path(graph).parent / CACHE_FOLDER / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+
+
+def cached_columns(path: Path | None, compute: Callable[[], Arrays]) -> Arrays:
+    """The arrays saved at ``path``, else ``compute()``'s, saved there (atomically; a cache that
+    cannot be read or written is recomputed or skipped, never an error)."""
+    if path is not None and path.exists():
+        with contextlib.suppress(OSError, ValueError, KeyError), np.load(path, allow_pickle=False) as saved:
+            return _unpack(saved)
+    arrays = compute()
+    packed = _pack(arrays) if path is not None else None
+    if path is not None and packed is not None:
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with partial.open("wb") as out:
+                np.savez(out, **packed)  # type: ignore[arg-type]  # column names, never savez options
+            os.replace(partial, path)
+        except OSError:
+            partial.unlink(missing_ok=True)
+    return arrays
+
+
+_BYTES, _OFFSETS, _NAMES = "{}.bytes", "{}.offsets", "__columns__"
+
+
+def _pack(arrays: Arrays) -> dict[str, np.ndarray] | None:
+    """Numeric columns as they are; byte-string columns (object arrays of bytes, as TensorFlow gives
+    them) as their concatenated bytes and end offsets, exactly (no pickling, no padding); None when
+    a column is neither."""
+    packed: dict[str, np.ndarray] = {_NAMES: np.array(json.dumps(list(arrays)))}
+    for name, values in arrays.items():
+        if values.dtype != object:
+            packed[name] = values
+            continue
+        items = values.reshape(-1).tolist()
+        if not all(isinstance(item, bytes) for item in items):
+            return None
+        packed[_BYTES.format(name)] = np.frombuffer(b"".join(items), dtype=np.uint8)
+        packed[_OFFSETS.format(name)] = np.cumsum([len(item) for item in items], dtype=np.int64)
+        packed[f"{name}.shape"] = np.array(values.shape, dtype=np.int64)
+    return packed
+
+
+def _unpack(saved: Any) -> Arrays:
+    arrays: Arrays = {}
+    for name in json.loads(str(saved[_NAMES])):
+        if name in saved.files:
+            arrays[name] = saved[name]
+            continue
+        data, ends = saved[_BYTES.format(name)].tobytes(), saved[_OFFSETS.format(name)].tolist()
+        items = [data[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+        column = np.empty(len(items), dtype=object)
+        column[:] = items
+        arrays[name] = column.reshape(tuple(saved[f"{name}.shape"].tolist()))
+    return arrays
 
 
 def shuffled_batches(arrays: Arrays, batch_size: int, seed: int | None = None) -> tf.data.Dataset:
