@@ -175,7 +175,7 @@ function openEditor(config, onSaved) {
         const ds = known.find((d) => d.id === dataset.value);
         const columns = ds ? allColumns(ds) : [];
         mount(columnList, columns.map(([c, t]) => h("option", { value: c }, t)));
-        datasetHint.textContent = ds ? `${columns.length} columns available` : "";
+        datasetHint.textContent = ds ? `${columns.length} columns available` : "any dataset: each column must be in some registered dataset, and in the one chosen at start";
       }
       dataset.addEventListener("change", showColumns);
 
