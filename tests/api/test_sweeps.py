@@ -171,6 +171,22 @@ def test_paired_interval_and_the_noise_table_say_better_within_noise_or_worse(
     assert error_of(client.get(f"/api/paired?a={a['id']}"))["field"] == "b"
 
 
+def test_the_noise_table_has_the_loss_per_example_row(
+        client: FlaskClient, platform: Platform, feature_config: dict[str, Any],
+        model_config: dict[str, Any]) -> None:
+    """"vs previous best" per metric as the spec's results table: the recalls and the loss (issue 15), the loss's
+    difference in its own units (lower is better; no per-buyer interval for a loss)."""
+    a, b = (client.post("/api/experiments", json=start_payload(feature_config, model_config)).json for _ in range(2))
+    finish(platform, a["id"], results=results(0.40, 400, test_loss_per_example=0.42))
+    finish(platform, b["id"], results=results(0.35, 380, test_loss_per_example=0.38))
+    table = client.get(f"/api/experiments/{b['id']}/noise").json
+    assert table["previous"]["id"] == a["id"]
+    loss = next(r for r in table["rows"] if r["metric"] == "test_loss_per_example")
+    assert (loss["value"], loss["previous"]) == (0.38, 0.42) and abs(loss["difference_pp"] + 0.04) < 1e-9
+    assert loss["verdict"] == "unknown" and loss["interval_source"] == "none"
+    assert [r["metric"] for r in table["rows"]][-1] == "test_loss_per_example", "after the recalls"
+
+
 def test_a_paired_interval_needs_one_split(client: FlaskClient, platform: Platform, feature_config: dict[str, Any],
                                           model_config: dict[str, Any]) -> None:
     a = client.post("/api/experiments", json=start_payload(feature_config, model_config)).json

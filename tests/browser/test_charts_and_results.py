@@ -86,7 +86,7 @@ def seed_one_protocol(gateway: Gateway, count: int = 18) -> list[dict[str, Any]]
             dataset_snapshot=dataset, feature_config_snapshot=fcs[dim], model_config_snapshot=mcs[layers],
             parameters=QuickTestParameters(sample_percent=25, epochs=epochs, learning_rate=rate, batch_size=512),
             status=Status.COMPLETED, stages=stages,
-            results=results(rng, dim, False, layers, epochs, rate, None),
+            results=_with_loss_per_example(results(rng, dim, False, layers, epochs, rate, None)),
             warnings=[WARNING] if last else [],
             estimate=Estimate(duration_s=150.0, cost_usd=0.0, hardware_tier="small", recommended_tier="small",
                               target="local") if last else None,
@@ -96,6 +96,11 @@ def seed_one_protocol(gateway: Gateway, count: int = 18) -> list[dict[str, Any]]
     documents.set("counters", "experiments", {"last_number": count})
     ExperimentRepository(documents).save(*docs)
     return docs
+
+
+def _with_loss_per_example(report: dict[str, Any]) -> dict[str, Any]:
+    report["final"].setdefault("test_loss_per_example", report["final"]["test_loss"] / 1024)
+    return report
 
 
 @pytest.fixture
@@ -201,6 +206,8 @@ def test_results_show_warnings_vs_best_actuals_and_modify_and_retest(screen: Pag
     warnings = dialog.get_by_role("region", name="Warnings")
     expect(warnings.locator("li[data-code='SMALL_TEST_SET']")).to_contain_text("Small test set")
     expect(dialog.locator("#noise-table tr[data-metric='recall_at_100']")).to_be_visible()
+    loss = dialog.locator("#noise-table tr[data-metric='test_loss_per_example']")
+    expect(loss).to_contain_text("Test loss per example")
     actual = dialog.locator("#duration-vs-estimate")
     expect(actual).to_contain_text("estimated ~")
     expect(actual).to_contain_text("cost $0.00 (local run; estimated ~$0.00)")

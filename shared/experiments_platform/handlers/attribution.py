@@ -42,6 +42,8 @@ from experiments_platform.handlers.dashboard import AXES, axis_text
 from experiments_platform.ports.documents import Doc
 
 TABLE_METRICS = tuple(f"recall_at_{k}{suffix}" for suffix in ("", f"_{EXCLUDING_TRAIN_ITEMS}") for k in RECALL_KS)
+NOISE_TABLE_METRICS = (*TABLE_METRICS, "test_loss_per_example")
+"""The "vs previous best" rows (the spec's results table): the recalls, then the loss per example (in its units)."""
 ATTRIBUTION_AXES = ("embedding_dims", "cross_features", "query_features", "candidate_features", "epochs",
                     "learning_rate", "batch_size", "optimizer", "l2_regularization", "tower_layers", "output_dim",
                     "sampling_bias_correction")
@@ -147,7 +149,7 @@ def paired_comparison(a: Doc, b: Doc, hits: HitsReader, metric_names: Sequence[s
             "protocol_key": protocol_key(a), "rows": rows}
 
 
-def noise_table(doc: Doc, docs: Sequence[Doc], hits: HitsReader, metric_names: Sequence[str] = TABLE_METRICS,
+def noise_table(doc: Doc, docs: Sequence[Doc], hits: HitsReader, metric_names: Sequence[str] = NOISE_TABLE_METRICS,
                 primary: str = metrics.PRIMARY_METRIC) -> dict[str, Any] | None:
     """The experiment against the best other completed run of its protocol (by ``primary``), per metric."""
     key = protocol_key(doc)

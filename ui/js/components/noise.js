@@ -1,7 +1,7 @@
 /** Noise bands in the UI: mean ± std of a seed group, the per-metric "vs previous best" table (decision 065). */
 import { h, mount } from "../lib/dom.js";
 import { points } from "../lib/format.js";
-import { formatMetric, metric, metricLabel, primaryMetric } from "../lib/metrics.js";
+import { formatMetric, formatMetricDelta, metric, metricLabel, primaryMetric } from "../lib/metrics.js";
 
 /** "34.2% ± 0.8 pp" (rates: std in percentage points), or the value alone without a std. */
 export function formatSpread(name, spread) {
@@ -65,14 +65,16 @@ export function noiseTable(table) {
   if (!table) return null;
   if (!table.rows?.length) return h("p", { class: "muted small" }, table.summary);
   const pp = (v) => points(v, 1, { unit: false });
+  // Rates' differences are in percentage points; any other metric's (the loss) in its own units.
+  const diff = (r, v) => (metric(r.metric).is_rate ? pp(v) : formatMetricDelta(r.metric, v));
   return h("div", { class: "noise-table" },
-    h("p", { class: "small" }, `vs the best other run of this protocol, Exp #${table.previous.number}: differences in percentage points with their 95% interval`),
+    h("p", { class: "small" }, `vs the best other run of this protocol, Exp #${table.previous.number}: differences (recalls in percentage points) with their 95% interval`),
     h("table", { class: "compact" },
-      h("thead", {}, h("tr", {}, ["Metric", "This run", `Exp #${table.previous.number}`, "Δ pp", "95% interval", "Verdict"].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, ["Metric", "This run", `Exp #${table.previous.number}`, "Δ (pp)", "95% interval", "Verdict"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, table.rows.map((r) => h("tr", { dataset: { metric: r.metric, verdict: r.verdict } },
         h("th", { scope: "row" }, r.label), h("td", {}, formatMetric(r.metric, r.value)), h("td", {}, formatMetric(r.metric, r.previous)),
-        h("td", { class: VERDICT_CLASS[r.verdict] }, pp(r.difference_pp)),
-        h("td", { class: "mono small", title: r.interval_source }, r.low_pp == null ? "—" : `[${pp(r.low_pp)}, ${pp(r.high_pp)}]`),
+        h("td", { class: VERDICT_CLASS[r.verdict] }, diff(r, r.difference_pp)),
+        h("td", { class: "mono small", title: r.interval_source }, r.low_pp == null ? "—" : `[${diff(r, r.low_pp)}, ${diff(r, r.high_pp)}]`),
         h("td", { class: VERDICT_CLASS[r.verdict] }, r.verdict_text))))),
     h("p", { class: "small muted" }, `Interval from: ${[...new Set(table.rows.map((r) => SOURCE_TEXT[r.interval_source] || r.interval_source))].join("; ")}.`));
 }
