@@ -105,3 +105,23 @@ def test_component_log_formatter_writes_the_record_fields(caplog: pytest.LogCapt
     plain = logging.LogRecord("absl", logging.INFO, __file__, 1, "Training model.", None, None)
     assert ComponentLogFormatter().format(plain).endswith("INFO absl: Training model.")
     assert json.loads(text.split(" ", 5)[-1].split("finished ", 1)[1]) == {"epoch": 2, "loss": 812.5}
+
+
+def test_absl_formatted_lines_are_records_too() -> None:
+    """TFX's lines as absl formats them (a container on Vertex AI): the same summary as the local runner's."""
+    from absl import logging as absl_logging
+
+    formatter = absl_logging.PythonFormatter()
+
+    def absl_line(level: int, message: str, created: float) -> str:
+        record = logging.LogRecord("absl", level, "/tfx/orchestration/launcher.py", 123, message, None, None)
+        record.created = created
+        return formatter.format(record)
+
+    log = [absl_line(logging.INFO, "Running launcher for node_info {", 1_796_403_945.0), '  id: "Trainer"', "}",
+           absl_line(logging.WARNING, "Skipping 3 rows with a null user_id", 1_796_403_946.0),
+           absl_line(logging.ERROR, "Execution 5 failed.", 1_796_403_950.0)]
+    summary = summarize(log)
+    assert [(e.kind, e.text) for e in summary.entries] == [
+        ("stage", "Started"), ("warning", "Skipping 3 rows with a null user_id"), ("error", "Failed")]
+    assert summary.seconds == 5.0

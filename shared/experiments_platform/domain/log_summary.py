@@ -30,6 +30,12 @@ Level = Literal["info", "warning", "error"]
 _HEADER = re.compile(
     r"^(?P<at>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:[,.]\d+)? (?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) "
     r"(?P<logger>[\w.<>-]+): (?P<message>.*)$")
+_ABSL_HEADER = re.compile(
+    r"^(?P<level>[IWEF])(?P<month>\d{2})(?P<day>\d{2}) (?P<time>\d{2}:\d{2}:\d{2})\.\d+ +\d+ "
+    r"(?P<logger>[\w.<>-]+):\d+\] (?P<message>.*)$")
+"""absl's own format (``I1204 17:05:45.123456 140000 launcher.py:123] message``): TFX's lines as a container writes
+them on Vertex AI, where Cloud Logging keeps the text without the local runner's header."""
+_ABSL_LEVELS = {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "CRITICAL"}
 _FIELDS = re.compile(r"^(?P<message>[^{]*?) (?P<fields>\{.*\})$")
 TEXT_CHARS = 300
 """An entry's text is cut to this many characters (the raw log has the rest)."""
@@ -86,7 +92,7 @@ class LogSummary:
     entries: list[LogEntry]
     scanned_lines: int
     started_at: str | None = None
-    """The time of the first record (as the log writes it: the runner's local time)."""
+    """The time of the first record as the log writes it (the runner's local time; absl's lines have no year)."""
     finished_at: str | None = None
     """The time of the record that finished (or failed) the component, else ``None``."""
 
@@ -103,7 +109,8 @@ class LogSummary:
 
 
 def _time(at: str) -> datetime:
-    return datetime.strptime(at, "%Y-%m-%d %H:%M:%S")
+    """A record's time: ``YYYY-MM-DD HH:MM:SS`` (the local runner), or ``MM-DD HH:MM:SS`` (absl writes no year)."""
+    return datetime.strptime(at, "%Y-%m-%d %H:%M:%S" if len(at) > 14 else "%m-%d %H:%M:%S")
 
 
 @dataclass
@@ -121,8 +128,13 @@ def records(lines: Iterable[str]) -> list[_Record]:
     in_traceback = False
     for line in lines:
         match = _HEADER.match(line)
+        absl = None if match else _ABSL_HEADER.match(line)
         if match:
             out.append(_Record(match["at"], match["level"], match["logger"], match["message"], []))
+            in_traceback = False
+        elif absl:
+            at = f"{absl['month']}-{absl['day']} {absl['time']}"
+            out.append(_Record(at, _ABSL_LEVELS[absl["level"]], absl["logger"], absl["message"], []))
             in_traceback = False
         elif line.startswith("Traceback (most recent call last)"):
             out.append(_Record(out[-1].at if out else None, "ERROR", "", line, []))

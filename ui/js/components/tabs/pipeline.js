@@ -55,7 +55,7 @@ function logLine(line) {
 }
 
 function summaryEntry(entry) {
-  const time = entry.at ? entry.at.slice(11) : "";
+  const time = entry.at ? entry.at.slice(-8) : ""; // HH:MM:SS of "YYYY-MM-DD HH:MM:SS" or absl's "MM-DD HH:MM:SS"
   return h("li", { class: ["log-entry", `kind-${entry.kind}`, `level-${entry.level}`], dataset: { kind: entry.kind } },
     h("span", { class: "at mono" }, time),
     h("span", { class: "what" }, entry.text),
