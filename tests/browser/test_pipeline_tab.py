@@ -125,6 +125,11 @@ def runs(gateway: Gateway) -> Runs:
                    comparison=None, pipeline_job_name=None, cloud_build_id=None)
     running.update(stages=_stages(running, "transform", "running"))
     _attach(gateway, running, LOGS / "quick_test", all_components[:3], only=["ExampleGen"])
+    # Transform part-way: its real log up to the analysis of the training split (where it builds vocabularies).
+    transform = (LOGS / "quick_test" / "Transform.log").read_text().splitlines(keepends=True)
+    analysing = next(i for i, line in enumerate(transform) if "Not using the in-place Transform" in line)
+    log_dir = gateway.stack.settings.data_dir / "logs" / running["id"]
+    (log_dir / "Transform.log").write_text("".join(transform[:analysing + 1]))
     repository.save(completed, failed, cancelled, running)
     return Runs(*(documents.get("experiments", d["id"]) for d in (completed, failed, cancelled, running)))
 
@@ -233,6 +238,7 @@ def test_dag_running_node_pulses(laptop: Page, runs: Runs) -> None:
     dialog = open_pipeline(page, runs.running)
     running = dialog.locator("svg.dag .node[data-component='Transform']")
     expect(running).to_have_attribute("data-status", "running")
+    expect(dialog.locator("ol.log-summary li.log-entry").last).to_contain_text("building vocabularies")
     shot(page, "dag-running")
     assert running.locator("rect").evaluate("e => getComputedStyle(e).animationName") == "pulse"
     expect(dialog.locator("svg.dag .node[data-component='Evaluator']")).to_have_attribute("data-status", "pending")
