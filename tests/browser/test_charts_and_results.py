@@ -212,6 +212,7 @@ def test_results_show_warnings_vs_best_actuals_and_modify_and_retest(screen: Pag
     expect(actual).to_contain_text("estimated ~")
     expect(actual).to_contain_text("cost $0.00 (local run; estimated ~$0.00)")
     expect(dialog.locator("#indicative-results")).to_contain_text("indicative")
+    expect(dialog.get_by_role("region", name="Launch check")).to_have_count(0)  # nothing but the warnings to show
     warnings.scroll_into_view_if_needed()
     shot(screen, "results-warnings")
 

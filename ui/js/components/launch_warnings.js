@@ -25,7 +25,7 @@ export function warningsList(warnings) {
 export function launchCheckSection(experiment, { listed = false } = {}) {
   const check = experiment.data_check;
   const warnings = experiment.warnings || [];
-  if (!check && !warnings.length && !experiment.protocol) return null;
+  if (!check && !experiment.protocol && (listed || !warnings.length)) return null;
   const list = warnings.length ? warningsList(warnings) : h("p", { class: "small muted" }, "No warnings.");
   return h("section", { class: "launch-check", "aria-label": "Launch check" },
     h("div", { class: "section-title" }, "Launch check"),
