@@ -49,8 +49,9 @@ function evaluatorStatus(experiment, artifacts) {
   return "running";
 }
 
+/** A raw line, its level marked: the local runner's "date time LEVEL", absl's "E1204"/"W1204", a traceback. */
 function logLine(line) {
-  const level = /^\S+ \S+ (ERROR|CRITICAL) /.test(line) || /^Traceback \(most recent call last\)/.test(line) ? "error" : /^\S+ \S+ WARNING /.test(line) ? "warning" : null;
+  const level = /^(\S+ \S+ (ERROR|CRITICAL) |[EF]\d{4} |Traceback \(most recent call last\))/.test(line) ? "error" : /^(\S+ \S+ WARNING |W\d{4} )/.test(line) ? "warning" : null;
   return h("span", { class: ["log-line", level ? `level-${level}` : ""] }, line, "\n");
 }
 
