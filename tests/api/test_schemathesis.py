@@ -71,6 +71,7 @@ def seed_documents(app: Flask, platform: Platform, files: dict[str, Path]) -> di
         write_hits(platform, ids[name], [1] * (30 + 10 * n) + [0] * (70 - 10 * n))  # what /api/paired reads
         # no MLflow run: the tests' MLflow never answers, and a run without a journal is then a 503
         finish(platform, ids[name], results={k: v for k, v in results(recall, 0.5).items() if k != "mlflow_run_id"})
+    ids["ST_WATCH_ID"] = created(f"/api/datasets/{dataset}/watches", {"experiment_id": ids["ST_EXPERIMENT_ID"]})
     sweep = {**start_payload({"id": feature}, {"id": model}, name="seed group"), "repeats": 2}
     ids["ST_SWEEP_ID"] = created("/api/sweeps", sweep, 202)
     return ids

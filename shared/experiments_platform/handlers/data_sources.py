@@ -16,6 +16,8 @@ Idempotent per object version: a dataset keeps the file version it was last read
 of that same generation is one logged no-op that reads nothing (an upload's own event, a redelivery
 under another event id). Files under the uploads prefix are registered by the upload API only: their
 event arriving before the upload stored its dataset is a no-op too (Eventarc gives no order).
+
+A refreshed dataset's watched quick tests run again (``handlers.watches.on_source_changed``, decision 082).
 """
 
 from __future__ import annotations
@@ -51,13 +53,26 @@ def on_source_changed(platform: Platform, change: DataSourceChanged) -> list[str
     readers = [doc for doc in platform.documents.query(DATASETS.collection)
                if _read_from(doc, change) or _reads(platform, doc, source)]
     if readers:
-        return [doc["id"] for doc in readers if not _same_version(platform, doc, change) and _refresh(
+        touched = [doc["id"] for doc in readers if not _same_version(platform, doc, change) and _refresh(
             platform, doc, change)]
+        _run_watches(platform, [doc["id"] for doc in readers], change)
+        return touched
     if _is_upload(platform, change.uri):
         log.info("upload event before its dataset is stored: the upload registers it, nothing to do",
                  extra=fields(**context))
         return []
     return _register(platform, change, source, context)
+
+
+def _run_watches(platform: Platform, dataset_ids: list[str], change: DataSourceChanged) -> None:
+    """Start the quick tests pinned to every dataset this event refreshed (now, or on an earlier delivery
+    whose watches failed to start: each watch runs once per event, ``handlers.watches``)."""
+    from experiments_platform.handlers import watches
+
+    for dataset_id in dataset_ids:
+        doc = platform.documents.get(DATASETS.collection, dataset_id) or {}
+        if change.event_id and any(c.get("event_id") == change.event_id for c in doc.get("source_changes") or []):
+            watches.on_source_changed(platform, dataset_id, change.event_id)
 
 
 def _read_from(doc: dict[str, Any], change: DataSourceChanged) -> bool:

@@ -26,6 +26,7 @@ from experiments_platform.web.gateway.blueprints import (
     full_training,
     insights,
     system,
+    watches,
 )
 from experiments_platform.web.gateway.blueprints import estimates as estimates_blueprint
 from experiments_platform.web.gateway.ui_assets import create_ui_blueprint
@@ -43,7 +44,7 @@ def register(app: Flask, service: str) -> None:
     app.extensions["estimator"] = _estimator(app, settings)
     for blueprint in (system.blueprint, *configs.create_config_blueprints(), experiments.blueprint,
                       insights.blueprint, dashboard.blueprint, decisions.blueprint, estimates_blueprint.blueprint,
-                      full_training.blueprint,
+                      full_training.blueprint, watches.blueprint,
                       create_ui_blueprint(settings.ui_dir)):
         app.register_blueprint(blueprint)
     for key, value in COMPRESSION.items():

@@ -18,11 +18,12 @@ from experiments_platform.domain.metrics import MetricSpec
 from experiments_platform.domain.model import ModelConfig
 from experiments_platform.domain.noise import PairedInterval
 from experiments_platform.domain.sweep import Sweep, SweepEstimate, SweepRequest
+from experiments_platform.domain.watch import Watch
 from experiments_platform.web.gateway.openapi_exact import make_exact
 
 OPENAPI_YAML = Path(__file__).resolve().parent / "openapi.yaml"
 DOMAIN_MODELS = (Dataset, TableSource, FeatureConfig, ModelConfig, Experiment, Estimate, MetricSpec, SweepRequest,
-                 Sweep, SweepEstimate, PairedInterval, ParameterEffect)
+                 Sweep, SweepEstimate, PairedInterval, ParameterEffect, Watch)
 
 
 def domain_schemas() -> dict[str, Any]:

@@ -29,6 +29,7 @@ from experiments_platform.handlers.artifact_reader import LOG_COMPONENTS
 from experiments_platform.handlers.configs import DATASET_READ_FIELDS, SERVER_FIELDS, DuplicateRequest, UploadRequest
 from experiments_platform.handlers.dashboard import AXES, DOCUMENT_ROOTS
 from experiments_platform.handlers.experiments import SORTABLE, StartRequest
+from experiments_platform.handlers.watches import PinRequest
 from experiments_platform.ports.documents import DOCUMENT_ID, DOCUMENT_ID_RULE
 from experiments_platform.repositories.experiments import SUMMARY_OMITS
 
@@ -41,6 +42,7 @@ INPUT_MODELS: dict[str, type[BaseModel]] = {
     "ExperimentInput": StartRequest,
     "QuickTestParametersInput": QuickTestParameters,
     "DuplicateInput": DuplicateRequest,
+    "WatchInput": PinRequest,
 }
 """Request body schema → the model that validates it."""
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch"})

@@ -1,0 +1,139 @@
+"""Watched datasets (issue 13): ``/api/datasets/{id}/watches`` pins quick tests to a dataset; a change of
+the dataset's file (the submitter's Eventarc route) runs them again, and the watch shows the new run
+against the previous one: metrics in pp with a noise verdict, and the data's statistics.
+
+Real gateway and submitter apps on SQLite, the embedded bus and DuckDB; the runs' completion is
+written as the status watcher would (``finish``), their per-buyer test hits as the trainer does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cloudevents.conversion import to_binary
+from cloudevents.http import CloudEvent
+from experiments_platform.bootstrap import Platform
+from experiments_platform.domain.noise import HITS_FILE, summarize_hits
+from experiments_platform.events import data_events
+from experiments_platform.events.messages import SubmitExperiment, Topics
+from experiments_platform.web.app import create_app
+from flask.testing import FlaskClient
+
+from .conftest import INTERACTIONS, Published, finish, results, start_payload
+
+
+def completed(client: FlaskClient, platform: Platform, feature_config: dict[str, Any], model_config: dict[str, Any],
+              recall: float, hit_rate: float) -> dict[str, Any]:
+    started = client.post("/api/experiments", json=start_payload(feature_config, model_config, name="pinned"))
+    assert started.status_code == 202, started.json
+    write_hits(platform, started.json["id"], hit_rate)
+    return finish(platform, started.json["id"], results=results(recall, 0.03))
+
+
+def write_hits(platform: Platform, experiment_id: str, hit_rate: float, buyers: int = 60) -> None:
+    """``test_hits.json`` as the trainer writes it: each buyer 4 test interactions, hits at 100 by rate."""
+    hits = [round(4 * hit_rate + (0.5 if i % 2 else -0.5)) for i in range(buyers)]
+    document = summarize_hits([f"u{i}" for i in range(buyers)], {"all_items": [4] * buyers},
+                              {"all_items": {100: [max(0, min(4, h)) for h in hits]}})
+    platform.blobs.write_bytes(platform.experiment_artifacts_uri(experiment_id, HITS_FILE),
+                               document.model_dump_json().encode())
+
+
+def test_pin_a_completed_quick_test_list_and_unpin(client: FlaskClient, platform: Platform, dataset: dict[str, Any],
+                                                   feature_config: dict[str, Any],
+                                                   model_config: dict[str, Any]) -> None:
+    first = completed(client, platform, feature_config, model_config, 0.40, 0.4)
+
+    pinned = client.post(f"/api/datasets/{dataset['id']}/watches", json={"experiment_id": first["id"]})
+
+    assert pinned.status_code == 201, pinned.json
+    watch = pinned.json
+    assert (watch["name"], watch["pinned_from"], watch["feature_config_id"]) == (
+        "pinned", first["id"], feature_config["id"])
+    assert [(r["trigger"], r["experiment_id"], r["number"]) for r in watch["runs"]] == [
+        ("pinned", first["id"], first["number"])]
+    [listed] = client.get(f"/api/datasets/{dataset['id']}/watches").json["watches"]
+    assert listed["statuses"] == {first["id"]: "completed"} and listed["drift"] is None
+    assert client.delete(f"/api/datasets/{dataset['id']}/watches/{watch['id']}").status_code == 204
+    assert client.get(f"/api/datasets/{dataset['id']}/watches").json == {"watches": []}
+    assert client.delete(f"/api/datasets/{dataset['id']}/watches/{watch['id']}").status_code == 404
+
+
+def test_a_source_change_runs_the_pinned_quick_test_again_and_shows_the_drift(
+        client: FlaskClient, platform: Platform, dataset: dict[str, Any], feature_config: dict[str, Any],
+        model_config: dict[str, Any], data_files: dict[str, Path], published: Published) -> None:
+    first = completed(client, platform, feature_config, model_config, 0.40, 0.4)
+    watch = client.post(f"/api/datasets/{dataset['id']}/watches", json={"experiment_id": first["id"]}).json
+    before = len(published.on(Topics.SUBMIT))
+
+    path = data_files["interactions"]
+    extra = "".join(f"u{200 + i},i{500 + i % 40},3,Lyon,9.5,red shoes,2024-02-0{1 + i % 9} 10:00:00\n"
+                    for i in range(400))
+    path.write_text(INTERACTIONS + extra)
+    attributes, data = data_events.storage_object(path.as_uri(), path.stat().st_size)
+    headers, body = to_binary(CloudEvent(attributes, data))
+    submitter = create_app("submitter", platform).test_client()
+    assert submitter.post(data_events.DATA_EVENTS_PATH, data=body, headers=dict(headers)).status_code == 204
+    assert submitter.post(data_events.DATA_EVENTS_PATH, data=body, headers=dict(headers)).status_code == 204
+
+    [listed] = client.get(f"/api/datasets/{dataset['id']}/watches").json["watches"]
+    assert len(listed["runs"]) == 2, "one run per source change, whatever the redeliveries"
+    rerun = listed["runs"][1]
+    assert rerun["trigger"] == "source_change" and rerun["rows"] == dataset["row_count"] + 400
+    submitted = published.on(Topics.SUBMIT)[before:]
+    assert submitted == [SubmitExperiment(experiment_id=rerun["experiment_id"])], "through the admission queue"
+    assert listed["statuses"][rerun["experiment_id"]] == "pending" and listed["drift"] is None
+
+    write_hits(platform, rerun["experiment_id"], 0.31)
+    finish(platform, rerun["experiment_id"], results=results(0.31, 0.05))
+    [listed] = client.get(f"/api/datasets/{dataset['id']}/watches").json["watches"]
+
+    drift = listed["drift"]
+    assert (drift["previous"]["id"], drift["current"]["id"]) == (first["id"], rerun["experiment_id"])
+    rows = {r["metric"]: r for r in drift["metrics"]}
+    head = rows["recall_at_100"]
+    assert round(head["difference_pp"], 6) == -9.0 and head["previous"] == 0.40 and head["value"] == 0.31
+    assert head["low_pp"] < head["high_pp"] and head["verdict"] in ("better", "worse", "within_noise")
+    assert rows["recall_at_10"]["verdict"] == "unknown", "no per-buyer hits at 10: no interval"
+    data = {r["key"]: r for r in drift["data"]}
+    assert (data["rows"]["previous"], data["rows"]["value"]) == (dataset["row_count"], dataset["row_count"] + 400)
+    assert data["rows"]["change"] == 400
+    assert data["products"]["value"] > data["products"]["previous"], "40 new products in the corpus"
+    assert data["test_cold_product_share"]["kind"] == "share"
+    assert drift["summary"].startswith(f"Exp #{drift['current']['number']} vs Exp #{first['number']}: ")
+    assert watch["id"] == listed["id"]
+
+
+def test_pinning_configs_starts_a_first_run(client: FlaskClient, dataset: dict[str, Any],
+                                            feature_config: dict[str, Any], model_config: dict[str, Any],
+                                            published: Published) -> None:
+    answer = client.post(f"/api/datasets/{dataset['id']}/watches", json={
+        "name": "nightly drift", "feature_config_id": feature_config["id"], "model_config_id": model_config["id"],
+        "parameters": {"sample_percent": 25}})
+    assert answer.status_code == 201, answer.json
+    [run] = answer.json["runs"]
+    assert run["trigger"] == "pinned" and run["experiment_id"]
+    assert SubmitExperiment(experiment_id=run["experiment_id"]) in published.on(Topics.SUBMIT)
+
+
+def test_pinning_refuses_what_cannot_be_watched_naming_the_field(
+        client: FlaskClient, platform: Platform, dataset: dict[str, Any], feature_config: dict[str, Any],
+        model_config: dict[str, Any]) -> None:
+    url = f"/api/datasets/{dataset['id']}/watches"
+    running = client.post("/api/experiments", json=start_payload(feature_config, model_config)).json
+    cases = {
+        "not completed": ({"experiment_id": running["id"]}, "experiment_id", "pending"),
+        "both": ({"experiment_id": running["id"], "model_config_id": model_config["id"]}, "experiment_id",
+                 "not both"),
+        "no model config": ({"feature_config_id": feature_config["id"]}, "model_config_id", "required"),
+        "unknown field": ({"experiment": running["id"]}, "experiment", ""),
+    }
+    for why, (payload, field, words) in cases.items():
+        answer = client.post(url, json=payload)
+        assert answer.status_code == 400, (why, answer.json)
+        assert answer.json["field"] == field and words in answer.json["message"], (why, answer.json)
+    assert client.post("/api/datasets/nope/watches", json={"experiment_id": running["id"]}).status_code == 404
+    assert client.get("/api/datasets/nope/watches").status_code == 404
+    malformed = client.delete(f"{url}/%C2%84")  # schemathesis' finding: a 400 the document did not list
+    assert malformed.status_code == 404 and malformed.json["field"] == "watch_id"
