@@ -205,6 +205,8 @@ def test_results_show_warnings_vs_best_actuals_and_modify_and_retest(screen: Pag
     shot(screen, "results")
     warnings = dialog.get_by_role("region", name="Warnings")
     expect(warnings.locator("li[data-code='SMALL_TEST_SET']")).to_contain_text("Small test set")
+    high_oov = [v for v in doc["results"]["vocabularies"].values() if v["oov_rate"] > 0.05]
+    expect(warnings.locator("li[data-code='HIGH_OOV']")).to_have_count(len(high_oov))
     expect(dialog.locator("#noise-table tr[data-metric='recall_at_100']")).to_be_visible()
     loss = dialog.locator("#noise-table tr[data-metric='test_loss_per_example']")
     expect(loss).to_contain_text("Test loss per example")

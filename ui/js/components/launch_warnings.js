@@ -13,11 +13,16 @@ export function warningsLine(experiment) {
     "⚠ ", warnings.map((w, i) => [i ? " · " : "", h("span", { title: w.message }, w.title)]));
 }
 
+/** One warning: its title, message and the field that would change it. */
+export function warningItem(w) {
+  return h("li", { dataset: { code: w.code } },
+    h("strong", {}, `⚠ ${w.title}: `), w.message, w.field ? h("span", { class: "muted mono small" }, ` (${w.field})`) : null);
+}
+
 /** Every warning with its message and the field that would change it (wizard and view modal). */
 export function warningsList(warnings) {
   if (!warnings?.length) return null;
-  return h("ul", { class: "launch-warnings-list" }, warnings.map((w) => h("li", { dataset: { code: w.code } },
-    h("strong", {}, `⚠ ${w.title}: `), w.message, w.field ? h("span", { class: "muted mono small" }, ` (${w.field})`) : null)));
+  return h("ul", { class: "launch-warnings-list" }, warnings.map(warningItem));
 }
 
 /** The view modal's "Launch check" section: the protocol, the warnings (unless `listed` elsewhere, the

@@ -7,7 +7,7 @@ import { formatMetric, formatMetricDelta, metricLabel, metricsWhere, recallKs, r
 import { baselineRecall, EXCLUDING, protocol, randomRecall, recall } from "../../lib/results.js";
 import { STAGES } from "../../lib/status.js";
 import { crossLabel, featureLabel, splitLabel, towerLabel } from "../labels.js";
-import { baselineVerdict, launchCheckSection } from "../launch_warnings.js";
+import { baselineVerdict, launchCheckSection, warningItem } from "../launch_warnings.js";
 import { isFullTraining } from "../full_training.js";
 import { loadNoiseTable } from "../noise.js";
 import { noise } from "../../lib/decisions_api.js";
@@ -95,16 +95,13 @@ const OOV_WARN = 0.05;
 /** Everything that makes this run's numbers less trustworthy: the launch check's warnings, a baseline it does not
  * beat, vocabularies with many unseen values at evaluation. "(none)" for a completed run without any. */
 function warningsSection(e) {
-  const items = [];
-  for (const w of e.warnings || []) {
-    items.push(h("li", { dataset: { code: w.code } }, h("strong", {}, `⚠ ${w.title}: `), w.message, w.field ? h("span", { class: "muted mono small" }, ` (${w.field})`) : null));
-  }
+  const items = (e.warnings || []).map(warningItem);
   const baseline = e.comparison?.baseline;
-  if (baseline && baseline.outcome !== "beats") items.push(h("li", { dataset: { code: "BASELINE" } }, h("strong", {}, "⚠ Baseline: "), `this run ${baseline.summary}.`));
+  if (baseline && baseline.outcome !== "beats") items.push(warningItem({ code: "BASELINE", title: "Baseline", message: `this run ${baseline.summary}.` }));
   const vocabularies = Object.values(e.results?.vocabularies || {}).filter((v) => isNum(v.oov_rate) && v.oov_rate > OOV_WARN);
   for (const v of vocabularies) {
-    items.push(h("li", { dataset: { code: "HIGH_OOV" } }, h("strong", {}, `⚠ ${v.column}: `),
-      `${pct(v.oov_rate, 1)} of its evaluation values are out of the vocabulary (${v.tower || "?"} tower); see Data Insights.`));
+    items.push(warningItem({ code: "HIGH_OOV", title: v.column,
+      message: `${pct(v.oov_rate, 1)} of its evaluation values are out of the vocabulary (${v.tower || "?"} tower); see Data Insights.` }));
   }
   if (!items.length && e.status !== "completed" && !e.data_check) return null;
   return h("section", { class: "warnings-section", "aria-label": "Warnings" },
