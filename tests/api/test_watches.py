@@ -137,3 +137,33 @@ def test_pinning_refuses_what_cannot_be_watched_naming_the_field(
     assert client.get("/api/datasets/nope/watches").status_code == 404
     malformed = client.delete(f"{url}/%C2%84")  # schemathesis' finding: a 400 the document did not list
     assert malformed.status_code == 404 and malformed.json["field"] == "watch_id"
+
+
+def test_re_registering_a_changed_file_runs_the_watches_again(
+        client: FlaskClient, platform: Platform, dataset: dict[str, Any], feature_config: dict[str, Any],
+        model_config: dict[str, Any], data_files: dict[str, Path], published: Published) -> None:
+    """Locally a file may change under a dataset without the blob store (a copy into the warehouse folder):
+    registering it again (PUT) reads it again; a change of rows or columns re-runs the watches as an event
+    would, and is kept in the dataset's source changes (which a PUT used to drop)."""
+    first = completed(client, platform, feature_config, model_config, 0.40, 0.4)
+    client.post(f"/api/datasets/{dataset['id']}/watches", json={"experiment_id": first["id"]})
+    fields = {k: dataset[k] for k in ("name", "description", "source", "query_id_column", "candidate_id_column",
+                                      "date_column", "buyer_features")}
+    fields["buyer_features"] = {"source": dataset["buyer_features"]["source"], "join_key": "user_id"}
+    same = client.put(f"/api/datasets/{dataset['id']}", json=fields)
+    assert same.status_code == 200, same.json
+    [listed] = client.get(f"/api/datasets/{dataset['id']}/watches").json["watches"]
+    assert len(listed["runs"]) == 1, "the same file read again is no change"
+
+    path = data_files["interactions"]
+    path.write_text(INTERACTIONS + "".join(f"u{300 + i},i{9},3,Nice,9.5,red shoes,2024-03-01 10:00:00\n"
+                                           for i in range(50)))
+    changed = client.put(f"/api/datasets/{dataset['id']}", json=fields)
+
+    assert changed.status_code == 200 and changed.json["row_count"] == dataset["row_count"] + 50
+    [record] = changed.json["source_changes"]
+    assert (record["row_count_before"], record["row_count_after"]) == (dataset["row_count"], dataset["row_count"] + 50)
+    [listed] = client.get(f"/api/datasets/{dataset['id']}/watches").json["watches"]
+    assert [r["trigger"] for r in listed["runs"]] == ["pinned", "source_change"]
+    assert listed["runs"][1]["event_id"] == record["event_id"]
+    assert SubmitExperiment(experiment_id=listed["runs"][1]["experiment_id"]) in published.on(Topics.SUBMIT)

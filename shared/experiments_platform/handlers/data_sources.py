@@ -64,6 +64,34 @@ def on_source_changed(platform: Platform, change: DataSourceChanged) -> list[str
     return _register(platform, change, source, context)
 
 
+def on_reregistered(platform: Platform, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """A dataset registered again (``PUT /api/datasets/{id}``: its sources read again), as stored before
+    and after: its source history and file version are kept (the request does not carry them); a change
+    of rows or columns is recorded as a source change and re-runs its watched quick tests, as an event
+    would (a file changed locally without the blob store). The dataset as stored now."""
+    old, new = Dataset.model_validate(before), Dataset.model_validate(after)
+    history, version = old.source_changes, old.source_object if new.source == old.source else None
+    record = None
+    if (new.row_count, new.columns) != (old.row_count, old.columns):
+        names_before, names_after = {c.name for c in old.columns}, {c.name for c in new.columns}
+        record = SourceChange(at=new.updated_at, event_id=f"registered-again-{new.updated_at:%Y%m%dT%H%M%S%f}",
+                              row_count_before=old.row_count, row_count_after=new.row_count,
+                              columns_added=sorted(names_after - names_before),
+                              columns_removed=sorted(names_before - names_after))
+        history = [*history, record][-KEEP_CHANGES:]
+    if history == new.source_changes and version == new.source_object:
+        return after
+    stored = new.model_copy(update={"source_changes": history, "source_object": version})
+    platform.documents.set(DATASETS.collection, new.id, stored.to_document())
+    if record is not None:
+        log.info("dataset registered again with other rows or columns", extra=fields(
+            dataset_id=new.id, rows_before=old.row_count, rows_after=new.row_count))
+        from experiments_platform.handlers import watches
+
+        watches.on_source_changed(platform, new.id, record.event_id)
+    return stored.to_document()
+
+
 def _run_watches(platform: Platform, dataset_ids: list[str], change: DataSourceChanged) -> None:
     """Start the quick tests pinned to every dataset this event refreshed (now, or on an earlier delivery
     whose watches failed to start: each watch runs once per event, ``handlers.watches``)."""

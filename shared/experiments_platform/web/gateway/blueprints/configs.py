@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from experiments_platform.errors import InvalidInput
-from experiments_platform.handlers import configs
+from experiments_platform.handlers import configs, data_sources
 from experiments_platform.ports.documents import Filter
 from experiments_platform.web.args import json_body
 from experiments_platform.web.context import platform
@@ -75,6 +75,13 @@ def create_upload_blueprint() -> Blueprint:
     return blueprint
 
 
+def _update_dataset(dataset_id: str, body: Any) -> dict[str, Any]:
+    """Register the dataset again; its source history kept, a changed file re-runs its watches (decision 082)."""
+    before = configs.load(platform().documents, configs.DATASETS, dataset_id)
+    after = configs.update_dataset(platform().documents, platform().warehouse, dataset_id, body)
+    return data_sources.on_reregistered(platform(), before, after)
+
+
 def _dataset_filter() -> list[Filter]:
     dataset_id = request.args.get("dataset_id")
     return [Filter("dataset_id", "==", dataset_id)] if dataset_id else []
@@ -86,7 +93,7 @@ def create_config_blueprints() -> list[Blueprint]:
         _config_blueprint(
             "datasets", "/api/datasets", "dataset_id", configs.DATASETS,
             lambda body: configs.register_dataset(platform().documents, platform().warehouse, body),
-            lambda doc_id, body: configs.update_dataset(platform().documents, platform().warehouse, doc_id, body),
+            _update_dataset,
         ),
         _config_blueprint(
             "feature_configs", "/api/feature-configs", "feature_config_id", configs.FEATURE_CONFIGS,
