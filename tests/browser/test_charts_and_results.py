@@ -176,6 +176,18 @@ def test_parallel_coordinates_show_feature_axes_and_filter_by_brushing(screen: P
     expect(canvas).to_have_attribute("data-selected", str(len(runs.docs)))
     expect(chip).to_have_count(0)
 
+    rate_axis = screen.get_by_role("button", name="Filter by Learning rate", exact=False)
+    rate_axis.focus()
+    screen.keyboard.press("ArrowUp")
+    top_rate = sum(1 for d in runs.docs if d["parameters"]["learning_rate"] == max(RATES))
+    expect(canvas).to_have_attribute("data-selected", str(top_rate))
+    expect(screen.locator("#pc-brushes [data-brush='learning_rate']")).to_contain_text(f"Learning rate {max(RATES)}")
+    screen.keyboard.press("Shift+ArrowDown")
+    expect(canvas).to_have_attribute("data-selected", str(len(runs.docs)))
+    expect(screen.locator("#pc-brushes [data-brush='learning_rate']")).to_contain_text(f"{min(RATES)} – {max(RATES)}")
+    screen.keyboard.press("Delete")
+    expect(screen.locator("#pc-brushes [data-brush]")).to_have_count(0)
+
 
 def test_wizard_says_what_a_quick_test_validates(screen: Page, runs: Runs) -> None:
     screen.goto("/#/experiments?new=1")

@@ -34,7 +34,7 @@ function scaleOf(axis, items) {
       ticks: Number.isFinite(lo) ? [{ text: text(hi), t: 1 }, { text: text(lo), t: hi === lo ? 0.5 : 0 }] : [],
       /** The values a brush from `a` to `b` (positions) keeps, in words. */
       describe: (a, b) => {
-        const inside = [...new Set(present)].filter((v) => { const t = hi === lo ? 0.5 : (v - lo) / (hi - lo); return t >= a && t <= b; }).sort((x, y) => x - y);
+        const inside = [...new Set(present)].filter((v) => { const t = hi === lo ? 0.5 : (v - lo) / (hi - lo); return t >= a - 1e-6 && t <= b + 1e-6; }).sort((x, y) => x - y);
         if (!inside.length) return "no value";
         return inside.length === 1 ? text(inside[0]) : `${text(inside[0])} – ${text(inside[inside.length - 1])}`;
       },
@@ -46,7 +46,7 @@ function scaleOf(axis, items) {
     raw,
     pos,
     ticks: categories.slice(0, 12).map((c) => ({ text: c.length > 14 ? `${c.slice(0, 13)}…` : c, t: pos(c) })),
-    describe: (a, b) => categories.filter((c) => pos(c) >= a && pos(c) <= b).join(", ") || "no value",
+    describe: (a, b) => categories.filter((c) => pos(c) >= a - 1e-6 && pos(c) <= b + 1e-6).join(", ") || "no value",
   };
 }
 
@@ -71,6 +71,17 @@ function sceneOf(items, axes, scales, direction) {
 
 /** How far (px) a brush handle reaches beyond the axis' ends, so a drag from the very end keeps its values. */
 const OVERHANG = 10;
+
+/** The distinct positions of axis `axis` among the scene's lines, ascending. */
+function positionsOf(scene, axis) {
+  const count = scene.axes.length;
+  const seen = new Set();
+  for (let line = 0; line < scene.goodness.length; line += 1) {
+    const t = scene.lines[line * count + axis];
+    if (!Number.isNaN(t)) seen.add(t);
+  }
+  return [...seen].sort((a, b) => a - b);
+}
 
 /** 1 for each line inside every brush (`Map` axis index → {lo, hi}), else 0; null without brushes. */
 function selectionOf(scene, brushes) {
@@ -102,7 +113,9 @@ export function parallelCoordinates(items, axes, direction) {
   const scene = sceneOf(items, axes, scales, direction);
   const brushes = new Map();
   const handles = axes.map((axis, i) => h("div", {
-    class: "pc-axis", dataset: { axis: axis.key || `axis-${i}` }, title: `Drag along ${axis.label} to keep only the runs in a range`,
+    class: "pc-axis", dataset: { axis: axis.key || `axis-${i}` }, tabindex: "0", role: "button",
+    title: `Drag along ${axis.label} to keep only the runs in a range`,
+    "aria-label": `Filter by ${axis.label}: Up or Down keeps one value, with Shift widens the range, Delete clears`,
   }));
   const brushList = h("div", { class: "pc-brushes small", id: "pc-brushes", "aria-live": "polite" });
   const element = h("div", { class: "pc-wrap", tabindex: "-1" }, canvas, handles);
@@ -181,6 +194,35 @@ export function parallelCoordinates(items, axes, direction) {
     handle.addEventListener("pointerup", end);
     handle.addEventListener("pointercancel", () => { from = null; });
   });
+  /** The keyboard's brushing: the axis' values one step at a time (`positions`, ascending). */
+  handles.forEach((handle, i) => handle.addEventListener("keydown", (event) => {
+    const up = event.key === "ArrowUp";
+    if (event.key === "Delete" || event.key === "Backspace") {
+      event.preventDefault();
+      brushes.delete(i);
+      applyBrushes();
+      return;
+    }
+    if (!up && event.key !== "ArrowDown") return;
+    event.preventDefault();
+    const positions = positionsOf(scene, i);
+    if (!positions.length) return;
+    const current = brushes.get(i);
+    const above = (t) => positions.find((p) => p > t + 1e-6);
+    const below = (t) => [...positions].reverse().find((p) => p < t - 1e-6);
+    let next;
+    if (!current) {
+      const p = up ? positions[positions.length - 1] : positions[0];
+      next = { lo: p, hi: p };
+    } else if (event.shiftKey) {
+      next = up ? { lo: current.lo, hi: above(current.hi) ?? current.hi } : { lo: below(current.lo) ?? current.lo, hi: current.hi };
+    } else {
+      const p = up ? above(current.hi) ?? current.hi : below(current.lo) ?? current.lo;
+      next = { lo: p, hi: p };
+    }
+    brushes.set(i, next);
+    applyBrushes();
+  }));
   element.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && brushes.size) {
       event.stopPropagation();
