@@ -63,14 +63,14 @@ def test_a_user_pins_a_quick_test_sees_the_drift_and_unpins(page: Page, gateway:
         f"Exp #{after['number']} vs Exp #{before['number']}: ")
     expect(watch.locator(".watch-summary")).to_contain_text("rows 5,354 → 8,120")
     recall = watch.locator(".watch-metrics tr[data-metric='recall_at_100'] td")
-    expect(recall.nth(1)).to_have_text("40.0 %")
-    expect(recall.nth(2)).to_have_text("31.0 %")
-    expect(recall.nth(3)).to_have_text("-9.0 pp")
+    expect(recall.nth(1)).to_have_text("40.0%")  # format.js: percents without a space, minus signs as −
+    expect(recall.nth(2)).to_have_text("31.0%")
+    expect(recall.nth(3)).to_have_text("−9.0 pp")
     expect(recall.nth(5)).to_have_text("no noise estimate")
     rows = watch.locator(".watch-data tr[data-key='rows'] td")
-    expect(rows).to_have_text(["Dataset rows", "5,354", "8,120", "+2,766 (+51.7 %)"])
+    expect(rows).to_have_text(["Dataset rows", "5,354", "8,120", "+2,766 (+51.7%)"])
     cold = watch.locator(".watch-data tr[data-key='test_cold_product_share'] td")
-    expect(cold).to_have_text(["Test interactions of products unseen in training (OOV)", "4.0 %", "26.0 %",
+    expect(cold).to_have_text(["Test interactions of products unseen in training (OOV)", "4.0%", "26.0%",
                                "+22.0 pp"])
     screenshot(page, "datasets-watched-drift", full_page=True)
 

@@ -6,7 +6,7 @@
  */
 import { del, get, post, query } from "../lib/http.js";
 import { h, mount } from "../lib/dom.js";
-import { int } from "../lib/format.js";
+import { formatDelta, int, pct, points } from "../lib/format.js";
 
 const enc = encodeURIComponent;
 const VERDICT_CLASS = { better: "delta-up", worse: "delta-down", within_noise: "muted", unknown: "muted" };
@@ -77,35 +77,32 @@ function watchView(dataset, body, watch) {
     watch.drift ? driftView(watch.drift) : h("p", { class: "muted small watch-no-drift" }, "The change shows here once a run after a source change has completed."));
 }
 
-function signed(value, digits, unit = "") {
-  if (value == null) return "—";
-  return `${value > 0 ? "+" : ""}${value.toFixed(digits)}${unit}`;
-}
+const COUNT = { format: "count", digits: 0 };
 
 function countChange(row) {
   if (row.change == null) return "—";
-  const relative = row.change_percent != null ? ` (${signed(row.change_percent, 1)} %)` : "";
-  return `${row.change > 0 ? "+" : ""}${int(row.change)}${relative}`;
+  const relative = row.change_percent != null ? ` (${points(row.change_percent, 1, { unit: false })}%)` : "";
+  return `${formatDelta(COUNT, row.change)}${relative}`;
 }
 
 function dataValue(row, value) {
   if (value == null) return "—";
-  return row.kind === "share" ? `${(value * 100).toFixed(1)} %` : int(value);
+  return row.kind === "share" ? pct(value, 1) : int(value);
 }
 
 function driftView(drift) {
   return h("div", { class: "watch-drift" },
     h("p", { class: "watch-summary" }, drift.summary),
     h("div", { class: "table-wrap" }, h("table", { class: "watch-metrics" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Metric"), h("th", {}, `Exp #${drift.previous.number}`), h("th", {}, `Exp #${drift.current.number}`), h("th", {}, "Change"), h("th", {}, "95 % interval"), h("th", {}, "Verdict"))),
+      h("thead", {}, h("tr", {}, h("th", {}, "Metric"), h("th", {}, `Exp #${drift.previous.number}`), h("th", {}, `Exp #${drift.current.number}`), h("th", {}, "Change"), h("th", {}, "95% interval"), h("th", {}, "Verdict"))),
       h("tbody", {}, drift.metrics.map((r) => h("tr", { dataset: { metric: r.metric } },
-        h("td", {}, r.label), h("td", {}, `${(r.previous * 100).toFixed(1)} %`), h("td", {}, `${(r.value * 100).toFixed(1)} %`),
-        h("td", {}, signed(r.difference_pp, 1, " pp")),
-        h("td", { class: "muted" }, r.low_pp == null ? "—" : `${signed(r.low_pp, 1)} … ${signed(r.high_pp, 1)} pp`),
+        h("td", {}, r.label), h("td", {}, pct(r.previous, 1)), h("td", {}, pct(r.value, 1)),
+        h("td", {}, points(r.difference_pp, 1)),
+        h("td", { class: "muted" }, r.low_pp == null ? "—" : `${points(r.low_pp, 1, { unit: false })} … ${points(r.high_pp, 1, { unit: false })} pp`),
         h("td", { class: VERDICT_CLASS[r.verdict] || "muted" }, r.verdict_text)))))),
     h("div", { class: "table-wrap" }, h("table", { class: "watch-data" },
       h("thead", {}, h("tr", {}, h("th", {}, "Data"), h("th", {}, "Before"), h("th", {}, "After"), h("th", {}, "Change"))),
       h("tbody", {}, drift.data.map((r) => h("tr", { dataset: { key: r.key } },
         h("td", {}, r.label), h("td", {}, dataValue(r, r.previous)), h("td", {}, dataValue(r, r.value)),
-        h("td", {}, r.kind === "share" ? signed(r.change, 1, " pp") : countChange(r))))))));
+        h("td", {}, r.kind === "share" ? points(r.change, 1) : countChange(r))))))));
 }
