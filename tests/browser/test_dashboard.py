@@ -49,8 +49,9 @@ def test_dashboard_views_agree_with_the_api(page: Page, gateway: Gateway, seeded
     epochs = gateway.api("GET", "/api/dashboard/heatmap?metric=recall_at_100&x_axis=embedding_dims&y_axis=epochs")
     expect(page.locator("#heatmap-table tbody tr")).to_have_count(len(epochs["y_axis"]["values"]))
     expect(page.locator("#heatmap-table td.cell.best")).to_have_attribute("data-y", epochs["best"]["y"])
-    page.locator("#heatmap-metric").select_option("test_loss")
-    losses = gateway.api("GET", "/api/dashboard/heatmap?metric=test_loss&x_axis=embedding_dims&y_axis=epochs")
+    page.locator("#heatmap-metric").select_option("test_loss_per_example")
+    losses = gateway.api("GET",
+                         "/api/dashboard/heatmap?metric=test_loss_per_example&x_axis=embedding_dims&y_axis=epochs")
     expect(page.locator("#heatmap-table td.cell.best")).to_have_attribute("data-value", str(losses["best"]["value"]))
     screenshot(page, "41-dashboard-heatmap-loss")
 

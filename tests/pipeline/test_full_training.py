@@ -119,6 +119,7 @@ def test_the_push_is_a_registered_mlflow_model_version_with_the_production_alias
     spec, _ = full_run
     record = json.loads(Path(spec.artifacts.model.removeprefix("file://")).read_text())
     assert record["registration"] == "registered", record["registration_error"]
+    assert record["production"] is True, "the model's first version is production on its own (decision 079)"
     client = MlflowClient(mlflow_server)
     version = client.get_model_version_by_alias(spec.registry.model_name, "production")
     assert version.version == record["mlflow_model_version"] and version.run_id == record["mlflow_run_id"]
@@ -186,6 +187,7 @@ def test_mlflow_down_leaves_the_push_standing_and_the_registration_pending(full_
     pending = register(down, record["serving_model_uri"], record["pushed_model_uri"].removeprefix("file://"),
                        record["pushed_version"])
     assert pending["registration"] == "pending" and pending["mlflow_model_version"] is None
+    assert pending["production"] is False
     assert "127.0.0.1:9" in pending["registration_error"]
     assert json.loads((tmp_path / "model.json").read_text()) == pending
     assert pending["pushed_model_uri"] == record["pushed_model_uri"]

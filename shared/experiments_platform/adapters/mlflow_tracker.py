@@ -265,11 +265,11 @@ class MlflowTracker:
 
     # --- model registry ------------------------------------------------------------------------
 
-    def register_model(self, run_id: str, name: str, model_dir: str, *, alias: str,
+    def register_model(self, run_id: str, name: str, model_dir: str, *, alias: str | None,
                        tags: Mapping[str, str]) -> str:
         """Log ``model_dir`` (a local SavedModel folder) as the run's ``model`` artifact, register it as a new
-        version of ``name`` (created when missing), point ``alias`` at that version, tag the run with ``tags``;
-        the version number (decision 072).
+        version of ``name`` (created when missing), point ``alias`` at that version (when given), tag the run
+        with ``tags``; the version number (decision 072).
 
         The source is ``runs:/{run}/model``: the tracking server accepts no local path outside a run's
         artifacts, so the version is a copy the registry owns, wherever the Pusher pushed."""
@@ -286,10 +286,15 @@ class MlflowTracker:
             raise self._unreachable(f"registered model {name}", exc) from exc
         version = self._call(f"a version of {name}", self.client.create_model_version, name,
                              f"runs:/{run_id}/model", run_id, dict(tags))
-        self._call(f"alias {alias} of {name}", self.client.set_registered_model_alias, name, alias, version.version)
+        if alias is not None:
+            self.set_model_alias(name, alias, str(version.version))
         for key, value in tags.items():
             self._call(f"tags of run {run_id}", self.client.set_tag, run_id, key, value)
         return str(version.version)
+
+    def set_model_alias(self, name: str, alias: str, version: str) -> None:
+        """Point ``alias`` of registered model ``name`` at ``version`` (moving it from any other version)."""
+        self._call(f"alias {alias} of {name}", self.client.set_registered_model_alias, name, alias, version)
 
     def model_alias(self, name: str, alias: str) -> dict[str, Any] | None:
         """The version ``alias`` of registered model ``name`` points at (version, source, run id, tags), None when

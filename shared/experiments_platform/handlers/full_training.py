@@ -6,11 +6,16 @@ its pipeline writes ``model.json`` beside ``metrics.json`` (decision 070). Linea
 ML Metadata store through ``adapters.mlmd_lineage`` (local SQLite; Vertex ML Metadata is decision 073's
 unbuilt half, answered as such). "Currently deployed" is the MLflow registered model's ``production``
 alias; with MLflow unreachable, the newest completed full training's ``model.json`` stands in and says so.
+The first registered version of a model is production on its own; a later one when a user promotes it
+(``promote``); reconcile registers the pushes MLflow was down for (``retry_pending_registrations``);
+``domain.registration``, decision 079.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,11 +25,12 @@ from experiments_platform.domain.full_training import PRODUCTION_ALIAS
 from experiments_platform.domain.metrics import PRIMARY_METRIC
 from experiments_platform.domain.metrics_report import final_metrics
 from experiments_platform.domain.pipeline_spec import MODEL_FILE, QuickTestSpec, registry_model_name
+from experiments_platform.domain.registration import PENDING, REGISTERED, ModelRegistry, register_version
 from experiments_platform.domain.status import Status
-from experiments_platform.errors import NotFound
+from experiments_platform.errors import Conflict, InvalidInput, NotFound, PlatformError
 from experiments_platform.handlers.experiments import summarize
 from experiments_platform.jsonlog import fields, get_logger
-from experiments_platform.ports.documents import Doc
+from experiments_platform.ports.documents import Doc, Filter, Order
 from experiments_platform.repositories.experiments import ExperimentRepository
 
 log = get_logger(__name__)
@@ -167,3 +173,95 @@ def summary(platform: Platform, docs: Sequence[Doc], dataset_id: str | None = No
         "currently_deployed": deployed(platform, docs, dataset_id),
         "agreement": agreement_panel(docs),
     }
+
+
+def _registry(platform: Platform) -> ModelRegistry:
+    tracker = platform.tracker
+    if not all(hasattr(tracker, name) for name in ("model_alias", "register_model", "set_model_alias")):
+        raise Conflict("the configured tracker has no model registry (PLATFORM_TRACKER must be mlflow)")
+    return tracker  # type: ignore[return-value]
+
+
+def _write_model_record(platform: Platform, experiment_id: str, record: dict[str, Any]) -> None:
+    platform.blobs.write_bytes(platform.experiment_artifacts_uri(experiment_id, MODEL_FILE),
+                               json.dumps(record, indent=2).encode(), content_type="application/json")
+
+
+def _local_copy(platform: Platform, uri: str, scratch: str) -> str:
+    """A local folder holding the pushed SavedModel (the folder itself for ``file://``; a copy otherwise)."""
+    if uri.startswith("file://") or "://" not in uri:
+        return uri.removeprefix("file://")
+    prefix = uri.rstrip("/") + "/"
+    for blob in platform.blobs.list(prefix):
+        target = os.path.join(scratch, blob[len(prefix):])
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as out:
+            out.write(platform.blobs.read_bytes(blob))
+    return scratch
+
+
+def retry_pending_registrations(platform: Platform, limit: int = 100) -> list[str]:
+    """Register every pushed model whose registration is pending (MLflow was down when the Registrar ran), among
+    the ``limit`` newest completed experiments; the ids registered now. Run by every reconcile sweep."""
+    done: list[str] = []
+    newest = ExperimentRepository(platform.documents).query(
+        [Filter("status", "==", Status.COMPLETED.value)], [Order("finished_at", "desc")], limit=limit)
+    for experiment in newest:
+        if experiment.full_training is None:
+            continue
+        record = pushed_model(platform, experiment.id)
+        if record is None or record.get("registration") != PENDING:
+            continue
+        if not record.get("mlflow_run_id") and experiment.mlflow_run_id:
+            record["mlflow_run_id"] = experiment.mlflow_run_id  # delivered by the tracking sync since
+        try:
+            with tempfile.TemporaryDirectory() as scratch:
+                model_dir = _local_copy(platform, str(record["pushed_model_uri"]), scratch)
+                updated = register_version(_registry(platform), record, model_dir)
+        except (PlatformError, OSError) as exc:
+            log.warning("pending registration not retried", extra=fields(experiment_id=experiment.id, error=str(exc)))
+            continue
+        _write_model_record(platform, experiment.id, updated)
+        if updated["registration"] == REGISTERED:
+            _touch(platform, experiment.id)
+            done.append(experiment.id)
+            log.info("pending model registration done", extra=fields(
+                experiment_id=experiment.id, version=updated["mlflow_model_version"], production=updated["production"]))
+    return done
+
+
+def promote(platform: Platform, experiment_id: str) -> dict[str, Any]:
+    """Point the ``production`` alias of the run's registered model at the run's version; the Currently deployed
+    card after it. Only a completed full training whose model is registered can be promoted."""
+    experiment = ExperimentRepository(platform.documents).get(experiment_id)
+    if experiment.full_training is None:
+        raise InvalidInput(f"{experiment.label} is a quick test: only a full training pushes a model to promote; "
+                           "run a full training of it first", field="experiment_id")
+    if experiment.status is not Status.COMPLETED:
+        raise Conflict(f"{experiment.label} is {experiment.status.value}: only a completed full training can be "
+                       "promoted", field="experiment_id")
+    record = pushed_model(platform, experiment.id)
+    if record is None:
+        raise Conflict(f"{experiment.label} has no pushed model (model.json is missing)", field="experiment_id")
+    if record.get("registration") != REGISTERED or not record.get("mlflow_model_version"):
+        raise Conflict(f"{experiment.label}'s model is not registered yet ({record.get('registration_error')}); "
+                       "reconcile registers it once MLflow answers, then promote it", field="experiment_id")
+    name, version = str(record["mlflow_model_name"]), str(record["mlflow_model_version"])
+    _registry(platform).set_model_alias(name, str(record.get("alias") or PRODUCTION_ALIAS), version)
+    _touch(platform, experiment.id)
+    log.info("model promoted", extra=fields(experiment_id=experiment.id, model=name, version=version))
+    docs = [d for d in _full_docs(platform) if d.get("dataset_id") == experiment.dataset_id]
+    return {"experiment_id": experiment.id, "model_name": name, "version": version,
+            "currently_deployed": deployed(platform, docs, experiment.dataset_id)}
+
+
+def _touch(platform: Platform, experiment_id: str) -> None:
+    """Stamp the experiment's ``updated_at``: the registry changed under it, so the cached Full Trains and
+    Currently deployed cards (one view per change of the experiments) are computed again."""
+    ExperimentRepository(platform.documents).update(experiment_id, lambda _: True)
+
+
+def _full_docs(platform: Platform) -> list[Doc]:
+    return [e.to_document() for e in ExperimentRepository(platform.documents).query(
+        [Filter("status", "==", Status.COMPLETED.value)], [Order("finished_at", "desc")], limit=200)
+        if e.full_training is not None]

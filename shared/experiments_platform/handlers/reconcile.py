@@ -21,7 +21,9 @@ would have been applied (``handlers.compute``; so the status machine and idempot
 * anything active past ``max_age`` since it started (queued experiments wait as long as the queue
   does): the compute is cancelled and the experiment fails (timeout);
 * an ended experiment whose MLflow tracking is delayed: its run's journal is delivered to MLflow
-  (``handlers.tracking.sync``), the run ended as the experiment ended.
+  (``handlers.tracking.sync``), the run ended as the experiment ended;
+* a completed full training whose model registration is pending (MLflow was down when it pushed): the
+  pushed model is registered (``handlers.full_training.retry_pending_registrations``, decision 079).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from experiments_platform.domain.experiment import Experiment
 from experiments_platform.domain.status import Status
 from experiments_platform.events.google_events import TERMINAL_BUILD_STATES, TERMINAL_PIPELINE_STATES
 from experiments_platform.events.messages import SubmitExperiment, Topics
-from experiments_platform.handlers import admission, job_poll, tracking
+from experiments_platform.handlers import admission, full_training, job_poll, tracking
 from experiments_platform.handlers.compute import apply_build, build_notification, ended, stop_compute
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.ports.documents import Filter, Order
@@ -55,11 +57,14 @@ class ReconcileReport:
     repaired: list[str] = field(default_factory=list)
     tracking_synced: list[str] = field(default_factory=list)
     tracking_delayed: list[str] = field(default_factory=list)
+    registered: list[str] = field(default_factory=list)
+    """Full trainings whose pending model registration this sweep did (MLflow was down when they pushed)."""
 
     def to_dict(self) -> dict[str, object]:
         tracked = {"tracking_synced": self.tracking_synced, "tracking_delayed": self.tracking_delayed}
         return {"checked": self.checked, "repaired": self.repaired,
-                **(tracked if self.tracking_synced or self.tracking_delayed else {})}
+                **(tracked if self.tracking_synced or self.tracking_delayed else {}),
+                **({"registered": self.registered} if self.registered else {})}
 
 
 def reconcile(
@@ -89,7 +94,8 @@ def reconcile(
             log.exception("reconcile failed for one experiment", extra=fields(experiment_id=experiment.id))
     admission.admit_next(platform)  # the safety net of a run slot whose release was lost
     sync_tracking(platform, report, now)
-    if report.repaired or report.tracking_synced:
+    report.registered = full_training.retry_pending_registrations(platform)
+    if report.repaired or report.tracking_synced or report.registered:
         log.info("reconcile repaired experiments", extra=fields(**report.to_dict()))
     return report
 

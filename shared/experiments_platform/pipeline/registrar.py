@@ -1,11 +1,13 @@
 """A full training's last step: register the pushed model in MLflow and write ``model.json`` (decision 072).
 
 After TFX's Pusher copied the SavedModel to ``{registry.uri}/{version}/``, the Registrar registers
-it as a new version of the MLflow registered model (``registry.model_name``) with the alias
-(``production``) pointed at it, tags the MLflow run ``run_kind=full_training``, and writes
-``model.json`` (``ArtifactUris.model``): where the model is, its signature and its MLflow version.
-MLflow unreachable does not fail the run (the push is what serves): ``model.json`` then says
-``registration: "pending"`` with the reason, and the MLflow fields are null.
+it as a new version of the MLflow registered model (``registry.model_name``), tags the MLflow run
+``run_kind=full_training``, and writes ``model.json`` (``ArtifactUris.model``): where the model is,
+its signature, its MLflow version and whether it is production. The alias (``production``) is pointed
+at the model's first version only; later ones are promoted by a user (``domain.registration``, decision
+079). MLflow unreachable does not fail the run (the push is what serves): ``model.json`` then says
+``registration: "pending"`` with the reason, the MLflow fields are null, and reconcile registers it once
+MLflow answers.
 """
 
 # No `from __future__ import annotations`: the @component decorator reads real type annotations.
@@ -23,7 +25,7 @@ from tfx.types import artifact
 from tfx.types.standard_artifacts import PushedModel
 
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
-from experiments_platform.errors import PlatformError
+from experiments_platform.domain.registration import PENDING, register_version
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.pipeline.evaluator import uri_path
 from experiments_platform.pipeline.tracking import TrackedRun, tracker_for
@@ -74,8 +76,9 @@ def model_record(spec: QuickTestSpec, pushed_uri: str, pushed_destination: str, 
         "mlflow_model_version": None,
         "alias": spec.registry.alias,
         "mlflow_run_id": None,
-        "registration": "pending",
+        "registration": PENDING,
         "registration_error": None,
+        "production": False,
         "pushed_at": datetime.now(timezone.utc).isoformat(),
     }
 
@@ -95,23 +98,14 @@ def register(spec: QuickTestSpec, pushed_uri: str, pushed_destination: str, push
     record = model_record(spec, pushed_uri, pushed_destination, pushed_version, signature_inputs(pushed_uri))
     run_id = TrackedRun.resume(spec.artifacts.tracking).run_id
     record["mlflow_run_id"] = run_id
-    if run_id is None:
-        record["registration_error"] = "the MLflow run does not exist yet (MLflow did not answer the trainer)"
-    else:
-        try:
-            with tempfile.TemporaryDirectory() as scratch:
-                local = pushed_uri if "://" not in pushed_uri or pushed_uri.startswith("file://") else None
-                if local is None:
-                    local = os.path.join(scratch, "model")
-                    _copy_dir(pushed_uri, local)
-                version = tracker_for(spec.mlflow).register_model(  # type: ignore[attr-defined]
-                    run_id, spec.registry.model_name, uri_path(local), alias=spec.registry.alias,
-                    tags={"run_kind": "full_training", "experiment_id": spec.experiment_id,
-                          "pushed_model_uri": record["pushed_model_uri"], "pushed_version": pushed_version})
-            record.update(mlflow_model_version=version, registration="registered")
-        except PlatformError as exc:
-            record["registration_error"] = exc.message
-            log.warning("model registration pending", extra=fields(error=exc.message))
+    with tempfile.TemporaryDirectory() as scratch:
+        local = pushed_uri if "://" not in pushed_uri or pushed_uri.startswith("file://") else None
+        if local is None and run_id is not None:
+            local = os.path.join(scratch, "model")
+            _copy_dir(pushed_uri, local)
+        record = register_version(tracker_for(spec.mlflow), record, uri_path(local or pushed_uri))  # type: ignore[arg-type]
+    if record["registration"] == PENDING:
+        log.warning("model registration pending", extra=fields(error=record["registration_error"]))
     target = uri_path(spec.artifacts.model)
     tf.io.gfile.makedirs(os.path.dirname(target))
     with tf.io.gfile.GFile(target, "w") as out:

@@ -1,7 +1,9 @@
 /**
  * Full training in the UI (issue 12, decisions 075-077): the "Run Full Training" button and its dialog
  * (a completed quick test's configs and split protocol, all the data, early stopping), the Full Trains
- * and Currently deployed cards, and the quick-vs-full agreement panel.
+ * and Currently deployed cards, and the quick-vs-full agreement panel. A completed full training is not a
+ * deployment: the model's first version is production on its own, a later one when promoted from the Full
+ * Trains card (decision 079).
  */
 import { h, mount } from "../lib/dom.js";
 import { clearErrors, field, input, numberValue, select, showErrors } from "../lib/forms.js";
@@ -77,6 +79,28 @@ export function openFullTrainingDialog(experiment, onStarted = () => {}) {
 
 const tile = (label, value, sub, extra = {}) => h("div", { class: "tile", ...extra }, h("div", { class: "label" }, label), h("div", { class: "value" }, value), sub ? h("div", { class: "sub" }, sub) : null);
 
+/** "Promote to production" for the best full training when it is not the deployed one; the cards redraw with
+ * the Currently deployed card the promotion answers. */
+function promoteButton(summary, open) {
+  const best = summary.full_trains.best?.experiment;
+  const deployed = summary.currently_deployed?.experiment;
+  if (!best || (deployed && deployed.id === best.id)) return null;
+  const button = h("button", { type: "button", class: "small promote-full-training" }, `Promote ${best.label} to production`);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const answer = await fullTraining.promote(best.id);
+      toast(`${best.label} is production: ${answer.model_name} v${answer.version}`, "success");
+      const host = button.closest(".tiles");
+      if (host) mount(host, ...fullTrainingTiles({ ...summary, currently_deployed: answer.currently_deployed }, open));
+    } catch (error) {
+      toast(error.message || String(error), "error");
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
 /** The spec's Full Trains and Currently deployed cards from `/api/full-training/summary`. */
 export function fullTrainingTiles(summary, open) {
   const primary = primaryMetric();
@@ -87,7 +111,8 @@ export function fullTrainingTiles(summary, open) {
   return [
     tile("Quick Tests", int(summary.quick_tests), null, { dataset: { stat: "quick-tests" } }),
     tile("Full Trains", int(trains.total), [`${int(trains.completed)} completed · ${int(trains.active)} active`,
-      best ? h("div", {}, `best ${formatMetric(primary, best.value)} `, link(best.experiment)) : null], { dataset: { stat: "full-trains" } }),
+      best ? h("div", {}, `best ${formatMetric(primary, best.value)} `, link(best.experiment)) : null,
+      promoteButton(summary, open)], { dataset: { stat: "full-trains" } }),
     tile("Currently Deployed", deployed ? formatMetric(primary, deployed.recall_at_100) : "—", deployed
       ? [h("div", { class: "deployed-model", title: deployed.pushed_model_uri || "" }, `${deployed.model_name} v${deployed.version ?? "?"} @${deployed.alias}`),
         deployed.experiment ? link(deployed.experiment) : null,

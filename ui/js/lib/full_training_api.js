@@ -7,4 +7,5 @@ export const fullTraining = {
   start: (experimentId, body = {}) => post(`/api/experiments/${enc(experimentId)}/full-training`, body),
   lineage: (experimentId, opts) => get(`/api/experiments/${enc(experimentId)}/lineage`, opts),
   summary: (params, opts) => get(`/api/full-training/summary${query(params)}`, opts),
+  promote: (experimentId) => post(`/api/experiments/${enc(experimentId)}/promote`, {}),
 };

@@ -33,6 +33,12 @@ def lineage(experiment_id: str) -> Response:
     return jsonify(full_training.lineage(platform(), experiment_id))
 
 
+@blueprint.post("/api/experiments/<experiment_id>/promote")
+def promote(experiment_id: str) -> Response:
+    """Point the registry's production alias at this full training's model version (decision 079)."""
+    return jsonify(full_training.promote(platform(), experiment_id))
+
+
 @blueprint.get("/api/full-training/summary")
 def summary() -> Response:
     """Computed once per change of the experiments (the registry's alias moves only when a full training
