@@ -39,7 +39,14 @@ from experiments_platform.pipeline.model import (
     weight_statistics,
 )
 from experiments_platform.pipeline.tracking import TrackedRun
-from experiments_platform.pipeline.trainer_data import Arrays, load_corpus, load_split, select, split_files
+from experiments_platform.pipeline.trainer_data import (
+    Arrays,
+    load_corpus,
+    load_split,
+    select,
+    shuffled_batches,
+    split_files,
+)
 
 log = get_logger(__name__)
 EVALUATION_FILE = "evaluation.json"
@@ -76,15 +83,11 @@ class EpochLogger(tf.keras.callbacks.Callback):
 
 
 def _embed(tower: tf.keras.Model, arrays: Arrays) -> np.ndarray:
-    dataset = tf.data.Dataset.from_tensor_slices(arrays).batch(EMBED_BATCH)
-    return np.concatenate([tower(batch).numpy() for batch in dataset])
+    return np.concatenate([tower(batch).numpy() for batch in shuffled_batches(arrays, EMBED_BATCH)])
 
 
 def _dataset(arrays: Arrays, batch_size: int, seed: int | None = None) -> tf.data.Dataset:
-    dataset = tf.data.Dataset.from_tensor_slices(arrays)
-    if seed is not None:
-        dataset = dataset.shuffle(len(next(iter(arrays.values()))), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size)
+    return shuffled_batches(arrays, batch_size, seed).prefetch(2)
 
 
 def params_of(spec: QuickTestSpec) -> dict[str, Any]:
