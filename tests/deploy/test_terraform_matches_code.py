@@ -44,6 +44,8 @@ LOCAL_ONLY_SETTINGS = {
     "machine of its own size",
     "warehouse_roots": "folders the DuckDB warehouse may read; BigQuery reads the tables "
     "PLATFORM_BIGQUERY_SOURCES names",
+    "gateway_max_queued": "connections the local gateway's gunicorn worker queues before it sheds (decision 097); "
+    "on Cloud Run the service's concurrency bounds what reaches an instance",
 }
 GOOGLE_ENDPOINTS = {
     "google_certs_url": "https://www.googleapis.com/",
