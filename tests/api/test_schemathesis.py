@@ -7,7 +7,8 @@ feature config, model config and five experiments seeded so that paths and bodie
 Bounded: ``MAX_EXAMPLES`` per operation for examples, fuzzing and stateful and a fixed seed; the coverage phase
 (boundary values of every parameter, not bounded by examples) takes most of the run: 65-185 s in all on the shared
 2-core machine at load 5-8, most of it valid ``PUT /api/datasets/{id}`` bodies, each reading the source again
-(~0.2 s). The run is killed after ``MAX_SECONDS``.
+(~0.2 s); 254-306 s at load 15 with the watches and promote operations. The run is killed after ``MAX_SECONDS``,
+a bound against a hung run sized for CI's busy 2 cores, not a speed target.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .test_sweeps import _hits as write_hits
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 MAX_EXAMPLES = 5
-MAX_SECONDS = 300
+MAX_SECONDS = 900
 SEED = 20261204
 
 
