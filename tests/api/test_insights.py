@@ -18,6 +18,7 @@ from .conftest import finish, gateway_app, results, start_payload
 from .test_configs import XSS, error_of
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tfdv" / "movielens"
+LOG_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
 
 
 def _with_data_artifacts(platform: Platform, experiment_id: str) -> None:
@@ -99,6 +100,14 @@ def test_the_same_views_over_http_from_the_artifact_reader_service(
         assert missing.status_code == 404 and error_of(missing)["message"] == "experiment 'missing' doesn't exist"
         wrong = over_http.get(f"/api/experiments/{doc['id']}/logs/Trainr")
         assert wrong.status_code == 400 and error_of(wrong)["field"] == "component"
+        logs = platform.settings.data_dir / "logs" / doc["id"]
+        logs.mkdir(parents=True, exist_ok=True)
+        shutil.copy(LOG_FIXTURES / "quick_test" / "Trainer.log", logs / "Trainer.log")
+        trainer = over_http.get(f"/api/experiments/{doc['id']}/logs/Trainer?lines=50").json
+        assert trainer == client.get(f"/api/experiments/{doc['id']}/logs/Trainer?lines=50").json
+        assert len(trainer["lines"]) == 50 and trainer["summary"]["scanned_lines"] == 817
+        assert [e["text"][:7] for e in trainer["summary"]["entries"] if e["kind"] == "epoch"] == ["Epoch 1", "Epoch 2",
+                                                                                               "Epoch 3"]
     finally:
         server.shutdown()
         thread.join(5)
