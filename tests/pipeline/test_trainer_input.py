@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from experiments_platform.pipeline.trainer_data import shuffled_batches
 
 # One epoch of the training batches (shuffled_batches, as the trainers give fit) over ROWS rows of
@@ -15,6 +16,7 @@ from experiments_platform.pipeline.trainer_data import shuffled_batches
 ONE_EPOCH = """
 import json, resource, sys
 import numpy as np
+import pytest
 from experiments_platform.pipeline.trainer_data import shuffled_batches
 
 rows = int(sys.argv[1])
@@ -125,3 +127,67 @@ def test_a_model_only_change_reads_the_transformed_columns_back_instead_of_trans
     os.utime(files[0], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # rewritten files: transformed again
     trainer_data.load_split(files, transform)
     assert len(list((tmp_path / "transform_graph" / trainer_data.CACHE_FOLDER).glob("*.npz"))) == 3
+
+
+def keyed_transform_graph(folder, rows: int = 40):
+    """A real Transform graph whose outputs are the trainers' key columns and one model input, with the
+    same ``rows`` examples in each of the three splits."""
+    import tensorflow as tf
+    import tensorflow_transform as tft
+    import tensorflow_transform.beam as tft_beam
+    from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY
+    from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
+
+    data = [{"user": f"u{i % 7}", "item": f"item-{i}"} for i in range(rows)]
+    spec = {"user": tf.io.FixedLenFeature([], tf.string), "item": tf.io.FixedLenFeature([], tf.string)}
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+
+    def preprocessing_fn(inputs):
+        return {QUERY_KEY: inputs["user"], CANDIDATE_KEY: inputs["item"],
+                "row": tf.strings.to_number(tf.strings.substr(inputs["item"], 5, 4), tf.int64)}
+
+    graph = folder / "transform_graph"
+    with tft_beam.Context(temp_dir=str(folder / "tmp")):
+        transform_fn = (data, metadata) | tft_beam.AnalyzeDataset(preprocessing_fn)
+        _ = transform_fn | tft_beam.WriteTransformFn(str(graph))
+    metadata_io.write_metadata(metadata, str(graph / "metadata"))
+    for split in ("train", "eval", "test"):
+        (folder / f"Split-{split}").mkdir()
+        with tf.io.TFRecordWriter(str(folder / f"Split-{split}" / "data.gz"), options="GZIP") as out:
+            for row in data:
+                out.write(tf.train.Example(features=tf.train.Features(feature={
+                    k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode()])) for k, v in row.items()
+                })).SerializeToString())
+    return tft.TFTransformOutput(str(graph)), [str(folder / "Split-train" / "data.gz")]
+
+
+def test_full_training_splits_hold_columns_within_their_budget_and_stream_above_it(tmp_path):
+    """Decision 094: within the budget a split's model columns are held and every epoch is a whole-split
+    permutation; above it the split streams from its scratch cache through a byte-bounded shuffle buffer.
+    Either way every row comes once per epoch with its sampling probability."""
+    from experiments_platform.pipeline.feature_names import CANDIDATE_KEY
+    from experiments_platform.pipeline.full_training import Splits, probability_table
+    from experiments_platform.pipeline.model import SAMPLING_PROBABILITY
+
+    transform, files = keyed_transform_graph(tmp_path)
+    for budget, held in ((1 << 20, True), (64, False)):
+        scratch = tmp_path / f"scratch-{budget}"
+        scratch.mkdir()
+        splits = Splits(files, transform, ["row"], str(scratch), budget=budget)
+        assert (splits.columns("train") is not None) == held
+        probability = probability_table(np.array([f"item-{i}".encode() for i in range(40)] + [b"item-0"]))
+        orders = []
+        dataset = splits.batches("train", 8, probability, seed=5)
+        for _ in range(2):  # two epochs of one dataset, as fit iterates it
+            batches = list(dataset)
+            assert set(batches[0]) == {"row", SAMPLING_PROBABILITY}
+            rows = np.concatenate([b["row"].numpy() for b in batches])
+            assert sorted(rows.tolist()) == list(range(40))
+            probabilities = np.concatenate([b[SAMPLING_PROBABILITY].numpy() for b in batches])
+            chances = dict(zip(rows.tolist(), probabilities.tolist(), strict=True))
+            assert chances[0] == pytest.approx(2 / 41) and chances[1] == pytest.approx(1 / 41)
+            orders.append(rows.tolist())
+        assert orders[0] != orders[1], "reshuffled each epoch"
+        embedded = np.concatenate([b["row"].numpy() for b in splits.inputs("test", ["row"])])
+        assert embedded.tolist() == list(range(40)), "inputs come in the split's order"
+        assert CANDIDATE_KEY not in next(iter(splits.batches("eval", 8, probability)))

@@ -19,7 +19,7 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -49,13 +49,20 @@ from experiments_platform.pipeline.model import (
 )
 from experiments_platform.pipeline.recall import recall_at_k
 from experiments_platform.pipeline.tracking import TrackedRun
-from experiments_platform.pipeline.trainer_data import Arrays, load_corpus, select, split_files
+from experiments_platform.pipeline.trainer_data import (
+    Arrays,
+    collect,
+    load_corpus,
+    select,
+    shuffled_batches,
+    split_files,
+    stream,
+)
 
 log = get_logger(__name__)
-READ_BATCH = 4096
-"""Serialized examples parsed and transformed per call of the Transform graph."""
-SHUFFLE_BUFFER = 200_000
-"""Rows in the shuffle buffer (the whole split up to this size; a window of it above)."""
+COLUMNS_BUDGET = 512 * 2**20
+"""Bytes of model columns a split may hold in memory (a whole-split shuffle each epoch); above it the split
+streams from its cache through a shuffle buffer of as many bytes of rows."""
 EMBED_BATCH = 8192
 SIGNATURE = "serving_default"
 EMBEDDINGS_FILE = "assets.extra/candidate_embeddings.npz"
@@ -69,41 +76,52 @@ TEST_QUERIES_FILE = "test_query_embeddings.npy"
 carries it."""
 
 
-def _parse_and_transform(transform: tft.TFTransformOutput, names: list[str]) -> Callable[[tf.Tensor], dict]:
-    spec = transform.raw_feature_spec()
-    layer = transform.transform_features_layer()
-
-    def apply(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        transformed = layer(tf.io.parse_example(serialized, spec))
-        return {name: transformed[name] for name in names}
-
-    return apply
-
-
-def stream(files: list[str], transform: tft.TFTransformOutput, names: Iterable[str]) -> tf.data.Dataset:
-    """Batches of ``READ_BATCH`` transformed rows of ``files`` (GZIP TFRecords of tf.Examples), ``names`` only."""
-    return (tf.data.TFRecordDataset(files, compression_type="GZIP").batch(READ_BATCH)
-            .map(_parse_and_transform(transform, list(names))))
-
-
-def collect(dataset: tf.data.Dataset) -> Arrays:
-    """The batches of a (small-column) dataset as NumPy arrays; ``ValueError`` when it is empty."""
-    batches = [{k: v.numpy() for k, v in batch.items()} for batch in dataset]
-    if not batches:
-        raise ValueError("the split is empty: no rows after splitting; widen the split")
-    return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
+class _OverBudget(Exception):
+    pass
 
 
 class Splits:
-    """The streamed splits of one Examples artifact, each cached (transformed) in a scratch folder."""
+    """The splits of one Examples artifact as the trainer reads them (decision 094).
+
+    A split whose model columns fit ``COLUMNS_BUDGET`` bytes (ids and numbers: 8 bytes a column a row,
+    16 MB for a million rows of two id features) is read once, streamed through the Transform graph, and
+    held as NumPy columns; every epoch gathers its batches through a new permutation of all its rows
+    (``trainer_data.shuffled_batches``, as the quick test). A bigger split streams from a scratch cache
+    of its transformed rows each epoch, shuffled through a buffer of ``COLUMNS_BUDGET`` bytes of rows.
+    """
 
     def __init__(self, train_files: list[str], transform: tft.TFTransformOutput, names: list[str],
-                 scratch: str) -> None:
+                 scratch: str, budget: int | None = None) -> None:
         self.transform = transform
         self.names = names
         self.scratch = scratch
+        self.budget = COLUMNS_BUDGET if budget is None else budget
         self.files = {name: split_files(train_files, name) for name in ("train", "eval", "test")}
         self._rows: dict[str, tf.data.Dataset] = {}
+        self._columns: dict[str, Arrays | None] = {}
+        self.row_bytes = 0
+
+    def columns(self, split: str) -> Arrays | None:
+        """The split's model inputs and candidate keys as NumPy columns; None when they exceed the budget."""
+        if split not in self._columns:
+            held, rows = 0, 0
+
+            def within_budget() -> Iterator[dict[str, tf.Tensor]]:
+                nonlocal held, rows
+                for batch in stream(self.files[split], self.transform, sorted({*self.names, CANDIDATE_KEY})):
+                    held += sum(int(tf.size(v)) * v.dtype.size for k, v in batch.items() if k != CANDIDATE_KEY)
+                    rows += int(tf.shape(batch[CANDIDATE_KEY])[0])
+                    self.row_bytes = max(self.row_bytes, held // max(rows, 1))
+                    if held > self.budget:
+                        raise _OverBudget
+                    yield batch
+
+            try:
+                self._columns[split] = collect(within_budget())
+            except _OverBudget:
+                self._columns[split] = None
+                log.info("split streamed from disk each epoch", extra=fields(split=split, budget=self.budget))
+        return self._columns[split]
 
     def rows(self, split: str) -> tf.data.Dataset:
         """Transformed rows (model inputs and both keys), cached to a file after the first full pass."""
@@ -113,13 +131,26 @@ class Splits:
                 f"{self.scratch}/{split}")
         return self._rows[split]
 
+    def inputs(self, split: str, names: list[str]) -> tf.data.Dataset:
+        """Batches of ``EMBED_BATCH`` rows of the columns ``names``, in the split's order."""
+        columns = self.columns(split)
+        if columns is not None:
+            return shuffled_batches(select(columns, names), EMBED_BATCH)
+        return self.rows(split).batch(EMBED_BATCH)
+
     def batches(self, split: str, batch_size: int, probability: tf.lookup.StaticHashTable,
                 seed: int | None = None) -> tf.data.Dataset:
         """Model batches: the model's inputs plus each row's sampling probability; shuffled with ``seed``."""
+        names = self.names
+        columns = self.columns(split)
+        if columns is not None:
+            arrays = select(columns, names)
+            arrays[SAMPLING_PROBABILITY] = probability.lookup(tf.constant(columns[CANDIDATE_KEY])).numpy()
+            return shuffled_batches(arrays, batch_size, seed).prefetch(2)
         rows = self.rows(split)
         if seed is not None:
-            rows = rows.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
-        names = self.names
+            rows = rows.shuffle(max(self.budget // max(self.row_bytes, 1), batch_size), seed=seed,
+                                reshuffle_each_iteration=True)
 
         def model_batch(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
             out = {name: batch[name] for name in names}
@@ -247,7 +278,7 @@ def _train_full(spec: QuickTestSpec, transform_dir: str, train_files: list[str],
         return embed(model.candidate_tower, dataset, candidate_names)
 
     def query_embeddings(split: str) -> np.ndarray:
-        return embed(model.query_tower, splits.rows(split).batch(EMBED_BATCH), query_names)
+        return embed(model.query_tower, splits.inputs(split, query_names), query_names)
 
     def validation_recall() -> dict[int, float]:
         result = recall_at_k(query_embeddings("eval"), candidate_embeddings(), eval_positives, RECALL_KS)
