@@ -41,6 +41,9 @@ class Settings(BaseModel):
 
     gcp_project: str | None = Field(default=None, description="Google Cloud project id")
     gcp_region: str = "europe-west1"
+    vertex_metadata_endpoint: str | None = Field(
+        default=None, description="host of Vertex ML Metadata's REST API; default {region}-aiplatform.googleapis.com "
+                                  "(the lineage of a Vertex run is read there, decision 073)")
     pipeline_root: str | None = Field(default=None, description="gs:// or file:// root of pipeline runs")
     artifacts_uri: str | None = Field(default=None, description="gs:// or file:// root of experiment artifacts")
     pipeline_image: str | None = Field(default=None, description="TFX pipeline image (Vertex AI)")

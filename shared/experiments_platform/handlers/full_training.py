@@ -64,17 +64,36 @@ def lineage(platform: Platform, experiment_id: str) -> dict[str, Any]:
     from experiments_platform.adapters.mlmd_lineage import lineage_of_spec
 
     spec = QuickTestSpec.model_validate(raw)
-    if not spec.pipeline_root.startswith("file://"):
-        answer["reason"] = ("this run's lineage is in Vertex ML Metadata, which the platform does not read yet "
-                            "(decision 073)")
+    if spec.pipeline_root.startswith("file://"):
+        found = lineage_of_spec(spec)
+    elif experiment.pipeline_job_name is None:
+        answer["reason"] = f"{experiment.label} has no Vertex AI pipeline job yet (it is {experiment.status.value})"
         return answer
-    found = lineage_of_spec(spec)
+    else:
+        found = _vertex_lineage(platform, experiment.pipeline_job_name, experiment.id, answer)
+        if answer["reason"]:
+            return answer
     if found is None:
         answer["reason"] = (f"ML Metadata holds no Trainer execution of {experiment.label} yet "
                             f"(it is {experiment.status.value})")
         return answer
     answer["lineage"] = found.to_document()
     return answer
+
+
+def _vertex_lineage(platform: Platform, job_name: str, experiment_id: str, answer: dict[str, Any]) -> Any:
+    """The run's lineage from Vertex ML Metadata; an unreadable store sets ``answer["reason"]`` (and None)."""
+    from functools import partial
+
+    from experiments_platform.adapters.vertex_lineage import default_client, read_vertex_lineage
+
+    client = partial(default_client, api_endpoint=platform.settings.vertex_metadata_endpoint)
+    try:
+        return read_vertex_lineage(job_name, experiment_id, client)
+    except Exception as exc:  # permission denied, no credentials, Vertex AI unreachable: said, not raised
+        log.warning("Vertex ML Metadata unreadable", extra=fields(experiment_id=experiment_id, error=str(exc)[:300]))
+        answer["reason"] = f"Vertex ML Metadata could not be read ({type(exc).__name__}: {str(exc)[:200]})"
+        return None
 
 
 def _completed_full(docs: Sequence[Doc]) -> list[Doc]:
