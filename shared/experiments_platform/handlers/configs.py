@@ -125,7 +125,7 @@ def validated(model: type[M], payload: Any, prefix: str = "") -> M:
     type, so ``3.0`` is the integer 3 (as JSON Schema says), and ``3.5`` is no integer.
     """
     if not isinstance(payload, dict):
-        raise InvalidInput(f"expected a JSON object{' for ' + prefix if prefix else ''}", field=prefix or None)
+        raise not_an_object(payload, prefix)
     try:
         return model.model_validate_json(json.dumps(_whole_numbers(payload)), strict=True)
     except ValidationError as exc:
@@ -143,9 +143,16 @@ def _whole_numbers(value: Any) -> Any:
     return value
 
 
+def not_an_object(payload: Any, prefix: str = "") -> InvalidInput:
+    """The refusal of a body (or the object at ``prefix``) that is not a JSON object: names it and the fix."""
+    where = prefix or "the request body"
+    return InvalidInput(f"{where} must be a JSON object of named fields ({{\"name\": ...}}), "
+                        f"not {type(payload).__name__} {json.dumps(payload)[:40]}", field=prefix or "body")
+
+
 def _editable(payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict):
-        raise InvalidInput("expected a JSON object")
+        raise not_an_object(payload)
     return {k: v for k, v in payload.items() if k not in SERVER_FIELDS}
 
 

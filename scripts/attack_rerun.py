@@ -1,0 +1,326 @@
+"""Issue 10's attacks re-run against a running stack, as a hostile or careless user would (with HTTP only).
+
+``python scripts/attack_rerun.py --url http://127.0.0.1:8190 --data-dir /tmp/r_stack --section datasets``
+prints one row per attack (request, answer, pass/fail) as a Markdown table, then a JSON line.
+Sections: datasets (1), types (6), admission (2), events (3, needs --watcher URLs), gateway (5).
+The stack must run on its own data dir (the script writes symlinks and folders into its warehouse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import io
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+
+ROWS: list[dict[str, Any]] = []
+PLANTED = "user_id,item_id,api_key\nroot,db,hunter2-secret\nops,vault,s3cr3t-token\n"
+
+
+def record(section: str, attack: str, request: str, answer: str, passed: bool) -> None:
+    ROWS.append({"section": section, "attack": attack, "request": request, "answer": answer, "pass": passed})
+    print(f"[{'PASS' if passed else 'FAIL'}] {section} {attack}: {answer}", flush=True)
+
+
+def short(response: requests.Response, limit: int = 160) -> str:
+    text = response.text.replace("\n", " ")
+    return f"{response.status_code} {text[:limit]}"
+
+
+def outside_folder(data_dir: Path) -> Path:
+    """A folder beside the stack's data dir, outside every warehouse folder."""
+    return data_dir.resolve().parent / f"{data_dir.name}_outside"
+
+
+def dataset_body(uri: str, **overrides: Any) -> dict[str, Any]:
+    body = {"name": "attack", "description": "", "source": {"kind": "file", "uri": uri},
+            "query_id_column": "user_id", "candidate_id_column": "item_id", "date_column": None,
+            "buyer_features": None}
+    body.update(overrides)
+    return body
+
+
+def datasets(url: str, data_dir: Path) -> None:
+    warehouse = data_dir / "warehouse"
+    outside = outside_folder(data_dir)
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.csv").write_text(PLANTED)
+    (outside / "folder.csv").mkdir(exist_ok=True)
+    (warehouse / "folder.csv").mkdir(exist_ok=True)
+    links = {"passwd.csv": Path("/etc/passwd"), "secret_link.csv": outside / "secret.csv"}
+    for name, target in links.items():
+        link = warehouse / name
+        if not link.is_symlink():
+            link.symlink_to(target)
+    (warehouse / "dirlink").unlink(missing_ok=True)
+    (warehouse / "dirlink").symlink_to(outside)
+    before = len(requests.get(f"{url}/api/datasets", timeout=30).json()["items"])
+
+    def attempt(attack: str, uri: str) -> requests.Response:
+        response = requests.post(f"{url}/api/datasets", json=dataset_body(uri), timeout=60)
+        leaked = any(word in response.text for word in ("hunter2", "root:x:", "s3cr3t"))
+        record("1", attack, f"POST /api/datasets source.uri={uri}", short(response),
+               response.status_code == 400 and not leaked)
+        return response
+
+    attempt("symlink in warehouse to /etc/passwd", (warehouse / "passwd.csv").as_uri())
+    attempt("symlink in warehouse to outside CSV", (warehouse / "secret_link.csv").as_uri())
+    attempt("relative symlink name", "secret_link.csv")
+    attempt("symlinked folder to outside", (warehouse / "dirlink" / "secret.csv").as_uri())
+    attempt("../ traversal (file URI)", f"file://{warehouse}/../../{outside.name}/secret.csv")
+    attempt("../ traversal (relative)", f"../../{outside.name}/secret.csv")
+    attempt("%2e%2e encoded traversal", f"file://{warehouse}/%2e%2e/%2e%2e/{outside.name}/secret.csv")
+    attempt("absolute path /etc/passwd", "/etc/passwd")
+    attempt("absolute path outside CSV", str(outside / "secret.csv"))
+    attempt("glob reaching outside", f"{warehouse}/../../{outside.name}/*.csv")
+
+    def message(response: requests.Response, uri: str) -> str:
+        data = response.json()
+        return f"{response.status_code} {data.get('field')} " + str(data.get("message")).replace(repr(uri), "<uri>") \
+            .replace(uri, "<uri>")
+
+    cases = {"missing": (warehouse / "nope.csv").as_uri(), "folder in warehouse": (warehouse / "folder.csv").as_uri(),
+             "folder outside": (outside / "folder.csv").as_uri(), "outside file": (outside / "secret.csv").as_uri(),
+             "missing outside": (outside / "nope.csv").as_uri()}
+    answers = {name: message(requests.post(f"{url}/api/datasets", json=dataset_body(uri), timeout=60), uri)
+               for name, uri in cases.items()}
+    distinct = set(answers.values())
+    record("1", "missing / folder / outside: one answer", "POST /api/datasets with each of " + ", ".join(cases),
+           " | ".join(sorted(distinct))[:300], len(distinct) == 1 and next(iter(distinct)).startswith("400"))
+
+    ext_dir = Path.home() / ".duckdb" / "extensions"
+    before_ext = sorted(str(p) for p in ext_dir.rglob("*")) if ext_dir.exists() else []
+    for uri in ("gs://some-bucket/x.csv", "http://example.com/x.csv", "https://example.com/x.parquet",
+                "s3://bucket/x.parquet", "hf://datasets/x/y.csv"):
+        start = time.monotonic()
+        response = requests.post(f"{url}/api/datasets", json=dataset_body(uri), timeout=60)
+        took = time.monotonic() - start
+        record("1", f"remote path {uri.split(':')[0]}", f"POST /api/datasets source.uri={uri}",
+               f"{short(response)} in {took:.2f} s", response.status_code == 400 and took < 5)
+    after_ext = sorted(str(p) for p in ext_dir.rglob("*")) if ext_dir.exists() else []
+    record("1", "no DuckDB extension downloaded", f"ls {ext_dir}", f"{len(before_ext)} -> {len(after_ext)} files",
+           before_ext == after_ext)
+    after = len(requests.get(f"{url}/api/datasets", timeout=30).json()["items"])
+    record("1", "nothing registered by the path attacks", "GET /api/datasets", f"{before} -> {after} datasets",
+           before == after)
+    uploads(url, data_dir)
+
+
+def upload(url: str, content: bytes, filename: str, **fields: Any) -> requests.Response:
+    data = {"name": "attack upload", "query_id_column": "user_id", "candidate_id_column": "item_id",
+            "date_column": "ts", "description": "", **fields}
+    data = {k: v for k, v in data.items() if v is not None}
+    return requests.post(f"{url}/api/datasets/uploads", data=data, files={"file": (filename, io.BytesIO(content))},
+                         timeout=120)
+
+
+def uploads(url: str, data_dir: Path) -> None:
+    good = b"user_id,item_id,ts\nu1,i1,2024-01-01 10:00:00\nu2,i1,2024-01-02 11:00:00\n"
+    uploads_dir = data_dir / "warehouse" / "uploads"
+    kept_before = sorted(p for p in uploads_dir.rglob("*") if p.is_file()) if uploads_dir.exists() else []
+    cases: list[tuple[str, bytes, str, dict[str, Any], str]] = [
+        ("wrong type (.txt)", good, "data.txt", {}, ""),
+        ("wrong type (.exe with CSV inside)", good, "data.exe", {}, ""),
+        ("PNG named .csv", b"\x89PNG\r\n\x1a\n" + os.urandom(2000), "image.csv", {}, ""),
+        ("CSV with a Parquet name", good, "data.parquet", {}, ""),
+        ("header-only CSV", b"user_id,item_id,ts\n", "empty.csv", {}, "no rows"),
+        ("empty file", b"", "empty.csv", {}, ""),
+        ("non-identifier headers", b"user id,item-id,ts\nu1,i1,2024-01-01\n", "bad.csv",
+         {"query_id_column": "user id", "candidate_id_column": "item-id"}, "user id"),
+        ("query id = candidate id", good, "same.csv", {"candidate_id_column": "user_id"}, "candidate_id_column"),
+        ("date column not a date", b"user_id,item_id,ts\nu1,i1,hello\nu2,i2,world\n", "nodate.csv", {},
+         "date_column"),
+        ("id column a float", b"user_id,item_id,ts\n1.5,i1,2024-01-01\n2.5,i2,2024-01-02\n", "float.csv", {},
+         "user_id"),
+        ("file name traversal", good, f"../../../..{outside_folder(data_dir)}/pwn.csv", {}, ""),
+    ]
+    for attack, content, filename, fields, expect in cases:
+        response = upload(url, content, filename, **fields)
+        ok = response.status_code == 400 and (not expect or expect in response.text)
+        if attack == "file name traversal":
+            ok = response.status_code in (201, 400) and not (outside_folder(data_dir) / "pwn.csv").exists()
+        record("1", f"upload: {attack}", f"POST /api/datasets/uploads file={filename!r} {fields or ''}",
+               short(response), ok)
+    kept_after = sorted(p for p in uploads_dir.rglob("*") if p.is_file()) if uploads_dir.exists() else []
+    registered = len(kept_after) - len(kept_before)
+    record("1", "refused uploads keep no file", f"ls {uploads_dir}", f"{registered} new files (1 allowed: the "
+           "traversal name may register safely)", registered <= 1)
+    oversize_claimed(url)
+
+
+def oversize_claimed(url: str) -> None:
+    """A multipart request declaring 600 MiB: refused from its Content-Length before any byte is stored."""
+    parsed = urlparse(url)
+    sock = socket.create_connection((parsed.hostname, parsed.port or 80), timeout=30)
+    length = 600 * 1024 * 1024
+    head = (f"POST /api/datasets/uploads HTTP/1.1\r\nHost: {parsed.netloc}\r\n"
+            f"Content-Type: multipart/form-data; boundary=xx\r\nContent-Length: {length}\r\n\r\n")
+    sock.sendall(head.encode() + b"--xx\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n")
+    sock.sendall(b"user_id,item_id\n" * 4096)
+    start = time.monotonic()
+    answer = b""
+    try:
+        while b"\r\n\r\n" not in answer and time.monotonic() - start < 20:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    except OSError as exc:
+        answer += f" ({exc})".encode()
+    sock.close()
+    status = answer.split(b"\r\n", 1)[0].decode(errors="replace")
+    record("1", "upload: declared 600 MiB > limit", "POST /api/datasets/uploads Content-Length: 629145600",
+           f"{status} after {time.monotonic() - start:.2f} s", " 413 " in status)
+
+
+def oversize_streamed(url: str, limit: int) -> None:
+    """A real body past a small PLATFORM_UPLOAD_MAX_BYTES, sent chunked (no Content-Length)."""
+    def body() -> Any:
+        yield b"--xx\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nbig\r\n"
+        yield b"--xx\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\nuser_id,item_id\n"
+        for _ in range(limit // 65536 + 20):
+            yield b"u1,i1\n" * 10923
+        yield b"\r\n--xx--\r\n"
+    try:
+        response = requests.post(f"{url}/api/datasets/uploads", data=body(), timeout=120,
+                                 headers={"Content-Type": "multipart/form-data; boundary=xx"})
+        answer, ok = short(response), response.status_code == 413
+    except requests.RequestException as exc:
+        answer, ok = f"connection closed: {exc.__class__.__name__}", False
+    record("1", f"upload: streamed chunked body > {limit} B limit", "POST /api/datasets/uploads chunked", answer, ok)
+
+
+def first_configs(url: str) -> tuple[str, str]:
+    features = requests.get(f"{url}/api/feature-configs", timeout=30).json()["items"]
+    models = requests.get(f"{url}/api/model-configs", timeout=30).json()["items"]
+    return features[0]["id"], models[0]["id"]
+
+
+def ensure_configs(url: str) -> tuple[str, str]:
+    features = requests.get(f"{url}/api/feature-configs", timeout=30).json()["items"]
+    if not features:
+        response = requests.post(f"{url}/api/feature-configs", timeout=30, json={
+            "name": "attack ids", "dataset_id": "movielens-100k-first-50-users",
+            "query_features": [{"column": "user_id", "kind": "id", "embedding_dim": 16}],
+            "candidate_features": [{"column": "item_id", "kind": "id", "embedding_dim": 16}], "cross_features": []})
+        response.raise_for_status()
+    models = requests.get(f"{url}/api/model-configs", timeout=30).json()["items"]
+    if not models:
+        response = requests.post(f"{url}/api/model-configs", timeout=30, json={
+            "name": "attack tiny", "query_tower_layers": [16], "candidate_tower_layers": [16], "optimizer": "adagrad",
+            "learning_rate": 0.1, "epochs": 2, "batch_size": 256})
+        response.raise_for_status()
+    return first_configs(url)
+
+
+def types(url: str) -> None:
+    feature_id, model_id = ensure_configs(url)
+    model = {"name": "typed", "query_tower_layers": [16], "candidate_tower_layers": [16], "optimizer": "adagrad",
+             "learning_rate": 0.1, "epochs": 2, "batch_size": 256}
+    start = {"name": "typed", "description": "", "feature_config_id": feature_id, "model_config_id": model_id,
+             "parameters": {"sample_percent": 25, "hardware_tier": "medium"}}
+    cases: list[tuple[str, str, Any, str]] = [
+        ('model "name": null', "/api/model-configs", {**model, "name": None}, "name"),
+        ("model bare integer body", "/api/model-configs", 42, "body"),
+        ("model epochs: true", "/api/model-configs", {**model, "epochs": True}, "epochs"),
+        ('model epochs: "3"', "/api/model-configs", {**model, "epochs": "3"}, "epochs"),
+        ('model batch_size: 256.0', "/api/model-configs", {**model, "batch_size": 256.0}, "batch_size"),
+        ('model learning_rate: "0.1"', "/api/model-configs", {**model, "learning_rate": "0.1"}, "learning_rate"),
+        ('experiment "name": null', "/api/experiments", {**start, "name": None}, "name"),
+        ("experiment bare integer body", "/api/experiments", 7, "body"),
+        ("experiment bare list body", "/api/experiments", [start], "body"),
+        ('experiment sample_percent: "25"', "/api/experiments",
+         {**start, "parameters": {"sample_percent": "25", "hardware_tier": "medium"}}, "sample_percent"),
+        ("experiment sample_percent: true", "/api/experiments",
+         {**start, "parameters": {"sample_percent": True, "hardware_tier": "medium"}}, "sample_percent"),
+        ('dataset "name": null', "/api/datasets", {**dataset_body("x.csv"), "name": None}, "name"),
+        ('feature embedding_dim: "16"', "/api/feature-configs", {
+            "name": "f", "dataset_id": "movielens-100k-first-50-users",
+            "query_features": [{"column": "user_id", "kind": "id", "embedding_dim": "16"}],
+            "candidate_features": [{"column": "item_id", "kind": "id", "embedding_dim": 16}], "cross_features": []},
+         "embedding_dim"),
+    ]
+    for attack, path, body, field in cases:
+        response = requests.post(f"{url}{path}", json=body, timeout=30)
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        named = field in str(data.get("field", "")) or field in str(data.get("message", ""))
+        record("6", attack, f"POST {path} {json.dumps(body)[:80]}", short(response),
+               response.status_code == 400 and named)
+
+
+def start_body(url: str, name: str) -> dict[str, Any]:
+    feature_id, model_id = ensure_configs(url)
+    return {"name": name, "description": "admission attack", "feature_config_id": feature_id,
+            "model_config_id": model_id, "parameters": {"sample_percent": 25, "hardware_tier": "medium"}}
+
+
+def admission(url: str, data_dir: Path, count: int) -> None:
+    body = start_body(url, "burst")
+
+    def post(i: int) -> requests.Response:
+        return requests.post(f"{url}/api/experiments", json={**body, "name": f"burst {i}"}, timeout=120)
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(count) as pool:
+        answers = list(pool.map(post, range(count)))
+    took = time.monotonic() - started
+    codes: dict[int, int] = {}
+    for response in answers:
+        codes[response.status_code] = codes.get(response.status_code, 0) + 1
+    refused = [r for r in answers if r.status_code in (429, 503)]
+    retry = all(r.headers.get("Retry-After") for r in refused)
+    record("2", f"{count} concurrent starts", f"{count} x POST /api/experiments at once",
+           f"{codes} in {took:.1f} s; refusals with Retry-After: {retry}; e.g. "
+           f"{short(refused[0], 200) if refused else '-'}", bool(refused) and retry)
+    statuses = experiment_statuses(url)
+    running = sum(n for s, n in statuses.items() if s in ("submitting", "pending", "running"))
+    record("2", "at most the limit running", "GET /api/experiments (statuses)", f"{statuses}", running <= 1)
+    (data_dir / "admission.json").write_text(json.dumps([r.json() for r in answers if r.status_code == 201]))
+
+
+def experiment_statuses(url: str) -> dict[str, int]:
+    items = requests.get(f"{url}/api/experiments?limit=200", timeout=60).json()["items"]
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item["status"]] = counts.get(item["status"], 0) + 1
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:8190")
+    parser.add_argument("--data-dir", type=Path, required=True, help="the stack's PLATFORM_DATA_DIR")
+    parser.add_argument("--section", action="append", required=True,
+                        choices=["datasets", "types", "admission", "oversize"])
+    parser.add_argument("--count", type=int, default=50)
+    parser.add_argument("--limit", type=int, default=1024 * 1024, help="the stack's PLATFORM_UPLOAD_MAX_BYTES")
+    args = parser.parse_args()
+    for section in args.section:
+        if section == "datasets":
+            datasets(args.url, args.data_dir)
+        elif section == "types":
+            types(args.url)
+        elif section == "admission":
+            admission(args.url, args.data_dir, args.count)
+        elif section == "oversize":
+            oversize_streamed(args.url, args.limit)
+    print("\n| § | attack | request | answer | result |\n|---|---|---|---|---|")
+    for row in ROWS:
+        cells = [row["section"], row["attack"], row["request"], row["answer"], "pass" if row["pass"] else "FAIL"]
+        print("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    print(json.dumps({"passed": sum(r["pass"] for r in ROWS), "failed": sum(not r["pass"] for r in ROWS)}))
+
+
+if __name__ == "__main__":
+    main()
