@@ -3,10 +3,21 @@ docs/security/attack-rerun-2026-12-04.md), each reproduced here."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from experiments_platform.adapters.duckdb_warehouse import DuckDBWarehouse
+from experiments_platform.adapters.embedded_bus import EmbeddedBus
+from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
+from experiments_platform.bootstrap import Platform
+from experiments_platform.config import Settings
 from flask.testing import FlaskClient
+
+from .conftest import LAUNCH_MINIMUMS, dataset_payload, feature_payload, gateway_app, model_payload, start_payload
 
 
 @pytest.mark.parametrize("path", ["/api/model-configs", "/api/feature-configs", "/api/datasets", "/api/experiments"])
@@ -26,3 +37,37 @@ def test_an_update_that_is_no_object_is_refused_naming_the_body(client: FlaskCli
     response = client.put(f"/api/model-configs/{model_config['id']}", json=body)
     assert response.status_code == 400, response.get_data(as_text=True)[:300]
     assert response.json["field"] == "body", response.json
+
+
+QUEUE_BOUND = 3
+
+
+@pytest.fixture
+def bounded(tmp_path: Path) -> Iterator[Platform]:
+    """A platform whose queue holds 3 waiting experiments (nothing submits them here: they stay waiting)."""
+    settings = Settings(data_dir=tmp_path / "var", mlflow_tracking_uri="http://127.0.0.1:5999",
+                        max_concurrent_runs=1, max_queued_runs=QUEUE_BOUND, **LAUNCH_MINIMUMS)
+    built = Platform(settings, documents=SqliteDocumentStore(tmp_path / "documents.sqlite"),
+                     bus=EmbeddedBus.from_settings(settings), warehouse=DuckDBWarehouse.from_settings(settings))
+    yield built
+    built.close()
+
+
+def test_concurrent_starts_never_queue_past_the_bound(bounded: Platform, data_files: dict[str, Path]) -> None:
+    """The re-run's 42 concurrent starts queued 27 behind a bound of 20: each request checked the bound
+    before any of them had created its experiment."""
+    client = gateway_app(bounded).test_client()
+    dataset = client.post("/api/datasets", json=dataset_payload(data_files)).json
+    features = client.post("/api/feature-configs", json=feature_payload(dataset["id"])).json
+    model = client.post("/api/model-configs", json=model_payload()).json
+    barrier = threading.Barrier(12)
+
+    def start(i: int) -> int:
+        own = gateway_app(bounded).test_client()
+        barrier.wait()
+        return own.post("/api/experiments", json=start_payload(features, model, name=f"burst {i}")).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        codes = sorted(pool.map(start, range(12)))
+    assert codes == [202] * QUEUE_BOUND + [429] * (12 - QUEUE_BOUND), codes
+    assert client.get("/api/experiments").json["total"] == QUEUE_BOUND

@@ -1,7 +1,8 @@
 """Admission control (decision 052): the service side of ``domain.admission``.
 
 * ``refuse_when_full`` (gateway, before an experiment is created): beyond
-  ``max_queued_runs`` experiments waiting, ``QueueFull`` (429 with ``Retry-After``).
+  ``max_queued_runs`` experiments waiting, ``QueueFull`` (429 with ``Retry-After``);
+  ``room_in_queue`` holds the check and the creation together.
 * ``admit`` (submitter, on ``SubmitExperiment`` of a pending experiment): the newcomer takes a
   free run slot after every queued experiment ahead of it, or is queued.
 * ``admit_next`` (after an experiment ended, and every reconcile sweep as a safety net): the
@@ -16,7 +17,8 @@ runs (cost control), locally the TFX processes this machine can hold.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from experiments_platform.bootstrap import Platform
@@ -34,6 +36,17 @@ log = get_logger(__name__)
 
 QUEUE_RETRY_AFTER_S = 60
 _one_at_a_time = threading.Lock()
+_one_start_at_a_time = threading.Lock()
+
+
+@contextmanager
+def room_in_queue(platform: Platform) -> Iterator[None]:
+    """``refuse_when_full``, then the caller creates its experiment, one start at a time in this process:
+    concurrent starts checked the bound before any had created its experiment (42 at once queued 27
+    behind a bound of 20). Gateway instances on Cloud Run each count alone: the bound holds per instance."""
+    with _one_start_at_a_time:
+        refuse_when_full(platform)
+        yield
 
 
 def refuse_when_full(platform: Platform) -> None:

@@ -28,8 +28,8 @@ def list_experiments() -> Response:
 
 @blueprint.post("")
 def start_experiment() -> tuple[Response, int]:
-    admission.refuse_when_full(platform())
-    doc = experiments.start_experiment(platform().documents, platform().bus, json_body(), launcher(), estimator())
+    with admission.room_in_queue(platform()):
+        doc = experiments.start_experiment(platform().documents, platform().bus, json_body(), launcher(), estimator())
     return jsonify(doc), 202
 
 

@@ -22,9 +22,9 @@ blueprint = Blueprint("full_training", __name__)
 
 @blueprint.post("/api/experiments/<experiment_id>/full-training")
 def start_full_training(experiment_id: str) -> tuple[Response, int]:
-    admission.refuse_when_full(platform())
-    doc = experiments.start_full_training(platform().documents, platform().bus, experiment_id,
-                                          json_body(required=False), launcher(), estimator())
+    with admission.room_in_queue(platform()):
+        doc = experiments.start_full_training(platform().documents, platform().bus, experiment_id,
+                                              json_body(required=False), launcher(), estimator())
     return jsonify(doc), 202
 
 
