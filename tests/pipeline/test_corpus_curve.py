@@ -1,12 +1,12 @@
-"""Recall@k as the candidate corpus grows (issue 11 §3, decision 079): seeded, nested subsampled corpora that
-keep every test positive, ranked exactly, checked against a float64 brute force."""
+"""Recall@k as the candidate corpus grows (issue 11 §3, decision 079): seeded, nested samples of the corpus, each
+query's positive ranked against the sample plus itself, exactly, checked against a float64 brute force."""
 
 from __future__ import annotations
 
 import numpy as np
 from experiments_platform.domain import metrics
 from experiments_platform.domain.metrics import CORPUS_PERCENTS
-from experiments_platform.pipeline.corpus_curve import corpus_curve, subsample_corpus
+from experiments_platform.pipeline.corpus_curve import corpus_curve, sample_corpus
 from experiments_platform.pipeline.evaluation import corpus_positions, final_metrics, recall_report
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY
 from experiments_platform.pipeline.recall import popularity_scores, recall_at_k
@@ -30,51 +30,58 @@ def _data(seed: int = 5):
 
 
 def _brute(queries: np.ndarray, candidates: np.ndarray, positives: np.ndarray, kept: np.ndarray, k: int) -> float:
-    """Share of queries whose positive has fewer than k kept candidates before it (float64 scores; a tie goes to
-    the candidate earlier in the corpus); a positive outside the corpus is a miss."""
+    """Share of queries whose positive has fewer than k sampled candidates (other than itself) before it (float64
+    scores; a tie goes to the candidate earlier in the corpus); a positive outside the corpus is a miss."""
     hits = 0
     for query, positive in zip(queries, positives.tolist(), strict=True):
-        if positive < 0:
+        if positive < 0 or positive >= len(candidates):
             continue
         scores = candidates[kept].astype(np.float64) @ query.astype(np.float64)
         own = float(candidates[positive].astype(np.float64) @ query.astype(np.float64))
-        before = np.sum((scores > own) | ((scores == own) & (kept < positive)))
+        before = np.sum(((scores > own) | ((scores == own) & (kept < positive))) & (kept != positive))
         hits += int(before < k)
     return hits / len(queries)
 
 
-def test_subsampled_corpora_keep_every_positive_are_nested_seeded_and_sized():
-    rng = np.random.default_rng(0)
-    positives = np.concatenate([rng.integers(0, 1000, 40), [-1, -1]])
-    samples = {p: subsample_corpus(1000, positives, p, seed=7) for p in CORPUS_PERCENTS}
-    inside = set(positives[positives >= 0].tolist())
+def test_samples_are_nested_seeded_and_sized():
+    samples = {p: sample_corpus(1000, p, seed=7) for p in CORPUS_PERCENTS}
     for percent, kept in samples.items():
-        assert inside <= set(kept.tolist()), f"{percent}%: a positive was dropped"
-        assert len(kept) == max(len(inside), round(1000 * percent / 100)) and np.all(np.diff(kept) > 0)
+        assert len(kept) == round(1000 * percent / 100) and np.all(np.diff(kept) > 0)
     assert set(samples[10].tolist()) <= set(samples[25].tolist()) <= set(samples[50].tolist())
     assert np.array_equal(samples[100], np.arange(1000))
-    assert np.array_equal(subsample_corpus(1000, positives, 25, seed=7), samples[25]), "same seed, same corpus"
-    assert not np.array_equal(subsample_corpus(1000, positives, 25, seed=8), samples[25])
-    more_positives_than_the_share = subsample_corpus(30, np.array([7, 1, 5, 2, 5]), 10, seed=7)
-    assert more_positives_than_the_share.tolist() == [1, 2, 5, 7], "never fewer candidates than positives"
+    assert np.array_equal(sample_corpus(1000, 25, seed=7), samples[25]), "same seed, same corpus"
+    assert not np.array_equal(sample_corpus(1000, 25, seed=8), samples[25])
+    assert len(sample_corpus(5, 10, seed=7)) == 1, "never an empty sample"
 
 
-def test_the_curve_is_the_exact_ranking_on_each_subsampled_corpus():
+def test_the_curve_is_the_exact_ranking_against_each_sample_plus_the_positive():
     corpus, candidates, train, test, queries = _data()
     positives = corpus_positions(corpus[CANDIDATE_KEY], test[CANDIDATE_KEY])
     popularity = popularity_scores(corpus_positions(corpus[CANDIDATE_KEY], train[CANDIDATE_KEY]), len(candidates))
     points = corpus_curve(queries, candidates, positives, popularity, ks=(10, 50, 100), seed=11)
     assert [p.percent for p in points] == list(CORPUS_PERCENTS)
+    ones = np.ones_like(queries[:, :1])
     for point in points:
-        kept = subsample_corpus(len(candidates), positives, point.percent, seed=11)
+        kept = sample_corpus(len(candidates), point.percent, seed=11)
         assert point.corpus_size == len(kept)
         for k in (10, 50, 100):
             assert point.model[str(k)] == _brute(queries, candidates, positives, kept, k), (point.percent, k)
-            ones = np.ones_like(queries[:, :1])
             assert point.popularity[str(k)] == _brute(ones, popularity, positives, kept, k), (point.percent, k)
     whole = recall_at_k(queries, candidates, positives, (10, 50, 100)).recall
     assert {int(k): v for k, v in points[-1].model.items()} == whole, "100 % is the report's own recall"
-    assert points[0].model["100"] >= points[-1].model["100"], "a smaller corpus is easier"
+
+
+def test_the_curve_falls_as_the_corpus_grows_even_when_the_positives_cover_the_corpus():
+    """250 test interactions over a 120-item corpus cover nearly every item: one shared corpus keeping every
+    positive would be the whole corpus at 10 %; ranking against the sample plus the own positive is not."""
+    rng = np.random.default_rng(9)
+    candidates = rng.standard_normal((120, 4)).astype(np.float32)
+    positives = rng.integers(0, 120, 250)
+    queries = candidates[positives] + 1.5 * rng.standard_normal((250, 4)).astype(np.float32)
+    popularity = popularity_scores(rng.integers(0, 120, 1000), 120)
+    points = corpus_curve(queries, candidates, positives, popularity, ks=(10,))
+    recall = [p.model["10"] for p in points]
+    assert recall[0] > recall[1] > recall[-1] and points[0].corpus_size == 12
 
 
 def test_the_report_stores_the_curve_under_catalogued_names():

@@ -30,7 +30,7 @@ RECALL_KS = (10, 50, 100)
 EXCLUDING_TRAIN_ITEMS = "excluding_train_items"
 PER_BUYER = "per_buyer"
 CORPUS_PERCENTS = (10, 25, 50, 100)
-"""The corpus curve's points: recall@k against this share of the candidates, every test positive kept."""
+"""The corpus curve's points: recall@k against this share of the candidates (plus each query's own item)."""
 _FORMAT_OF_UNIT: dict[str, Format] = {
     "rate": "percent", "count": "count", "seconds": "duration", "loss": "decimal", "weight": "decimal",
     "number": "decimal",
@@ -171,8 +171,8 @@ CATALOGUE: tuple[MetricSpec, ...] = (
       for k in RECALL_KS),
     *(_metric(f"{who}recall_at_{k}_corpus_{percent}pct", f"{label}Recall@{k}, {percent}% of the corpus", direction,
               "rate", group, "final",
-              f"Recall@{k} (all items, per interaction) of {whose} against a seeded {percent}% of the candidates "
-              "that keeps every test positive: with the other points, how recall falls as the corpus grows.")
+              f"Recall@{k} (all items, per interaction) of {whose}, each test item ranked against a seeded {percent}% "
+              "sample of the candidates plus itself: with the other points, how recall falls as the corpus grows.")
       for who, label, direction, group, whose in _CURVE_RANKERS
       for percent in CORPUS_PERCENTS if percent < 100 for k in RECALL_KS),
     _metric("test_cold_buyer_rate", "Cold-start buyers in test", "none", "rate", "protocol", "final",

@@ -93,8 +93,8 @@ class RecallVariant(_Section):
 
 
 class CorpusPoint(_Section):
-    """Model and popularity recall@k (keys: k as text) against a subsampled corpus that keeps every test
-    positive: ``percent`` of the candidates, ``corpus_size`` of them (decision 079)."""
+    """Model and popularity recall@k (keys: k as text), each test item ranked against a seeded sample of the
+    corpus plus itself: ``percent`` of the candidates, ``corpus_size`` of them (decision 079)."""
 
     percent: int = Field(gt=0, le=100)
     corpus_size: int = Field(ge=0)
@@ -116,8 +116,8 @@ class RecallSection(_Section):
     positives_outside_corpus: int | None = Field(default=None, ge=0)
     random_recall_at_100: Finite | None = None
     corpus_curve: list[CorpusPoint] | None = Field(default=None, description=(
-        "recall@k (all items, per interaction) as the corpus grows: subsampled corpora keeping every test "
-        "positive, smallest first, the last the whole corpus (decision 079)"))
+        "recall@k (all items, per interaction) as the corpus grows: each test item ranked against seeded, nested "
+        "samples of the corpus plus itself, smallest first, the last the whole corpus (decision 079)"))
 
 
 class VocabularyEntry(_Section):

@@ -1,9 +1,9 @@
 /**
- * Recall@k as the candidate corpus grows (issue 11 §3, decision 079): the evaluation ranks the test
- * queries again against seeded subsamples of the corpus that keep every test positive (10/25/50/100 %),
+ * Recall@k as the candidate corpus grows (issue 11 §3, decision 079): the evaluation ranks each test
+ * query's positive again against seeded samples of the corpus plus the positive itself (10/25/50/100 %),
  * stored as `results.recall.corpus_curve` (points: percent, corpus_size, model and popularity recall by k)
  * and as the catalogue's `recall_at_{k}_corpus_{p}pct` metrics. One line per k for the model, the
- * popularity baseline's Recall@100 dashed; x is the number of candidates ranked. Labels and formats
+ * popularity baseline's Recall@100 dashed; x is the number of candidates sampled. Labels and formats
  * come from the metric catalogue. Runs evaluated before the curve existed say so.
  */
 import { COLORS, chart } from "../lib/charts.js";
@@ -49,7 +49,7 @@ export function corpusCurve(results, instances = []) {
     parsing: false,
     interaction: { mode: "index", intersect: false },
     scales: {
-      x: { type: "linear", min: 0, title: { display: true, text: "candidates ranked (every test positive kept)" } },
+      x: { type: "linear", min: 0, title: { display: true, text: "candidates sampled (each query's own item added)" } },
       y: { beginAtZero: true, title: { display: true, text: "%" } },
     },
     plugins: {
