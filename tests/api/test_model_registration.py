@@ -10,13 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,63 +26,23 @@ from experiments_platform.domain.pipeline_spec import MODEL_FILE, registry_model
 from experiments_platform.handlers.reconcile import reconcile
 from flask.testing import FlaskClient
 from mlflow import MlflowClient
+from restartable_mlflow import RestartableMlflow
 
 from .conftest import LAUNCH_MINIMUMS, finish, gateway_app, results, start_payload
 from .test_configs import error_of
 
 
-class MlflowProcess:
-    """``mlflow server`` on a fixed port and SQLite file, so that a restart finds what it held."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self.uri = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        mlflow = Path(sys.executable).with_name("mlflow")
-        log = (self.folder / "server.log").open("ab")
-        self.process = subprocess.Popen(
-            [str(mlflow), "server", "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
-             "--artifacts-destination", str(self.folder / "artifacts"), "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", "1"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, (self.folder / "server.log").read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(f"{self.uri}/health", timeout=1) as answer:
-                    if answer.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.2)
-        pytest.fail(f"mlflow server not answering at {self.uri}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.process = None
-
-
 @pytest.fixture
-def mlflow_process(tmp_path: Path) -> Iterator[MlflowProcess]:
+def mlflow_process(tmp_path: Path) -> Iterator[RestartableMlflow]:
     folder = tmp_path / "mlflow"
     folder.mkdir()
-    server = MlflowProcess(folder)
+    server = RestartableMlflow(folder, Path(sys.executable).with_name("mlflow"))
     saved = {name: os.environ.pop(name, None) for name in HTTP_VARIABLES}  # the tracker's own limits apply
     try:
         yield server
     finally:
-        server.stop()
+        if server.process is not None:
+            server.stop()
         for name, value in saved.items():
             os.environ.pop(name, None)
             if value is not None:
@@ -96,7 +50,7 @@ def mlflow_process(tmp_path: Path) -> Iterator[MlflowProcess]:
 
 
 @pytest.fixture
-def registry_platform(tmp_path: Path, mlflow_process: MlflowProcess) -> Iterator[Platform]:
+def registry_platform(tmp_path: Path, mlflow_process: RestartableMlflow) -> Iterator[Platform]:
     settings = Settings(data_dir=tmp_path / "var", mlflow_tracking_uri=mlflow_process.uri, **LAUNCH_MINIMUMS)
     built = Platform(settings, documents=SqliteDocumentStore(tmp_path / "documents.sqlite"),
                      bus=EmbeddedBus.from_settings(settings), warehouse=DuckDBWarehouse.from_settings(settings))
@@ -144,7 +98,7 @@ def _record(platform: Platform, experiment_id: str) -> dict[str, Any]:
 
 
 def test_reconcile_registers_pending_pushes_once_mlflow_answers_and_promote_moves_production(
-        registry_platform: Platform, registry_client: FlaskClient, mlflow_process: MlflowProcess,
+        registry_platform: Platform, registry_client: FlaskClient, mlflow_process: RestartableMlflow,
         feature_config: dict[str, Any], model_config: dict[str, Any], tmp_path: Path) -> None:
     platform, client = registry_platform, registry_client
     mlflow_process.start()

@@ -9,9 +9,6 @@ experiment (tests/fixtures/failures/mlflow_unreachable/mlflow_stopped_during_tra
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import requests
 import tensorflow as tf
 from experiments_platform.adapters.local_blobs import LocalBlobStore
 from experiments_platform.adapters.mlflow_tracker import MlflowTracker
@@ -29,6 +25,7 @@ from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY
 from experiments_platform.pipeline.model import SAMPLING_PROBABILITY, build_model
 from experiments_platform.pipeline.tracking import TrackedRun, tracker_for
 from experiments_platform.pipeline.trainer import EpochLogger
+from restartable_mlflow import RestartableMlflow
 
 from .conftest import MLFLOW
 from .factories import make_spec
@@ -36,46 +33,9 @@ from .factories import make_spec
 USERS, ITEMS, EPOCHS = 30, 120, 4
 
 
-class RestartableMlflow:
-    """``mlflow server`` on one port and one SQLite database, stopped and started again at will."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self.uri = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-        self.process = subprocess.Popen(
-            [str(MLFLOW), "server", "--workers", "1", "--host", "127.0.0.1", "--port", str(self.port),
-             "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
-             "--artifacts-destination", str(self.folder / "artifacts")],
-            stdout=(self.folder / "server.log").open("ab"), stderr=subprocess.STDOUT, env=env,
-            start_new_session=True)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.uri}/health", timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            assert self.process.poll() is None, f"mlflow server exited; see {self.folder / 'server.log'}"
-            time.sleep(0.2)
-        raise AssertionError("mlflow server did not start")
-
-    def stop(self) -> None:
-        assert self.process is not None
-        os.killpg(self.process.pid, 9)
-        self.process.wait(timeout=30)
-        self.process = None
-
-
 @pytest.fixture
 def mlflow(tmp_path: Path) -> Iterator[RestartableMlflow]:
-    server = RestartableMlflow(tmp_path)
+    server = RestartableMlflow(tmp_path, MLFLOW)
     server.start()
     yield server
     if server.process is not None:
