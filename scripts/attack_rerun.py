@@ -9,11 +9,14 @@ The stack must run on its own data dir (the script writes symlinks and folders i
 from __future__ import annotations
 
 import argparse
+import base64
 import concurrent.futures
 import io
 import json
 import os
 import socket
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -232,7 +235,7 @@ def types(url: str) -> None:
         ("model bare integer body", "/api/model-configs", 42, "body"),
         ("model epochs: true", "/api/model-configs", {**model, "epochs": True}, "epochs"),
         ('model epochs: "3"', "/api/model-configs", {**model, "epochs": "3"}, "epochs"),
-        ('model batch_size: 256.0', "/api/model-configs", {**model, "batch_size": 256.0}, "batch_size"),
+        ('model batch_size: 256.5', "/api/model-configs", {**model, "batch_size": 256.5}, "batch_size"),
         ('model learning_rate: "0.1"', "/api/model-configs", {**model, "learning_rate": "0.1"}, "learning_rate"),
         ('experiment "name": null', "/api/experiments", {**start, "name": None}, "name"),
         ("experiment bare integer body", "/api/experiments", 7, "body"),
@@ -306,12 +309,263 @@ def experiment_statuses(url: str) -> dict[str, int]:
     return counts
 
 
+VOLATILE = ("updated_at", "queue_position", "queue_length", "tracking")
+
+
+def push(watcher: str, path: str, payload: dict[str, Any], kind: str, headers: dict[str, str] | None = None,
+         ) -> requests.Response:
+    """A Pub/Sub push envelope of ``payload`` (a message's JSON, ``type`` attribute ``kind``), as anyone can send."""
+    data = base64.b64encode(json.dumps(payload).encode()).decode()
+    envelope = {"message": {"data": data, "attributes": {"type": kind}, "messageId": str(time.monotonic_ns())},
+                "subscription": "projects/local/subscriptions/forged"}
+    return requests.post(f"{watcher}{path}", json=envelope, headers=headers or {}, timeout=60)
+
+
+def stored(url: str, experiment_id: str) -> dict[str, Any]:
+    doc = requests.get(f"{url}/api/experiments/{experiment_id}", timeout=30).json()
+    return {k: v for k, v in doc.items() if k not in VOLATILE}
+
+
+def by_status(url: str, status: str) -> list[dict[str, Any]]:
+    items = requests.get(f"{url}/api/experiments?status={status}&page_size=100", timeout=30).json()["items"]
+    return sorted(items, key=lambda d: d["number"])
+
+
+def events(url: str, watcher: str, secured: str) -> None:
+    terminal = [by_status(url, status)[0] for status in ("completed", "cancelled", "failed") if by_status(url, status)]
+    forged_job = "projects/local/locations/local/pipelineJobs/forged-job-20260101000000"
+    for experiment in terminal:
+        experiment_id, before = experiment["id"], stored(url, experiment["id"])
+        job = experiment.get("pipeline_job_name") or forged_job
+        answers = [
+            push(watcher, "/pubsub/pipeline-state", {"experiment_id": experiment_id, "job_name": job,
+                 "task_name": "Trainer", "stage": "train", "state": "FAILED", "error_message": "forged"},
+                 "PipelineTaskStateChanged"),
+            push(watcher, "/pubsub/pipeline-state", {"experiment_id": experiment_id, "job_name": forged_job,
+                 "state": "PIPELINE_STATE_FAILED", "error_message": "forged"}, "PipelineJobStateChanged"),
+            push(watcher, "/pubsub/cloud-builds", {"experiment_id": experiment_id, "build_id": "forged-build",
+                 "status": "SUCCESS", "pipeline_job_name": forged_job}, "BuildFinished"),
+            push(watcher, "/pubsub/experiment-cancel", {"experiment_id": experiment_id}, "CancelExperiment"),
+        ]
+        after = stored(url, experiment_id)
+        changed = sorted(k for k in before if before[k] != after.get(k))
+        record("3", f"events on a {experiment['status']} experiment (Exp #{experiment['number']})",
+               "task FAILED, job FAILED (another job), build SUCCESS (another build), cancel",
+               f"{[a.status_code for a in answers]}; fields changed: {changed or 'none'}", not changed)
+    waiting = by_status(url, "queued") or by_status(url, "pending")
+    if waiting:
+        target = waiting[-1]
+        before = stored(url, target["id"])
+        answer = push(watcher, "/pubsub/pipeline-state", {"experiment_id": target["id"], "job_name": forged_job,
+                      "task_name": "Trainer", "stage": "train", "state": "RUNNING"}, "PipelineTaskStateChanged")
+        after = stored(url, target["id"])
+        changed = sorted(k for k in before if before[k] != after.get(k))
+        record("3", f"forged task event naming a made-up job ({target['status']} Exp #{target['number']})",
+               f"POST /pubsub/pipeline-state task RUNNING job={forged_job.rsplit('/', 1)[-1]}",
+               f"{short(answer)}; job now {after.get('pipeline_job_name')}; changed: {changed or 'none'}",
+               answer.status_code < 500 and not changed)
+    running = by_status(url, "running") + by_status(url, "submitting")
+    if running:
+        target = running[0]
+        before = stored(url, target["id"])
+        answer = push(watcher, "/pubsub/pipeline-state", {"experiment_id": target["id"], "job_name": forged_job,
+                      "state": "PIPELINE_STATE_FAILED", "error_message": "forged"}, "PipelineJobStateChanged")
+        after = stored(url, target["id"])
+        record("3", f"job event naming another job ({target['status']} Exp #{target['number']})",
+               "POST /pubsub/pipeline-state PIPELINE_STATE_FAILED for a made-up job",
+               f"{short(answer)}; status {before['status']} -> {after['status']}, job {after.get('pipeline_job_name')}",
+               answer.status_code in (200, 204, 503) and after["status"] == before["status"]
+               and after.get("pipeline_job_name") == before.get("pipeline_job_name"))
+    for bad_id in ("../../etc/passwd", "a/b", "", "x" * 2000, "__id__"):
+        answer = push(watcher, "/pubsub/pipeline-state", {"experiment_id": bad_id, "job_name": forged_job,
+                      "state": "PIPELINE_STATE_FAILED"}, "PipelineJobStateChanged")
+        record("3", f"invalid experiment id {bad_id[:20]!r}", "POST /pubsub/pipeline-state", short(answer),
+               answer.status_code == 200 and "ignored" in answer.text)
+    for megabytes in (11, 14):
+        # a 10 MB Pub/Sub message makes a push envelope of about 13.4 MB (its data base64-encoded)
+        big = b'{"message": {"data": "' + b"A" * (megabytes * 1000 * 1000) + b'"}}'
+        answer = requests.post(f"{watcher}/pubsub/pipeline-state", data=big, timeout=60,
+                               headers={"Content-Type": "application/json"})
+        expected = (200, 400) if megabytes == 11 else (413,)
+        record("3", f"{megabytes} MB push body", f"POST /pubsub/pipeline-state {megabytes} MB envelope "
+               f"({megabytes * 3 / 4:.2f} MB of data)", short(answer), answer.status_code in expected)
+    answer = requests.post(f"{url}/api/model-configs", data=b"x" * (2 * 1024 * 1024), timeout=60,
+                           headers={"Content-Type": "application/json"})
+    record("3", "2 MiB API body", "POST /api/model-configs 2 MiB", short(answer), answer.status_code == 413)
+    for target, path in ((watcher, "/pubsub/pipeline-state"), (url, "/api/experiments")):
+        answer = requests.post(f"{target}{path}", data="[" * 100000 + "]" * 100000, timeout=60,
+                               headers={"Content-Type": "application/json"})
+        record("3", f"deeply nested JSON to {path}", f"POST {path} [ x 100,000", short(answer),
+               answer.status_code == 400 and answer.headers.get("Content-Type", "").startswith("application/json"))
+    payload = {"experiment_id": terminal[0]["id"] if terminal else "abc", "job_name": forged_job,
+               "state": "PIPELINE_STATE_FAILED"}
+    for name, headers in (("no token", {}), ("garbage bearer", {"Authorization": "Bearer not-a-token"}),
+                          ("unsigned JWT", {"Authorization": "Bearer " + unsigned_jwt()})):
+        answer = push(secured, "/pubsub/pipeline-state", payload, "PipelineJobStateChanged", headers)
+        record("3", f"push with auth on: {name}", "POST /pubsub/pipeline-state (PLATFORM_OIDC_AUDIENCE set)",
+               short(answer), answer.status_code == 401)
+    answer = requests.post(f"{secured}/tasks/reconcile", timeout=60)
+    record("3", "reconcile with auth on: no token", "POST /tasks/reconcile", short(answer), answer.status_code == 401)
+
+
+def unsigned_jwt() -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+    claims = {"iss": "https://accounts.google.com", "aud": "https://status-watcher.example.run.app",
+              "email": "push@proj.iam.gserviceaccount.com", "email_verified": True,
+              "iat": int(time.time()), "exp": int(time.time()) + 3600}
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def mlflow_group(port: int) -> tuple[int, list[str]]:
+    """The process group of the MLflow server listening on ``port`` and its leader's command line."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        cols = line.split()
+        if cols[1].endswith(f":{port:04X}") and cols[3] == "0A":
+            inode = cols[9]
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) == f"socket:[{inode}]" for fd in (proc / "fd").iterdir()):
+                pgid = os.getpgid(int(proc.name))
+                return pgid, (Path(f"/proc/{pgid}/cmdline").read_text().split("\0"))[:-1]
+        except OSError:
+            continue
+    raise RuntimeError(f"no process listens on port {port}")
+
+
+def wait_for(what: str, check: Any, timeout_s: float, every_s: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every_s)
+    raise TimeoutError(f"{what} within {timeout_s:.0f} s")
+
+
+def fresh_start(url: str, name: str, learning_rate: float) -> str:
+    feature_id, _ = ensure_configs(url)
+    model = requests.post(f"{url}/api/model-configs", timeout=30, json={
+        "name": name, "query_tower_layers": [16], "candidate_tower_layers": [16], "optimizer": "adagrad",
+        "learning_rate": learning_rate, "epochs": 6, "batch_size": 128})
+    model.raise_for_status()
+    started = requests.post(f"{url}/api/experiments", timeout=60, json={
+        "name": name, "description": "MLflow outage attack", "feature_config_id": feature_id,
+        "model_config_id": model.json()["id"], "parameters": {"sample_percent": 100, "hardware_tier": "medium"}})
+    started.raise_for_status()
+    return str(started.json()["id"])
+
+
+def training(url: str, experiment_id: str) -> dict[str, Any] | None:
+    doc = requests.get(f"{url}/api/experiments/{experiment_id}", timeout=30).json()
+    train = (doc.get("stages") or {}).get("train") or {}
+    return doc if train.get("status") == "running" else None
+
+
+def ended(url: str, experiment_id: str) -> dict[str, Any] | None:
+    doc = requests.get(f"{url}/api/experiments/{experiment_id}", timeout=30).json()
+    return doc if doc["status"] in ("completed", "failed", "cancelled") else None
+
+
+def mlflow_outage(url: str, data_dir: Path, mlflow: str) -> None:
+    port = urlparse(mlflow).port or 5000
+    timeline: list[str] = []
+    t0 = time.monotonic()
+
+    def mark(event: str) -> None:
+        timeline.append(f"{time.monotonic() - t0:6.1f} s {event}")
+        print(timeline[-1], flush=True)
+
+    experiment_id = fresh_start(url, f"outage {int(time.time())}", 0.0713)
+    mark(f"started {experiment_id}")
+    wait_for("the Trainer running", lambda: training(url, experiment_id), 900)
+    pgid, command = mlflow_group(port)
+    os.killpg(pgid, 9)
+    mark(f"Trainer running: MLflow killed (process group {pgid})")
+    doc = wait_for("the experiment ending", lambda: ended(url, experiment_id), 900)
+    mark(f"experiment {doc['status']} with MLflow down; tracking {doc.get('tracking')}")
+    during = requests.get(f"{url}/api/experiments/{experiment_id}/training-history", timeout=60).json()
+    mark(f"training history while MLflow is down: source {during.get('source')}, notice {during.get('notice')}")
+    record("4", "MLflow killed mid-Trainer: the experiment completes", "kill -9 the MLflow server during Train",
+           f"{doc['status']}; tracking state {(doc.get('tracking') or {}).get('state')}",
+           doc["status"] == "completed" and (doc.get("tracking") or {}).get("state") == "delayed")
+    log = (Path(tempfile.gettempdir()) / f"mlflow-{port}.log").open("ab")
+    subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True, cwd=os.getcwd())  # noqa: S603
+    wait_for("MLflow back", lambda: mlflow_up(mlflow), 120)
+    mark("MLflow back on the same database")
+    synced = wait_for("tracking synced", lambda: (lambda d: d if (d.get("tracking") or {}).get("state") == "synced"
+                                                   else None)(requests.get(f"{url}/api/experiments/{experiment_id}",
+                                                                           timeout=30).json()), 180, 3)
+    mark(f"tracking {synced['tracking']}")
+    after = requests.get(f"{url}/api/experiments/{experiment_id}/training-history", timeout=60).json()
+    run_id = synced["tracking"]["run_id"]
+    run = requests.get(f"{mlflow}/api/2.0/mlflow/runs/get", params={"run_id": run_id}, timeout=30).json()["run"]
+    differences = journal_differences(data_dir / "artifacts" / "experiments" / experiment_id / "tracking.json",
+                                      mlflow, run)
+    mark(f"MLflow run {run['info']['status']}; history from {after.get('source')}; differences from the "
+         f"trainer's journal: {differences or 'none'}")
+    record("4", "MLflow back: the run holds the same numbers", "tracking.json (every epoch, final metrics, params) "
+           "vs MLflow's metric histories after the sync", f"run {run['info']['status']}, "
+           f"{len(after.get('series') or {})} series, differences: {differences or 'none'}",
+           not differences and run["info"]["status"] == "FINISHED" and after.get("source") == "mlflow")
+
+    cancelled = fresh_start(url, f"outage cancel {int(time.time())}", 0.0611)
+    mark(f"started {cancelled} to cancel")
+    wait_for("the Trainer running", lambda: training(url, cancelled), 900)
+    requests.post(f"{url}/api/experiments/{cancelled}/cancel", timeout=30)
+    mark("cancelled during Train")
+    doc = wait_for("the experiment ending", lambda: ended(url, cancelled), 300)
+    tracked = wait_for("the run ended in MLflow", lambda: (lambda d: d if (d.get("tracking") or {}).get("state")
+                                                            == "synced" else None)(requests.get(
+        f"{url}/api/experiments/{cancelled}", timeout=30).json()), 120, 3)
+    run = requests.get(f"{mlflow}/api/2.0/mlflow/runs/get", params={"run_id": tracked["tracking"]["run_id"]},
+                       timeout=30).json()["run"]
+    mark(f"{doc['status']}; MLflow run {run['info']['status']}")
+    record("4", "a cancelled run ends KILLED", "POST cancel during Train", f"{doc['status']}, MLflow "
+           f"{run['info']['status']}", doc["status"] == "cancelled" and run["info"]["status"] == "KILLED")
+    print("\n".join(timeline))
+
+
+def journal_differences(journal_path: Path, mlflow: str, run: dict[str, Any]) -> list[str]:
+    """What MLflow's run lacks or holds otherwise than the trainer's journal (every epoch, final metrics, params)."""
+    journal = json.loads(journal_path.read_text())
+    run_id = run["info"]["run_id"]
+    histories: dict[str, list[dict[str, Any]]] = {}
+    differences = []
+    for epoch in journal["epochs"]:
+        for key, value in epoch["metrics"].items():
+            if key not in histories:
+                histories[key] = requests.get(f"{mlflow}/api/2.0/mlflow/metrics/get-history", timeout=30,
+                                              params={"run_id": run_id, "metric_key": key}).json().get("metrics", [])
+            if [m["value"] for m in histories[key] if m["step"] == epoch["step"]] != [value]:
+                differences.append(f"{key}@{epoch['step']}")
+    latest = {m["key"]: m["value"] for m in run["data"].get("metrics", [])}
+    final = (journal.get("final") or {}).get("metrics", {})
+    differences += [f"final {k}" for k, v in final.items() if latest.get(k) != v]
+    if journal["params"] != {p["key"]: p["value"] for p in run["data"].get("params", [])}:
+        differences.append("params")
+    return differences
+
+
+def mlflow_up(mlflow: str) -> bool:
+    try:
+        return requests.get(f"{mlflow}/health", timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8190")
     parser.add_argument("--data-dir", type=Path, required=True, help="the stack's PLATFORM_DATA_DIR")
     parser.add_argument("--section", action="append", required=True,
-                        choices=["datasets", "types", "admission", "oversize"])
+                        choices=["datasets", "types", "admission", "oversize", "events", "mlflow"])
+    parser.add_argument("--mlflow", default="http://127.0.0.1:5190", help="the stack's MLflow server (killed)")
+    parser.add_argument("--watcher", default="http://127.0.0.1:8192", help="a status_watcher, authentication off")
+    parser.add_argument("--secured", default="http://127.0.0.1:8193", help="a status_watcher, authentication on")
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--limit", type=int, default=1024 * 1024, help="the stack's PLATFORM_UPLOAD_MAX_BYTES")
     args = parser.parse_args()
@@ -322,6 +576,10 @@ def main() -> None:
             types(args.url)
         elif section == "admission":
             admission(args.url, args.data_dir, args.count)
+        elif section == "mlflow":
+            mlflow_outage(args.url, args.data_dir, args.mlflow)
+        elif section == "events":
+            events(args.url, args.watcher, args.secured)
         elif section == "oversize":
             oversize_streamed(args.url, args.limit)
     print("\n| § | attack | request | answer | result |\n|---|---|---|---|---|")
