@@ -221,10 +221,11 @@ def _local_copy(platform: Platform, uri: str, scratch: str) -> str:
 
 def retry_pending_registrations(platform: Platform, limit: int = 100) -> list[str]:
     """Register every pushed model whose registration is pending (MLflow was down when the Registrar ran), among
-    the ``limit`` newest completed experiments; the ids registered now. Run by every reconcile sweep."""
+    the ``limit`` most recently updated completed experiments; the ids registered now. Run by every reconcile
+    sweep (ordered by ``updated_at``: the index reconcile already uses)."""
     done: list[str] = []
     newest = ExperimentRepository(platform.documents).query(
-        [Filter("status", "==", Status.COMPLETED.value)], [Order("finished_at", "desc")], limit=limit)
+        [Filter("status", "==", Status.COMPLETED.value)], [Order("updated_at", "desc")], limit=limit)
     for experiment in newest:
         if experiment.full_training is None:
             continue
@@ -282,5 +283,5 @@ def _touch(platform: Platform, experiment_id: str) -> None:
 
 def _full_docs(platform: Platform) -> list[Doc]:
     return [e.to_document() for e in ExperimentRepository(platform.documents).query(
-        [Filter("status", "==", Status.COMPLETED.value)], [Order("finished_at", "desc")], limit=200)
+        [Filter("status", "==", Status.COMPLETED.value)], [Order("updated_at", "desc")], limit=200)
         if e.full_training is not None]
