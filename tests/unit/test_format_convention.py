@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
 from experiments_platform.domain.metrics import spec
+from experiments_platform.handlers import results
+from experiments_platform.repositories.experiments import COLLECTION
 
 UI = Path(__file__).resolve().parents[2] / "ui" / "js"
 FORMAT_JS = UI / "lib" / "format.js"
@@ -99,3 +102,15 @@ def test_durations_have_one_style() -> None:
                for n, line in enumerate(path.read_text().splitlines(), 1)
                if re.search(r"\$\{[^}]*\}\s?(m|min|h)\s?\$\{|\$\{[^}]*\}m\b", line)]
     assert by_hand == [], "durations through format.js's duration() (1 min 33 s, never 1m 33s):\n" + "\n".join(by_hand)
+
+
+def test_the_api_puts_no_sign_and_no_arrow_on_a_difference_that_rounds_to_zero(tmp_path: Path) -> None:
+    recall = spec("recall_at_100")
+    assert [recall.display_delta(0.0004), recall.display_delta(-0.0004), recall.display_change(0.0004),
+            recall.display_change(0.012), recall.display_change(-0.003)] == [
+        "±0.0 pp", "±0.0 pp", "= 0.0 pp", "↑ 1.2 pp", "↓ 0.3 pp"]
+    store = SqliteDocumentStore(tmp_path / "documents.sqlite")
+    store.set(COLLECTION, "e2", {"id": "e2", "number": 2, "dataset_id": "d", "status": "completed",
+                                 "results": {"final": {"recall_at_100": 0.4100}}})
+    comparison = results.compare_with_previous_best(store, "e9", "d", {"final": {"recall_at_100": 0.4104}})
+    assert comparison is not None and comparison["summary"] == "= 0.0 pp vs Exp #2", "was '↑ 0.0 pp vs Exp #2'"

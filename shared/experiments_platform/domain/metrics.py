@@ -8,8 +8,9 @@ direction. A name missing from the catalogue reads as itself, with no direction,
 
 Display convention (``ui/js/lib/format.js`` implements the same rules; a test keeps them equal):
 rates as percents with one decimal (``47.3%``), a difference of rates in percentage points
-(``+1.2 pp``), counts as integers with thousands separators (``1,682``), seconds as
-``1 min 33 s``, other numbers with four significant digits (``0.0342``, ``1,524``).
+(``+1.2 pp``; ``±0.0 pp`` and no arrow when it rounds to zero), counts as integers with thousands
+separators (``1,682``), seconds as ``1 min 33 s``, other numbers (losses too) with four significant
+digits (``0.0342``, ``1,524``). Values read from the data (years, ids) carry no separators (format.js ``plain``).
 """
 
 from __future__ import annotations
@@ -81,11 +82,19 @@ class MetricSpec(BaseModel):
         return significant(value, self.digits)
 
     def display_delta(self, delta: float) -> str:
-        """A signed difference: percentage points for rates (``+1.2 pp``), otherwise the value's own format."""
-        sign = "+" if delta > 0 else "−" if delta < 0 else "±"
-        if self.format == "percent":
-            return f"{sign}{_fixed(abs(delta) * 100, self.digits)} pp"
-        return f"{sign}{self.display(abs(delta))}"
+        """A signed difference: percentage points for rates (``+1.2 pp``), otherwise the value's own format.
+
+        The sign is the shown number's: a difference that rounds to zero reads ``±0.0 pp``.
+        """
+        text = f"{_fixed(abs(delta) * 100, self.digits)} pp" if self.format == "percent" else self.display(abs(delta))
+        sign = "±" if not any(c in "123456789" for c in text) else "+" if delta > 0 else "−"
+        return f"{sign}{text}"
+
+    def display_change(self, delta: float) -> str:
+        """A difference with an arrow (``↑ 1.2 pp``, ``↓ 0.3 pp``); none when it rounds to zero (``= 0.0 pp``)."""
+        signed = self.display_delta(delta)
+        arrow = "=" if signed.startswith("±") else "↑" if delta > 0 else "↓"
+        return f"{arrow} {signed[1:]}"
 
 
 def _metric(name: str, label: str, direction: Direction, unit: Unit, group: Group, source: Source,

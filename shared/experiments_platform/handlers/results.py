@@ -72,7 +72,6 @@ def compare_with_previous_best(
     previous, previous_doc = best
     delta = value - previous
     outcome = "better" if spec.better(value, previous) else "worse" if spec.better(previous, value) else "same"
-    arrow = "↑" if delta > 0 else "↓" if delta < 0 else "="
     return {
         "metric": metric,
         "label": spec.label,
@@ -84,7 +83,7 @@ def compare_with_previous_best(
         "delta_points": round(delta * 100, 4) if spec.is_rate else None,
         "improved": outcome == "better",
         "outcome": outcome,
-        "summary": f"{arrow} {spec.display_delta(delta).lstrip('+−±')} vs Exp #{previous_doc.get('number')}",
+        "summary": f"{spec.display_change(delta)} vs Exp #{previous_doc.get('number')}",
         "protocol": key,
         "baseline": baseline,
     }
