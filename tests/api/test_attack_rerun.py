@@ -71,3 +71,24 @@ def test_concurrent_starts_never_queue_past_the_bound(bounded: Platform, data_fi
         codes = sorted(pool.map(start, range(12)))
     assert codes == [202] * QUEUE_BOUND + [429] * (12 - QUEUE_BOUND), codes
     assert client.get("/api/experiments").json["total"] == QUEUE_BOUND
+
+
+def test_a_sweep_never_queues_past_the_bound(bounded: Platform, data_files: dict[str, Path]) -> None:
+    """The re-run's two sweeps of 32 experiments each queued 63 behind a bound of 20: a sweep's children
+    went through the run slots' queue but not through its bound."""
+    client = gateway_app(bounded).test_client()
+    dataset = client.post("/api/datasets", json=dataset_payload(data_files)).json
+    features = client.post("/api/feature-configs", json=feature_payload(dataset["id"])).json
+    model = client.post("/api/model-configs", json=model_payload()).json
+
+    def sweep(values: list[float]) -> Any:
+        return client.post("/api/sweeps", json={**start_payload(features, model), "name": "flood", "axes": [
+            {"field": "learning_rate", "values": values}]})
+
+    too_many = sweep([0.01, 0.02, 0.03, 0.04])
+    assert too_many.status_code == 429 and too_many.headers["Retry-After"], too_many.json
+    assert too_many.json["error_code"] == "QUEUE_FULL" and "4 experiments" in too_many.json["message"]
+    assert client.get("/api/experiments").json["total"] == 0 and client.get("/api/sweeps").json["total"] == 0
+    assert sweep([0.01, 0.02]).status_code == 202
+    assert sweep([0.03, 0.04]).status_code == 429, "2 waiting + 2 more is past the bound of 3"
+    assert client.get("/api/experiments").json["total"] == 2

@@ -44,20 +44,29 @@ def room_in_queue(platform: Platform) -> Iterator[None]:
     """``refuse_when_full``, then the caller creates its experiment, one start at a time in this process:
     concurrent starts checked the bound before any had created its experiment (42 at once queued 27
     behind a bound of 20). Gateway instances on Cloud Run each count alone: the bound holds per instance."""
-    with _one_start_at_a_time:
+    with one_start_at_a_time():
         refuse_when_full(platform)
         yield
 
 
-def refuse_when_full(platform: Platform) -> None:
-    """``QueueFull`` when ``max_queued_runs`` experiments already wait for a run slot."""
+@contextmanager
+def one_start_at_a_time() -> Iterator[None]:
+    """Held while a request checks the queue bound and creates its experiments (a sweep: all of them)."""
+    with _one_start_at_a_time:
+        yield
+
+
+def refuse_when_full(platform: Platform, adding: int = 1) -> None:
+    """``QueueFull`` when ``adding`` more experiments would wait past ``max_queued_runs`` (a sweep adds
+    all its children at once)."""
     settings = platform.settings
     waiting = _waiting(ExperimentIndex.of(platform.documents).snapshot().documents)
-    if len(waiting) >= settings.max_queued_runs:
+    if len(waiting) + adding > settings.max_queued_runs:
+        these = "this one" if adding == 1 else f"these {adding} experiments"
         raise QueueFull(
             f"{len(waiting)} experiments are already waiting for one of this deployment's "
             f"{settings.resolved_max_concurrent_runs} run slots (the queue holds at most {settings.max_queued_runs}); "
-            f"start this one when some have finished, or cancel queued ones",
+            f"start {these} when some have finished, or cancel queued ones",
             retry_after_s=QUEUE_RETRY_AFTER_S,
             details={"waiting": len(waiting), "max_queued_runs": settings.max_queued_runs,
                      "max_concurrent_runs": settings.resolved_max_concurrent_runs},

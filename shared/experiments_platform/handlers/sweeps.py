@@ -219,8 +219,12 @@ def estimate_sweep(documents: DocumentStore, payload: Any, estimator: Estimator,
 
 
 def start_sweep(documents: DocumentStore, bus: EventBus, payload: Any, launcher: Launcher,
-                estimator: Estimator | None = None, concurrency: int = 1) -> Doc:
-    """Validate every cell, store the sweep, start every child experiment (queued behind the run slots)."""
+                estimator: Estimator | None = None, concurrency: int = 1,
+                make_room: Callable[[int], None] | None = None) -> Doc:
+    """Validate every cell, store the sweep, start every child experiment (queued behind the run slots).
+
+    ``make_room(n)`` (the gateway: ``admission.refuse_when_full``) refuses the whole sweep before
+    anything is stored when its ``n`` children would wait past the queue's bound."""
     request = _request(payload)
     base = _base(documents, request)
     cells = _plan(documents, request, base)
@@ -231,6 +235,8 @@ def start_sweep(documents: DocumentStore, bus: EventBus, payload: Any, launcher:
         estimate = SweepEstimate.model_validate(
             {k: v for k, v in estimate_sweep(documents, payload, estimator, concurrency).items() if k != "cells"})
     children = _child_payloads(request, base, cells)
+    if make_room is not None:
+        make_room(len(children))
     sweep = SweepRepository(documents).create(Sweep(
         name=request.name, description=request.description, dataset_id=base.dataset.id,
         feature_config_id=base.feature_config.id, model_config_id=base.model.id, parameters=request.parameters,

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify
 from experiments_platform.domain import metrics
 from experiments_platform.domain.noise import HITS_FILE, BuyerHits
 from experiments_platform.errors import InvalidInput, NotFound
-from experiments_platform.handlers import attribution, sweeps
+from experiments_platform.handlers import admission, attribution, sweeps
 from experiments_platform.handlers.experiments import get_experiment
 from experiments_platform.repositories.experiment_index import ExperimentIndex
 from experiments_platform.web.args import json_body, query_str
@@ -51,8 +51,9 @@ def estimate_sweep() -> Response:
 
 @blueprint.post("/api/sweeps")
 def start_sweep() -> tuple[Response, int]:
-    doc = sweeps.start_sweep(platform().documents, platform().bus, json_body(), launcher(), estimator(),
-                             concurrency())
+    with admission.one_start_at_a_time():
+        doc = sweeps.start_sweep(platform().documents, platform().bus, json_body(), launcher(), estimator(),
+                                 concurrency(), lambda n: admission.refuse_when_full(platform(), adding=n))
     return jsonify(doc), 202
 
 
