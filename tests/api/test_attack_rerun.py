@@ -17,7 +17,15 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from flask.testing import FlaskClient
 
-from .conftest import LAUNCH_MINIMUMS, dataset_payload, feature_payload, gateway_app, model_payload, start_payload
+from .conftest import (
+    LAUNCH_MINIMUMS,
+    dataset_payload,
+    feature_payload,
+    finish,
+    gateway_app,
+    model_payload,
+    start_payload,
+)
 
 
 @pytest.mark.parametrize("path", ["/api/model-configs", "/api/feature-configs", "/api/datasets", "/api/experiments"])
@@ -92,3 +100,20 @@ def test_a_sweep_never_queues_past_the_bound(bounded: Platform, data_files: dict
     assert sweep([0.01, 0.02]).status_code == 202
     assert sweep([0.03, 0.04]).status_code == 429, "2 waiting + 2 more is past the bound of 3"
     assert client.get("/api/experiments").json["total"] == 2
+
+
+def test_pinning_a_watch_never_queues_past_the_bound(bounded: Platform, data_files: dict[str, Path]) -> None:
+    """Pinning configs to a dataset starts a quick test: it went past the queue's bound (one per request)."""
+    client = gateway_app(bounded).test_client()
+    dataset = client.post("/api/datasets", json=dataset_payload(data_files)).json
+    features = client.post("/api/feature-configs", json=feature_payload(dataset["id"])).json
+    model = client.post("/api/model-configs", json=model_payload()).json
+    started = [client.post("/api/experiments", json=start_payload(features, model)).json for _ in range(QUEUE_BOUND)]
+    pins = f"/api/datasets/{dataset['id']}/watches"
+
+    refused = client.post(pins, json={"feature_config_id": features["id"], "model_config_id": model["id"],
+                                      "parameters": start_payload(features, model)["parameters"]})
+    assert refused.status_code == 429 and refused.json["error_code"] == "QUEUE_FULL", refused.json
+    assert client.get(pins).json["watches"] == [] and client.get("/api/experiments").json["total"] == QUEUE_BOUND
+    finish(bounded, started[0]["id"])
+    assert client.post(pins, json={"experiment_id": started[0]["id"]}).status_code == 201, "starts nothing"

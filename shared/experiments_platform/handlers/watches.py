@@ -60,8 +60,9 @@ def _start_request(watch: Watch, name: str) -> dict[str, Any]:
 
 
 def pin(documents: DocumentStore, bus: EventBus, launcher: Launcher, dataset_id: str, payload: Any,
-        estimator: Estimator | None = None) -> Doc:
-    """A new watch of ``dataset_id``; from a completed experiment (its first run) or configs (run now)."""
+        estimator: Estimator | None = None, make_room: Callable[[int], None] | None = None) -> Doc:
+    """A new watch of ``dataset_id``; from a completed experiment (its first run) or configs (run now:
+    ``make_room(1)``, the gateway's queue bound, may refuse it first)."""
     dataset = _dataset(documents, dataset_id)
     request = configs.validated(PinRequest, payload if payload is not None else {})
     if request.experiment_id:
@@ -92,6 +93,8 @@ def pin(documents: DocumentStore, bus: EventBus, launcher: Launcher, dataset_id:
                   feature_config_id=request.feature_config_id, model_config_id=request.model_config_id,
                   parameters=request.parameters, created_by=current_user.get())
     prepare(documents, _start_request(watch, watch.name))  # refuse configs that do not fit before storing
+    if make_room is not None:
+        make_room(1)
     started = start_experiment(documents, bus, _start_request(watch, watch.name), launcher, estimator)
     watch.add(WatchRun(trigger="pinned", experiment_id=started["id"], number=started["number"],
                        rows=dataset.row_count))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from experiments_platform.handlers import watches
+from experiments_platform.handlers import admission, watches
 from experiments_platform.web.args import json_body
 from experiments_platform.web.context import platform
 from experiments_platform.web.gateway.blueprints.decisions import read_hits
@@ -20,7 +20,9 @@ def list_watches(dataset_id: str) -> Response:
 
 @blueprint.post("/api/datasets/<dataset_id>/watches")
 def pin(dataset_id: str) -> tuple[Response, int]:
-    doc = watches.pin(platform().documents, platform().bus, launcher(), dataset_id, json_body(), estimator())
+    with admission.one_start_at_a_time():
+        doc = watches.pin(platform().documents, platform().bus, launcher(), dataset_id, json_body(), estimator(),
+                          lambda n: admission.refuse_when_full(platform(), adding=n))
     return jsonify(doc), 201
 
 
