@@ -557,12 +557,47 @@ def mlflow_up(mlflow: str) -> bool:
         return False
 
 
+def floods(url: str) -> None:
+    """Other ways to start experiments than POST /api/experiments: sweeps and watches pinned with configs."""
+    feature_id, model_id = ensure_configs(url)
+    body = {"name": "queue flood", "description": "", "feature_config_id": feature_id, "model_config_id": model_id,
+            "parameters": {"sample_percent": 25, "hardware_tier": "medium"},
+            "axes": [{"field": "learning_rate", "values": [0.011 * (i + 1) for i in range(8)]}], "repeats": 4}
+    bound = None
+    answers = []
+    for i in range(2):
+        response = requests.post(f"{url}/api/sweeps", json={**body, "name": f"flood {i}"}, timeout=300)
+        answers.append(response)
+        if response.status_code == 429:
+            bound = response.json()["details"]["max_queued_runs"]
+    waiting = sum(n for status, n in experiment_statuses(url).items() if status in ("queued", "pending"))
+    record("2", "two sweeps of 32 experiments", "2 x POST /api/sweeps (8 learning rates x 4 repeats)",
+           f"{[short(a, 120) for a in answers]}; {waiting} waiting", bound is not None and waiting <= bound)
+    for response in answers:
+        if response.status_code == 202:
+            requests.post(f"{url}/api/sweeps/{response.json()['id']}/cancel", timeout=60)
+    dataset = requests.get(f"{url}/api/feature-configs/{feature_id}", timeout=30).json()["dataset_id"]
+    codes: dict[int, int] = {}
+    for _ in range(30):
+        response = requests.post(f"{url}/api/datasets/{dataset}/watches", timeout=120, json={
+            "feature_config_id": feature_id, "model_config_id": model_id,
+            "parameters": {"sample_percent": 25, "hardware_tier": "medium"}})
+        codes[response.status_code] = codes.get(response.status_code, 0) + 1
+    waiting = sum(n for status, n in experiment_statuses(url).items() if status in ("queued", "pending"))
+    record("2", "30 watches pinned with configs", "30 x POST /api/datasets/{id}/watches", f"{codes}; {waiting} waiting",
+           429 in codes and (bound is None or waiting <= bound))
+    for watch in requests.get(f"{url}/api/datasets/{dataset}/watches", timeout=30).json()["watches"]:
+        requests.delete(f"{url}/api/datasets/{dataset}/watches/{watch['id']}", timeout=30)
+    for item in requests.get(f"{url}/api/experiments?status=queued&page_size=100", timeout=30).json()["items"]:
+        requests.post(f"{url}/api/experiments/{item['id']}/cancel", timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8190")
     parser.add_argument("--data-dir", type=Path, required=True, help="the stack's PLATFORM_DATA_DIR")
     parser.add_argument("--section", action="append", required=True,
-                        choices=["datasets", "types", "admission", "oversize", "events", "mlflow"])
+                        choices=["datasets", "types", "admission", "oversize", "events", "mlflow", "floods"])
     parser.add_argument("--mlflow", default="http://127.0.0.1:5190", help="the stack's MLflow server (killed)")
     parser.add_argument("--watcher", default="http://127.0.0.1:8192", help="a status_watcher, authentication off")
     parser.add_argument("--secured", default="http://127.0.0.1:8193", help="a status_watcher, authentication on")
@@ -576,6 +611,8 @@ def main() -> None:
             types(args.url)
         elif section == "admission":
             admission(args.url, args.data_dir, args.count)
+        elif section == "floods":
+            floods(args.url)
         elif section == "mlflow":
             mlflow_outage(args.url, args.data_dir, args.mlflow)
         elif section == "events":

@@ -95,10 +95,12 @@ def test_a_sweep_never_queues_past_the_bound(bounded: Platform, data_files: dict
 
     too_many = sweep([0.01, 0.02, 0.03, 0.04])
     assert too_many.status_code == 429 and too_many.headers["Retry-After"], too_many.json
-    assert too_many.json["error_code"] == "QUEUE_FULL" and "4 experiments" in too_many.json["message"]
+    assert too_many.json["error_code"] == "QUEUE_FULL"
+    assert "4 experiments at once are more than the queue holds" in too_many.json["message"], too_many.json
     assert client.get("/api/experiments").json["total"] == 0 and client.get("/api/sweeps").json["total"] == 0
     assert sweep([0.01, 0.02]).status_code == 202
-    assert sweep([0.03, 0.04]).status_code == 429, "2 waiting + 2 more is past the bound of 3"
+    past = sweep([0.03, 0.04])
+    assert past.status_code == 429 and "2 experiments are already waiting" in past.json["message"], past.json
     assert client.get("/api/experiments").json["total"] == 2
 
 

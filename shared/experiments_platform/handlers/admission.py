@@ -63,10 +63,15 @@ def refuse_when_full(platform: Platform, adding: int = 1) -> None:
     waiting = _waiting(ExperimentIndex.of(platform.documents).snapshot().documents)
     if len(waiting) + adding > settings.max_queued_runs:
         these = "this one" if adding == 1 else f"these {adding} experiments"
+        message = (f"{len(waiting)} experiments are already waiting for one of this deployment's "
+                   f"{settings.resolved_max_concurrent_runs} run slots (the queue holds at most "
+                   f"{settings.max_queued_runs}); start {these} when some have finished, or cancel queued ones")
+        if adding > settings.max_queued_runs:
+            message = (f"{adding} experiments at once are more than the queue holds ({settings.max_queued_runs} may "
+                       f"wait for this deployment's {settings.resolved_max_concurrent_runs} run slots): drop values "
+                       f"or repeats, or raise PLATFORM_MAX_QUEUED_RUNS")
         raise QueueFull(
-            f"{len(waiting)} experiments are already waiting for one of this deployment's "
-            f"{settings.resolved_max_concurrent_runs} run slots (the queue holds at most {settings.max_queued_runs}); "
-            f"start {these} when some have finished, or cancel queued ones",
+            message,
             retry_after_s=QUEUE_RETRY_AFTER_S,
             details={"waiting": len(waiting), "max_queued_runs": settings.max_queued_runs,
                      "max_concurrent_runs": settings.resolved_max_concurrent_runs},
