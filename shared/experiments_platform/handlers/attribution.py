@@ -38,16 +38,12 @@ from experiments_platform.domain.noise import (
 from experiments_platform.domain.protocol import protocol_key, protocol_of
 from experiments_platform.domain.status import Status
 from experiments_platform.errors import InvalidInput, NotFound
-from experiments_platform.handlers.dashboard import AXES, axis_text
+from experiments_platform.handlers.dashboard import AXES, CHOICE_AXES, axis_text
 from experiments_platform.ports.documents import Doc
 
 TABLE_METRICS = tuple(f"recall_at_{k}{suffix}" for suffix in ("", f"_{EXCLUDING_TRAIN_ITEMS}") for k in RECALL_KS)
 NOISE_TABLE_METRICS = (*TABLE_METRICS, "test_loss_per_example")
 """The "vs previous best" rows (the spec's results table): the recalls, then the loss per example (in its units)."""
-ATTRIBUTION_AXES = ("embedding_dims", "cross_features", "query_features", "candidate_features", "epochs",
-                    "learning_rate", "batch_size", "optimizer", "l2_regularization", "tower_layers", "output_dim",
-                    "sampling_bias_correction")
-"""Dashboard axes that are configuration choices (not the protocol, the hardware or a config's name)."""
 
 HitsReader = Callable[[str], BuyerHits | None]
 
@@ -211,12 +207,12 @@ def attribution_view(docs: Sequence[Doc], metric: str = metrics.PRIMARY_METRIC, 
         raise InvalidInput(f"protocol: no completed run with {metric} has protocol {protocol!r}", field="protocol",
                            suggestions=ordered[:5])
     runs = groups.get(protocol or "", [])
-    rows = [({name: axis_text(AXES[name].value(d)) for name in ATTRIBUTION_AXES},
+    rows = [({name: axis_text(AXES[name].value(d)) for name in CHOICE_AXES},
              float(final_metrics(d.get("results"))[metric])) for d in runs]
     result = attribute(rows, spec.direction) if rows else None
     scale = 100 if spec.is_rate else 1
     parameters = []
-    order = {name: i for i, name in enumerate(ATTRIBUTION_AXES)}
+    order = {name: i for i, name in enumerate(CHOICE_AXES)}
     for p in result.parameters if result else []:
         if any(order[other] < order[p.parameter] for other in p.confounded_with):
             continue  # one row for parameters that changed together: the first axis, naming the others

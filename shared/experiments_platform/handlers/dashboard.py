@@ -283,6 +283,13 @@ def axis(name: str, field: str) -> Axis:
     )
 
 
+CHOICE_AXES = ("embedding_dims", "cross_features", "query_features", "candidate_features", "epochs",
+               "learning_rate", "batch_size", "optimizer", "l2_regularization", "tower_layers", "output_dim",
+               "sampling_bias_correction")
+"""Axes that are configuration choices (not the protocol, the hardware or a config's name): the heatmap's default
+axes and the attribution panel's parameters."""
+
+
 def axis_text(value: Any) -> str:
     if value is None:
         return "none"
@@ -311,12 +318,6 @@ def axis_sort_key(text: str) -> tuple[Any, ...]:
         return (2, 0.0, parts)
 
 
-def _choice_axes() -> tuple[str, ...]:
-    from experiments_platform.handlers.attribution import ATTRIBUTION_AXES  # it builds on this module's axes
-
-    return ATTRIBUTION_AXES
-
-
 def distinct_values(docs: Sequence[Doc]) -> dict[str, int]:
     """How many values each axis takes among the completed experiments."""
     completed = _completed(docs)
@@ -324,13 +325,13 @@ def distinct_values(docs: Sequence[Doc]) -> dict[str, int]:
 
 
 def default_axes(docs: Sequence[Doc], x_axis: str | None = None, y_axis: str | None = None) -> tuple[str, str]:
-    """The heatmap's axes when not given: among the configuration choices (``attribution.ATTRIBUTION_AXES``),
+    """The heatmap's axes when not given: among the configuration choices (``CHOICE_AXES``),
     X the one with most values among the completed runs (at most ``MAX_DEFAULT_AXIS_VALUES`` preferred), Y the
     one that splits X's columns into most filled cells, then the one with fewer values (a denser table); an
     axis taking one value is never a default while another varies (decision 110). Other ties keep the
     catalogue order (feature config before training)."""
     completed = _completed(docs)
-    texts = {name: [axis_text(AXES[name].value(d)) for d in completed] for name in _choice_axes()}
+    texts = {name: [axis_text(AXES[name].value(d)) for d in completed] for name in CHOICE_AXES}
     distinct = {name: len(set(values)) for name, values in texts.items()}
     ranked = sorted((n for n in texts if distinct[n] > 1),
                     key=lambda n: (distinct[n] > MAX_DEFAULT_AXIS_VALUES, -distinct[n]))
@@ -342,7 +343,7 @@ def default_axes(docs: Sequence[Doc], x_axis: str | None = None, y_axis: str | N
     if not partners or x not in texts:
         return x, next(n for n in fallback if n != x)
     cells = {n: len(set(zip(texts[x], texts[n], strict=True))) for n in partners}
-    order = _choice_axes()
+    order = CHOICE_AXES
     return x, min(partners, key=lambda n: (
         distinct[n] > MAX_DEFAULT_AXIS_VALUES, -cells[n], distinct[n], order.index(n)))
 
