@@ -105,7 +105,7 @@ def test_protocol_states_what_produced_the_examples():
         "hash": "md5(seed:query_id:candidate_id), hex 1-8 sample bucket, hex 9-16 split bucket, mod 100",
         "corpus": "every distinct product_id of the whole interactions table",
     }
-    assert queries.columns == ("customer_id", "product_id", "city", "category", "price", "revenue")
+    assert queries.columns == ("customer_id", "product_id", "city", "category", "price", "revenue", "qt_days_ago")
     assert queries.candidate_columns == ("product_id", "category", "price", "revenue")
 
 

@@ -221,3 +221,24 @@ def test_outputs_have_the_types_example_gen_converts(warehouse, dataset):
     assert all(isinstance(r["quantity"], int) for r in rows)
     corpus = warehouse.query(queries.candidates)
     assert list(corpus[0]) == ["product_id", "quantity"]
+
+
+@pytest.mark.parametrize("split", [TimeHoldoutSplit(date_column="date", holdout_days=14),
+                                   StrictTimeSplit(date_column="date", train_days=30, val_days=7, test_days=7)])
+def test_time_splits_carry_each_rows_days_before_the_last_day(warehouse, dataset, features, split):
+    """The recent-popularity baseline's input (issue 11 §8): ``qt_days_ago`` = last day of the table − row's day."""
+    queries = render_split_queries(dataset, features, QuickTestParameters(sample_percent=100, split=split), "duckdb")
+    assert queries.columns[-1] == "qt_days_ago" and queries.column_types["qt_days_ago"] == "integer"
+    for name, sql in queries.by_split().items():
+        rows = warehouse.query(with_day(sql))
+        assert rows, name
+        assert all(r["qt_days_ago"] == (END - r["date"]).days for r in rows), name
+    test_days = {r["qt_days_ago"] for r in warehouse.query(queries.test)}
+    assert min(test_days) == 0 and max(test_days) < (split.holdout_days if isinstance(split, TimeHoldoutSplit)
+                                                     else split.test_days)
+
+
+def test_random_splits_carry_no_interaction_age(warehouse, dataset, features):
+    queries = render_split_queries(dataset, features, QuickTestParameters(sample_percent=10), "duckdb")
+    assert "qt_days_ago" not in queries.columns and "qt_days_ago" not in queries.column_types
+    assert all("qt_days_ago" not in r for r in warehouse.query(queries.train))

@@ -1,7 +1,7 @@
 """Does a run beat its best baseline beyond noise? (issue 11 §8, decision 064)
 
 The baselines are the ones at the primary k that the report holds (popularity and random; recent
-popularity belongs here once the evaluator writes it). The best is the highest.
+popularity, the last 14 days of the training period, in time splits). The best is the highest.
 Noise: the difference of two recall@k measured on the same ``n`` test interactions is called beyond
 noise when it exceeds 1.96 × sqrt((p_model (1 − p_model) + p_base (1 − p_base)) / n), the 95 % bound
 of the difference of two independent binomial rates. The model and the baseline rank the same
@@ -18,7 +18,7 @@ from experiments_platform.domain import metrics
 from experiments_platform.domain.metrics_report import MetricsReport
 
 MODEL_METRIC = metrics.PRIMARY_METRIC
-BASELINES = ("popularity_recall_at_100", "random_recall_at_100")
+BASELINES = ("popularity_recall_at_100", "recent_popularity_recall_at_100", "random_recall_at_100")
 """The baselines a run's primary metric is held against, where the report has them."""
 Z_95 = 1.96
 

@@ -32,6 +32,8 @@ EXCLUDING_TRAIN_ITEMS = "excluding_train_items"
 PER_BUYER = "per_buyer"
 CORPUS_PERCENTS = (10, 25, 50, 100)
 """The corpus curve's points: recall@k against this share of the candidates (plus each query's own item)."""
+RECENT_POPULARITY_DAYS = 14
+"""The recent-popularity baseline's window: the last two weeks of a time split's training period."""
 _FORMAT_OF_UNIT: dict[str, Format] = {
     "rate": "percent", "count": "count", "seconds": "duration", "loss": "decimal", "weight": "decimal",
     "number": "decimal",
@@ -122,6 +124,14 @@ def _popularity_recall(variant: str, note: str, how: str) -> list[MetricSpec]:
             for k in RECALL_KS]
 
 
+def _recent_popularity_recall(variant: str, note: str, how: str) -> list[MetricSpec]:
+    return [_metric(f"recent_popularity_recall_at_{k}{variant}", f"Recent popularity Recall@{k}{note}", "none",
+                    "rate", "baseline", "final",
+                    f"Recall@{k} of ranking by training interactions in the last {RECENT_POPULARITY_DAYS} days of "
+                    f"the training period, then by training popularity (time splits only), same protocol; {how}.")
+            for k in RECALL_KS]
+
+
 def _history_metrics() -> list[MetricSpec]:
     losses = [("loss", "Training loss",
                "Summed in-batch softmax cross-entropy per training step, epoch mean; it grows with the batch "
@@ -166,6 +176,7 @@ CATALOGUE: tuple[MetricSpec, ...] = (
             "over batches; it grows with the batch size, so it ranks nothing (rank by test loss per example)."),
     *_model_recall(*_VARIANTS[1]),
     *(m for variant in _VARIANTS for m in _popularity_recall(*variant)),
+    *(m for variant in _VARIANTS for m in _recent_popularity_recall(*variant)),
     *(_metric(f"recall_at_{k}_{PER_BUYER}", f"Recall@{k} per buyer", "higher", "rate", "quality", "final",
               f"Mean over test buyers of the share of their test items in the model's top {k}, the buyer's "
               "training and validation items masked (the protocol RecBole and most papers report); test items "

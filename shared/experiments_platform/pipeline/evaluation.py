@@ -25,6 +25,7 @@ from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.pipeline.corpus_curve import corpus_curve
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, feature_name
 from experiments_platform.pipeline.recall import history_by_query, popularity_scores, recall_variants
+from experiments_platform.pipeline.recent_popularity import recent_popularity_metrics
 
 Arrays = dict[str, np.ndarray]
 
@@ -180,7 +181,8 @@ def evaluation_report(
         pipeline_name=spec.pipeline_name,
         mlflow_run_id=mlflow_run_id,
         mlflow_experiment_id=mlflow_experiment_id,
-        final=final_metrics(test_loss, recall, test_loss_per_example),
+        final={**final_metrics(test_loss, recall, test_loss_per_example),
+               **recent_popularity_metrics(splits, corpus)},  # time splits only (decision 064)
         history=[EpochMetrics.model_validate(row) for row in history],
         recall=recall,
         vocabularies=vocabularies,

@@ -16,6 +16,7 @@ import tensorflow_transform as tft
 
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, cross_name, feature_name
+from experiments_platform.sql.render import DAYS_AGO
 
 TEXT_PATTERN = r"[^a-z0-9]+"
 CROSS_SEPARATOR = "\x1f"
@@ -79,6 +80,8 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
         QUERY_KEY: _text(inputs[query_id]),
         CANDIDATE_KEY: _text(inputs[candidate_id]),
     }
+    if DAYS_AGO in inputs:  # time splits: the interaction's age, for the recent-popularity baseline
+        outputs[DAYS_AGO] = tf.cast(_dense(inputs[DAYS_AGO], 0), tf.int64)
     for tower in TOWERS:
         for feature in features.tower_features(tower):
             raw = inputs[feature.column]

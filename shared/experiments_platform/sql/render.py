@@ -20,7 +20,10 @@ OUTPUT_TYPES: dict[str, OutputType] = {
     "timestamp": "integer", "date": "integer",
 }
 ALIASES: dict[Table, str] = {"interactions": "i", "buyer": "b", "product": "p"}
-INTERNAL_COLUMNS = frozenset({"qt_digest", "qt_day", "qt_last_day"})
+DAYS_AGO = "qt_days_ago"
+"""Output column of time splits' queries: days between the row's day and the table's latest day (the
+interaction time the recent-popularity baseline needs, ``pipeline.recent_popularity``)."""
+INTERNAL_COLUMNS = frozenset({"qt_digest", "qt_day", "qt_last_day", DAYS_AGO})
 _KEY_FIELDS: dict[Table, str] = {"buyer": "dataset.buyer_features", "product": "dataset.product_features"}
 
 
@@ -29,11 +32,11 @@ class SplitQueries:
     """Self-contained queries (no parameters) for one dialect.
 
     ``train``, ``eval`` and ``test`` select ``columns`` (the two id columns first, then every
-    feature column) for the rows of that split; ``candidates`` selects ``candidate_columns`` once
-    per distinct candidate id of the whole interactions table. Output types are the three that
-    TFX ExampleGen converts (``column_types``): strings stay strings, integers and booleans (0/1)
-    become 64-bit integers, floats 64-bit floats, timestamps and dates whole seconds since
-    1970-01-01 UTC.
+    feature column, then, in time splits, ``qt_days_ago``) for the rows of that split; ``candidates``
+    selects ``candidate_columns`` once per distinct candidate id of the whole interactions table.
+    Output types are the three that TFX ExampleGen converts (``column_types``): strings stay strings,
+    integers and booleans (0/1) become 64-bit integers, floats 64-bit floats, timestamps and dates
+    whole seconds since 1970-01-01 UTC.
     """
 
     dialect: Dialect
@@ -65,15 +68,17 @@ def render_plan(plan: QueryPlan, dialect: Dialect) -> SplitQueries:
             f"column name(s) {clashing} are reserved by the query generator; rename them", field="dataset"
         )
     splits = {name: _split_query(sql, plan, plan.splits[name]) for name in SPLITS}
+    dated = plan.date_column is not None
     return SplitQueries(
         dialect=sql.name,
         train=splits["train"],
         eval=splits["eval"],
         test=splits["test"],
         candidates=_candidates_query(sql, plan),
-        columns=tuple(c.name for c in plan.columns),
+        columns=(*(c.name for c in plan.columns), *((DAYS_AGO,) if dated else ())),
         candidate_columns=tuple(c.name for c in plan.candidate_columns),
-        column_types={c.name: OUTPUT_TYPES[c.type] for c in plan.columns},
+        column_types={**{c.name: OUTPUT_TYPES[c.type] for c in plan.columns},
+                      **({DAYS_AGO: "integer"} if dated else {})},
         protocol={"dialect": sql.name, **plan.protocol()},
     )
 
@@ -180,6 +185,8 @@ def _split_query(sql: SqlDialect, plan: QueryPlan, rule: SplitRule) -> str:
     conditions = [*sample_conditions(sql, plan), *split_conditions(sql, rule)]
     source = "keyed CROSS JOIN bounds" if rule.days is not None else "keyed"
     outputs = ", ".join(sql.identifier(c.name) for c in plan.columns)
+    if rule.days is not None:
+        outputs += f", {sql.to_int(sql.days_between('qt_last_day', 'qt_day'))} AS {DAYS_AGO}"
     where = ("\nWHERE " + "\n  AND ".join(conditions)) if conditions else ""
     return "WITH " + ",\n".join(ctes) + f"\nSELECT {outputs}\nFROM {source}{where}\n"
 

@@ -18,7 +18,7 @@ bounds AS (
   SELECT MAX(CAST(`date` AS DATE)) AS qt_last_day
   FROM `my-project.shop.transactions`
 )
-SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`
+SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`, CAST(DATE_DIFF(qt_last_day, qt_day, DAY) AS INT64) AS qt_days_ago
 FROM keyed CROSS JOIN bounds
 WHERE DATE_DIFF(qt_last_day, qt_day, DAY) >= 14
   AND DATE_DIFF(qt_last_day, qt_day, DAY) < 74
@@ -43,7 +43,7 @@ bounds AS (
   SELECT MAX(CAST(`date` AS DATE)) AS qt_last_day
   FROM `my-project.shop.transactions`
 )
-SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`
+SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`, CAST(DATE_DIFF(qt_last_day, qt_day, DAY) AS INT64) AS qt_days_ago
 FROM keyed CROSS JOIN bounds
 WHERE DATE_DIFF(qt_last_day, qt_day, DAY) >= 7
   AND DATE_DIFF(qt_last_day, qt_day, DAY) < 14
@@ -68,7 +68,7 @@ bounds AS (
   SELECT MAX(CAST(`date` AS DATE)) AS qt_last_day
   FROM `my-project.shop.transactions`
 )
-SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`
+SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`, CAST(DATE_DIFF(qt_last_day, qt_day, DAY) AS INT64) AS qt_days_ago
 FROM keyed CROSS JOIN bounds
 WHERE DATE_DIFF(qt_last_day, qt_day, DAY) >= 0
   AND DATE_DIFF(qt_last_day, qt_day, DAY) < 7

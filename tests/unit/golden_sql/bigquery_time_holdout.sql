@@ -18,7 +18,7 @@ bounds AS (
   SELECT MAX(CAST(`date` AS DATE)) AS qt_last_day
   FROM `my-project.shop.transactions`
 )
-SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`
+SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`, CAST(DATE_DIFF(qt_last_day, qt_day, DAY) AS INT64) AS qt_days_ago
 FROM keyed CROSS JOIN bounds
 WHERE MOD(CAST(CONCAT('0x', SUBSTR(qt_digest, 1, 8)) AS INT64), 100) < 25
   AND MOD(CAST(CONCAT('0x', SUBSTR(qt_digest, 9, 8)) AS INT64), 100) >= 10
@@ -45,7 +45,7 @@ bounds AS (
   SELECT MAX(CAST(`date` AS DATE)) AS qt_last_day
   FROM `my-project.shop.transactions`
 )
-SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`
+SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`, CAST(DATE_DIFF(qt_last_day, qt_day, DAY) AS INT64) AS qt_days_ago
 FROM keyed CROSS JOIN bounds
 WHERE MOD(CAST(CONCAT('0x', SUBSTR(qt_digest, 1, 8)) AS INT64), 100) < 25
   AND MOD(CAST(CONCAT('0x', SUBSTR(qt_digest, 9, 8)) AS INT64), 100) < 10
@@ -72,7 +72,7 @@ bounds AS (
   SELECT MAX(CAST(`date` AS DATE)) AS qt_last_day
   FROM `my-project.shop.transactions`
 )
-SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`
+SELECT `customer_id`, `product_id`, `city`, `category`, `price`, `revenue`, CAST(DATE_DIFF(qt_last_day, qt_day, DAY) AS INT64) AS qt_days_ago
 FROM keyed CROSS JOIN bounds
 WHERE MOD(CAST(CONCAT('0x', SUBSTR(qt_digest, 1, 8)) AS INT64), 100) < 25
   AND DATE_DIFF(qt_last_day, qt_day, DAY) >= 0
