@@ -112,9 +112,10 @@ def baselines(final: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def temporal_parameters(parameters: dict[str, Any], holdout_days: int) -> dict[str, Any]:
-    """``parameters`` with a ``time_holdout`` split on the rating date: the last ``holdout_days`` days as test."""
-    return {**parameters, "split": {"strategy": "time_holdout", "date_column": DATE_COLUMN,
+def temporal_parameters(parameters: dict[str, Any], holdout_days: int, date_column: str = DATE_COLUMN
+                        ) -> dict[str, Any]:
+    """``parameters`` with a ``time_holdout`` split on ``date_column``: the last ``holdout_days`` days as test."""
+    return {**parameters, "split": {"strategy": "time_holdout", "date_column": date_column,
                                     "holdout_days": holdout_days}}
 
 

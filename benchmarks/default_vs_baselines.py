@@ -1,15 +1,16 @@
-"""The platform's default configuration against its baselines on MovieLens 100k, random and temporal split.
+"""The platform's default configuration against its baselines, random and temporal split.
 
-    .venv/bin/python benchmarks/default_vs_baselines.py [--holdout-days 30] [--sample-percent 25]
+    .venv/bin/python benchmarks/default_vs_baselines.py [--dataset movielens|b2b] [--holdout-days 30]
 
 Protocol: the all-in-one local stack (real TFX and TFRS training through the product's REST API);
 the default of ``local/demo.py`` (feature config, model config, parameters: random 80/10/10 split by
-hash, seed 42) on MovieLens 100k, once on the random split and once on a ``time_holdout`` split (the
-last ``--holdout-days`` days of ratings as test); per split the run's Recall@100 (per interaction, all
-items; and per buyer with training and validation items masked), every baseline the report carries,
-and the verdict the card shows (``comparison.baseline``, decision 064). One run per split: the verdict's
-noise bound is the binomial one, not a seed group's spread (``benchmarks/decision_quality.py`` has
-that). The last line printed is one JSON object.
+hash, seed 42) on MovieLens 100k or on the synthetic B2B set (``data.synthetic_b2b``, default config,
+registered into the stack; ``B2B_FEATURE_CONFIG``), once on the random split and once on a
+``time_holdout`` split (the last ``--holdout-days`` days of interactions as test); per split the run's
+Recall@100 (per interaction, all items; and per buyer with training and validation items masked),
+every baseline the report carries, and the verdict the card shows (``comparison.baseline``, decision
+064). One run per split: the verdict's noise bound is the binomial one, not a seed group's spread
+(``benchmarks/decision_quality.py`` has that). The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ from decision_quality import (  # noqa: E402
     split_summary,
     temporal_parameters,
 )
-from experiments_platform.local.demo import EXPERIMENT, FEATURE_CONFIG, MODEL_CONFIG  # noqa: E402
+from experiments_platform.data.synthetic_b2b import synthetic_b2b_dataset  # noqa: E402
+from experiments_platform.local.demo import B2B_FEATURE_CONFIG, EXPERIMENT, FEATURE_CONFIG, MODEL_CONFIG  # noqa: E402
 from experiments_platform.local.stack import LocalStack  # noqa: E402
 from local_stack_settings import benchmark_stack_settings  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=("movielens", "b2b"), default="movielens")
     parser.add_argument("--holdout-days", type=int, default=30)
     parser.add_argument("--sample-percent", type=int, default=None, help="default: the demo's")
     parser.add_argument("--timeout-s", type=float, default=3600)
@@ -56,13 +59,20 @@ def main() -> int:
     for assignment in args.set:
         name, _, value = assignment.partition("=")
         parameters[name] = json.loads(value)
-    splits = {"random": parameters, "temporal": temporal_parameters(parameters, args.holdout_days)}
+    date_column = "date" if args.dataset == "b2b" else "timestamp"
+    splits = {"random": parameters, "temporal": temporal_parameters(parameters, args.holdout_days, date_column)}
     splits = {name: splits[name] for name in args.splits.split(",")}
-    out: dict[str, Any] = {"dataset": DATASET_ID, "parameters": parameters}
+    dataset_id, features = DATASET_ID, FEATURE_CONFIG
+    out: dict[str, Any] = {"parameters": parameters}
     with LocalStack(settings, port=0, with_mlflow=True, load_data=True) as stack:
+        if args.dataset == "b2b":
+            dataset = synthetic_b2b_dataset(settings.data_dir)
+            stack.platform.documents.set("datasets", dataset.id, dataset.to_document())
+            dataset_id, features = dataset.id, {**B2B_FEATURE_CONFIG, "dataset_id": dataset.id}
+        out["dataset"] = dataset_id
         api = Api(stack.url)
-        base = {"feature_config_id": api.ensure("/api/feature-configs", FEATURE_CONFIG),
-                "model_config_id": api.ensure("/api/model-configs", MODEL_CONFIG), "dataset_id": DATASET_ID}
+        base = {"feature_config_id": api.ensure("/api/feature-configs", features),
+                "model_config_id": api.ensure("/api/model-configs", MODEL_CONFIG), "dataset_id": dataset_id}
         for name, chosen in splits.items():
             started = time.monotonic()
             doc = api("POST", "/api/experiments", json={**base, "name": f"default, {name} split", "parameters": chosen})

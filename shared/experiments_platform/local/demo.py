@@ -31,6 +31,22 @@ FEATURE_CONFIG: dict[str, Any] = {
         {"column": "release_year", "kind": "numeric", "transform": "bucketize", "buckets": 10, "embedding_dim": 4},
     ],
 }
+B2B_FEATURE_CONFIG: dict[str, Any] = {
+    "name": "Synthetic B2B: ids + buyer and product features",
+    "description": "Buyer (customer) id, city and segment; product id, category, subcategory and price.",
+    "query_features": [
+        {"column": "customer_id", "kind": "id", "embedding_dim": 32},
+        {"column": "city", "kind": "categorical", "embedding_dim": 8},
+        {"column": "segment", "kind": "categorical", "embedding_dim": 4},
+    ],
+    "candidate_features": [
+        {"column": "product_id", "kind": "id", "embedding_dim": 32},
+        {"column": "category", "kind": "categorical", "embedding_dim": 8},
+        {"column": "subcategory", "kind": "categorical", "embedding_dim": 8},
+        {"column": "price", "kind": "numeric", "transform": "bucketize", "buckets": 10, "embedding_dim": 4},
+    ],
+}
+"""The same default on the synthetic B2B set (``data.synthetic_b2b``): ids and every side feature."""
 MODEL_CONFIG: dict[str, Any] = {
     "name": "Standard two-tower 64→32",
     "description": "Adagrad 0.1, sampling-bias correction on.",
