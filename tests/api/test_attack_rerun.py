@@ -119,3 +119,25 @@ def test_pinning_a_watch_never_queues_past_the_bound(bounded: Platform, data_fil
     assert client.get(pins).json["watches"] == [] and client.get("/api/experiments").json["total"] == QUEUE_BOUND
     finish(bounded, started[0]["id"])
     assert client.post(pins, json={"experiment_id": started[0]["id"]}).status_code == 201, "starts nothing"
+
+
+def test_a_source_change_never_queues_past_the_bound(bounded: Platform, data_files: dict[str, Path]) -> None:
+    """Pinning one completed quick test many times costs nothing; a source change then started every
+    watch's quick test past the queue's bound. Past it, a watch keeps the refusal as its run."""
+    from experiments_platform.handlers.watches import on_source_changed
+
+    client = gateway_app(bounded).test_client()
+    dataset = client.post("/api/datasets", json=dataset_payload(data_files)).json
+    features = client.post("/api/feature-configs", json=feature_payload(dataset["id"])).json
+    model = client.post("/api/model-configs", json=model_payload()).json
+    first = client.post("/api/experiments", json=start_payload(features, model)).json
+    finish(bounded, first["id"])
+    pins = f"/api/datasets/{dataset['id']}/watches"
+    for _ in range(QUEUE_BOUND + 2):
+        assert client.post(pins, json={"experiment_id": first["id"]}).status_code == 201
+
+    started = on_source_changed(bounded, dataset["id"], "source-change-1")
+    assert len(started) == QUEUE_BOUND, started
+    runs = [w["runs"][-1] for w in client.get(pins).json["watches"]]
+    refused = [r["refused"] for r in runs if r.get("refused")]
+    assert len(refused) == 2 and all("already waiting" in r for r in refused), runs

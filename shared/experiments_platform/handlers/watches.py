@@ -25,8 +25,8 @@ from experiments_platform.domain.noise import BuyerHits
 from experiments_platform.domain.preflight import Minimums
 from experiments_platform.domain.status import Status
 from experiments_platform.domain.watch import Watch, WatchRun, drift, latest_pair
-from experiments_platform.errors import InvalidInput, NotFound, PlatformError
-from experiments_platform.handlers import configs
+from experiments_platform.errors import InvalidInput, NotFound, PlatformError, QueueFull
+from experiments_platform.handlers import admission, configs
 from experiments_platform.handlers.experiments import Estimator, Launcher, prepare, start_experiment
 from experiments_platform.identity import current_user
 from experiments_platform.jsonlog import fields, get_logger
@@ -130,10 +130,12 @@ def _run_again(platform: Platform, launcher: Launcher, watch: Watch, event_id: s
     dataset = _dataset(platform.documents, watch.dataset_id)
     context = fields(watch_id=watch.id, dataset_id=watch.dataset_id, event_id=event_id)
     try:
-        doc = start_experiment(platform.documents, platform.bus,
-                               _start_request(watch, f"{watch.name} · source changed"), launcher)
+        with admission.one_start_at_a_time():
+            admission.refuse_when_full(platform)  # past the queue's bound the watch keeps the refusal
+            doc = start_experiment(platform.documents, platform.bus,
+                                   _start_request(watch, f"{watch.name} · source changed"), launcher)
     except PlatformError as exc:
-        if not isinstance(exc, (InvalidInput, NotFound)):
+        if not isinstance(exc, (InvalidInput, NotFound, QueueFull)):
             raise  # transient: the event is retried, and has_run_for keeps it to one run
         log.warning("watched quick test refused on the changed data", extra=fields(reason=exc.message, **context))
         return WatchRun(trigger="source_change", event_id=event_id, rows=dataset.row_count, refused=exc.message)
