@@ -12,7 +12,7 @@ import numpy as np
 
 from experiments_platform.domain.metrics import EXCLUDING_TRAIN_ITEMS, RECALL_KS
 from experiments_platform.domain.noise import HITS_FILE, BuyerHits, summarize_hits
-from experiments_platform.pipeline.evaluation import corpus_positions
+from experiments_platform.pipeline.corpus_index import corpus_positions
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY
 from experiments_platform.pipeline.recall import history_by_query, rank_positives
 

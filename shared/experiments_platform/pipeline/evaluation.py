@@ -23,6 +23,7 @@ from experiments_platform.domain.metrics_report import (
 )
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.pipeline.corpus_curve import corpus_curve
+from experiments_platform.pipeline.corpus_index import corpus_positions
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, feature_name
 from experiments_platform.pipeline.recall import history_by_query, popularity_scores, recall_variants
 from experiments_platform.pipeline.recent_popularity import recent_popularity_metrics
@@ -36,12 +37,6 @@ PROTOCOL_TEXT = (
     "recall@k = hits / test interactions. 'excluding_train_items' removes the buyer's training items from "
     "the ranking and drops test interactions whose item the buyer already had in training."
 )
-
-
-def corpus_positions(corpus_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Corpus index of each key, -1 when the key is not in the corpus."""
-    index = {key: i for i, key in enumerate(corpus_keys.tolist())}
-    return np.array([index.get(key, -1) for key in keys.tolist()], dtype=np.int64)
 
 
 def sampling_probabilities(train_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:

@@ -18,7 +18,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from experiments_platform.domain.metrics import EXCLUDING_TRAIN_ITEMS, RECALL_KS, RECENT_POPULARITY_DAYS
+from experiments_platform.pipeline.corpus_index import corpus_positions
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY
+from experiments_platform.pipeline.recall import history_by_query, recall_variants
 from experiments_platform.sql.render import DAYS_AGO
 
 RECENT_DAYS = RECENT_POPULARITY_DAYS
@@ -52,9 +54,6 @@ def recent_popularity_metrics(splits: Mapping[str, Arrays], corpus: Arrays,
                               window_days: int = RECENT_DAYS) -> dict[str, float]:
     """``recent_popularity_recall_at_{k}`` (all items and excluding training items) under their catalogue
     names; empty when the splits carry no interaction time (random splits)."""
-    from experiments_platform.pipeline.evaluation import corpus_positions
-    from experiments_platform.pipeline.recall import history_by_query, recall_variants
-
     train, test = splits["train"], splits["test"]
     if DAYS_AGO not in train or DAYS_AGO not in test:
         return {}
