@@ -51,7 +51,7 @@ def test_the_wizard_shows_a_refusal_and_the_warnings_before_launch(
     wizard.get_by_role("button", name="Next →").click()
     wizard.get_by_label("Data sample").select_option("10")
     summary = wizard.locator("#estimate-summary")
-    expect(summary).to_contain_text("This run would be refused: parameters.sample_percent: the eval split would hold",
+    expect(summary).to_contain_text("This run would be refused: Sample percent: the eval split would hold",
                                     timeout=15_000)
     expect(summary).to_contain_text("raise parameters.sample_percent (now 10)")
     screenshot(page, "60-wizard-refusal")
