@@ -167,3 +167,23 @@ def test_re_registering_a_changed_file_runs_the_watches_again(
     assert [r["trigger"] for r in listed["runs"]] == ["pinned", "source_change"]
     assert listed["runs"][1]["event_id"] == record["event_id"]
     assert SubmitExperiment(experiment_id=listed["runs"][1]["experiment_id"]) in published.on(Topics.SUBMIT)
+
+
+def test_a_watched_dataset_or_config_cannot_be_deleted_and_the_refusal_names_the_watch(
+        client: FlaskClient, dataset: dict[str, Any], feature_config: dict[str, Any],
+        model_config: dict[str, Any]) -> None:
+    """As for its experiments and feature configs, a dataset (or a config) is not deleted while a watch pins
+    it: the 409 names the watch, so the user knows to unpin it first; once unpinned, nothing of it is left."""
+    watch = client.post(f"/api/datasets/{dataset['id']}/watches", json={
+        "name": "nightly drift", "feature_config_id": feature_config["id"], "model_config_id": model_config["id"],
+        "parameters": {"sample_percent": 25}}).json
+    for url in (f"/api/datasets/{dataset['id']}", f"/api/feature-configs/{feature_config['id']}",
+                f"/api/model-configs/{model_config['id']}"):
+        refused = client.delete(url)
+        assert refused.status_code == 409, (url, refused.json)
+        assert "watch 'nightly drift'" in refused.json["message"], (url, refused.json)
+        assert "watch 'nightly drift'" in refused.json["details"]["used_by"], (url, refused.json)
+    assert client.get(f"/api/datasets/{dataset['id']}/watches").json["watches"][0]["id"] == watch["id"]
+    assert client.delete(f"/api/datasets/{dataset['id']}/watches/{watch['id']}").status_code == 204
+    still = client.delete(f"/api/datasets/{dataset['id']}").json
+    assert "watch" not in still["message"], still

@@ -28,6 +28,7 @@ from experiments_platform.ports.blobs import BlobStore
 from experiments_platform.ports.documents import Doc, DocumentStore, Filter
 from experiments_platform.ports.warehouse import UploadFormat, Warehouse
 from experiments_platform.repositories.experiments import ExperimentRepository
+from experiments_platform.repositories.watches import COLLECTION as WATCHES
 from experiments_platform.sql.dialects import CSV_SUFFIXES, PARQUET_SUFFIXES, file_format
 
 M = TypeVar("M", bound=BaseModel)
@@ -375,8 +376,10 @@ def duplicate(documents: DocumentStore, kind: ConfigKind, doc_id: str, payload: 
 
 
 def _users(documents: DocumentStore, kind: ConfigKind, doc_id: str) -> list[str]:
+    watches = documents.query(WATCHES, filters=[Filter(kind.experiment_field, "==", doc_id)])
+    labels = [f"watch {w.get('name')!r}" for w in sorted(watches, key=lambda w: str(w.get("created_at")))]
     uses = ExperimentRepository(documents).documents([Filter(kind.experiment_field, "==", doc_id)])
-    labels = [f"Exp #{d.get('number')}" for d in sorted(uses, key=lambda d: d.get("number") or 0)]
+    labels += [f"Exp #{d.get('number')}" for d in sorted(uses, key=lambda d: d.get("number") or 0)]
     if kind is DATASETS:
         configs = documents.query(FEATURE_CONFIGS.collection, filters=[Filter("dataset_id", "==", doc_id)])
         labels += [f"feature config {c.get('name')!r}" for c in configs]
@@ -384,7 +387,10 @@ def _users(documents: DocumentStore, kind: ConfigKind, doc_id: str) -> list[str]
 
 
 def delete(documents: DocumentStore, kind: ConfigKind, doc_id: str) -> None:
-    """Delete, refusing with ``Conflict`` while experiments (or, for a dataset, feature configs) use it."""
+    """Delete, refusing with ``Conflict`` while watches, experiments (or, for a dataset, feature configs) use it.
+
+    A watch names its dataset and configs with the experiments' field names; the refusal lists it first, as the
+    one use the user can remove (unpin it)."""
     doc = load(documents, kind, doc_id)
     users = _users(documents, kind, doc_id)
     if users:
