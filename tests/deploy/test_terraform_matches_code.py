@@ -53,6 +53,11 @@ GOOGLE_ENDPOINTS = {
 }
 """Settings whose defaults are Google's own endpoints, which the deployment uses as they are (tests point them
 at certificates they serve themselves); Terraform leaves them unset."""
+REGIONAL_GOOGLE_ENDPOINTS = {
+    "vertex_metadata_endpoint": "unset: {PLATFORM_GCP_REGION}-aiplatform.googleapis.com (tests point it at a server "
+    "replaying Vertex ML Metadata's answers)",
+}
+"""Settings left unset in a deployment so the code derives Google's regional endpoint from the region."""
 PLACEHOLDER = {"gs": "gs://placeholder-bucket", "email": "sa@project.iam.gserviceaccount.com"}
 CLOUD_RUN_MAX_REQUEST_BYTES = 32 * 1024 * 1024
 """Cloud Run refuses an HTTP/1 request above 32 MiB before the container sees it (cloud.google.com/run/quotas);
@@ -188,13 +193,15 @@ def image_settings(service: str) -> set[str]:
 def test_every_setting_the_code_reads_is_declared_and_nothing_else_is() -> None:
     declared = {name for service in topology.SERVICES for name in set(service_env(service)) | image_settings(service)}
     declared |= {entry.split("=", 1)[0] for entry in STEP_ENV if entry.startswith(ENV_PREFIX)}
-    read = settings_read_by_code() - set(LOCAL_ONLY_SETTINGS) - set(GOOGLE_ENDPOINTS)
+    read = settings_read_by_code() - set(LOCAL_ONLY_SETTINGS) - set(GOOGLE_ENDPOINTS) - set(REGIONAL_GOOGLE_ENDPOINTS)
     assert declared == {f"{ENV_PREFIX}{name.upper()}" for name in read}
 
 
 def test_settings_left_unset_keep_googles_endpoints() -> None:
     for name, prefix in GOOGLE_ENDPOINTS.items():
         assert str(Settings.model_fields[name].default).startswith(prefix), name
+    for name in REGIONAL_GOOGLE_ENDPOINTS:
+        assert Settings.model_fields[name].default is None, name
 
 
 def test_every_bucket_is_used_by_the_code_or_mlflow() -> None:
