@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from experiments_platform.domain.noise import summarize_hits
 from experiments_platform.domain.watch import Watch, WatchRun, data_statistics, drift, independent_interval
@@ -46,6 +48,19 @@ def test_drift_puts_metrics_in_pp_and_the_data_counts_side_by_side() -> None:
     assert view["summary"].startswith("Exp #2 vs Exp #1: ")
     assert "rows 1,000 → 1,500" in view["summary"] and "5.0 % → 20.0 %" in view["summary"]
     assert data_statistics({})["test_cold_buyer_share"] is None, "a run without a data check counts nothing"
+
+
+def test_the_drift_summary_writes_the_difference_as_vs_previous_best_does() -> None:
+    """One convention for differences of rates (``MetricSpec.display_change``, as "vs previous best"): an arrow
+    and pp, ``= 0.0 pp`` when it rounds to zero; never a hyphen-minus or ``+0.0 pp``."""
+    test = {"interactions": 100, "buyers": 50}
+    cases = {0.31: "Recall@100 ↓ 9.0 pp (", 0.4004: "Recall@100 = 0.0 pp (", 0.3996: "Recall@100 = 0.0 pp (",
+             0.452: "Recall@100 ↑ 5.2 pp ("}
+    for recall, words in cases.items():
+        summary = drift(experiment("a", 1, 1000, 0.40, test, 300), experiment("b", 2, 1000, recall, test, 300),
+                        {"a": None, "b": None})["summary"]
+        assert words in summary, (recall, summary)
+        assert not re.search(r"[-+]\d", summary), (recall, summary)
 
 
 def test_a_watch_runs_once_per_source_change_and_keeps_its_newest_runs() -> None:

@@ -173,7 +173,8 @@ def drift(before: Mapping[str, Any], after: Mapping[str, Any], hits: HitsByExper
     head = next((r for r in metric_rows if r["metric"] == metrics.PRIMARY_METRIC), None)
     parts = []
     if head is not None:
-        parts.append(f"{head['label']} {head['difference_pp']:+.1f} pp ({head['verdict_text']})")
+        change = metrics.spec(head["metric"]).display_change(head["value"] - head["previous"])
+        parts.append(f"{head['label']} {change} ({head['verdict_text']})")
     if data_before["rows"] is not None and data_after["rows"] is not None:
         parts.append(f"rows {data_before['rows']:,} → {data_after['rows']:,}")
     share_before, share_after = data_before["test_cold_product_share"], data_after["test_cold_product_share"]
