@@ -58,6 +58,14 @@ def test_the_artifact_reader_may_read_pipeline_jobs() -> None:
     assert "roles/aiplatform.viewer" in roles
 
 
+
+def test_the_gateway_may_read_a_runs_lineage_from_vertex_ml_metadata() -> None:
+    """``GET /api/experiments/{id}/lineage`` runs in the gateway: for a gs:// run it calls Vertex ML Metadata's
+    QueryContextLineageSubgraph (adapters/vertex_lineage), aiplatform.contexts.queryContextLineageSubgraph, in
+    roles/aiplatform.viewer; without it the lineage view says only "403 permission denied"."""
+    gateway = environment_locals()["service_account_of"]["api_gateway"]
+    assert "roles/aiplatform.viewer" in environment_locals()["accounts"][gateway]["project_roles"]
+
 def test_the_pipeline_may_create_beams_temporary_bigquery_dataset() -> None:
     """Beam's ReadFromBigQuery(query=...) runs the query into a temporary dataset it creates, on any
     runner: the pipeline account needs bigquery.datasets.create (roles/bigquery.user), not only jobs."""

@@ -48,8 +48,10 @@ locals {
     "api-gateway" = {
       description = "api_gateway: experiment documents, submit/cancel commands, dataset schemas, uploads"
       # bigquery.jobUser: load jobs of uploaded files and the launch check's count queries (decision 061);
-      # bigquery.dataViewer: those queries read the datasets' tables (the uploads dataset: dataEditor below)
-      project_roles = ["roles/datastore.user", "roles/bigquery.metadataViewer", "roles/bigquery.jobUser", "roles/bigquery.dataViewer"]
+      # bigquery.dataViewer: those queries read the datasets' tables (the uploads dataset: dataEditor below);
+      # aiplatform.viewer: a Vertex run's lineage view reads Vertex ML Metadata (adapters/vertex_lineage:
+      # aiplatform.contexts.queryContextLineageSubgraph)
+      project_roles = ["roles/datastore.user", "roles/bigquery.metadataViewer", "roles/bigquery.jobUser", "roles/bigquery.dataViewer", "roles/aiplatform.viewer"]
     }
     "submitter" = {
       description   = "submitter: reads table schemas, writes the spec, starts the compile build"
