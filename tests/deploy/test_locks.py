@@ -75,3 +75,9 @@ def test_each_service_image_installs_its_lock_with_hashes(service: str) -> None:
 def test_the_artifact_reader_image_has_the_vertex_ai_client() -> None:
     """Component logs call GetPipelineJob (adapters/cloud_logging): issue 13 item 7."""
     assert "google-cloud-aiplatform" in pins(LOCKS / "images" / "artifact_reader.lock")
+
+
+def test_the_gateway_image_has_the_vertex_ai_client() -> None:
+    """A Vertex run's lineage view (gateway) queries Vertex ML Metadata (adapters/vertex_lineage imports
+    google.cloud.aiplatform_v1); without the package the view says only "ModuleNotFoundError"."""
+    assert "google-cloud-aiplatform" in pins(LOCKS / "images" / "api_gateway.lock")
