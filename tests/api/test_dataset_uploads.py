@@ -37,6 +37,12 @@ def kept_files(platform: Platform) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
+def kept_entries(platform: Platform) -> list[Path]:
+    """Every file and folder under the uploads folder: a refused upload leaves not even its empty ``<id>/``."""
+    folder = uploads_folder(platform)
+    return sorted(folder.rglob("*")) if folder.exists() else []
+
+
 def test_an_uploaded_csv_becomes_a_dataset(client: FlaskClient, platform: Platform) -> None:
     response = upload(client, CSV, "shop events.csv")
     assert response.status_code == 201, response.json
@@ -79,7 +85,7 @@ def test_a_refused_upload_keeps_nothing(
     assert response.status_code == 400, response.json
     assert response.json["field"] == field
     assert re.search(message, response.json["message"]), response.json["message"]
-    assert kept_files(platform) == []
+    assert kept_entries(platform) == []
     assert client.get("/api/datasets").json["total"] == 0
 
 
@@ -96,7 +102,7 @@ def test_uploads_above_the_setting_are_refused_with_413(platform: Platform) -> N
     big = CSV + b"".join(b"u%d,i%d,2024-01-01 10:00:00\n" % (n, n) for n in range(400))
     response = upload(client, big, "events.csv")
     assert response.status_code == 413 and response.json["error_code"] == "REQUEST_ENTITY_TOO_LARGE"
-    assert kept_files(small) == []
+    assert kept_entries(small) == []
     assert upload(client, CSV, "events.csv").status_code == 201
 
 

@@ -154,3 +154,14 @@ def test_write_stream_answers_the_new_objects_generation(blobs: Blobs) -> None:
     first = blobs.store.write_stream(blobs.uri("uploads/u2/a.csv"), io.BytesIO(b"x,y\n1,2\n"), "text/csv")
     second = blobs.store.write_stream(blobs.uri("uploads/u2/a.csv"), io.BytesIO(b"x,y\n1,3\n"), "text/csv")
     assert first and second and first.isdigit() and second.isdigit() and first != second
+
+
+def test_local_store_removes_a_folder_its_last_delete_leaves_empty_but_never_a_root(tmp_path: Path) -> None:
+    store = LocalBlobStore(root=tmp_path)
+    store.write_bytes((tmp_path / "uploads/a1/x.csv").as_uri(), b"x")
+    store.write_bytes((tmp_path / "uploads/a2/y.csv").as_uri(), b"y")
+    store.delete((tmp_path / "uploads/a1/x.csv").as_uri())
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "uploads", "uploads/a2", "uploads/a2/y.csv"]
+    store.delete((tmp_path / "uploads/a2/y.csv").as_uri())
+    assert list(tmp_path.iterdir()) == [] and tmp_path.is_dir()

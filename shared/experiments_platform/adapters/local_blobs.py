@@ -2,8 +2,9 @@
 
 Behaves like Cloud Storage: objects are files, "folders" are only name prefixes (``list`` matches
 the URI prefix as a string), writes are atomic (a reader never sees half an object), deleting a
-missing object does nothing. With ``roots``, URIs outside them are refused, so a URI from a request
-can never reach other files of the machine.
+missing object does nothing, and a folder left empty by a delete or a failed write is removed (a prefix
+with no object left is gone, as in Cloud Storage; roots stay). With ``roots``, URIs outside them are
+refused, so a URI from a request can never reach other files of the machine.
 """
 
 from __future__ import annotations
@@ -68,14 +69,21 @@ class LocalBlobStore:
         path = self._path(uri)
         if uri.endswith("/"):
             raise InvalidInput(f"{uri!r} names a folder; a blob URI must not end with '/'", field="uri")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        for attempt in range(3):  # a concurrent delete may remove the folder it left empty in between
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                break
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
         try:
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(stream, out, 1024 * 1024)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
+            self._prune(path.parent)
             raise
         written = path.stat()
         generation = str(written.st_mtime_ns // 1000)  # as Cloud Storage's: a number per version, in µs
@@ -108,3 +116,13 @@ class LocalBlobStore:
             path.unlink()
         except (FileNotFoundError, IsADirectoryError):
             return
+        self._prune(path.parent)
+
+    def _prune(self, folder: Path) -> None:
+        """Remove ``folder`` and its parents while they are empty, stopping at the roots (never pruned)."""
+        while self.roots and folder not in self.roots and self._inside(folder):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or already gone): the prefix still holds objects
+                return
+            folder = folder.parent
