@@ -222,3 +222,31 @@ def test_the_eventarc_route_takes_only_the_trigger_accounts_token(platform, keys
     submit = next(s for s in SUBSCRIPTIONS if s.name == "submitter-experiment-submit")
     assert push(client, submit.push_path, f"Bearer {token(keys, email=EVENTARC_ACCOUNT)}").status_code == 401, \
         "the trigger's token does not open the push routes"
+
+
+def test_unreachable_certificates_refuse_in_plain_words_and_log_the_detail(tmp_path, keys, caplog):
+    """Google's certificate server out of reach: the 401 says the token could not be verified and why,
+    in plain words; the connection error (host, port, pool) is logged, not answered."""
+    import socket
+
+    with socket.socket() as probe:  # a local port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/certs"
+    settings = Settings(data_dir=tmp_path, oidc_audience=AUDIENCE, push_service_account=PUSH_ACCOUNT,
+                        scheduler_service_account=SCHEDULER_ACCOUNT, google_certs_url=closed)
+    platform = Platform(settings, documents=SqliteDocumentStore(tmp_path / "documents.sqlite"),
+                        warehouse=DuckDBWarehouse(), **recording_ports())
+    try:
+        submit = next(s for s in SUBSCRIPTIONS if s.name == "submitter-experiment-submit")
+        client = create_app(submit.service, platform).test_client()
+        for authorization in (f"Bearer {token(keys)}", "Bearer not-a-jwt"):
+            with caplog.at_level(logging.WARNING):
+                answer = push(client, submit.push_path, authorization)
+            assert answer.status_code == 401 and answer.get_json()["error_code"] == "UNAUTHENTICATED"
+            message = answer.get_json()["message"]
+            assert "could not be verified" in message and "could not fetch Google's signing certificates" in message
+            assert "ConnectionPool" not in message and "127.0.0.1" not in message and "Errno" not in message, message
+        assert any(closed in r.getMessage() for r in caplog.records), "the detail is logged"
+        assert platform.builds.started == []
+    finally:
+        platform.close()

@@ -72,11 +72,17 @@ _certs = _CertsCache()
 
 def verify(token: str, *, audience: str, certs_url: str, issuers: tuple[str, ...]) -> dict[str, Any]:
     """The token's claims once google-auth verified its signature, expiry and audience, and its issuer."""
+    from google.auth.exceptions import TransportError
     from google.oauth2 import id_token
 
     try:
         claims = dict(id_token.verify_token(token, _certs, audience=audience, certs_url=certs_url,  # type: ignore[arg-type]
                                             clock_skew_in_seconds=CLOCK_SKEW_S))
+    except TransportError as exc:  # the certificates were out of reach (connection error or non-200 answer)
+        log.warning(f"could not fetch the signing certificates at {certs_url}: {exc}",
+                    extra=fields(certs_url=certs_url))
+        raise Unauthenticated("the token could not be verified: could not fetch Google's signing certificates "
+                              "(the certificate server did not answer); retry later") from None
     except Exception as exc:  # google-auth raises ValueError and GoogleAuthError subclasses
         raise Unauthenticated(f"the token was refused: {exc}") from None
     if claims.get("iss") not in issuers:
