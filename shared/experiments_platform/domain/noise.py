@@ -20,7 +20,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-import numpy as np
 from pydantic import Field, model_validator
 
 from experiments_platform.domain.base import DomainModel
@@ -118,6 +117,8 @@ def paired_bootstrap(a_interactions: Sequence[int], a_hits: Sequence[int], b_int
     Each resample draws buyer indices with replacement; both runs' recalls are computed on that same
     draw (sum of hits / sum of interactions), so what the buyers share cancels out.
     """
+    import numpy as np  # only here: the services' images without numpy import this module
+
     arrays = [np.asarray(x, dtype=np.float64) for x in (a_interactions, a_hits, b_interactions, b_hits)]
     if len({len(x) for x in arrays}) != 1 or not len(arrays[0]):
         raise ValueError("paired_bootstrap needs the same, non-zero number of buyers in both runs")

@@ -20,9 +20,8 @@ pinned quick test again through the admission queue; the watch keeps its runs, n
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import Field
 
 from experiments_platform.domain import metrics
@@ -37,6 +36,9 @@ from experiments_platform.domain.noise import (
     recall_metric_parts,
     verdict,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 RunTrigger = Literal["pinned", "source_change"]
 KEEP_RUNS = 50
@@ -78,6 +80,8 @@ def independent_interval(a: BuyerHits, b: BuyerHits, variant: str, k: int, *, re
                          seed: int = 0, confidence: float = CONFIDENCE) -> tuple[float, float, float] | None:
     """``(difference, low, high)`` of recall(b) − recall(a) (fractions) for two different test sets:
     each run's buyers resampled with replacement on their own; None without hits at ``k``."""
+    import numpy as np  # only here: the services' images without numpy import this module
+
     va, vb = a.variants.get(variant), b.variants.get(variant)
     if va is None or vb is None or str(k) not in va.hits or str(k) not in vb.hits:
         return None
