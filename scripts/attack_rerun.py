@@ -578,10 +578,10 @@ def floods(url: str) -> None:
             requests.post(f"{url}/api/sweeps/{response.json()['id']}/cancel", timeout=60)
     dataset = requests.get(f"{url}/api/feature-configs/{feature_id}", timeout=30).json()["dataset_id"]
     codes: dict[int, int] = {}
-    for _ in range(30):
+    for n in range(30):  # each another learning rate: the same quick test pinned again answers its watch (200)
         response = requests.post(f"{url}/api/datasets/{dataset}/watches", timeout=120, json={
             "feature_config_id": feature_id, "model_config_id": model_id,
-            "parameters": {"sample_percent": 25, "hardware_tier": "medium"}})
+            "parameters": {"sample_percent": 25, "hardware_tier": "medium", "learning_rate": 0.05 + n / 100}})
         codes[response.status_code] = codes.get(response.status_code, 0) + 1
     waiting = sum(n for status, n in experiment_statuses(url).items() if status in ("queued", "pending"))
     record("2", "30 watches pinned with configs", "30 x POST /api/datasets/{id}/watches", f"{codes}; {waiting} waiting",

@@ -122,18 +122,21 @@ def test_pinning_a_watch_never_queues_past_the_bound(bounded: Platform, data_fil
 
 
 def test_a_source_change_never_queues_past_the_bound(bounded: Platform, data_files: dict[str, Path]) -> None:
-    """Pinning one completed quick test many times costs nothing; a source change then started every
-    watch's quick test past the queue's bound. Past it, a watch keeps the refusal as its run."""
+    """Pinning completed quick tests costs nothing; a source change then started every watch's quick test
+    past the queue's bound. Past it, a watch keeps the refusal as its run. (Each watch pins another
+    completed quick test: the same one pinned again answers its existing watch.)"""
     from experiments_platform.handlers.watches import on_source_changed
 
     client = gateway_app(bounded).test_client()
     dataset = client.post("/api/datasets", json=dataset_payload(data_files)).json
     features = client.post("/api/feature-configs", json=feature_payload(dataset["id"])).json
     model = client.post("/api/model-configs", json=model_payload()).json
-    first = client.post("/api/experiments", json=start_payload(features, model)).json
-    finish(bounded, first["id"])
     pins = f"/api/datasets/{dataset['id']}/watches"
-    for _ in range(QUEUE_BOUND + 2):
+    for n in range(QUEUE_BOUND + 2):
+        payload = start_payload(features, model)
+        payload["parameters"] = {**payload["parameters"], "learning_rate": 0.05 + n / 100}
+        first = client.post("/api/experiments", json=payload).json
+        finish(bounded, first["id"])
         assert client.post(pins, json={"experiment_id": first["id"]}).status_code == 201
 
     started = on_source_changed(bounded, dataset["id"], "source-change-1")

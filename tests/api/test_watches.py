@@ -187,3 +187,28 @@ def test_a_watched_dataset_or_config_cannot_be_deleted_and_the_refusal_names_the
     assert client.delete(f"/api/datasets/{dataset['id']}/watches/{watch['id']}").status_code == 204
     still = client.delete(f"/api/datasets/{dataset['id']}").json
     assert "watch" not in still["message"], still
+
+
+def test_pinning_the_same_quick_test_twice_answers_the_existing_watch(
+    client: FlaskClient, platform: Platform, dataset: dict[str, Any], feature_config: dict[str, Any],
+    model_config: dict[str, Any], published: Published,
+) -> None:
+    """Issue 10's re-run: one completed quick test could be pinned any number of times (and each watch
+    ran again on every source change). The same experiment, or the same configs and parameters, pinned
+    again answer the watch that exists (200), storing and starting nothing."""
+    pins = f"/api/datasets/{dataset['id']}/watches"
+    first = completed(client, platform, feature_config, model_config, 0.40, 0.4)
+    pinned = client.post(pins, json={"experiment_id": first["id"]})
+    assert pinned.status_code == 201, pinned.json
+    again = client.post(pins, json={"experiment_id": first["id"], "name": "another name"})
+    assert again.status_code == 200 and again.json == pinned.json, again.json
+
+    configs = {"feature_config_id": feature_config["id"], "model_config_id": model_config["id"],
+               "parameters": {"sample_percent": 25, "learning_rate": 0.05}}
+    by_configs = client.post(pins, json=configs)
+    assert by_configs.status_code == 201 and by_configs.json["id"] != pinned.json["id"], by_configs.json
+    submitted = len(published.on(Topics.SUBMIT))
+    repeated = client.post(pins, json={**configs, "parameters": {"learning_rate": 0.05, "sample_percent": 25}})
+    assert repeated.status_code == 200 and repeated.json["id"] == by_configs.json["id"], repeated.json
+    assert len(published.on(Topics.SUBMIT)) == submitted, "a repeated pin starts nothing"
+    assert len(client.get(pins).json["watches"]) == 2

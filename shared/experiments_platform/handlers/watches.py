@@ -21,6 +21,7 @@ from pydantic import Field
 from experiments_platform.bootstrap import Platform
 from experiments_platform.domain.base import DomainModel
 from experiments_platform.domain.dataset import Dataset
+from experiments_platform.domain.experiment import QuickTestParameters
 from experiments_platform.domain.noise import BuyerHits
 from experiments_platform.domain.preflight import Minimums
 from experiments_platform.domain.status import Status
@@ -59,10 +60,29 @@ def _start_request(watch: Watch, name: str) -> dict[str, Any]:
             "model_config_id": watch.model_config_id, "parameters": watch.parameters}
 
 
+def _quick_test(watch: Watch) -> tuple[str, str, str, Any]:
+    """What a watch runs: its dataset, configs and parameters (defaults filled, so an experiment's full
+    parameters and the same values named in a request compare equal)."""
+    try:
+        parameters: Any = QuickTestParameters.model_validate(watch.parameters).model_dump(mode="json")
+    except ValueError:  # not valid parameters: compared as given (start_experiment refuses them)
+        parameters = watch.parameters
+    return watch.dataset_id, watch.feature_config_id, watch.model_config_id, parameters
+
+
+def _existing(documents: DocumentStore, watch: Watch) -> Watch | None:
+    """The dataset's watch of the same quick test, if one exists (pinning it again adds none)."""
+    same = _quick_test(watch)
+    return next((w for w in WatchRepository(documents).of_dataset(watch.dataset_id)
+                 if (watch.pinned_from and w.pinned_from == watch.pinned_from) or _quick_test(w) == same), None)
+
+
 def pin(documents: DocumentStore, bus: EventBus, launcher: Launcher, dataset_id: str, payload: Any,
-        estimator: Estimator | None = None, make_room: Callable[[int], None] | None = None) -> Doc:
-    """A new watch of ``dataset_id``; from a completed experiment (its first run) or configs (run now:
-    ``make_room(1)``, the gateway's queue bound, may refuse it first)."""
+        estimator: Estimator | None = None, make_room: Callable[[int], None] | None = None) -> tuple[Doc, bool]:
+    """A watch of ``dataset_id`` and whether it is new; from a completed experiment (its first run) or
+    configs (run now: ``make_room(1)``, the gateway's queue bound, may refuse it first). The same quick
+    test (experiment, or configs and parameters) pinned again answers its existing watch: nothing is
+    stored or started (the gateway's ``admission.one_start_at_a_time`` keeps two pins apart)."""
     dataset = _dataset(documents, dataset_id)
     request = configs.validated(PinRequest, payload if payload is not None else {})
     if request.experiment_id:
@@ -81,9 +101,11 @@ def pin(documents: DocumentStore, bus: EventBus, launcher: Launcher, dataset_id:
                       feature_config_id=experiment.feature_config_id, model_config_id=experiment.model_config_id,
                       parameters=experiment.parameters.model_dump(mode="json"), pinned_from=experiment.id,
                       created_by=current_user.get())
+        if (existing := _existing(documents, watch)) is not None:
+            return existing.to_document(), False
         watch.add(WatchRun(at=experiment.created_at, trigger="pinned", experiment_id=experiment.id,
                            number=experiment.number, rows=experiment.dataset_snapshot.row_count))
-        return WatchRepository(documents).create(watch).to_document()
+        return WatchRepository(documents).create(watch).to_document(), True
     missing = [f for f in ("feature_config_id", "model_config_id") if not getattr(request, f)]
     if missing:
         raise InvalidInput(f"{missing[0]}: required to pin configs (or give experiment_id, a completed quick test "
@@ -93,12 +115,14 @@ def pin(documents: DocumentStore, bus: EventBus, launcher: Launcher, dataset_id:
                   feature_config_id=request.feature_config_id, model_config_id=request.model_config_id,
                   parameters=request.parameters, created_by=current_user.get())
     prepare(documents, _start_request(watch, watch.name))  # refuse configs that do not fit before storing
+    if (existing := _existing(documents, watch)) is not None:
+        return existing.to_document(), False
     if make_room is not None:
         make_room(1)
     started = start_experiment(documents, bus, _start_request(watch, watch.name), launcher, estimator)
     watch.add(WatchRun(trigger="pinned", experiment_id=started["id"], number=started["number"],
                        rows=dataset.row_count))
-    return WatchRepository(documents).create(watch).to_document()
+    return WatchRepository(documents).create(watch).to_document(), True
 
 
 def unpin(documents: DocumentStore, dataset_id: str, watch_id: str) -> None:
