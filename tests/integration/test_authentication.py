@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from experiments_platform.adapters.duckdb_warehouse import DuckDBWarehouse
 from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
 from experiments_platform.bootstrap import Platform
@@ -60,7 +60,11 @@ def keys() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def certs_url(keys: dict[str, Any]) -> Iterator[str]:
     """Google's certificates endpoint shape: ``{key id: PEM}``."""
-    body = json.dumps({"key-1": keys["public"]}).encode()
+    yield from serve_certs({"key-1": keys["public"]})
+
+
+def serve_certs(certs: dict[str, str]) -> Iterator[str]:
+    body = json.dumps(certs).encode()
 
     class Certs(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
@@ -161,6 +165,60 @@ def test_the_gateway_takes_only_iap_assertions_and_knows_the_user(platform, keys
     client.application.before_request_funcs.setdefault(None, []).append(lambda: seen.append(current_user.get()))
     assert client.get("/api/experiments", headers=iap(keys)).status_code == 200
     assert seen == ["ada@example.com"]
+
+
+def test_answers_kept_per_snapshot_are_served_only_to_verified_callers(platform, keys):
+    """The list and dashboard answers kept per snapshot (decision 059) are sent without running Flask's
+    views; they must not be sent without running the IAP check. Before: once one verified caller had
+    been answered, a request without any assertion (or with a forged one) got the kept 200."""
+    from experiments_platform.web.snapshot_responses import PATHS
+
+    client = create_app("api_gateway", platform).test_client()
+    for path in sorted(PATHS):
+        assert client.get(path, headers=iap(keys)).status_code == 200, path
+        assert client.get(path, headers=iap(keys)).status_code == 200, path  # now answered from the kept answer
+        assert client.get(path).status_code == 401, f"{path}: no assertion"
+        assert client.get(path, headers=iap(keys, signing="other")).status_code == 401, f"{path}: another key"
+        assert client.get(path, headers=iap(keys, aud="/projects/1/global/backendServices/2")).status_code == 401, \
+            f"{path}: another audience"
+
+
+def test_an_es256_assertion_as_iap_signs_it_is_accepted(tmp_path):
+    """IAP signs its assertions with ES256 keys published as ``{key id: PEM}`` at
+    https://www.gstatic.com/iap/verify/public_key (the default ``iap_certs_url``); the RS256 tests above
+    go through the same verifier, this one through the algorithm IAP really uses."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    now = int(time.time())
+    claims = {"iss": "https://cloud.google.com/iap", "aud": IAP_AUDIENCE, "iat": now, "exp": now + 600,
+              "email": "accounts.google.com:grace@example.com", "sub": "accounts.google.com:2"}
+
+    def assertion(signing_pem: bytes, **extra: Any) -> dict[str, str]:
+        signer = crypt.ES256Signer.from_string(signing_pem, key_id="iap-ec-1")
+        return {"x-goog-iap-jwt-assertion": google_jwt.encode(signer, {**claims, **extra}).decode()}
+
+    certs = serve_certs({"iap-ec-1": public})
+    url = next(certs)
+    settings = Settings(data_dir=tmp_path, iap_audience=IAP_AUDIENCE, iap_certs_url=url)
+    platform = Platform(settings, documents=SqliteDocumentStore(tmp_path / "documents.sqlite"),
+                        warehouse=DuckDBWarehouse(), **recording_ports())
+    try:
+        client = create_app("api_gateway", platform).test_client()
+        seen: list[str | None] = []
+        client.application.before_request_funcs.setdefault(None, []).append(lambda: seen.append(current_user.get()))
+        assert client.get("/api/experiments", headers=assertion(pem)).status_code == 200
+        assert seen == ["grace@example.com"]
+        assert client.get("/api/experiments", headers=assertion(other)).status_code == 401, "another key"
+        assert client.get("/api/experiments", headers=assertion(pem, exp=now - 3600, iat=now - 7200)
+                          ).status_code == 401, "expired"
+    finally:
+        platform.close()
+        next(certs, None)
 
 
 def test_experiments_record_the_user_who_created_them(platform):

@@ -37,6 +37,7 @@ from experiments_platform.config import PUBSUB_MAX_PUSH_BYTES, load_settings
 from experiments_platform.domain.base import iso_utc
 from experiments_platform.errors import InvalidInput
 from experiments_platform.jsonlog import configure_logging, fields, get_logger, trace_requests
+from experiments_platform.web.auth import iap_verified
 from experiments_platform.web.backpressure import limit_in_flight
 from experiments_platform.web.errors import register_error_handlers
 from experiments_platform.web.snapshot_responses import keep_snapshot_answers
@@ -157,7 +158,7 @@ def create_app(service: str, platform: Platform | None = None, *,
     _limit_requests(app)
     _log_requests(app)
     if service == "api_gateway":
-        keep_snapshot_answers(app, platform.documents)
+        keep_snapshot_answers(app, platform.documents, verified=iap_verified(platform.settings))
         limit_in_flight(app, platform.settings.gateway_max_in_flight)
     return app
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Request, request
@@ -153,9 +153,29 @@ def require_iap(app: Flask, settings: Settings) -> None:
     def check_iap_assertion() -> None:
         if request.path == "/healthz":
             return
-        token = request.headers.get(IAP_HEADER)
-        if not token:
-            raise Unauthenticated(f"the request carries no {IAP_HEADER} header (is the gateway reached through IAP?)")
-        claims = verify(token, audience=audience, certs_url=settings.iap_certs_url, issuers=(IAP_ISSUER,))
+        claims = iap_claims(settings, request.headers.get(IAP_HEADER))
         email = claims.get("email")
         current_user.set(str(email).removeprefix("accounts.google.com:") if email else None)
+
+
+def iap_claims(settings: Settings, token: str | None) -> dict[str, Any]:
+    """The claims of a verified IAP assertion for ``PLATFORM_IAP_AUDIENCE``; ``Unauthenticated`` otherwise."""
+    if not token:
+        raise Unauthenticated(f"the request carries no {IAP_HEADER} header (is the gateway reached through IAP?)")
+    return verify(token, audience=str(settings.iap_audience), certs_url=settings.iap_certs_url, issuers=(IAP_ISSUER,))
+
+
+def iap_verified(settings: Settings) -> Callable[[Mapping[str, Any]], bool] | None:
+    """For WSGI middleware answering before Flask's checks run (``web.snapshot_responses``): whether a request's
+    environ carries a valid IAP assertion; None when the gateway does not check assertions (locally)."""
+    if not settings.iap_audience:
+        return None
+
+    def verified(environ: Mapping[str, Any]) -> bool:
+        try:
+            iap_claims(settings, environ.get("HTTP_X_GOOG_IAP_JWT_ASSERTION"))
+        except Unauthenticated:
+            return False
+        return True
+
+    return verified

@@ -8,12 +8,14 @@ Flask's view, its JSON encoding or its compression. A change of any experiment m
 snapshot, and the next request computes afresh. Only 200 answers are kept.
 
 A route added to ``PATHS`` must answer from the summaries and its query string alone (no other
-collection, no setting that changes while the process runs, nothing about the caller).
+collection, no setting that changes while the process runs, nothing about the caller). A kept answer
+is sent before Flask's own checks run, so when the gateway checks IAP assertions, the request's
+assertion is verified first (``verified``); an unverified request goes to Flask, which refuses it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from experiments_platform.ports.documents import DocumentStore
@@ -32,14 +34,18 @@ PATHS = frozenset({
 class SnapshotResponses:
     """WSGI middleware: a GET of ``PATHS`` answered from the current snapshot's kept answer when there is one."""
 
-    def __init__(self, app: WSGIApplication, documents: DocumentStore, paths: frozenset[str] = PATHS) -> None:
+    def __init__(self, app: WSGIApplication, documents: DocumentStore, paths: frozenset[str] = PATHS,
+                 verified: Callable[[Mapping[str, Any]], bool] | None = None) -> None:
         self.app = app
         self.documents = documents
         self.paths = paths
+        self.verified = verified
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") != "GET" or path not in self.paths:
+            return self.app(environ, start_response)
+        if self.verified is not None and not self.verified(environ):
             return self.app(environ, start_response)
         try:
             snapshot = ExperimentIndex.of(self.documents).snapshot()
@@ -74,6 +80,8 @@ def _encoding(environ: WSGIEnvironment) -> str:
     return str(environ.get("HTTP_ACCEPT_ENCODING", "")).replace(" ", "").lower()
 
 
-def keep_snapshot_answers(app: Any, documents: DocumentStore) -> None:
-    """Wrap ``app``'s WSGI callable in ``SnapshotResponses`` over ``documents``' experiment index."""
-    app.wsgi_app = SnapshotResponses(app.wsgi_app, documents)
+def keep_snapshot_answers(app: Any, documents: DocumentStore,
+                          verified: Callable[[Mapping[str, Any]], bool] | None = None) -> None:
+    """Wrap ``app``'s WSGI callable in ``SnapshotResponses`` over ``documents``' experiment index, sending kept
+    answers only to requests ``verified`` admits (``web.auth.iap_verified``; None: every request)."""
+    app.wsgi_app = SnapshotResponses(app.wsgi_app, documents, verified=verified)
