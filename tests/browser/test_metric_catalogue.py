@@ -24,7 +24,7 @@ def altered(catalogue: dict[str, Any]) -> dict[str, Any]:
     for metric in catalogue["metrics"]:
         if metric["name"] == "recall_at_100":
             metric.update(label=RENAMED, digits=2)
-        if metric["name"] == "test_loss":
+        if metric["name"] == "test_loss_per_example":
             metric.update(digits=2)
     return catalogue
 
@@ -55,7 +55,7 @@ def test_labels_and_formats_follow_the_served_catalogue(page: Page, gateway: Gat
     tile = dialog.locator(".tile[data-metric='recall_at_100']")
     expect(tile.locator(".label")).to_have_text(RENAMED)
     expect(tile.locator(".value")).to_have_text(f"{final['recall_at_100'] * 100:.2f}%")
-    two_digits = float(f"{final['test_loss']:.2g}")
-    expect(dialog.locator(".tile[data-metric='test_loss'] .value")).to_have_text(f"{two_digits:,.0f}")
+    two_digits = float(f"{final['test_loss_per_example']:.2g}")  # the loss tile shows the comparable loss
+    expect(dialog.locator(".tile[data-metric='test_loss_per_example'] .value")).to_have_text(f"{two_digits:,g}")
     dialog.get_by_role("tab", name="Training").click()
     expect(dialog.locator("table.final-metrics tr[data-metric='recall_at_100'] td").first).to_have_text(RENAMED)

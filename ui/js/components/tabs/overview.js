@@ -135,7 +135,8 @@ function resultsBlock(e) {
       h("div", { class: "value" }, formatMetric(name, recall(r, k))),
       h("div", { class: "sub" }, "popularity ", formatMetric(`popularity_${name}`, baselineRecall(r, k)), delta(name, recall(r, k), baselineRecall(r, k))));
   });
-  tiles.push(h("div", { class: "tile", dataset: { metric: "test_loss" } }, h("div", { class: "label" }, metricLabel("test_loss")), h("div", { class: "value" }, formatMetric("test_loss", r.final?.test_loss))));
+  const loss = isNum(r.final?.test_loss_per_example) ? "test_loss_per_example" : "test_loss"; // comparable across runs (decision 079)
+  tiles.push(h("div", { class: "tile", dataset: { metric: loss } }, h("div", { class: "label" }, metricLabel(loss)), h("div", { class: "value" }, formatMetric(loss, r.final?.[loss]))));
   const comparison = e.comparison;
   const hasExcluding = ks.some((k) => isNum(recall(r, k, EXCLUDING)));
   const p = e.parameters || {};
