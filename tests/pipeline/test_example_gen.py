@@ -104,3 +104,32 @@ def test_example_gen_streams_a_split_in_bounded_memory(tmp_path):
     assert dataset.reduce(0, lambda n, _: n + 1).numpy() == 1_000_000
     first = tf.train.Example.FromString(next(iter(dataset)).numpy())
     assert set(first.features.feature) == {"customer_id", "item", "day", "note"}
+
+
+def test_example_gen_logs_the_rows_it_wrote_to_each_split(tmp_path, caplog):
+    """Each split's rows, as one structured record of the component log the local runner writes (the Pipeline
+    tab's summary shows it as "Wrote 1,200 rows to split train")."""
+    from experiments_platform.pipeline.definition import LOCAL_BEAM_ARGS
+    from experiments_platform.pipeline.example_gen import DuckDBExampleGenExecutor
+    from experiments_platform.pipeline.run_local import component_log
+    from google.protobuf import json_format
+    from tfx.proto import example_gen_pb2
+    from tfx.types import standard_artifacts
+
+    rows = {"train": 1200, "eval": 30, "test": 7}
+    splits = [example_gen_pb2.Input.Split(name=name, pattern=f"SELECT i AS item FROM range({n}) AS t(i)")
+              for name, n in rows.items()]
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path / "examples")
+    caplog.set_level("INFO")  # as the local runner sets the root logger
+    with component_log(tmp_path / "logs", "ExampleGen"):
+        DuckDBExampleGenExecutor(DuckDBExampleGenExecutor.Context(beam_pipeline_args=list(LOCAL_BEAM_ARGS))).Do(
+            {}, {"examples": [examples]},
+            {"input_config": json_format.MessageToJson(example_gen_pb2.Input(splits=splits)),
+             "output_config": json_format.MessageToJson(example_gen_pb2.Output()),
+             "output_data_format": example_gen_pb2.FORMAT_TF_EXAMPLE,
+             "output_file_format": example_gen_pb2.FORMAT_TFRECORDS_GZIP})
+    log = (tmp_path / "logs" / "ExampleGen.log").read_text().splitlines()
+    written = [line for line in log if "experiments_platform.pipeline.example_gen: split written" in line]
+    assert [line.split(": split written ", 1)[1] for line in written] == [
+        f'{{"split": "{name}", "rows": {n}}}' for name, n in rows.items()]

@@ -125,3 +125,20 @@ def test_absl_formatted_lines_are_records_too() -> None:
     assert [(e.kind, e.text) for e in summary.entries] == [
         ("stage", "Started"), ("warning", "Skipping 3 rows with a null user_id"), ("error", "Failed")]
     assert summary.seconds == 5.0
+
+
+# Copied from the component log of a real run of the DuckDB ExampleGen executor
+# (tests/pipeline/test_example_gen.py::test_example_gen_logs_the_rows_it_wrote_to_each_split).
+SPLITS_WRITTEN = [
+    '2026-12-04 18:49:20,638 INFO experiments_platform.pipeline.example_gen: split written '
+    '{"split": "train", "rows": 1200}',
+    '2026-12-04 18:49:20,674 INFO experiments_platform.pipeline.example_gen: split written '
+    '{"split": "eval", "rows": 30}',
+]
+
+
+def test_rows_written_to_each_split_are_progress_with_the_count() -> None:
+    entries = summarize(SPLITS_WRITTEN).entries
+    assert [(e.kind, e.text) for e in entries] == [
+        ("progress", "Wrote 1,200 rows to split train"), ("progress", "Wrote 30 rows to split eval")]
+    assert entries[0].values == {"split": "train", "rows": 1200}

@@ -6,8 +6,9 @@ artifacts, the execution info with the spec JSON escaped three times. A record's
 time; the dump lines that follow belong to it. ``summarize`` keeps, in order, one entry per meaningful record:
 
 - ``stage``: the component started, reused a cached execution, finished or failed;
-- ``progress``: what it is doing (examples generated, statistics and schema written, vocabularies built,
-  training started, the model written, anything the platform's own loggers say, with their fields);
+- ``progress``: what it is doing (examples generated, the rows written to each split, statistics and schema
+  written, vocabularies built, training started, the model written, anything the platform's own loggers say,
+  with their fields);
 - ``epoch``: a finished training epoch with its losses;
 - ``warning`` and ``error``: every warning and error (a Python traceback included), less known TFX noise.
 
@@ -180,10 +181,16 @@ def _epoch_text(values: dict[str, Any]) -> str:
     return head + (": " + ", ".join(losses) if losses else "")
 
 
+_ROWS = {"split written": "Wrote {rows} rows to split {split}", "split read": "Read {rows} rows of split {split}"}
+"""The platform's records of the rows a component wrote or read (``pipeline.example_gen``, ``pipeline.trainer``)."""
+
+
 def _own(message: str, values: dict[str, Any]) -> tuple[Kind, str]:
     """A record of the platform's own loggers (``experiments_platform.*``)."""
     if message == "epoch finished":
         return "epoch", _epoch_text(values)
+    if message in _ROWS and "rows" in values:
+        return "progress", _ROWS[message].format(rows=_number(values["rows"]), split=values.get("split", "?"))
     shown = {k: v for k, v in values.items() if not isinstance(v, (dict, list))}
     detail = ", ".join(f"{k.replace('_', ' ')} {_number(v)}" for k, v in list(shown.items())[:6])
     text = message[:1].upper() + message[1:]

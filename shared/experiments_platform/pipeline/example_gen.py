@@ -30,6 +30,7 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from experiments_platform.domain.pipeline_spec import SPLITS, SplitQueries
+from experiments_platform.jsonlog import fields, get_logger
 
 FETCH_ROWS = 20_000
 SORT_MEMORY = "192MB"
@@ -37,6 +38,7 @@ SORT_MEMORY = "192MB"
 SPLIT_FILE = "data_tfrecord-00000-of-00001.gz"
 """The file name TFX's ``WriteToTFRecord`` gives a split written by one worker."""
 _EPOCH = dt.datetime(1970, 1, 1)
+log = get_logger(__name__)
 
 
 def _kind(duckdb_type: str) -> str:
@@ -181,7 +183,8 @@ class DuckDBExampleGenExecutor(base_example_gen_executor.BaseExampleGenExecutor)
         artifact_utils.get_single_instance(outputs).split_names = artifact_utils.encode_split_names(
             utils.generate_output_split_names(input_config, output_config))
         for split in input_config.splits:
-            write_split(split.pattern, artifact_utils.get_split_uri(outputs, split.name))
+            rows = write_split(split.pattern, artifact_utils.get_split_uri(outputs, split.name))
+            log.info("split written", extra=fields(split=split.name, rows=rows))
         payload_format = exec_properties.get(standard_component_specs.OUTPUT_DATA_FORMAT_KEY)
         file_format = exec_properties.get(standard_component_specs.OUTPUT_FILE_FORMAT_KEY)
         for artifact in outputs:
