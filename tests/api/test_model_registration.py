@@ -149,6 +149,6 @@ def test_promote_refuses_a_quick_test_and_an_unknown_run(
     quick = registry_client.post("/api/experiments", json=start_payload(feature_config, model_config)).json
     finish(registry_platform, quick["id"], results=results(0.4, 300.0))
     refused = registry_client.post(f"/api/experiments/{quick['id']}/promote")
-    assert refused.status_code == 400
+    assert refused.status_code == 409, "a well-formed request the run's kind refuses (schemathesis ST202)"
     assert error_of(refused)["field"] == "experiment_id" and "quick test" in error_of(refused)["message"]
     assert registry_client.post("/api/experiments/nope/promote").status_code == 404

@@ -192,6 +192,9 @@ def test_parallel_coordinates_show_feature_axes_and_filter_by_brushing(screen: P
 def test_wizard_says_what_a_quick_test_validates(screen: Page, runs: Runs) -> None:
     screen.goto("/#/experiments?new=1")
     wizard = screen.get_by_role("dialog", name="New experiment")
+    # the wizard opens once the page has loaded its datasets and configs: 15 s was not always enough while
+    # three suites shared the two cores
+    expect(wizard.get_by_label("Name")).to_be_visible(timeout=45_000)
     wizard.get_by_label("Name").fill("Checklist")
     wizard.get_by_role("button", name="Next →").click()
     wizard.get_by_label("Data sample").select_option("100")

@@ -105,6 +105,9 @@ def test_quick_test_runs_live_to_completion_and_every_tab_has_data(
         if status in ("completed", "failed", "cancelled"):
             break
         page.wait_for_timeout(500)
+    final = stage_states(page, experiment_id)  # the card may re-render between reading its stages and its status
+    if seen[-1] != final:
+        seen.append(final)
     doc = gateway.api("GET", f"/api/experiments/{experiment_id}")
     assert doc["status"] == "completed", f"run ended {doc['status']}: {doc.get('error')}"
     assert seen[-1] == ("succeeded",) * 6

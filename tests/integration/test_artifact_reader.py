@@ -80,7 +80,8 @@ def test_the_log_store_gets_the_ids_and_time_from_the_experiment_document(platfo
     reading = Platform(platform.settings, documents=platform.documents, logs=logs)
     assert reader.component_logs(reading, experiment.id, "Trainer", 7)["lines"] == ["a line"]
     assert logs.asked == [(LogSource(experiment.id, since=experiment.created_at, build_id="b-1",
-                                     pipeline_job_name=job), "Trainer", 7)]
+                                     pipeline_job_name=job), "Trainer", reader.SUMMARY_LINES)], \
+        "the last lines asked for, out of the lines the summary reads"
 
 
 def test_artifacts_of_each_stage_with_their_status(platform, experiment):

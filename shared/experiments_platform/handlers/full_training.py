@@ -27,7 +27,7 @@ from experiments_platform.domain.metrics_report import final_metrics
 from experiments_platform.domain.pipeline_spec import MODEL_FILE, QuickTestSpec, registry_model_name
 from experiments_platform.domain.registration import PENDING, REGISTERED, ModelRegistry, register_version
 from experiments_platform.domain.status import Status
-from experiments_platform.errors import Conflict, InvalidInput, NotFound, PlatformError
+from experiments_platform.errors import Conflict, NotFound, PlatformError
 from experiments_platform.handlers.experiments import summarize
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.ports.documents import Doc, Filter, Order
@@ -255,8 +255,8 @@ def promote(platform: Platform, experiment_id: str) -> dict[str, Any]:
     card after it. Only a completed full training whose model is registered can be promoted."""
     experiment = ExperimentRepository(platform.documents).get(experiment_id)
     if experiment.full_training is None:
-        raise InvalidInput(f"{experiment.label} is a quick test: only a full training pushes a model to promote; "
-                           "run a full training of it first", field="experiment_id")
+        raise Conflict(f"{experiment.label} is a quick test: only a full training pushes a model to promote; "
+                       "run a full training of it first", field="experiment_id")
     if experiment.status is not Status.COMPLETED:
         raise Conflict(f"{experiment.label} is {experiment.status.value}: only a completed full training can be "
                        "promoted", field="experiment_id")
