@@ -46,9 +46,20 @@ def other_process(data_dir: Path, *args: str, timeout: float = 300) -> tuple[Any
     done = subprocess.run([str(SERVICES_PYTHON), str(HELPER), str(data_dir), sys.executable, *args],
                           capture_output=True, text=True, timeout=timeout, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    lines = [obj for line in done.stdout.splitlines() if line.startswith("{") for obj in json_objects(line)]
     published = [(m["topic"], m["data"].encode(), m["attributes"]) for m in lines if "topic" in m]
     return lines[-1]["result"], published
+
+
+def json_objects(line: str) -> list[Any]:
+    """Every JSON object of a stdout line: two threads of the child may write theirs without a newline between."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while at < len(line):
+        obj, at = decoder.raw_decode(line, at)
+        found.append(obj)
+        while at < len(line) and line[at].isspace():
+            at += 1
+    return found
 
 
 def typed(messages: list[tuple[str, bytes, dict]], topic: str) -> list[Any]:
