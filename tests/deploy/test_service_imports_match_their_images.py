@@ -8,6 +8,7 @@ once, and every service without numpy failed to boot on Cloud Run).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,9 +39,11 @@ def missing_from_image(service: str) -> set[str]:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_service_imports_without_what_its_image_lacks(service: str) -> None:
+def test_the_service_imports_without_what_its_image_lacks(service: str, tmp_path: Path) -> None:
     service_dir = REPO / "services" / service
     code = BLOCKER.format(blocked=sorted(missing_from_image(service)), service_dir=str(service_dir),
                           main=str(service_dir / "main.py"))
-    run = subprocess.run([sys.executable, "-c", code], cwd=service_dir, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "PLATFORM_DATA_DIR": str(tmp_path)}  # importing main builds its platform: state stays here
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
     assert run.returncode == 0, f"{service} lacks {sorted(missing_from_image(service))}:\n{run.stderr[-3000:]}"
