@@ -4,9 +4,7 @@ the real MetadataServiceClient against the recorder HTTP server of ``tests/unit/
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from experiments_platform.bootstrap import Platform
 from experiments_platform.config import Settings
 from experiments_platform.domain.pipeline_spec import SplitQueries, build_spec
 from experiments_platform.repositories.experiments import ExperimentRepository
+from json_http import serve_json
 from unit.test_vertex_lineage import JOB_NAME, STORE, SUBGRAPH, MetadataRecorder
 
 from .conftest import LAUNCH_MINIMUMS, finish, gateway_app, results, start_payload
@@ -27,14 +26,14 @@ QUERIES = SplitQueries(dialect="bigquery", train="SELECT 1", eval="SELECT 2", te
 
 
 @pytest.fixture
-def recorder() -> Iterator[str]:
-    MetadataRecorder.requests = []
-    MetadataRecorder.graphs = {context_of(JOB_NAME): SUBGRAPH}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), MetadataRecorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def metadata() -> MetadataRecorder:
+    return MetadataRecorder({context_of(JOB_NAME): SUBGRAPH})
+
+
+@pytest.fixture
+def recorder(metadata: MetadataRecorder) -> Iterator[str]:
+    with serve_json(metadata) as url:
+        yield url
 
 
 def _platform(tmp_path: Path, endpoint: str) -> Platform:
@@ -58,7 +57,7 @@ def _vertex_run(platform: Platform, feature_config: dict[str, Any], model_config
 
 
 def test_the_lineage_of_a_vertex_run_comes_from_vertex_ml_metadata(
-        tmp_path: Path, recorder: str, dataset: dict[str, Any]) -> None:
+        tmp_path: Path, recorder: str, metadata: MetadataRecorder, dataset: dict[str, Any]) -> None:
     platform = _platform(tmp_path, recorder)
     client = gateway_app(platform).test_client()
     feature = client.post("/api/feature-configs", json={
@@ -72,7 +71,7 @@ def test_the_lineage_of_a_vertex_run_comes_from_vertex_ml_metadata(
     lineage = answer["lineage"]
     assert lineage["store"] == f"Vertex ML Metadata {STORE}" and lineage["model_uri"].startswith("gs://")
     assert {a["type"] for a in lineage["artifacts"]} >= {"Examples", "TransformGraph", "Model", "PushedModel"}
-    assert [r.split("?", 1)[0] for r in MetadataRecorder.requests][-1].endswith(":queryContextLineageSubgraph")
+    assert [r.split("?", 1)[0] for r in metadata.requests][-1].endswith(":queryContextLineageSubgraph")
     platform.close()
 
     platform = _platform(tmp_path, "http://127.0.0.1:9")  # nothing listens there

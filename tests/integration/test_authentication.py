@@ -6,12 +6,9 @@ Before: any request reaching a push endpoint, the reconcile endpoint or the gate
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +27,7 @@ from experiments_platform.web.app import create_app
 from fakes import recording_ports
 from google.auth import crypt
 from google.auth import jwt as google_jwt
+from json_http import serve_json
 
 from .lifecycle_support import make_experiment
 from .test_event_integrity import envelope
@@ -64,23 +62,8 @@ def certs_url(keys: dict[str, Any]) -> Iterator[str]:
 
 
 def serve_certs(certs: dict[str, str]) -> Iterator[str]:
-    body = json.dumps(certs).encode()
-
-    class Certs(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Certs)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/certs"
-    server.shutdown()
+    with serve_json(lambda method, path: (200, certs)) as url:
+        yield f"{url}/certs"
 
 
 def token(keys: dict[str, Any], *, signing: str = "pem", **claims: Any) -> str:

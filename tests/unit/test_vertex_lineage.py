@@ -4,15 +4,13 @@ documented JSON shape (LineageSubgraph: artifacts, executions, events; camelCase
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from experiments_platform.adapters.vertex_lineage import context_of, default_client, read_vertex_lineage
+from json_http import serve_json
 
 PROJECT, REGION, JOB = "demo-project", "europe-west1", "qt-e42-20261204170000"
 JOB_NAME = f"projects/{PROJECT}/locations/{REGION}/pipelineJobs/{JOB}"
@@ -58,39 +56,31 @@ SUBGRAPH = {
 }
 
 
-class MetadataRecorder(BaseHTTPRequestHandler):
+class MetadataRecorder:
     """GET /v1/{context}:queryContextLineageSubgraph: the subgraph of a known context, a Google 404 otherwise."""
 
-    requests: list[str] = []
-    graphs: dict[str, dict[str, Any]] = {}
+    def __init__(self, graphs: dict[str, dict[str, Any]]) -> None:
+        self.graphs = graphs
+        self.requests: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802
-        type(self).requests.append(self.path)
-        path = self.path.split("?", 1)[0]
-        context = path.removeprefix("/v1/").removesuffix(":queryContextLineageSubgraph")
+    def __call__(self, method: str, path: str) -> tuple[int, Any]:
+        self.requests.append(path)
+        context = path.split("?", 1)[0].removeprefix("/v1/").removesuffix(":queryContextLineageSubgraph")
         graph = self.graphs.get(context)
-        body = json.dumps(graph if graph is not None else {"error": {
-            "code": 404, "message": f"Context {context} not found.", "status": "NOT_FOUND"}}).encode()
-        self.send_response(200 if graph is not None else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        if graph is None:
+            return 404, {"error": {"code": 404, "message": f"Context {context} not found.", "status": "NOT_FOUND"}}
+        return 200, graph
 
 
 @pytest.fixture
-def vertex() -> Iterator[str]:
-    MetadataRecorder.requests = []
-    MetadataRecorder.graphs = {context_of(JOB_NAME): SUBGRAPH}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), MetadataRecorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def recorder() -> MetadataRecorder:
+    return MetadataRecorder({context_of(JOB_NAME): SUBGRAPH})
+
+
+@pytest.fixture
+def vertex(recorder: MetadataRecorder) -> Iterator[str]:
+    with serve_json(recorder) as url:
+        yield url
 
 
 def test_the_context_of_a_pipeline_job_and_a_bad_name():
@@ -99,9 +89,9 @@ def test_the_context_of_a_pipeline_job_and_a_bad_name():
         context_of("projects/p/locations/r/customJobs/1")
 
 
-def test_lineage_is_read_from_vertex_ml_metadata_into_the_local_model(vertex: str):
+def test_lineage_is_read_from_vertex_ml_metadata_into_the_local_model(vertex: str, recorder: MetadataRecorder):
     lineage = read_vertex_lineage(JOB_NAME, "e42", partial(default_client, api_endpoint=vertex))
-    assert [r.split("?", 1)[0] for r in MetadataRecorder.requests] == [
+    assert [r.split("?", 1)[0] for r in recorder.requests] == [
         f"/v1/{STORE}/contexts/{JOB}:queryContextLineageSubgraph"]
     assert lineage is not None and lineage.experiment_id == "e42" and lineage.store == f"Vertex ML Metadata {STORE}"
     assert [a.type for a in lineage.artifacts] == ["Examples", "ExampleStatistics", "Schema", "TransformGraph",
@@ -117,9 +107,9 @@ def test_lineage_is_read_from_vertex_ml_metadata_into_the_local_model(vertex: st
     assert trainer.started_at is not None and trainer.finished_at is not None
 
 
-def test_a_run_without_a_trainer_or_context_has_no_lineage(vertex: str):
+def test_a_run_without_a_trainer_or_context_has_no_lineage(vertex: str, recorder: MetadataRecorder):
     client = partial(default_client, api_endpoint=vertex)
-    MetadataRecorder.graphs[context_of(JOB_NAME)] = {
+    recorder.graphs[context_of(JOB_NAME)] = {
         "artifacts": SUBGRAPH["artifacts"][:1], "executions": SUBGRAPH["executions"][:1],
         "events": SUBGRAPH["events"][:1]}
     assert read_vertex_lineage(JOB_NAME, "e42", client) is None
