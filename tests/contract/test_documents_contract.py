@@ -255,6 +255,34 @@ def test_sqlite_transactions_are_serialized_across_processes(tmp_path: Path) -> 
     assert SqliteDocumentStore(path).get("counters", "c") == {"value": 40}
 
 
+def _open_fresh(path: str, barrier: object, failures: object) -> None:
+    barrier.wait()  # type: ignore[attr-defined]
+    try:
+        SqliteDocumentStore(path).close()
+    except Exception as error:  # noqa: BLE001 - the test reports what the worker raised
+        failures.append(repr(error))  # type: ignore[attr-defined]
+
+
+def test_processes_opening_a_new_file_at_once_all_start(tmp_path: Path) -> None:
+    """gunicorn's workers (the gateway image runs two) open the same new file at the same moment.
+
+    Switching a new file to WAL raced between them: 'database is locked' killed a worker in CI; this test
+    failed three runs in three before the fix."""
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Manager() as manager:
+        failures = manager.list()
+        for round_ in range(25):
+            path = str(tmp_path / f"round{round_}.sqlite")
+            barrier = manager.Barrier(8)
+            workers = [ctx.Process(target=_open_fresh, args=(path, barrier, failures)) for _ in range(8)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join(timeout=60)
+                assert w.exitcode == 0
+        assert list(failures) == []
+
+
 def test_sqlite_rejects_nested_transactions(tmp_path: Path) -> None:
     store = SqliteDocumentStore(tmp_path / "d.sqlite")
     with pytest.raises(InvalidInput, match="cannot be nested"):

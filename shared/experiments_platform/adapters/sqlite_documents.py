@@ -13,6 +13,7 @@ and ties order by document id.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import threading
@@ -207,12 +208,16 @@ class SqliteDocumentStore:
         self._idle: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
         self._local = threading.local()
-        conn = self._connect_new()
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SCHEMA)
-        finally:
-            conn.close()
+        # Processes that open a new file together (gunicorn's workers) race to switch it to WAL, and SQLite
+        # answers that race with 'database is locked' at once, without waiting: the setup takes a file lock.
+        with open(self.path.with_name(self.path.name + ".setup-lock"), "a") as setup_lock:
+            fcntl.flock(setup_lock, fcntl.LOCK_EX)
+            conn = self._connect_new()
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(_SCHEMA)
+            finally:
+                conn.close()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SqliteDocumentStore:
