@@ -172,7 +172,8 @@ def test_cloud_task_logs_request(apis: tuple[GoogleApis, str]) -> None:
         {"logName": "projects/demo-project/logs/x", "jsonPayload": {"epoch": 2}, "timestamp": "2026-01-05T10:02:00Z"},
     ]
     lines = cloud_store(host).tail(E1, "Trainer", lines=25)
-    assert lines == ["loss=0.1", '{"epoch": 2}']
+    assert lines == ['2026-01-05 10:01:00,000 INFO -: loss=0.1 {"epoch": 1}',
+                     '2026-01-05 10:02:00,000 INFO -: {"epoch": 2}']
     (get_method, get_path, _), (list_method, list_path, body) = state.requests
     assert (get_method, get_path) == ("GET", f"/v1/{JOB_NAME}")
     assert (list_method, list_path) == ("POST", "/v2/entries:list")
@@ -213,3 +214,39 @@ def test_filter_values_are_quoted(apis: tuple[GoogleApis, str]) -> None:
     body = state.requests[-1][2]
     assert body is not None
     assert 'resource.labels.build_id="x\\" OR \\"1\\"=\\"1"' in body["filter"]
+
+
+# A trainer's record as Cloud Logging keeps it (the LogEntry REST shape, logging.googleapis.com/v2 entries.list):
+# a Vertex AI CustomJob's container wrote one JSON line (jsonlog.JsonFormatter) and Cloud Logging parsed it into
+# jsonPayload, lifting "severity" and "time" into the entry's severity and timestamp.
+VERTEX_EPOCH = {
+    "insertId": "1x8k2f3g4h5j6",
+    "jsonPayload": {"message": "epoch finished", "logger": "experiments_platform.pipeline.trainer",
+                    "service": "pipeline", "epoch": 2, "loss": 812.4, "val_loss": 90.5},
+    "resource": {"type": "ml_job", "labels": {"job_id": "777", "project_id": PROJECT, "task_name": "workerpool0-0"}},
+    "timestamp": "2026-01-05T10:03:04.567891Z",
+    "severity": "INFO",
+    "labels": {"ml.googleapis.com/endpoint": "", "ml.googleapis.com/job_id/log_area": "root"},
+    "logName": f"projects/{PROJECT}/logs/workerpool0-0",
+    "receiveTimestamp": "2026-01-05T10:03:05.012345678Z",
+}
+
+
+def test_a_json_entry_keeps_its_fields_as_the_local_component_log_writes_them(apis: tuple[GoogleApis, str]) -> None:
+    """Issue 15: a JSON entry kept only its message ("epoch finished"), so epochs lost their numbers on Vertex."""
+    from experiments_platform.domain.log_summary import summarize
+
+    state, host = apis
+    state.pipeline_job = {"name": JOB_NAME, "jobDetail": {"taskDetails": [
+        {"taskName": "Trainer", "executorDetail": {"containerDetail": {
+            "mainJob": "projects/123/locations/europe-west1/customJobs/777"}}}]}}
+    warning = {**VERTEX_EPOCH, "insertId": "2", "timestamp": "2026-01-05T10:03:05Z", "severity": "WARNING",
+               "jsonPayload": {"message": "Skipping 3 rows", "logger": "experiments_platform.pipeline.trainer"}}
+    state.entries = [VERTEX_EPOCH, warning]
+    lines = cloud_store(host).tail(E1, "Trainer")
+    assert lines == [
+        '2026-01-05 10:03:04,567 INFO experiments_platform.pipeline.trainer: epoch finished '
+        '{"epoch": 2, "loss": 812.4, "val_loss": 90.5}',
+        "2026-01-05 10:03:05,000 WARNING experiments_platform.pipeline.trainer: Skipping 3 rows"]
+    assert [(e.kind, e.text) for e in summarize(lines).entries] == [
+        ("epoch", "Epoch 2: loss 812.4, validation loss 90.5"), ("warning", "Skipping 3 rows")]

@@ -57,14 +57,34 @@ def task_filter(custom_job_id: str, since: str) -> str:
             f"AND timestamp>={quote(since)}")
 
 
+_LEVELS = {"DEFAULT": "INFO", "NOTICE": "INFO", "ALERT": "CRITICAL", "EMERGENCY": "CRITICAL"}
+"""Cloud Logging's severities beyond Python's level names, as the component log's header writes them."""
+_ENVELOPE = ("message", "logger", "severity", "time", "timestamp", "service")
+"""``jsonlog.JsonFormatter``'s keys that the header line says; the other keys are the record's fields."""
+
+
 def entry_text(entry: Any) -> str:
+    """One entry as one log line. A text entry is its text; a JSON entry (a container's JSON line, which
+    Cloud Logging parses into ``jsonPayload``) is written as the local runner writes a record
+    (``pipeline.run_local.ComponentLogFormatter``): ``2026-01-05 10:01:00,000 INFO logger: message``, then
+    its other fields as one JSON object, so that ``epoch finished`` keeps its epoch and losses and the
+    Pipeline tab's summary (``domain.log_summary``) reads both stores' lines alike."""
     payload = entry.payload
     if isinstance(payload, str):
         return payload.rstrip("\n")
-    if isinstance(payload, dict):
-        message = payload.get("message")
-        return str(message).rstrip("\n") if message is not None else json.dumps(payload, sort_keys=True, default=str)
-    return "" if payload is None else str(payload)
+    if not isinstance(payload, dict):
+        return "" if payload is None else str(payload)
+    message = str(payload.get("message", "")).rstrip("\n")
+    values = {k: v for k, v in payload.items() if k not in _ENVELOPE and not k.startswith("logging.googleapis.com/")}
+    text = f"{message} {json.dumps(values, default=str)}".strip() if values else message
+    moment = entry.timestamp
+    if not isinstance(moment, datetime):
+        return text
+    severity = str(entry.severity or payload.get("severity") or "DEFAULT").upper()
+    level = _LEVELS.get(severity, severity)
+    logger = str(payload.get("logger") or "-").replace(" ", "_")
+    at = moment.astimezone(timezone.utc)
+    return f"{at:%Y-%m-%d %H:%M:%S},{at.microsecond // 1000:03d} {level} {logger}: {text}"
 
 
 def custom_job_id(pipeline_job: Any, component: str) -> str | None:
