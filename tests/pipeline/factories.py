@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,17 @@ def sample_spec(data_dir: Path, cache: Path, mlflow_uri: str, experiment_id: str
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(spec.to_json())
     return spec
+
+
+def rows_read(component_log: Path) -> list[dict[str, Any]]:
+    """The trainer's ``split read`` records of a component log, as the local runner writes it."""
+    marker = "experiments_platform.pipeline.trainer_data: split read "
+    return [json.loads(line.split(marker, 1)[1]) for line in component_log.read_text().splitlines() if marker in line]
+
+
+def example_rows(split_folder: Path) -> int:
+    """The examples of one split of an Examples artifact (``…/Split-train``), counted one by one."""
+    import tensorflow as tf
+
+    files = [str(f) for f in sorted(split_folder.glob("*.gz"))]
+    return sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))

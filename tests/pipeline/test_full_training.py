@@ -24,7 +24,7 @@ from experiments_platform.pipeline.full_training import SERVING_CHECK_FILE
 from experiments_platform.pipeline.run_local import run_compiled
 from mlflow import MlflowClient
 
-from .factories import sample_spec
+from .factories import example_rows, rows_read, sample_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -75,9 +75,9 @@ def movielens_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def full_run(movielens_dir, wheel_cache, mlflow_server, tmp_path_factory):
+def full_run(movielens_dir, wheel_cache, mlflow_server):
     spec = full_spec(movielens_dir, wheel_cache, mlflow_server, "full1", max_epochs=12, patience=2, top_k=50)
-    events = run(spec, tmp_path_factory.mktemp("logs"))
+    events = run(spec, movielens_dir / "logs")
     return spec, events
 
 
@@ -99,6 +99,15 @@ def test_full_training_runs_every_component_and_stops_early_on_validation_recall
         assert len(later) == 2 and all(v <= training["best_value"] for v in later)
     assert training["source_experiment_id"] == "qt1"
     assert metrics["final"]["recall_at_100"] > 2 * 100 / metrics["protocol"]["corpus_size"]
+
+
+def test_the_trainer_logs_the_rows_it_read_of_each_split(full_run, movielens_dir):
+    """Issue 15: one 'split read' record a split in the Trainer's component log (the Pipeline tab's summary)."""
+    spec, _ = full_run
+    artifacts = json.loads(Path(spec.artifacts.artifacts.removeprefix("file://")).read_text())
+    examples = Path(artifacts["ExampleGen"]["examples"][0].removeprefix("file://"))
+    read = {record["split"]: record["rows"] for record in rows_read(movielens_dir / "logs" / "Trainer.log")}
+    assert read == {split: example_rows(examples / f"Split-{split}") for split in ("train", "eval", "test")}
 
 
 def test_the_exported_model_serves_a_raw_buyer_request_in_a_process_with_only_tensorflow(full_run):

@@ -29,6 +29,7 @@ from experiments_platform.events.messages import (
 from fakes import RecordingBus
 from mlflow import MlflowClient
 
+from .factories import example_rows, rows_read
 from .factories import sample_spec as make_spec
 
 pytestmark = pytest.mark.e2e
@@ -90,6 +91,9 @@ def test_quick_test_end_to_end(runners, movielens_dir, wheel_cache, mlflow_serve
     assert (local_path(artifacts["Evaluator"]["evaluation"][0]) / "metrics.json").exists()
     for component in ["Compile", *COMPONENTS]:
         assert (movielens_dir / "logs" / "e2erich1" / f"{component}.log").stat().st_size > 0, component
+    # Issue 15: the trainer logs the rows it read of each split (the Pipeline tab: "Read 4,280 training rows")
+    assert rows_read(movielens_dir / "logs" / "e2erich1" / "Trainer.log") == [
+        {"split": split, "rows": example_rows(examples / f"Split-{split}")} for split in ("train", "eval", "test")]
 
     metrics = json.loads((experiment_dir / "metrics.json").read_text())
     corpus = metrics["protocol"]["corpus_size"]

@@ -142,3 +142,23 @@ def test_rows_written_to_each_split_are_progress_with_the_count() -> None:
     assert [(e.kind, e.text) for e in entries] == [
         ("progress", "Wrote 1,200 rows to split train"), ("progress", "Wrote 30 rows to split eval")]
     assert entries[0].values == {"split": "train", "rows": 1200}
+
+
+# Copied from the Trainer's component log of a real full training on the MovieLens sample
+# (tests/pipeline/test_full_training.py::test_the_trainer_logs_the_rows_it_read_of_each_split).
+SPLITS_READ = [
+    '2026-12-04 21:28:59,758 INFO experiments_platform.pipeline.trainer_data: split read '
+    '{"split": "train", "rows": 4280}',
+    '2026-12-04 21:29:00,300 INFO experiments_platform.pipeline.trainer_data: split read '
+    '{"split": "test", "rows": 518}',
+    '2026-12-04 21:29:01,036 INFO experiments_platform.pipeline.trainer_data: split read '
+    '{"split": "eval", "rows": 556}',
+]
+
+
+def test_rows_the_trainer_read_of_each_split_are_progress_named_as_users_know_the_splits() -> None:
+    entries = summarize(SPLITS_READ).entries
+    assert [(e.kind, e.text) for e in entries] == [
+        ("progress", "Read 4,280 training rows"), ("progress", "Read 518 test rows"),
+        ("progress", "Read 556 validation rows")]
+    assert entries[2].values == {"split": "eval", "rows": 556}

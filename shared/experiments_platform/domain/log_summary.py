@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from experiments_platform.domain.pipeline_spec import SPLIT_WORDS
+
 Kind = Literal["stage", "progress", "epoch", "warning", "error"]
 Level = Literal["info", "warning", "error"]
 
@@ -181,7 +183,7 @@ def _epoch_text(values: dict[str, Any]) -> str:
     return head + (": " + ", ".join(losses) if losses else "")
 
 
-_ROWS = {"split written": "Wrote {rows} rows to split {split}", "split read": "Read {rows} rows of split {split}"}
+_ROWS = {"split written": "Wrote {rows} rows to split {split}", "split read": "Read {rows} {words} rows"}
 """The platform's records of the rows a component wrote or read (``pipeline.example_gen``, ``pipeline.trainer``)."""
 
 
@@ -190,7 +192,9 @@ def _own(message: str, values: dict[str, Any]) -> tuple[Kind, str]:
     if message == "epoch finished":
         return "epoch", _epoch_text(values)
     if message in _ROWS and "rows" in values:
-        return "progress", _ROWS[message].format(rows=_number(values["rows"]), split=values.get("split", "?"))
+        split = str(values.get("split", "?"))
+        return "progress", _ROWS[message].format(rows=_number(values["rows"]), split=split,
+                                                 words=SPLIT_WORDS.get(split, f"split {split}"))
     shown = {k: v for k, v in values.items() if not isinstance(v, (dict, list))}
     detail = ", ".join(f"{k.replace('_', ' ')} {_number(v)}" for k, v in list(shown.items())[:6])
     text = message[:1].upper() + message[1:]

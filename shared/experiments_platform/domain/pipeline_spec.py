@@ -30,6 +30,8 @@ MODEL_FILE = "model.json"
 Dialect = Literal["duckdb", "bigquery"]
 SplitName = Literal["train", "eval", "test"]
 SPLITS: tuple[SplitName, ...] = ("train", "eval", "test")
+SPLIT_WORDS: dict[str, str] = {"train": "training", "eval": "validation", "test": "test"}
+"""How a user names each split ("Read 80,000 training rows")."""
 
 
 def _check(pattern: re.Pattern[str], rule: str) -> AfterValidator:

@@ -52,6 +52,7 @@ from experiments_platform.pipeline.tracking import TrackedRun
 from experiments_platform.pipeline.trainer_data import (
     Arrays,
     collect,
+    counted,
     load_corpus,
     select,
     shuffled_batches,
@@ -261,9 +262,10 @@ def _train_full(spec: QuickTestSpec, transform_dir: str, train_files: list[str],
 
     timings: dict[str, float] = {}
     mark = time.monotonic()
-    keys = {name: collect(stream(splits.files[name], transform, (QUERY_KEY, CANDIDATE_KEY)))
+    keys = {name: counted(name, collect(stream(splits.files[name], transform, (QUERY_KEY, CANDIDATE_KEY))))
             for name in ("train", "test")}
-    keys["eval"] = collect(stream(splits.files["eval"], transform, {QUERY_KEY, CANDIDATE_KEY, *vocabulary_names}))
+    keys["eval"] = counted("eval", collect(
+        stream(splits.files["eval"], transform, {QUERY_KEY, CANDIDATE_KEY, *vocabulary_names})))
     corpus = load_corpus(candidate_examples(spec.queries), transform)
     probability = probability_table(keys["train"][CANDIDATE_KEY])
     eval_positives = corpus_positions(corpus[CANDIDATE_KEY], keys["eval"][CANDIDATE_KEY])

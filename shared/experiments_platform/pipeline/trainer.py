@@ -37,10 +37,12 @@ from experiments_platform.pipeline.model import (
     TwoTowerModel,
     build_model,
     weight_statistics,
+    with_prior,
 )
 from experiments_platform.pipeline.tracking import TrackedRun
 from experiments_platform.pipeline.trainer_data import (
     Arrays,
+    counted,
     load_corpus,
     load_split,
     select,
@@ -139,7 +141,8 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
 
     timings: dict[str, float] = {}
     mark = time.monotonic()
-    splits = {name: load_split(split_files(train_files, name), transform) for name in ("train", "eval", "test")}
+    splits = {name: counted(name, load_split(split_files(train_files, name), transform))
+              for name in ("train", "eval", "test")}
     corpus = load_corpus(candidate_examples(spec.queries), transform)
     timings["load_s"] = time.monotonic() - mark
 
@@ -165,6 +168,9 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
                                            return_dict=True, verbose=0)[LOSS_PER_EXAMPLE]
     query_embeddings = _embed(model.query_tower, select(splits["test"], [i.name for i in query_inputs]))
     candidate_embeddings = _embed(model.candidate_tower, select(corpus, [i.name for i in candidate_inputs]))
+    if model.popularity_prior:
+        prior = sampling_probabilities(splits["train"][CANDIDATE_KEY], corpus[CANDIDATE_KEY])
+        query_embeddings, candidate_embeddings = with_prior(query_embeddings, candidate_embeddings, prior)
     recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus,
                            val=splits["eval"])
     hits = buyer_hits(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
