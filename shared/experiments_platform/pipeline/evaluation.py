@@ -25,7 +25,7 @@ from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.pipeline.corpus_curve import corpus_curve
 from experiments_platform.pipeline.corpus_index import corpus_positions
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, feature_name
-from experiments_platform.pipeline.recall import history_by_query, popularity_scores, recall_variants
+from experiments_platform.pipeline.recall import history_by_query, popularity_scores, recall_at_k, recall_variants
 from experiments_platform.pipeline.recent_popularity import recent_popularity_metrics
 
 Arrays = dict[str, np.ndarray]
@@ -45,6 +45,41 @@ def sampling_probabilities(train_keys: np.ndarray, keys: np.ndarray) -> np.ndarr
     frequency = dict(zip(values.tolist(), (counts / len(train_keys)).tolist(), strict=True))
     floor = 1.0 / max(len(train_keys), 1)
     return np.array([frequency.get(k, floor) for k in keys.tolist()], dtype=np.float32)
+
+
+PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+"""The weights ``prior_weight`` tries for the popularity prior (decision 060, amendment 2); 0 is the model alone."""
+PRIOR_K = 100
+"""The recall@k the weight is chosen on (the k the card's verdict compares, decision 064)."""
+
+
+def log_popularity(train_positions: np.ndarray, corpus_size: int) -> np.ndarray:
+    """log(1 + training interactions) of every corpus candidate: the popularity prior's column."""
+    return np.log1p(popularity_scores(train_positions, corpus_size)[:, 0]).astype(np.float32)
+
+
+def with_prior(query: np.ndarray, candidates: np.ndarray, prior: np.ndarray, weight: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings whose dot product is ``q · c + weight × prior(c)``: ``weight`` appended to every query,
+    the candidate's prior to every candidate. Weight 0 returns the embeddings unchanged."""
+    if weight == 0:
+        return query, candidates
+    weights = np.full((len(query), 1), weight, dtype=query.dtype)
+    return (np.concatenate([query, weights], axis=1),
+            np.concatenate([candidates, prior.reshape(-1, 1).astype(candidates.dtype)], axis=1))
+
+
+def prior_weight(val_queries: np.ndarray, candidates: np.ndarray, val_positions: np.ndarray, prior: np.ndarray,
+                 weights: Sequence[float] = PRIOR_WEIGHTS, k: int = PRIOR_K) -> tuple[float, dict[float, float]]:
+    """The weight of the popularity prior with the best validation recall@k (the smallest on a tie), and the
+    validation recall@k of every weight tried. Chosen on the validation split only: the test split decides
+    nothing, so the test recall stays an honest estimate."""
+    recall: dict[float, float] = {}
+    for weight in weights:
+        queries, scored = with_prior(val_queries, candidates, prior, weight)
+        recall[float(weight)] = recall_at_k(queries, scored, val_positions, (k,)).recall[k]
+    best = max(recall.values())
+    return min(w for w, value in recall.items() if value == best), recall
 
 
 def recall_report(

@@ -22,11 +22,15 @@ from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.pipeline.buyer_hits import buyer_hits, hits_uri
+from experiments_platform.pipeline.corpus_index import corpus_positions
 from experiments_platform.pipeline.evaluation import (
     evaluation_report,
+    log_popularity,
+    prior_weight,
     recall_report,
     sampling_probabilities,
     vocabulary_report,
+    with_prior,
 )
 from experiments_platform.pipeline.example_gen import candidate_examples
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, tower_inputs, vocabulary_features
@@ -37,7 +41,6 @@ from experiments_platform.pipeline.model import (
     TwoTowerModel,
     build_model,
     weight_statistics,
-    with_prior,
 )
 from experiments_platform.pipeline.tracking import TrackedRun
 from experiments_platform.pipeline.trainer_data import (
@@ -168,9 +171,8 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
                                            return_dict=True, verbose=0)[LOSS_PER_EXAMPLE]
     query_embeddings = _embed(model.query_tower, select(splits["test"], [i.name for i in query_inputs]))
     candidate_embeddings = _embed(model.candidate_tower, select(corpus, [i.name for i in candidate_inputs]))
-    if model.popularity_prior:
-        prior = sampling_probabilities(splits["train"][CANDIDATE_KEY], corpus[CANDIDATE_KEY])
-        query_embeddings, candidate_embeddings = with_prior(query_embeddings, candidate_embeddings, prior)
+    query_embeddings, candidate_embeddings = _popularity_prior(model, splits, corpus, query_inputs, query_embeddings,
+                                                               candidate_embeddings)
     recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus,
                            val=splits["eval"])
     hits = buyer_hits(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
@@ -191,6 +193,18 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
     _save_towers(model, model_dir, corpus[CANDIDATE_KEY], candidate_embeddings)
     log.info("trainer finished", extra=fields(**report.final, **timings))
     return report
+
+
+def _popularity_prior(model: TwoTowerModel, splits: dict[str, Arrays], corpus: Arrays, query_inputs: list[Any],
+                      test_queries: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Test and candidate embeddings scored ``q · c + w × log(1 + training count)``, ``w`` chosen on the validation
+    split's recall@100 (0: the model alone; decision 060, amendment 2)."""
+    keys = corpus[CANDIDATE_KEY]
+    prior = log_popularity(corpus_positions(keys, splits["train"][CANDIDATE_KEY]), len(keys))
+    val_queries = _embed(model.query_tower, select(splits["eval"], [i.name for i in query_inputs]))
+    weight, tried = prior_weight(val_queries, candidates, corpus_positions(keys, splits["eval"][CANDIDATE_KEY]), prior)
+    log.info("popularity prior", extra=fields(weight=weight, validation_recall_at_100=tried))
+    return with_prior(test_queries, candidates, prior, weight)
 
 
 def _save_towers(model: TwoTowerModel, model_dir: str, candidate_keys: np.ndarray, embeddings: np.ndarray) -> None:
