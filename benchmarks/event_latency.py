@@ -76,13 +76,16 @@ def run(events: int, data_dir: Path) -> dict[str, object]:
     uri = write_interactions(data_dir)
     latencies: list[float] = []
     with stack:
-        ids = []
+        jobs = {}
         for number in range(1, events + WARM_UP + 1):
             experiment = make_experiment(uri, number=number, status=Status.SUBMITTING, cloud_build_id=f"b-{number}")
+            # The job its build submitted, as the build notification records it: a task event of any other job
+            # is ignored (decision 053).
+            job = ge.pipeline_job_name(project, "europe-west1", ge.new_pipeline_job_id(experiment.id))
+            experiment.pipeline_job_name = job
             documents.create("experiments", experiment.id, experiment.to_document())
-            ids.append(experiment.id)
-        for experiment_id in ids:
-            job = ge.pipeline_job_name(project, "europe-west1", ge.new_pipeline_job_id(experiment_id))
+            jobs[experiment.id] = job
+        for experiment_id, job in jobs.items():
             entry = ge.pipeline_task_log_entry(job, "ExampleGen", "RUNNING")
             data, attributes = ge.log_sink_message(entry)
             start = time.perf_counter()
