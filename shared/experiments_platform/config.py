@@ -81,7 +81,7 @@ class Settings(BaseModel):
         "gateway answers 503 with Retry-After at once instead of queueing (0: no limit; decision 058)")
     gateway_max_queued: int = Field(
         default=16, ge=0, le=4096, description="connections a local gateway worker lets wait for a thread; beyond "
-        "it the worker answers 503 with Retry-After as it accepts them (0: gunicorn's unbounded queue; decision 095)")
+        "it the worker answers 503 with Retry-After as it accepts them (0: gunicorn's unbounded queue; decision 097)")
     api_max_body_bytes: int = Field(
         default=1 * MiB, ge=1024, le=PUBSUB_MAX_PUSH_BYTES, description="largest request body of the API "
         "(uploads excepted)")

@@ -9,7 +9,7 @@ The gateway's worker runs more threads than its backpressure capacity (``gateway
 requests beyond the capacity then reach the app at once and get their 503 from ``web.backpressure``
 instead of waiting, unseen, in the worker's queue of accepted connections. When even those threads
 are all taken (the process cannot refuse as fast as requests arrive), ``SheddingThreadWorker``
-answers 503 at accept time, once ``max_queued`` connections already wait for a thread (decision 095).
+answers 503 at accept time, once ``max_queued`` connections already wait for a thread (decision 097).
 """
 
 from __future__ import annotations
