@@ -61,6 +61,26 @@ def configure_logging(service: str, project: str | None = None, level: int = log
     root.setLevel(level)
 
 
+COMPONENT_LOGS = "PLATFORM_COMPONENT_LOGS"
+"""``json`` in the pipeline image (docker/tfx-pipeline/Dockerfile): the platform's records of a pipeline task are
+JSON lines on stdout (``own_records_as_json``); unset elsewhere."""
+
+
+def own_records_as_json(service: str, logger_name: str = "experiments_platform") -> None:
+    """The records of ``logger_name`` and its children as one JSON line each on stdout, fields kept, and not
+    through the root logger's handlers. In a Vertex AI pipeline task the root logger is absl's (TFX's executor
+    runs under ``absl.app.run``), whose format drops a record's fields: ``split read`` without its rows, ``epoch
+    finished`` without its losses. Cloud Logging parses each JSON line into the entry's ``jsonPayload``. Once."""
+    logger = logging.getLogger(logger_name)
+    if any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter(service))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def trace_from_header(header: str | None) -> str | None:
     """Trace id from ``X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1``."""
     if not header:
