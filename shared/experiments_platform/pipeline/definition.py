@@ -16,6 +16,7 @@ from tfx.components.schema_gen.component import SchemaGen
 from tfx.components.statistics_gen.component import StatisticsGen
 from tfx.components.trainer.component import Trainer
 from tfx.components.transform.component import Transform
+from tfx.dsl.components.base import executor_spec
 from tfx.orchestration.metadata import sqlite_metadata_connection_config
 from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
@@ -26,6 +27,7 @@ from experiments_platform.domain.pipeline_spec import QuickTestSpec, beam_runner
 from experiments_platform.pipeline.evaluator import QuickTestEvaluator
 from experiments_platform.pipeline.example_gen import bigquery_example_gen, duckdb_example_gen
 from experiments_platform.pipeline.preprocessing import transform_config
+from experiments_platform.pipeline.statistics_gen import StatisticsGenExecutor
 from experiments_platform.pipeline.trainer import trainer_config
 
 PREPROCESSING_FN = "experiments_platform.pipeline.preprocessing.preprocessing_fn"
@@ -178,6 +180,8 @@ def create_pipeline(
     example_gen = duckdb_example_gen(spec.queries) if spec.queries.dialect == "duckdb" \
         else bigquery_example_gen(spec.queries)
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
+    # the same artifact, computed in process unless the run needs Beam (Dataflow, options): decision 099
+    statistics_gen.executor_spec = executor_spec.BeamExecutorSpec(StatisticsGenExecutor)
     schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
     transform = Transform(
         examples=example_gen.outputs["examples"],
