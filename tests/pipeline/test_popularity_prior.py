@@ -25,6 +25,10 @@ def test_the_prior_is_one_more_dimension_and_weight_zero_leaves_the_model_alone(
     np.testing.assert_allclose(q @ c.T, queries @ candidates.T + 2.0 * prior[None, :], rtol=1e-5, atol=1e-5)
     same_q, same_c = with_prior(queries, candidates, prior, 0.0)
     assert same_q is queries and same_c is candidates
+    per_query = np.array([0.0, 1.0, 4.0, 0.5], dtype=np.float32)  # known buyers one weight, cold-start another
+    q, c = with_prior(queries, candidates, prior, per_query)
+    np.testing.assert_allclose(q @ c.T, queries @ candidates.T + per_query[:, None] * prior[None, :],
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_the_weight_is_the_one_with_the_best_validation_recall_the_smallest_on_a_tie():

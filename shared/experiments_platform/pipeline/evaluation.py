@@ -58,13 +58,14 @@ def log_popularity(train_positions: np.ndarray, corpus_size: int) -> np.ndarray:
     return np.log1p(popularity_scores(train_positions, corpus_size)[:, 0]).astype(np.float32)
 
 
-def with_prior(query: np.ndarray, candidates: np.ndarray, prior: np.ndarray, weight: float
+def with_prior(query: np.ndarray, candidates: np.ndarray, prior: np.ndarray, weight: float | np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
-    """Embeddings whose dot product is ``q · c + weight × prior(c)``: ``weight`` appended to every query,
-    the candidate's prior to every candidate. Weight 0 returns the embeddings unchanged."""
-    if weight == 0:
+    """Embeddings whose dot product is ``q · c + weight × prior(c)``: ``weight`` (one for all queries, or one per
+    query) appended to every query, the candidate's prior to every candidate. Weight 0 returns the embeddings
+    unchanged."""
+    if not np.any(weight):
         return query, candidates
-    weights = np.full((len(query), 1), weight, dtype=query.dtype)
+    weights = np.broadcast_to(np.asarray(weight, dtype=query.dtype), (len(query),)).reshape(-1, 1)
     return (np.concatenate([query, weights], axis=1),
             np.concatenate([candidates, prior.reshape(-1, 1).astype(candidates.dtype)], axis=1))
 

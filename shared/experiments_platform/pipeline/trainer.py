@@ -22,6 +22,7 @@ from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.pipeline.buyer_hits import buyer_hits, hits_uri
+from experiments_platform.pipeline.buyer_recall import member
 from experiments_platform.pipeline.corpus_index import corpus_positions
 from experiments_platform.pipeline.evaluation import (
     evaluation_report,
@@ -33,7 +34,13 @@ from experiments_platform.pipeline.evaluation import (
     with_prior,
 )
 from experiments_platform.pipeline.example_gen import candidate_examples
-from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, tower_inputs, vocabulary_features
+from experiments_platform.pipeline.feature_names import (
+    CANDIDATE_KEY,
+    QUERY_KEY,
+    feature_name,
+    tower_inputs,
+    vocabulary_features,
+)
 from experiments_platform.pipeline.model import (
     LOSS_EVALUATION_BATCH,
     LOSS_PER_EXAMPLE,
@@ -171,8 +178,10 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
                                            return_dict=True, verbose=0)[LOSS_PER_EXAMPLE]
     query_embeddings = _embed(model.query_tower, select(splits["test"], [i.name for i in query_inputs]))
     candidate_embeddings = _embed(model.candidate_tower, select(corpus, [i.name for i in candidate_inputs]))
-    query_embeddings, candidate_embeddings = _popularity_prior(model, splits, corpus, query_inputs, query_embeddings,
-                                                               candidate_embeddings)
+    buyer_ids = {name: sizes[name] for name in (feature_name("query", f.column) for f in spec.features.query_features
+                                                if f.kind == "id")}
+    query_embeddings, candidate_embeddings = _popularity_prior(model, splits, corpus, query_inputs, buyer_ids,
+                                                               query_embeddings, candidate_embeddings)
     recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus,
                            val=splits["eval"])
     hits = buyer_hits(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
@@ -196,15 +205,30 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
 
 
 def _popularity_prior(model: TwoTowerModel, splits: dict[str, Arrays], corpus: Arrays, query_inputs: list[Any],
-                      test_queries: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Test and candidate embeddings scored ``q · c + w × log(1 + training count)``, ``w`` chosen on the validation
-    split's recall@100 (0: the model alone; decision 060, amendment 2)."""
+                      buyer_ids: dict[str, int], test_queries: np.ndarray, candidates: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Test and candidate embeddings scored ``q · c + w × log(1 + training count)`` (decision 060, amendment 2).
+
+    ``w`` is chosen on the validation split's recall@100 (0: the model alone). A cold-start test buyer (absent
+    from training) reaches the query tower with its id in the out-of-vocabulary bucket, so its weight is chosen
+    on the validation split read the same way: every buyer id input (``buyer_ids``: name → vocabulary size, the
+    first OOV index) set to that bucket, the side features as they are."""
     keys = corpus[CANDIDATE_KEY]
     prior = log_popularity(corpus_positions(keys, splits["train"][CANDIDATE_KEY]), len(keys))
-    val_queries = _embed(model.query_tower, select(splits["eval"], [i.name for i in query_inputs]))
-    weight, tried = prior_weight(val_queries, candidates, corpus_positions(keys, splits["eval"][CANDIDATE_KEY]), prior)
-    log.info("popularity prior", extra=fields(weight=weight, validation_recall_at_100=tried))
-    return with_prior(test_queries, candidates, prior, weight)
+    val_positions = corpus_positions(keys, splits["eval"][CANDIDATE_KEY])
+    val_inputs = select(splits["eval"], [i.name for i in query_inputs])
+    weight, tried = prior_weight(_embed(model.query_tower, val_inputs), candidates, val_positions, prior)
+    weights = np.full(len(test_queries), weight, dtype=np.float32)
+    cold = ~member(splits["test"][QUERY_KEY], splits["train"][QUERY_KEY])
+    cold_weight, cold_tried = None, None
+    if buyer_ids and cold.any():
+        as_cold = {**val_inputs, **{name: np.full_like(val_inputs[name], size) for name, size in buyer_ids.items()}}
+        cold_weight, cold_tried = prior_weight(_embed(model.query_tower, as_cold), candidates, val_positions, prior)
+        weights[cold] = cold_weight
+    log.info("popularity prior", extra=fields(weight=weight, validation_recall_at_100=tried, cold_weight=cold_weight,
+                                              cold_validation_recall_at_100=cold_tried,
+                                              cold_test_rows=int(cold.sum())))
+    return with_prior(test_queries, candidates, prior, weights)
 
 
 def _save_towers(model: TwoTowerModel, model_dir: str, candidate_keys: np.ndarray, embeddings: np.ndarray) -> None:
