@@ -155,4 +155,5 @@ def test_path_ids_are_documented_as_the_store_takes_them(client: FlaskClient) ->
                     if p.get("name") == "sweep_id")
     assert sweep_id["schema"]["pattern"] == DOCUMENT_ID.pattern
     assert document["components"]["parameters"]["ExperimentId"]["schema"]["pattern"] == DOCUMENT_ID.pattern
-    assert client.get("/api/sweeps/%C2%AD").json["field"] == "doc_id"
+    answer = client.get("/api/sweeps/%C2%AD")
+    assert (answer.status_code, answer.json["field"]) == (404, "sweep_id"), answer.json
