@@ -15,7 +15,7 @@ from experiments_platform.domain.base import utcnow
 from experiments_platform.domain.status import Status
 from experiments_platform.errors import ContentionError
 from experiments_platform.ports.documents import DocumentStore
-from experiments_platform.repositories.experiments import ExperimentRepository
+from experiments_platform.repositories.experiments import ExperimentRepository, QueueBound, queue_bound
 from integration.lifecycle_support import make_experiment
 
 from . import test_documents_contract
@@ -92,3 +92,53 @@ def test_holders_a_query_sees_count_even_when_the_ledger_missed_them(store: Docu
     waiting = repository.create(lambda n: make_experiment("file:///tiny.csv", number=n))
     result = repository.admit(1, holding=[running.id], newcomer=waiting.id)
     assert [e.id for e in result.queued] == [waiting.id] and repository.run_slots() == [running.id]
+
+
+class Refused(Exception):
+    pass
+
+
+def _refuse(waiting: int, adding: int) -> None:
+    raise Refused(waiting, adding)
+
+
+def test_concurrent_creations_wait_within_the_queue_bound(store: DocumentStore) -> None:
+    """Two starters (threads on one store: its transactions are all that orders them) create more than the
+    bound allows; the counter's ledger of waiting experiments refuses the rest (decision 052, amendment 1)."""
+    repository = ExperimentRepository(store)
+    bound, each = 3, 4 if isinstance(store, SqliteDocumentStore) else 3
+    outcomes: list[object] = []
+
+    def starter() -> None:
+        queue_bound.set(QueueBound(limit=bound, refuse=_refuse))  # this thread's context
+        for _ in range(each):
+            for _attempt in range(20):
+                try:
+                    repository.create(lambda n: make_experiment("file:///tiny.csv", number=n))
+                    outcomes.append("created")
+                except ContentionError:
+                    continue
+                except Refused as refused:
+                    outcomes.append(refused.args)
+                break
+
+    threads = [threading.Thread(target=starter) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses(repository) == {"pending": bound} and outcomes.count("created") == bound
+    assert sorted(set(outcomes) - {"created"}) == [(bound, 1)], "every other start was refused"  # type: ignore[type-var]
+
+    first = repository.documents()[0]["id"]
+    repository.update(first, lambda e: lifecycle.request_cancel(e))  # no longer waits: room for one
+    with pytest.raises(Refused):
+        repository.make_room(QueueBound(limit=bound, refuse=_refuse), 2)
+    token = queue_bound.set(QueueBound(limit=bound, refuse=_refuse))
+    try:
+        repository.create(lambda n: make_experiment("file:///tiny.csv", number=n))
+        with pytest.raises(Refused):
+            repository.create(lambda n: make_experiment("file:///tiny.csv", number=n))
+    finally:
+        queue_bound.reset(token)

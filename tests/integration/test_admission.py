@@ -171,3 +171,60 @@ def test_beyond_the_queue_bound_starting_answers_429_with_retry_after(tmp_path):
     client.post(f"/api/experiments/{cancelled}/cancel")
     assert client.post("/api/experiments", json={}).status_code == 400, "room again: the body is read"
     platform.close()
+
+
+BOUND = 3
+EACH = 4  # every gateway process tries to start more than the bound: together 8 against 3
+
+
+def _gateway_process(path: str, uri: str, barrier: Any, outcomes: Any) -> None:
+    """One gateway process (a Cloud Run instance or gunicorn worker): its own store client and its own
+    in-memory index, which never sees the other process's experiments (refreshed hourly here, so the
+    check cannot depend on timing), starting experiments as the gateway does (``room_in_queue``)."""
+    from experiments_platform.errors import ContentionError, PlatformError
+    from experiments_platform.handlers import admission
+    from experiments_platform.repositories.experiment_index import ExperimentIndex
+    from experiments_platform.repositories.experiments import ExperimentRepository
+
+    platform = make(Path(path), max_queued_runs=BOUND)
+    ExperimentIndex._instances[platform.documents] = ExperimentIndex(platform.documents, refresh_every_s=3600)
+    ExperimentIndex.of(platform.documents).snapshot()  # loaded before either starts: empty
+    barrier.wait()
+    for _ in range(EACH):
+        for _attempt in range(50):
+            try:
+                with admission.room_in_queue(platform):
+                    ExperimentRepository(platform.documents).create(lambda n: make_experiment(uri, number=n))
+                outcomes.append("started")
+            except ContentionError:
+                continue  # the store was busy: the client retries
+            except PlatformError as exc:
+                outcomes.append(f"{type(exc).__name__} {exc.code} {getattr(exc, 'retry_after_s', '')}")
+            break
+    platform.close()
+
+
+def test_the_queue_bound_holds_across_gateway_processes(tmp_path):
+    """Before: each gateway process counted the waiting experiments in its own in-memory index, so two
+    processes starting at once queued 6 behind a bound of 3 (decision 052, amendment)."""
+    import multiprocessing
+
+    make(tmp_path).close()  # the store's schema, before the processes open it
+    uri = write_interactions(tmp_path)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier, outcomes = manager.Barrier(2), manager.list()
+        workers = [ctx.Process(target=_gateway_process, args=(str(tmp_path), uri, barrier, outcomes)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+            assert worker.exitcode == 0
+        outcomes = list(outcomes)
+
+    platform = make(tmp_path)
+    waiting = [d for d in platform.documents.query("experiments") if d["status"] in ("pending", "queued")]
+    platform.close()
+    assert len(outcomes) == 2 * EACH
+    assert len(waiting) == outcomes.count("started") == BOUND, outcomes
+    assert sorted(set(outcomes) - {"started"}) == ["QueueFull QUEUE_FULL 60"], "every refusal is the queue's 429"

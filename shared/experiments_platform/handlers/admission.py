@@ -2,7 +2,8 @@
 
 * ``refuse_when_full`` (gateway, before an experiment is created): beyond
   ``max_queued_runs`` experiments waiting, ``QueueFull`` (429 with ``Retry-After``);
-  ``room_in_queue`` holds the check and the creation together.
+  ``room_in_queue`` holds the check and the creation together, and the creation's transaction
+  checks the bound again in the document store, so it holds across gateway processes.
 * ``admit`` (submitter, on ``SubmitExperiment`` of a pending experiment): the newcomer takes a
   free run slot after every queued experiment ahead of it, or is queued.
 * ``admit_next`` (after an experiment ended, and every reconcile sweep as a safety net): the
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from experiments_platform.bootstrap import Platform
+from experiments_platform.config import Settings
 from experiments_platform.domain import admission
 from experiments_platform.domain.admission import Assignment
 from experiments_platform.domain.status import HOLDS_SLOT, WAITING, Status
@@ -30,7 +32,7 @@ from experiments_platform.events.messages import SubmitExperiment, Topics
 from experiments_platform.jsonlog import fields, get_logger
 from experiments_platform.ports.documents import Doc, DocumentStore, Filter
 from experiments_platform.repositories.experiment_index import ExperimentIndex
-from experiments_platform.repositories.experiments import ExperimentRepository
+from experiments_platform.repositories.experiments import ExperimentRepository, QueueBound, queue_bound
 
 log = get_logger(__name__)
 
@@ -41,41 +43,65 @@ _one_start_at_a_time = threading.Lock()
 
 @contextmanager
 def room_in_queue(platform: Platform) -> Iterator[None]:
-    """``refuse_when_full``, then the caller creates its experiment, one start at a time in this process:
-    concurrent starts checked the bound before any had created its experiment (42 at once queued 27
-    behind a bound of 20). Gateway instances on Cloud Run each count alone: the bound holds per instance."""
-    with one_start_at_a_time():
+    """``refuse_when_full``, then the caller creates its experiment within the queue's bound: concurrent
+    starts checked the bound before any had created its experiment (42 at once queued 27 behind a bound
+    of 20). The bound holds across gateway processes (Cloud Run instances, gunicorn workers): the
+    creation's own transaction counts the waiting experiments in the document store (decision 052,
+    amendment 1)."""
+    with one_start_at_a_time(platform):
         refuse_when_full(platform)
         yield
 
 
 @contextmanager
-def one_start_at_a_time() -> Iterator[None]:
-    """Held while a request checks the queue bound and creates its experiments (a sweep: all of them)."""
+def one_start_at_a_time(platform: Platform) -> Iterator[None]:
+    """Held while a request checks the queue bound and creates its experiments (a sweep: all of them).
+
+    Every experiment created meanwhile is held to ``max_queued_runs`` by
+    ``ExperimentRepository.create`` (``queue_bound``), across processes; the lock keeps this process's
+    batches (a sweep's children) from interleaving, so a batch that passed ``refuse_when_full`` is
+    refused midway only by another process's starts."""
     with _one_start_at_a_time:
-        yield
+        token = queue_bound.set(_bound(platform))
+        try:
+            yield
+        finally:
+            queue_bound.reset(token)
 
 
 def refuse_when_full(platform: Platform, adding: int = 1) -> None:
     """``QueueFull`` when ``adding`` more experiments would wait past ``max_queued_runs`` (a sweep adds
-    all its children at once)."""
+    all its children at once), counted in the document store (the ledger in the experiments' counter,
+    and the waiting ones this process's index holds)."""
+    ExperimentRepository(platform.documents).make_room(_bound(platform), adding)
+
+
+def _bound(platform: Platform) -> QueueBound:
     settings = platform.settings
-    waiting = _waiting(ExperimentIndex.of(platform.documents).snapshot().documents)
-    if len(waiting) + adding > settings.max_queued_runs:
-        these = "this one" if adding == 1 else f"these {adding} experiments"
-        message = (f"{len(waiting)} experiments are already waiting for one of this deployment's "
-                   f"{settings.resolved_max_concurrent_runs} run slots (the queue holds at most "
-                   f"{settings.max_queued_runs}); start {these} when some have finished, or cancel queued ones")
-        if adding > settings.max_queued_runs:
-            message = (f"{adding} experiments at once are more than the queue holds ({settings.max_queued_runs} may "
-                       f"wait for this deployment's {settings.resolved_max_concurrent_runs} run slots): drop values "
-                       f"or repeats, or raise PLATFORM_MAX_QUEUED_RUNS")
-        raise QueueFull(
-            message,
-            retry_after_s=QUEUE_RETRY_AFTER_S,
-            details={"waiting": len(waiting), "max_queued_runs": settings.max_queued_runs,
-                     "max_concurrent_runs": settings.resolved_max_concurrent_runs},
-        )
+    snapshot = ExperimentIndex.of(platform.documents).snapshot()
+    seen = snapshot.view(("waiting_ids",), lambda docs: tuple(d["id"] for d in _waiting(docs)))
+
+    def refuse(waiting: int, adding: int) -> None:
+        raise _queue_full(settings, waiting, adding)
+
+    return QueueBound(limit=settings.max_queued_runs, refuse=refuse, seen=seen)
+
+
+def _queue_full(settings: Settings, waiting: int, adding: int) -> QueueFull:
+    these = "this one" if adding == 1 else f"these {adding} experiments"
+    message = (f"{waiting} experiments are already waiting for one of this deployment's "
+               f"{settings.resolved_max_concurrent_runs} run slots (the queue holds at most "
+               f"{settings.max_queued_runs}); start {these} when some have finished, or cancel queued ones")
+    if adding > settings.max_queued_runs:
+        message = (f"{adding} experiments at once are more than the queue holds ({settings.max_queued_runs} may "
+                   f"wait for this deployment's {settings.resolved_max_concurrent_runs} run slots): drop values "
+                   f"or repeats, or raise PLATFORM_MAX_QUEUED_RUNS")
+    return QueueFull(
+        message,
+        retry_after_s=QUEUE_RETRY_AFTER_S,
+        details={"waiting": waiting, "max_queued_runs": settings.max_queued_runs,
+                 "max_concurrent_runs": settings.resolved_max_concurrent_runs},
+    )
 
 
 def admit(platform: Platform, newcomer: str | None = None) -> Assignment:

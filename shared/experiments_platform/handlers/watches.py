@@ -154,7 +154,7 @@ def _run_again(platform: Platform, launcher: Launcher, watch: Watch, event_id: s
     dataset = _dataset(platform.documents, watch.dataset_id)
     context = fields(watch_id=watch.id, dataset_id=watch.dataset_id, event_id=event_id)
     try:
-        with admission.one_start_at_a_time():
+        with admission.one_start_at_a_time(platform):
             admission.refuse_when_full(platform)  # past the queue's bound the watch keeps the refusal
             doc = start_experiment(platform.documents, platform.bus,
                                    _start_request(watch, f"{watch.name} · source changed"), launcher)

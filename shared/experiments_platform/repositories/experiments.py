@@ -5,7 +5,10 @@ through ``update``: one store transaction reads the document, applies a change (
 ``domain.lifecycle``) and writes only when the change says something changed. Views that serve
 or aggregate many stored documents read them as stored (``document``, ``documents``), without
 validating each. ``create`` numbers a new experiment (Exp #N) in the transaction that writes it, and records the
-request's user as ``created_by`` (``identity.current_user``, decision 053).
+request's user as ``created_by`` (``identity.current_user``, decision 053). The same transaction keeps the
+queue's bound (decision 052, amendment 1): the counter document lists the experiments that wait
+(``waiting``), and while a ``QueueBound`` is set (``queue_bound``, by ``handlers.admission``) a creation
+past the bound is refused, in every process alike.
 
 Every write also writes the experiment's summary (``experiment_summaries/{id}``: the document less
 its bulky parts, ``SUMMARY_OMITS``) in the same transaction, so lists and the dashboard read small
@@ -18,6 +21,8 @@ import copy
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from experiments_platform.domain import admission
@@ -43,6 +48,24 @@ SUMMARY_OMITS = (
     "dataset_snapshot.columns", "dataset_snapshot.source", "error.excerpt", "estimate.stage_durations_s",
 )
 """Dotted paths of an experiment document left out of its summary: what only its own page shows."""
+_WAITING = frozenset(s.value for s in WAITING)
+
+
+@dataclass(frozen=True)
+class QueueBound:
+    """The queue's bound (``Settings.max_queued_runs``, decision 052) as ``create`` and ``make_room`` keep it."""
+
+    limit: int
+    refuse: Callable[[int, int], None]
+    """Raises (``QueueFull``) given the experiments waiting and those being added."""
+    seen: tuple[str, ...] = ()
+    """Experiments a reader saw waiting (the in-memory index): counted too, a safety net for a ledger that
+    missed one (experiments written before the ledger, or by ``save``)."""
+
+
+queue_bound: ContextVar[QueueBound | None] = ContextVar("queue_bound", default=None)
+"""Set while a request starts experiments (``handlers.admission.one_start_at_a_time``): ``create`` refuses
+past it. Unset (imports, tests, internal restarts), creations are not bounded but still listed as waiting."""
 
 
 def summary_of(document: Doc) -> Doc:
@@ -80,6 +103,25 @@ def _written(documents: DocumentStore, document: Doc) -> None:
 def _write(tx: Transaction, document: Doc, *, create: bool = False) -> None:
     (tx.create if create else tx.set)(COLLECTION, document["id"], document)
     tx.set(SUMMARIES, document["id"], summary_of(document))
+
+def _waits(document: Doc | None) -> bool:
+    return document is not None and document.get("status") in _WAITING and not document.get("cancel_requested")
+
+
+def _room(tx: Transaction, ledger: list[str], bound: QueueBound, adding: int) -> list[str]:
+    """The ledger of waiting experiments, when ``adding`` more fit within ``bound``; else ``bound.refuse``.
+
+    Counts the ledger and ``bound.seen`` as they are while that fits (an experiment that stopped waiting
+    only makes the count higher); past the bound, reads each of them and keeps those still waiting (the
+    ledger heals itself, as the run-slot ledger does in ``admit``) before refusing."""
+    named = list(dict.fromkeys([*ledger, *bound.seen]))
+    if len(named) + adding <= bound.limit:
+        return ledger
+    still = [i for i in named if _waits(tx.get(COLLECTION, i))]
+    if len(still) + adding > bound.limit:
+        bound.refuse(len(still), adding)
+    return still
+
 
 def _model(document: Doc | None) -> Experiment | None:
     return Experiment.model_validate(document) if document else None
@@ -137,20 +179,44 @@ class ExperimentRepository:
         return experiment, changed
 
     def create(self, make: Callable[[int], Experiment]) -> Experiment:
-        """Write ``make(number)`` with the next Exp #N; the counter moves in the same transaction."""
+        """Write ``make(number)`` with the next Exp #N; the counter moves in the same transaction.
+
+        The counter document also lists the experiments waiting (``waiting``); with a ``queue_bound`` set,
+        the creation that would wait past it is refused (``QueueBound.refuse``) before anything is written:
+        every creation reads and writes the counter, so concurrent ones in any process are serialised."""
+        bound = queue_bound.get()
 
         def attempt(tx: Transaction) -> Experiment:
             counter = tx.get(COUNTERS, COUNTER_ID) or {}
+            waiting = list(counter.get("waiting", []))
+            if bound is not None:
+                waiting = _room(tx, waiting, bound, 1)
             number = int(counter.get("last_number", 0)) + 1
             experiment = make(number)
             experiment.created_by = experiment.created_by or current_user.get()
-            tx.set(COUNTERS, COUNTER_ID, {**counter, "last_number": number})
-            _write(tx, experiment.to_document(), create=True)
+            document = experiment.to_document()
+            if _waits(document):
+                waiting.append(experiment.id)
+            tx.set(COUNTERS, COUNTER_ID, {**counter, "last_number": number, "waiting": waiting})
+            _write(tx, document, create=True)
             return experiment
 
         created = self._documents.run_transaction(attempt)
         _written(self._documents, created.to_document())
         return created
+
+    def make_room(self, bound: QueueBound, adding: int) -> None:
+        """``bound.refuse`` unless ``adding`` more experiments fit within ``bound`` now (a sweep checks all
+        its children before creating any; each creation is then held to the bound by ``create``)."""
+
+        def attempt(tx: Transaction) -> None:
+            counter = tx.get(COUNTERS, COUNTER_ID) or {}
+            waiting = list(counter.get("waiting", []))
+            pruned = _room(tx, waiting, bound, adding)
+            if pruned != waiting:
+                tx.set(COUNTERS, COUNTER_ID, {**counter, "waiting": pruned})
+
+        self._documents.run_transaction(attempt)
 
     def save(self, *documents: Doc) -> None:
         """Write experiment documents as they are, each with its summary (imports, seeded data, tests);

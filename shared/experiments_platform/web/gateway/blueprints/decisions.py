@@ -51,7 +51,7 @@ def estimate_sweep() -> Response:
 
 @blueprint.post("/api/sweeps")
 def start_sweep() -> tuple[Response, int]:
-    with admission.one_start_at_a_time():
+    with admission.one_start_at_a_time(platform()):
         doc = sweeps.start_sweep(platform().documents, platform().bus, json_body(), launcher(), estimator(),
                                  concurrency(), lambda n: admission.refuse_when_full(platform(), adding=n))
     return jsonify(doc), 202

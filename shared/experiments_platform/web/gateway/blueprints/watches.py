@@ -20,7 +20,7 @@ def list_watches(dataset_id: str) -> Response:
 
 @blueprint.post("/api/datasets/<dataset_id>/watches")
 def pin(dataset_id: str) -> tuple[Response, int]:
-    with admission.one_start_at_a_time():
+    with admission.one_start_at_a_time(platform()):
         doc, created = watches.pin(platform().documents, platform().bus, launcher(), dataset_id, json_body(),
                                    estimator(), lambda n: admission.refuse_when_full(platform(), adding=n))
     return jsonify(doc), 201 if created else 200  # 200: the same quick test was already pinned
