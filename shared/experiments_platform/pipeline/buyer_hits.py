@@ -14,7 +14,7 @@ from experiments_platform.domain.metrics import EXCLUDING_TRAIN_ITEMS, RECALL_KS
 from experiments_platform.domain.noise import HITS_FILE, BuyerHits, summarize_hits
 from experiments_platform.pipeline.corpus_index import corpus_positions
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY
-from experiments_platform.pipeline.recall import history_by_query, rank_positives
+from experiments_platform.pipeline.recall import PositiveRanks, history_pairs, rank_positives
 
 Arrays = dict[str, np.ndarray]
 
@@ -24,15 +24,22 @@ def buyer_hits(query_embeddings: np.ndarray, candidate_embeddings: np.ndarray, t
     """Each test buyer's evaluated interactions and hits@k, all items and excluding its training items."""
     positives = corpus_positions(corpus[CANDIDATE_KEY], test[CANDIDATE_KEY])
     train_positions = corpus_positions(corpus[CANDIDATE_KEY], train[CANDIDATE_KEY])
-    history = history_by_query(test[QUERY_KEY], train[QUERY_KEY], train_positions)
+    history = history_pairs(test[QUERY_KEY], train[QUERY_KEY], train_positions, len(candidate_embeddings))
     ranks = rank_positives(query_embeddings, candidate_embeddings, positives, history, limit=max(ks))
+    return hits_from_ranks(ranks, positives, test[QUERY_KEY], len(candidate_embeddings), ks)
+
+
+def hits_from_ranks(ranks: PositiveRanks, positives: np.ndarray, query_keys: np.ndarray, corpus_size: int,
+                    ks: tuple[int, ...] = RECALL_KS) -> BuyerHits:
+    """``buyer_hits`` from the ranks the report's recall was computed from (``rank_positives`` with the buyers'
+    training items excluded, limit ``max(ks)``): no second ranking."""
     assert ranks.excluding is not None
-    buyers, codes = np.unique(np.asarray(test[QUERY_KEY]), return_inverse=True)
+    buyers, codes = np.unique(np.asarray(query_keys), return_inverse=True)
     codes = codes.ravel()
     interactions: dict[str, list[int]] = {}
     hits: dict[str, dict[int, list[int]]] = {}
     for variant, rank in (("all_items", ranks.all_items), (EXCLUDING_TRAIN_ITEMS, ranks.excluding)):
-        in_corpus = (positives >= 0) & (positives < len(candidate_embeddings))
+        in_corpus = (positives >= 0) & (positives < corpus_size)
         dropped = in_corpus & (rank < 0) if variant == EXCLUDING_TRAIN_ITEMS else np.zeros(len(rank), dtype=bool)
         evaluated = ~dropped  # as recall.recall_from_ranks counts them
         interactions[variant] = np.bincount(codes, weights=evaluated, minlength=len(buyers)).astype(int).tolist()

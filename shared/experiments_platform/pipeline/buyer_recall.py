@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY
-from experiments_platform.pipeline.recall import history_by_query, popularity_scores, rank_positives
+from experiments_platform.pipeline.recall import history_pairs, popularity_scores, rank_positives
 
 Arrays = dict[str, np.ndarray]
 
@@ -68,7 +68,7 @@ def buyer_recall(query_embeddings: np.ndarray, candidate_embeddings: np.ndarray,
     if val is not None and val_positions is not None and len(val[QUERY_KEY]):
         seen_keys = np.concatenate([seen_keys, np.asarray(val[QUERY_KEY])])
         seen_positions = np.concatenate([seen_positions, np.asarray(val_positions)])
-    masked = history_by_query(test[QUERY_KEY], seen_keys, seen_positions)
+    masked = history_pairs(test[QUERY_KEY], seen_keys, seen_positions, corpus_size)  # once for both rankings
     limit = max(ks)
     model = rank_positives(query_embeddings, candidate_embeddings, positives, masked, limit=limit)
     ones = np.ones((len(positives), 1), dtype=np.float32)

@@ -21,11 +21,19 @@ from experiments_platform.domain.metrics_report import (
     RecallVariant,
     VocabularyEntry,
 )
+from experiments_platform.domain.noise import BuyerHits
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.pipeline.corpus_curve import corpus_curve
 from experiments_platform.pipeline.corpus_index import corpus_positions
 from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, feature_name
-from experiments_platform.pipeline.recall import history_by_query, popularity_scores, recall_at_k, recall_variants
+from experiments_platform.pipeline.recall import (
+    history_pairs,
+    popularity_scores,
+    rank_positives,
+    recall_at_k,
+    recall_from_ranks,
+    recall_variants,
+)
 from experiments_platform.pipeline.recent_popularity import recent_popularity_metrics
 
 Arrays = dict[str, np.ndarray]
@@ -95,15 +103,34 @@ def recall_report(
 ) -> RecallSection:
     """Model and popularity recall@k, with and without the buyer's training items; per buyer with
     training and validation (``val``) items masked; the cold-start shares and recall (decision 063)."""
+    return evaluate_test_split(query_embeddings, candidate_embeddings, test, train, corpus, ks, val=val)[0]
+
+
+def evaluate_test_split(
+    query_embeddings: np.ndarray,
+    candidate_embeddings: np.ndarray,
+    test: Arrays,
+    train: Arrays,
+    corpus: Arrays,
+    ks: tuple[int, ...] = RECALL_KS,
+    *,
+    val: Arrays | None = None,
+) -> tuple[RecallSection, BuyerHits]:
+    """``recall_report`` and the per-buyer hits of ``test_hits.json`` (``buyer_hits``) from one ranking of the
+    test queries (issue 14: the hits were ranked a second time)."""
+    from experiments_platform.pipeline.buyer_hits import hits_from_ranks
     from experiments_platform.pipeline.buyer_recall import buyer_recall
 
     positives = corpus_positions(corpus[CANDIDATE_KEY], test[CANDIDATE_KEY])
     train_positions = corpus_positions(corpus[CANDIDATE_KEY], train[CANDIDATE_KEY])
     popularity = popularity_scores(train_positions, len(corpus[CANDIDATE_KEY]))
     ones = np.ones((len(positives), 1), dtype=np.float32)
-    history = history_by_query(test[QUERY_KEY], train[QUERY_KEY], train_positions)
+    history = history_pairs(test[QUERY_KEY], train[QUERY_KEY], train_positions, len(candidate_embeddings))
     variants: dict[str, RecallVariant] = {}
-    models = recall_variants(query_embeddings, candidate_embeddings, positives, history, ks)  # one scoring pass
+    ranks = rank_positives(query_embeddings, candidate_embeddings, positives, history, limit=max(ks))  # one pass
+    assert ranks.excluding is not None
+    models = (recall_from_ranks(ranks.all_items, positives, len(candidate_embeddings), ks, excluding=False),
+              recall_from_ranks(ranks.excluding, positives, len(candidate_embeddings), ks, excluding=True))
     baselines = recall_variants(ones, popularity, positives, history, ks)
     for variant, model, baseline in zip(("all_items", EXCLUDING_TRAIN_ITEMS), models, baselines, strict=True):
         variants[variant] = RecallVariant(
@@ -119,7 +146,7 @@ def recall_report(
     val_positions = corpus_positions(corpus[CANDIDATE_KEY], val[CANDIDATE_KEY]) if val is not None else None
     buyers = buyer_recall(query_embeddings, candidate_embeddings, positives, test, train, train_positions, val,
                           val_positions, ks)
-    return RecallSection(
+    section = RecallSection(
         **variants,
         per_buyer=RecallVariant(model={str(k): v for k, v in buyers.model.items()},
                                 popularity={str(k): v for k, v in buyers.popularity.items()},
@@ -133,6 +160,7 @@ def recall_report(
         random_recall_at_100=min(100, len(corpus[CANDIDATE_KEY])) / len(corpus[CANDIDATE_KEY]),
         corpus_curve=curve,
     )
+    return section, hits_from_ranks(ranks, positives, test[QUERY_KEY], len(candidate_embeddings), ks)
 
 
 def vocabulary_report(config: FeatureConfig, vocabulary_sizes: dict[str, int],

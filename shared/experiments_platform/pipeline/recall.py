@@ -37,6 +37,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -72,11 +73,24 @@ class PositiveRanks:
     excluding: np.ndarray | None
 
 
+class ExcludedPairs(NamedTuple):
+    """Every exclusion as (query row, corpus index): unique, in the corpus, sorted by row then index, for
+    ``queries`` query rows. What ``rank_positives`` makes of a per-query list of excluded items; built once
+    (``history_pairs``) it serves several rankings of the same queries."""
+
+    rows: np.ndarray
+    items: np.ndarray
+    queries: int
+
+
+Exclusions = Sequence[np.ndarray] | ExcludedPairs
+
+
 def positive_ranks(
     query_embeddings: np.ndarray,
     candidate_embeddings: np.ndarray,
     positives: np.ndarray,
-    excluded: Sequence[np.ndarray] | None = None,
+    excluded: Exclusions | None = None,
     *,
     limit: int | None = None,
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
@@ -96,13 +110,13 @@ def rank_positives(
     query_embeddings: np.ndarray,
     candidate_embeddings: np.ndarray,
     positives: np.ndarray,
-    excluded: Sequence[np.ndarray] | None = None,
+    excluded: Exclusions | None = None,
     *,
     limit: int | None = None,
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
 ) -> PositiveRanks:
-    """Ranks among all items and, when ``excluded`` is given, without each query's excluded items,
-    from one scoring pass."""
+    """Ranks among all items and, when ``excluded`` is given (a list per query, or ``ExcludedPairs``), without
+    each query's excluded items, from one scoring pass."""
     queries = np.ascontiguousarray(query_embeddings, dtype=np.float32)
     candidates = np.ascontiguousarray(candidate_embeddings, dtype=np.float32)
     positives = np.asarray(positives, dtype=np.int64)
@@ -110,14 +124,17 @@ def rank_positives(
         raise ValueError(f"embedding shapes do not match: queries {queries.shape}, candidates {candidates.shape}")
     if positives.shape != (queries.shape[0],):
         raise ValueError(f"positives must have one entry per query ({queries.shape[0]}), got {positives.shape}")
-    if excluded is not None and len(excluded) != len(positives):
-        raise ValueError(f"excluded must have one entry per query ({len(positives)}), got {len(excluded)}")
+    if excluded is not None:
+        entries = excluded.queries if isinstance(excluded, ExcludedPairs) else len(excluded)
+        if entries != len(positives):
+            raise ValueError(f"excluded must have one entry per query ({len(positives)}), got {entries}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     corpus = candidates.shape[0]
     valid = (positives >= 0) & (positives < corpus)
     safe = np.where(valid, positives, 0)
-    pairs = _excluded_pairs(excluded, corpus) if excluded is not None else None
+    pairs = (None if excluded is None else (excluded.rows, excluded.items) if isinstance(excluded, ExcludedPairs)
+             else _excluded_pairs(excluded, corpus))
     if len(queries) and corpus and np.all(queries == queries[0]):
         ranks, before = _shared_ranking(exact_scores(queries[0], candidates), safe, pairs)
     else:
@@ -294,6 +311,11 @@ class _Scan:
             np.greater_equal(product, np.float32(-_BAND), out=reach)
             certain, possible = _row_counts(above), _row_counts(reach)
             counts[active] += certain
+            # a positive never ranks before itself: a row whose only score in the band is its own positive's
+            # needs no exact scores (without this, every row of the positive's block went through them)
+            own = np.flatnonzero((positives[active] >= lo) & (positives[active] < hi))
+            own_column = positives[active[own]] - lo
+            possible[own] -= reach[own, own_column] & ~above[own, own_column]
             uncertain = np.flatnonzero(possible > certain)
             if uncertain.size:
                 band_rows, band_columns = np.nonzero(reach[uncertain] & ~above[uncertain])
@@ -369,7 +391,7 @@ def recall_at_k(
     candidate_embeddings: np.ndarray,
     positives: np.ndarray,
     ks: Sequence[int] = DEFAULT_KS,
-    excluded: Sequence[np.ndarray] | None = None,
+    excluded: Exclusions | None = None,
     *,
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
 ) -> RecallResult:
@@ -383,7 +405,7 @@ def recall_variants(
     query_embeddings: np.ndarray,
     candidate_embeddings: np.ndarray,
     positives: np.ndarray,
-    excluded: Sequence[np.ndarray],
+    excluded: Exclusions,
     ks: Sequence[int] = DEFAULT_KS,
     *,
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
@@ -416,3 +438,30 @@ def history_by_query(query_keys: np.ndarray, train_keys: np.ndarray, train_posit
     starts = np.searchsorted(owners, np.arange(len(keys) + 1))
     per_key = [items[starts[i]:starts[i + 1]] for i in range(len(keys))]
     return [per_key[code] for code in query_codes.tolist()]
+
+
+def _key_codes(*arrays: np.ndarray) -> tuple[list[np.ndarray], int]:
+    """One integer code per distinct key across ``arrays`` (in order of first appearance), by hashing: keys are
+    ``bytes`` objects, which ``np.unique`` sorts by Python comparisons (0.6 s per 1M keys)."""
+    index: dict[object, int] = {}
+    codes = [np.fromiter((index.setdefault(key, len(index)) for key in np.asarray(values).tolist()),
+                         dtype=np.int64, count=len(values)) for values in arrays]
+    return codes, len(index)
+
+
+def history_pairs(query_keys: np.ndarray, train_keys: np.ndarray, train_positives: np.ndarray,
+                  corpus_size: int) -> ExcludedPairs:
+    """``history_by_query`` as ``ExcludedPairs`` (its items in ``[0, corpus_size)``), built without a list per
+    query: the same exclusions, for every ranking of these queries at once."""
+    train_positives = np.asarray(train_positives, dtype=np.int64)
+    known = (train_positives >= 0) & (train_positives < corpus_size)
+    (train_codes, query_codes), keys = _key_codes(np.asarray(train_keys)[known], np.asarray(query_keys))
+    width = max(corpus_size, 1)
+    pairs = np.unique(train_codes * width + train_positives[known])
+    owners, items = pairs // width, pairs % width
+    starts = np.searchsorted(owners, np.arange(keys + 1))
+    lengths = (starts[1:] - starts[:-1])[query_codes]
+    rows = np.repeat(np.arange(len(query_codes), dtype=np.int64), lengths)
+    offsets = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return ExcludedPairs(rows=rows, items=items[np.repeat(starts[:-1][query_codes], lengths) + offsets],
+                         queries=len(query_codes))

@@ -21,14 +21,14 @@ import tensorflow_transform as tft
 from experiments_platform.domain.metrics_report import MetricsReport
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.jsonlog import fields, get_logger
-from experiments_platform.pipeline.buyer_hits import buyer_hits, hits_uri
+from experiments_platform.pipeline.buyer_hits import hits_uri
 from experiments_platform.pipeline.buyer_recall import member
 from experiments_platform.pipeline.corpus_index import corpus_positions
 from experiments_platform.pipeline.evaluation import (
+    evaluate_test_split,
     evaluation_report,
     log_popularity,
     prior_weight,
-    recall_report,
     sampling_probabilities,
     vocabulary_report,
     with_prior,
@@ -182,9 +182,8 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
                                                 if f.kind == "id")}
     query_embeddings, candidate_embeddings = _popularity_prior(model, splits, corpus, query_inputs, buyer_ids,
                                                                query_embeddings, candidate_embeddings)
-    recall = recall_report(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus,
-                           val=splits["eval"])
-    hits = buyer_hits(query_embeddings, candidate_embeddings, splits["test"], splits["train"], corpus)
+    recall, hits = evaluate_test_split(query_embeddings, candidate_embeddings, splits["test"], splits["train"],
+                                       corpus, val=splits["eval"])  # one ranking for the recall and the hits
     with tf.io.gfile.GFile(hits_uri(spec.artifacts.metrics), "w") as out:
         out.write(hits.model_dump_json())
     timings["evaluate_s"] = time.monotonic() - mark
