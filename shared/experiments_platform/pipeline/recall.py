@@ -32,6 +32,7 @@ brute force with ties, duplicates across blocks and tiny budgets in ``tests/pipe
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Sequence
@@ -443,10 +444,9 @@ def history_by_query(query_keys: np.ndarray, train_keys: np.ndarray, train_posit
 def _key_codes(*arrays: np.ndarray) -> tuple[list[np.ndarray], int]:
     """One integer code per distinct key across ``arrays`` (in order of first appearance), by hashing: keys are
     ``bytes`` objects, which ``np.unique`` sorts by Python comparisons (0.6 s per 1M keys)."""
-    index: dict[object, int] = {}
-    codes = [np.fromiter((index.setdefault(key, len(index)) for key in np.asarray(values).tolist()),
-                         dtype=np.int64, count=len(values)) for values in arrays]
-    return codes, len(index)
+    lists = [np.asarray(values).tolist() for values in arrays]
+    index = dict(zip(dict.fromkeys(itertools.chain.from_iterable(lists)), itertools.count()))
+    return [np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys)) for keys in lists], len(index)
 
 
 def history_pairs(query_keys: np.ndarray, train_keys: np.ndarray, train_positives: np.ndarray,
