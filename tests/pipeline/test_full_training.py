@@ -226,14 +226,83 @@ def test_per_buyer_recall_masks_the_buyers_validation_items_and_the_loss_is_per_
     keys = {name: collect(stream(sorted(glob(f"{examples}/Split-{name}/*")), transform, (QUERY_KEY, CANDIDATE_KEY)))
             for name in ("train", "eval", "test")}
     corpus = np.load(record["candidate_embeddings_uri"].removeprefix("file://"), allow_pickle=True)
-    queries = np.load(path["Trainer"] / TEST_QUERIES_FILE)
     position = {name: corpus_positions(corpus["keys"], keys[name][CANDIDATE_KEY]) for name in keys}
-    masked = buyer_recall(queries, corpus["embeddings"], position["test"], keys["test"], keys["train"],
+    queries, candidates = scored_as_evaluated(metrics, np.load(path["Trainer"] / TEST_QUERIES_FILE), corpus, keys)
+    masked = buyer_recall(queries, candidates, position["test"], keys["test"], keys["train"],
                           position["train"], keys["eval"], position["eval"], RECALL_KS)
-    train_only = buyer_recall(queries, corpus["embeddings"], position["test"], keys["test"], keys["train"],
+    train_only = buyer_recall(queries, candidates, position["test"], keys["test"], keys["train"],
                               position["train"], None, None, RECALL_KS)
     reported = metrics["recall"]["per_buyer"]["model"]
     assert {int(k): v for k, v in reported.items()} == pytest.approx(masked.model)
     assert masked.model != pytest.approx(train_only.model), "masking validation items changes nothing here"
     assert metrics["final"]["test_loss_per_example"] > 0
     assert all({"loss_per_example", "val_loss_per_example"} <= row.keys() for row in metrics["history"])
+
+
+def scored_as_evaluated(metrics: dict, queries, corpus, keys):
+    """The test queries and corpus embeddings with the popularity prior at the weights the run reports (decision 060
+    amendment 3): the cold-start test buyers' weight for buyers absent from training, the known buyers' otherwise."""
+    import numpy as np
+    from experiments_platform.pipeline.buyer_recall import member
+    from experiments_platform.pipeline.evaluation import with_prior
+    from experiments_platform.pipeline.feature_names import QUERY_KEY
+
+    training = metrics["training"]
+    weights = np.full(len(queries), training["prior_weight"], dtype=np.float32)
+    cold = ~member(keys["test"][QUERY_KEY], keys["train"][QUERY_KEY])
+    if training.get("cold_prior_weight") is not None:  # absent from metrics.json when no test buyer is cold
+        weights[cold] = training["cold_prior_weight"]
+    else:
+        assert not cold.any()
+    return with_prior(queries, corpus["embeddings"], corpus["prior"], weights)
+
+
+def test_the_full_training_scores_with_the_popularity_prior_as_the_quick_test_and_serves_the_same(full_run,
+                                                                                                 movielens_dir):
+    """Decision 060 amendment 3: the prior's weights are chosen on the validation split of the best epoch's model
+    (recorded in metrics.json and the 'popularity prior' record); the test recall is q·c + w·log(1 + count), checked
+    by brute force on the run's own embeddings; the exported model and its serving check use the known buyers'
+    weight (the ids the served model must return are the brute-force top 10 of the first test buyer)."""
+    from glob import glob
+
+    import numpy as np
+    import tensorflow_transform as tft
+    from experiments_platform.pipeline.evaluation import PRIOR_WEIGHTS, corpus_positions, log_popularity
+    from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY
+    from experiments_platform.pipeline.full_training import TEST_QUERIES_FILE, collect, stream
+
+    from .test_popularity_prior import brute_recall
+
+    spec, _ = full_run
+    metrics = json.loads(Path(spec.artifacts.metrics[7:]).read_text())
+    record = json.loads(Path(spec.artifacts.model[7:]).read_text())
+    artifacts = json.loads(Path(spec.artifacts.artifacts[7:]).read_text())
+    training = metrics["training"]
+    assert training["prior_weight"] in PRIOR_WEIGHTS and training["served_prior_weight"] == training["prior_weight"]
+    logged = [line for line in (movielens_dir / "logs" / "Trainer.log").read_text().splitlines()
+              if "popularity prior" in line]
+    assert len(logged) == 1 and json.loads(logged[0].split("popularity prior ", 1)[1])["weight"] == \
+        training["prior_weight"]
+
+    path = {component: Path(artifacts[component][key][0].removeprefix("file://")) for component, key in
+            (("Transform", "transform_graph"), ("ExampleGen", "examples"), ("Trainer", "model_run"))}
+    transform = tft.TFTransformOutput(str(path["Transform"]))
+    keys = {name: collect(stream(sorted(glob(f"{path['ExampleGen']}/Split-{name}/*")), transform,
+                                 (QUERY_KEY, CANDIDATE_KEY))) for name in ("train", "eval", "test")}
+    corpus = np.load(record["candidate_embeddings_uri"].removeprefix("file://"), allow_pickle=True)
+    train_positions = corpus_positions(corpus["keys"], keys["train"][CANDIDATE_KEY])
+    np.testing.assert_allclose(corpus["prior"], log_popularity(train_positions, len(corpus["keys"])), rtol=1e-6)
+    assert float(corpus["prior_weight"]) == training["served_prior_weight"]
+    raw_queries = np.load(path["Trainer"] / TEST_QUERIES_FILE)
+    queries, candidates = scored_as_evaluated(metrics, raw_queries, corpus, keys)
+    positives = corpus_positions(corpus["keys"], keys["test"][CANDIDATE_KEY])
+    scores = queries.astype(np.float64) @ candidates.astype(np.float64).T
+    for k in (10, 100):
+        assert metrics["final"][f"recall_at_{k}"] == pytest.approx(brute_recall(scores, positives, k), abs=2e-3)
+
+    check = json.loads((Path(record["pushed_model_uri"].removeprefix("file://")) / SERVING_CHECK_FILE).read_text())
+    assert check["prior_weight"] == training["served_prior_weight"]
+    served = raw_queries[0].astype(np.float64) @ corpus["embeddings"].astype(np.float64).T + \
+        check["prior_weight"] * corpus["prior"].astype(np.float64)
+    top = np.lexsort((np.arange(len(served)), -served))[:10]
+    assert check["top_ids"] == [corpus["keys"][i].decode() for i in top]

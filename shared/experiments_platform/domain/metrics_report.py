@@ -158,6 +158,12 @@ class TrainingSection(_Section):
     best_value: Finite | None = None
     early_stopped: bool | None = Field(default=None, description="stopped before max_epochs for lack of improvement")
     source_experiment_id: str | None = Field(default=None, description="the quick test the full training came from")
+    prior_weight: Finite | None = Field(default=None, description=(
+        "full training: the popularity prior's weight chosen on the validation split (decision 060, amendment 3)"))
+    cold_prior_weight: Finite | None = Field(default=None, description=(
+        "full training: the prior's weight of cold-start test buyers in the evaluation (None: no cold-start buyer)"))
+    served_prior_weight: Finite | None = Field(default=None, description=(
+        "full training: the prior's weight inside the exported model, for every buyer (the known buyers' weight)"))
 
 
 class MetricsReport(_Section):

@@ -8,7 +8,9 @@ split's recall@k against the whole corpus is computed exactly (``recall.recall_a
 stops after ``patience`` epochs without improvement and the best epoch's weights are restored,
 evaluated on the test split and exported as a SavedModel whose ``serving_default`` signature takes
 a buyer's raw features and returns the top-k candidate ids and scores over the whole corpus
-(``tfrs.layers.factorized_top_k.BruteForce``), with the candidate embeddings beside it.
+(``tfrs.layers.factorized_top_k.BruteForce``), with the candidate embeddings beside it. Test recall and
+the served scores add the popularity prior as the quick test does (``PriorWeights``, decision 060 amendment 3);
+the served model gives every buyer the known buyers' weight.
 """
 
 from __future__ import annotations
@@ -32,14 +34,24 @@ from experiments_platform.domain.metrics import RECALL_KS
 from experiments_platform.domain.metrics_report import MetricsReport, TrainingSection
 from experiments_platform.domain.pipeline_spec import QuickTestSpec
 from experiments_platform.jsonlog import fields, get_logger
+from experiments_platform.pipeline.buyer_recall import member
 from experiments_platform.pipeline.evaluation import (
     corpus_positions,
     evaluation_report,
+    log_popularity,
+    prior_weight,
     recall_report,
     vocabulary_report,
+    with_prior,
 )
 from experiments_platform.pipeline.example_gen import candidate_examples
-from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, tower_inputs, vocabulary_features
+from experiments_platform.pipeline.feature_names import (
+    CANDIDATE_KEY,
+    QUERY_KEY,
+    feature_name,
+    tower_inputs,
+    vocabulary_features,
+)
 from experiments_platform.pipeline.model import (
     LOSS_EVALUATION_BATCH,
     LOSS_PER_EXAMPLE,
@@ -305,7 +317,13 @@ def _train_full(spec: QuickTestSpec, transform_dir: str, train_files: list[str],
                                            return_dict=True, verbose=0)[LOSS_PER_EXAMPLE]
     test_queries = query_embeddings("test")
     candidates = candidate_embeddings()
-    recall = recall_report(test_queries, candidates, keys["test"], keys["train"], corpus, val=keys["eval"])
+    buyer_ids = {name: sizes[name] for name in (feature_name("query", f.column) for f in spec.features.query_features
+                                                if f.kind == "id")}
+    prior = log_popularity(corpus_positions(corpus[CANDIDATE_KEY], keys["train"][CANDIDATE_KEY]),
+                           len(corpus[CANDIDATE_KEY]))
+    weights = PriorWeights.choose(model, splits, query_names, buyer_ids, candidates, eval_positives, prior, keys)
+    recall = recall_report(*with_prior(test_queries, candidates, prior, weights.per_row), keys["test"],
+                           keys["train"], corpus, val=keys["eval"])
     timings["evaluate_s"] = time.monotonic() - mark
 
     tracker.flush(TRACKING_WAIT_S)
@@ -314,7 +332,9 @@ def _train_full(spec: QuickTestSpec, transform_dir: str, train_files: list[str],
         test_loss_per_example=test_loss_per_example, history=epochs.history, recall=recall,
         vocabularies=vocabulary_report(spec.features, sizes, keys["eval"]),
         splits=keys, corpus=corpus, timings={**timings, "trainer_s": time.monotonic() - started},
-    ).model_copy(update={"training": stopping.section(full.source_experiment_id)})
+    ).model_copy(update={"training": stopping.section(full.source_experiment_id).model_copy(update={
+        "prior_weight": weights.weight, "cold_prior_weight": weights.cold_weight,
+        "served_prior_weight": weights.weight})})
     tf.io.gfile.makedirs(run_dir)
     with tf.io.gfile.GFile(f"{run_dir}/{EVALUATION_FILE}", "w") as out:
         out.write(report.to_json())
@@ -322,10 +342,43 @@ def _train_full(spec: QuickTestSpec, transform_dir: str, train_files: list[str],
     np.save(buffer, test_queries)
     with tf.io.gfile.GFile(f"{run_dir}/{TEST_QUERIES_FILE}", "wb") as out:
         out.write(buffer.getvalue())
-    export_serving_model(model, transform, spec, corpus[CANDIDATE_KEY], candidates, serving_dir)
-    write_serving_check(model, transform, spec, splits.files["test"], corpus[CANDIDATE_KEY], candidates, serving_dir)
+    export_serving_model(model, transform, spec, corpus[CANDIDATE_KEY], candidates, serving_dir, prior, weights.weight)
+    write_serving_check(model, transform, spec, splits.files["test"], corpus[CANDIDATE_KEY], candidates, serving_dir,
+                        prior, weights.weight)
     log.info("full training finished", extra=fields(**report.final, **timings))
     return report
+
+
+class PriorWeights:
+    """The popularity prior's weights of a full training, chosen as the quick test chooses them
+    (``trainer._popularity_prior``, decision 060 amendments 2 and 3) on the best epoch's model."""
+
+    def __init__(self, weight: float, cold_weight: float | None, per_row: np.ndarray) -> None:
+        self.weight, self.cold_weight, self.per_row = weight, cold_weight, per_row
+
+    @classmethod
+    def choose(cls, model: TwoTowerModel, splits: Splits, query_names: list[str], buyer_ids: dict[str, int],
+               candidates: np.ndarray, val_positions: np.ndarray, prior: np.ndarray,
+               keys: dict[str, Arrays]) -> PriorWeights:
+        """The known buyers' weight on the validation split as it is; the cold-start test buyers' weight on the
+        validation split with every buyer id input in its out-of-vocabulary bucket (their weight per test row)."""
+        val = splits.inputs("eval", query_names)
+        weight, tried = prior_weight(embed(model.query_tower, val, query_names), candidates, val_positions, prior)
+        cold = ~member(keys["test"][QUERY_KEY], keys["train"][QUERY_KEY])
+        per_row = np.full(len(cold), weight, dtype=np.float32)
+        cold_weight, cold_tried = None, None
+        if buyer_ids and cold.any():
+            def as_cold(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+                return {**batch, **{name: tf.fill(tf.shape(batch[name]), tf.cast(size, batch[name].dtype))
+                                    for name, size in buyer_ids.items()}}
+
+            cold_queries = embed(model.query_tower, val.map(as_cold), query_names)
+            cold_weight, cold_tried = prior_weight(cold_queries, candidates, val_positions, prior)
+            per_row[cold] = cold_weight
+        log.info("popularity prior", extra=fields(weight=weight, validation_recall_at_100=tried,
+                                                  cold_weight=cold_weight, cold_validation_recall_at_100=cold_tried,
+                                                  cold_test_rows=int(cold.sum()), served_weight=weight))
+        return cls(weight, cold_weight, per_row)
 
 
 def run_fn(fn_args: Any) -> None:
@@ -347,12 +400,20 @@ def query_raw_columns(spec: QuickTestSpec) -> list[str]:
 
 
 class ServingModel(tf.Module):
-    """Raw buyer features → Transform graph → query tower → exact top-k over the corpus embeddings."""
+    """Raw buyer features → Transform graph → query tower → exact top-k over the corpus embeddings.
+
+    With a prior weight ``w``, the index holds every candidate's embedding with its ``prior`` appended and the
+    query tower's output gets ``w`` appended (``evaluation.with_prior``): scores ``q · c + w × prior(c)``."""
 
     def __init__(self, transform: tft.TFTransformOutput, query_tower: tf.keras.Model, query_names: list[str],
                  columns: list[str], candidate_keys: np.ndarray, candidate_embeddings: np.ndarray,
-                 top_k: int) -> None:
+                 top_k: int, prior: np.ndarray | None = None, prior_weight: float = 0.0) -> None:
         super().__init__()
+        self.prior_weight = float(prior_weight) if prior is not None else 0.0
+        if self.prior_weight:
+            assert prior is not None
+            _, candidate_embeddings = with_prior(candidate_embeddings[:0], candidate_embeddings, prior,
+                                                 self.prior_weight)
         raw = transform.raw_feature_spec()
         missing = [c for c in columns if c not in raw]
         if missing:
@@ -378,6 +439,9 @@ class ServingModel(tf.Module):
                 raw[column] = tf.RaggedTensor.from_tensor(tf.expand_dims(value, 1)).to_sparse()
         transformed = self.transform_layer(raw)
         embeddings = self.query_tower({name: transformed[name] for name in self.query_names})
+        if self.prior_weight:
+            weight = tf.fill([tf.shape(embeddings)[0], 1], tf.constant(self.prior_weight, embeddings.dtype))
+            embeddings = tf.concat([embeddings, weight], axis=1)
         scores, ids = self.index(embeddings, k=self.top_k)
         return {"ids": ids, "scores": scores}
 
@@ -387,16 +451,20 @@ def _text(key: Any) -> bytes:
 
 
 def export_serving_model(model: TwoTowerModel, transform: tft.TFTransformOutput, spec: QuickTestSpec,
-                         candidate_keys: np.ndarray, candidate_embeddings: np.ndarray, serving_dir: str) -> None:
-    """The SavedModel (``serving_default``: raw buyer features → ``ids``, ``scores``) and the embeddings."""
+                         candidate_keys: np.ndarray, candidate_embeddings: np.ndarray, serving_dir: str,
+                         prior: np.ndarray | None = None, prior_weight: float = 0.0) -> None:
+    """The SavedModel (``serving_default``: raw buyer features → ``ids``, ``scores``) and the embeddings (the
+    towers' own, with the prior column and its served weight beside them)."""
     assert spec.full_training is not None
     query_names = [i.name for i in model.query_tower.model_inputs]
     serving = ServingModel(transform, model.query_tower, query_names, query_raw_columns(spec), candidate_keys,
-                           candidate_embeddings, spec.full_training.top_k)
+                           candidate_embeddings, spec.full_training.top_k, prior, prior_weight)
     tf.saved_model.save(serving, serving_dir, signatures={SIGNATURE: serving.serve})
     tf.io.gfile.makedirs(f"{serving_dir}/assets.extra")
     buffer = io.BytesIO()
-    np.savez(buffer, keys=np.array([_text(k) for k in candidate_keys.tolist()]), embeddings=candidate_embeddings)
+    extra: dict[str, Any] = {} if prior is None else {"prior": prior, "prior_weight": np.float32(prior_weight)}
+    np.savez(buffer, keys=np.array([_text(k) for k in candidate_keys.tolist()]), embeddings=candidate_embeddings,
+             **extra)
     with tf.io.gfile.GFile(f"{serving_dir}/{EMBEDDINGS_FILE}", "wb") as out:
         out.write(buffer.getvalue())
 
@@ -407,9 +475,11 @@ def _plain(value: Any) -> Any:
 
 def write_serving_check(model: TwoTowerModel, transform: tft.TFTransformOutput, spec: QuickTestSpec,
                         test_files: list[str], candidate_keys: np.ndarray, candidate_embeddings: np.ndarray,
-                        serving_dir: str) -> dict[str, Any]:
+                        serving_dir: str, prior: np.ndarray | None = None, prior_weight: float = 0.0
+                        ) -> dict[str, Any]:
     """The first test buyer's raw query features and the top ``CHECK_K`` ids of the evaluation's exact ranking
-    (``recall.exact_scores``, ties to the earlier candidate), written beside the SavedModel."""
+    (``recall.exact_scores`` of ``q · c + prior_weight × prior(c)``, ties to the earlier candidate), written beside
+    the SavedModel."""
     from experiments_platform.pipeline.recall import exact_scores
 
     columns = query_raw_columns(spec)
@@ -423,10 +493,12 @@ def write_serving_check(model: TwoTowerModel, transform: tft.TFTransformOutput, 
         request[column] = _plain(values[0])
     transformed = transform.transform_features_layer()(parsed)
     query = model.query_tower({i.name: transformed[i.name] for i in model.query_tower.model_inputs}).numpy()[0]
-    scores = exact_scores(query[None, :], candidate_embeddings)
+    queries, scored = (query[None, :], candidate_embeddings) if prior is None else \
+        with_prior(query[None, :], candidate_embeddings, prior, prior_weight)
+    scores = exact_scores(queries, scored)
     order = np.lexsort((np.arange(len(scores)), -scores))[:CHECK_K]
     check = {"inputs": request, "top_ids": [_text(candidate_keys[i]).decode() for i in order],
-             "top_scores": [float(scores[i]) for i in order]}
+             "top_scores": [float(scores[i]) for i in order], "prior_weight": float(prior_weight)}
     with tf.io.gfile.GFile(f"{serving_dir}/{SERVING_CHECK_FILE}", "w") as out:
         out.write(json.dumps(check, indent=2))
     return check
