@@ -192,3 +192,14 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
                 process.wait()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Kill child processes a test left alive: ``multiprocessing`` joins them at exit, so one stuck child
+    would hang the session after its last test instead of letting it report (tests/child_processes.py)."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        sys.stderr.write(f"\nkilling child process {child.name} (pid {child.pid}) left alive by a test\n")
+        child.kill()
+        child.join(timeout=10)

@@ -91,6 +91,9 @@ class Platform:
         return cls(load_settings())
 
     def _port(self, port: str) -> Any:
+        adapter = self._ports.get(port)
+        if adapter is not None:
+            return adapter
         with self._lock:
             if port not in self._ports:
                 self._ports[port] = self._build(port)
@@ -167,9 +170,16 @@ class Platform:
         return f"{base}/{name}" if name else base
 
     def close(self) -> None:
-        """Close every adapter built so far that can be closed (bus threads, database handles)."""
+        """Close every adapter built so far that can be closed (bus threads, database handles).
+
+        The bus closes first, outside the lock: its running handlers finish with the other ports still
+        open (they may reach for one not built yet); the rest close in reverse build order.
+        """
         with self._lock:
-            for adapter in list(self._ports.values()):
-                closer = getattr(adapter, "close", None)
-                if callable(closer):
-                    closer()
+            built = list(self._ports.items())
+        bus = [adapter for port, adapter in built if port == "bus"]
+        rest = [adapter for port, adapter in reversed(built) if port != "bus"]
+        for adapter in bus + rest:
+            closer = getattr(adapter, "close", None)
+            if callable(closer):
+                closer()

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from child_processes import exit_codes, started
 from experiments_platform.adapters._shared import ReadAfterWriteError
 from experiments_platform.adapters.firestore_documents import FirestoreDocumentStore
 from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
@@ -245,13 +246,8 @@ def _process_writer(path: str, count: int) -> None:
 def test_sqlite_transactions_are_serialized_across_processes(tmp_path: Path) -> None:
     path = str(tmp_path / "shared.sqlite")
     SqliteDocumentStore(path).close()
-    ctx = multiprocessing.get_context("spawn")
-    workers = [ctx.Process(target=_process_writer, args=(path, 20)) for _ in range(2)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=60)
-        assert w.exitcode == 0
+    with started(multiprocessing.get_context("spawn"), _process_writer, [(path, 20)] * 2) as workers:
+        assert exit_codes(workers, timeout_s=120) == [0, 0]
     assert SqliteDocumentStore(path).get("counters", "c") == {"value": 40}
 
 
@@ -267,19 +263,19 @@ def test_processes_opening_a_new_file_at_once_all_start(tmp_path: Path) -> None:
     """gunicorn's workers (the gateway image runs two) open the same new file at the same moment.
 
     Switching a new file to WAL raced between them: 'database is locked' killed a worker in CI; this test
-    failed three runs in three before the fix."""
-    ctx = multiprocessing.get_context("fork")
+    failed three runs in three before the fix.
+
+    The workers come from a fork server: forking pytest itself, which holds gRPC threads by then, left a
+    child deadlocked in CI, and the others waiting for it at the barrier."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["experiments_platform.adapters.sqlite_documents"])
     with ctx.Manager() as manager:
         failures = manager.list()
         for round_ in range(25):
             path = str(tmp_path / f"round{round_}.sqlite")
-            barrier = manager.Barrier(8)
-            workers = [ctx.Process(target=_open_fresh, args=(path, barrier, failures)) for _ in range(8)]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join(timeout=60)
-                assert w.exitcode == 0
+            barrier = manager.Barrier(8, timeout=60)
+            with started(ctx, _open_fresh, [(path, barrier, failures)] * 8) as workers:
+                assert exit_codes(workers, timeout_s=120) == [0] * 8, f"round {round_}: {list(failures)}"
         assert list(failures) == []
 
 

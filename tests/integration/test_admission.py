@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from child_processes import exit_codes, started
 from experiments_platform.adapters.duckdb_warehouse import DuckDBWarehouse
 from experiments_platform.adapters.sqlite_documents import SqliteDocumentStore
 from experiments_platform.bootstrap import Platform
@@ -213,13 +214,9 @@ def test_the_queue_bound_holds_across_gateway_processes(tmp_path):
     uri = write_interactions(tmp_path)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Manager() as manager:
-        barrier, outcomes = manager.Barrier(2), manager.list()
-        workers = [ctx.Process(target=_gateway_process, args=(str(tmp_path), uri, barrier, outcomes)) for _ in range(2)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=120)
-            assert worker.exitcode == 0
+        barrier, outcomes = manager.Barrier(2, timeout=120), manager.list()
+        with started(ctx, _gateway_process, [(str(tmp_path), uri, barrier, outcomes)] * 2) as workers:
+            assert exit_codes(workers, timeout_s=240) == [0, 0]
         outcomes = list(outcomes)
 
     platform = make(tmp_path)
