@@ -3,8 +3,10 @@ statistics and schema parsed by the artifact reader, and component logs from the
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from .conftest import Gateway, SeededRuns, screenshot
 
@@ -97,3 +99,33 @@ def test_failed_experiment_shows_classified_error(page: Page, gateway: Gateway, 
     dialog.get_by_role("tab", name="Training").click()
     expect(dialog.locator(".placeholder").first).to_contain_text("not available")
     screenshot(page, "24-view-failed")
+
+
+def test_a_tab_chosen_while_the_experiment_loads_stays_chosen(page: Page, seeded: SeededRuns) -> None:
+    """A tab clicked before the experiment has arrived is the user's choice: loading must not reset it to Overview."""
+    held: list[Route] = []
+    released = False
+
+    def hold(route: Route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(f"**/api/experiments/{seeded.best}", hold)
+    page.goto(f"/#/experiments?view={seeded.best}")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Loading experiment…")).to_be_visible()
+    insights = dialog.get_by_role("tab", name="Data Insights")
+    insights.click()
+    expect(insights).to_have_attribute("aria-selected", "true")
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:  # the request is on its way: wait until it is held
+        page.wait_for_timeout(50)
+    assert held, "the page never asked for the experiment"
+    released = True
+    for route in held:
+        route.continue_()
+    expect(dialog.locator("table.stats-table[data-kind='numeric'] tbody tr").first).to_be_visible()
+    expect(insights).to_have_attribute("aria-selected", "true")
+    expect(dialog.get_by_role("tab", name="Overview")).to_have_attribute("aria-selected", "false")

@@ -6,8 +6,9 @@
     python runner_process.py DATA_DIR TFX_PYTHON start EXPERIMENT_ID SPEC_URI
 
 Every message it publishes is printed as one JSON line ``{"topic", "data", "attributes"}``; the
-last line is ``{"result": ...}``. ``start`` returns as soon as the build has submitted its
-pipeline job and exits without waiting for it: a runner process that goes away mid-job.
+result is one line ``{"result": ...}``, which messages published while the process exits may
+follow. ``start`` returns as soon as the build has submitted its pipeline job and exits without
+waiting for it: a runner process that goes away mid-job.
 """
 
 from __future__ import annotations

@@ -40,7 +40,10 @@ HELPER = Path(__file__).with_name("runner_process.py")
 
 
 def other_process(data_dir: Path, *args: str, timeout: float = 300) -> tuple[Any, list[tuple[str, bytes, dict]]]:
-    """Run ``runner_process.py`` in the services environment; (its result, the messages it published)."""
+    """Run ``runner_process.py`` in the services environment; (its result, the messages it published).
+
+    The result line is not always the last: a job watcher of the child may still publish while it exits.
+    """
     if not SERVICES_PYTHON.exists():
         pytest.fail(f"{SERVICES_PYTHON} not found: the cross-process tests need the services environment (.venv)")
     done = subprocess.run([str(SERVICES_PYTHON), str(HELPER), str(data_dir), sys.executable, *args],
@@ -48,7 +51,9 @@ def other_process(data_dir: Path, *args: str, timeout: float = 300) -> tuple[Any
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [obj for line in done.stdout.splitlines() if line.startswith("{") for obj in json_objects(line)]
     published = [(m["topic"], m["data"].encode(), m["attributes"]) for m in lines if "topic" in m]
-    return lines[-1]["result"], published
+    results = [m["result"] for m in lines if "result" in m]
+    assert len(results) == 1, f"one result line expected, got {len(results)}: {done.stdout[-3000:]}"
+    return results[0], published
 
 
 def json_objects(line: str) -> list[Any]:

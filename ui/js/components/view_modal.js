@@ -90,7 +90,10 @@ export function openViewModal(experimentId, { onChange = () => {}, tab = "overvi
       if (on && focus) b.button.focus();
     }
     const tabDef = buttons.find((b) => b.key === key);
-    if (!experiment) return;
+    if (!experiment) {
+      mount(tabDef.panel, loading("Loading experiment…"));
+      return;
+    }
     if (!views.has(key)) {
       mount(tabDef.panel, loading());
       const view = (await tabDef.load()).createTab(tabDef.panel, { modal, reload: () => poller?.now() });
@@ -124,13 +127,13 @@ export function openViewModal(experimentId, { onChange = () => {}, tab = "overvi
       show(doc);
       if (first) {
         first = false;
-        await select(tab);
+        await select(active ?? tab); // a tab the user chose while the experiment was loading stays chosen
       }
       return isActive(doc) ? POLL_MS : null;
     } catch (error) {
       if (error.name === "AbortError") throw error;
       if (first) {
-        mount(buttons[0].panel, errorState(error, () => poller.now()));
+        mount((buttons.find((b) => b.key === active) ?? buttons[0]).panel, errorState(error, () => poller.now()));
         return null;
       }
       return POLL_MS * 3;
