@@ -167,7 +167,8 @@ def test_vertex_durations_and_cost_by_hand() -> None:
 
 def test_worker_processes_above_a_million_rows_and_dataflow_only_above_ten_million() -> None:
     """Decision 080's switches, by hand: 2 M rows run one SDK-harness process per vCPU of the tier (17 s
-    more start, the parallel share scales); 20 M rows go to Dataflow (200 s start, workers billed)."""
+    more start, the parallel share scales); 20 M rows go to Dataflow (200 s start, workers billed).
+    StatisticsGen on a DirectRunner computes in its own process whatever the running mode (decision 099)."""
     constants = _round_constants()
 
     def run(rows: int) -> Estimate:
@@ -177,7 +178,10 @@ def test_worker_processes_above_a_million_rows_and_dataflow_only_above_ten_milli
 
     processes = run(2_000_000)
     # data stages: 10 + 2,000 = 2,010 s of reference time; 4 processes vs 2 cores: 1,005; + 17 s + 100 s
-    assert processes.stage_durations_s[Stage.STATS] == pytest.approx(100 + 17 + 1005)
+    for stage in (Stage.EXAMPLES, Stage.TRANSFORM):
+        assert processes.stage_durations_s[stage] == pytest.approx(100 + 17 + 1005)
+    # StatisticsGen: one process, no SDK-harness start and no vCPU scaling
+    assert processes.stage_durations_s[Stage.STATS] == pytest.approx(100 + 2010)
     no_dataflow = run(2_000_000).cost_usd
     dataflow = run(20_000_000)
     # 20,010 s; Dataflow: 2 workers (dataflow_max_workers of small) × 4 vCPU vs 2: 5,002.5 s; + 200 + 100

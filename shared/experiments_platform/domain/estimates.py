@@ -46,6 +46,9 @@ DATA_STAGES = (Stage.EXAMPLES, Stage.STATS, Stage.SCHEMA, Stage.TRANSFORM)
 BEAM_STAGES = (Stage.EXAMPLES, Stage.STATS, Stage.TRANSFORM)
 """Stages whose components run Beam: in their container for quick-test samples, on Dataflow above
 ``pipeline_spec.DATAFLOW_MIN_ROWS`` (decision 080; ``pipeline_spec.beam_runner``)."""
+IN_PROCESS_ON_DIRECT_RUNNER = (Stage.STATS,)
+"""Beam stages that skip Beam on a DirectRunner, whatever its running mode: StatisticsGen computes in
+its own process (decision 099), so a worker process per vCPU neither starts nor speeds it up."""
 BYTES_PER_PARAMETER_TRAINING = 12  # float32 weight plus two optimizer slots
 UNKNOWN_CORPUS_CAP = 100_000
 REFERENCE_FEATURES = 2
@@ -353,7 +356,8 @@ def stage_durations(workload: Workload, tier: HardwareTier, target: Target, cons
     """Seconds per stage: the reference-machine model locally; on Vertex, scaled by the tier's vCPUs
     (Amdahl, with each stage's parallel share) plus the start-up overheads. The Beam stages follow
     decision 080: one in-process DirectRunner for a quick-test sample (the tier's vCPUs do not speed
-    it up), a worker process per vCPU above a million rows, Dataflow workers above ten million."""
+    it up), a worker process per vCPU above a million rows, Dataflow workers above ten million; on a
+    DirectRunner StatisticsGen stays in its process (decision 099)."""
     local = reference_seconds(workload, constants)
     if target == "local":
         return local
@@ -364,7 +368,8 @@ def stage_durations(workload: Workload, tier: HardwareTier, target: Target, cons
     out: dict[Stage, float] = {Stage.COMPILE: vertex.compile_s}
     for stage in STAGE_ORDER[1:]:
         vcpus, parallel, startup = spec.vcpu, vertex.parallel_share[stage], vertex.component_startup_s
-        if stage in BEAM_STAGES and runner == "in_memory":
+        in_process = runner == "in_memory" or (runner == "multi_processing" and stage in IN_PROCESS_ON_DIRECT_RUNNER)
+        if stage in BEAM_STAGES and in_process:
             parallel = 0.0
         elif stage in BEAM_STAGES and runner == "multi_processing":
             startup += vertex.worker_processes_start_s
