@@ -4,7 +4,7 @@
 MovieLens registered) in a temporary data folder, served on a free port, tracking to the session's
 real ``mlflow server``. ``page`` is a fresh browser context at laptop size; it fails the test on any
 uncaught page error, and records every ``alert`` so the XSS test can assert none fired.
-Screenshots go to ``test-results/screenshots/``.
+Screenshots go to ``test-results/screenshots/`` (issue 15's committed pictures: ``issue_shot``).
 """
 
 from __future__ import annotations
@@ -123,6 +123,25 @@ def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def issue_shot(page: Page, name: str, *, full_page: bool = False) -> Path:
+    """A before/after picture of issue 15, in 128 colours (a third of the bytes, the UI's flat colours kept).
+
+    Only ``ISSUE15_PHASE=before|after`` writes ``docs/screenshots/issue15/<name>-<phase>.png``, the
+    committed pictures; a plain test run writes under ``test-results/screenshots/issue15/`` and leaves
+    the work tree clean."""
+    from PIL import Image
+
+    phase = os.environ.get("ISSUE15_PHASE")
+    folder = ROOT / "docs" / "screenshots" / "issue15" if phase else SCREENSHOTS / "issue15"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{phase or 'after'}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
     return path
 
 

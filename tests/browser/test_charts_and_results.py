@@ -3,18 +3,15 @@ the wizard's "What Quick Test validates" and the results' Warnings, "Modify & Re
 
 The module has a stack of its own, seeded with finished runs of ONE protocol (same dataset, sample, split
 and seed) that vary the way a user varies them: id embedding size, towers, epochs and learning rate, never
-the crosses nor the hardware. Screenshots (1280×800) go to docs/screenshots/issue15/ as ``<name>-after.png``
-(``ISSUE15_SHOTS=before`` names them ``-before`` to record the screens before a change).
+the crosses nor the hardware. Screenshots (1280×800): ``conftest.issue_shot``.
 """
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,12 +21,11 @@ from experiments_platform.domain.status import Status
 from experiments_platform.repositories.experiments import ExperimentRepository
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from .conftest import ROOT, Gateway, PageProbe, running_stack
+from .conftest import Gateway, PageProbe, issue_shot, running_stack
 from .seeding import _stages, feature_config, model_config, results
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ROOT / "docs" / "screenshots" / "issue15"
 SCREEN: ViewportSize = {"width": 1280, "height": 800}
 DIMS = (16, 32, 64)
 EPOCHS = (1, 2, 3)
@@ -38,13 +34,6 @@ RATES = (0.05, 0.1)
 WARNING = LaunchWarning(code="SMALL_TEST_SET", title="Small test set",
                         message="The test split holds 120 interactions; recall moves by several points between runs.",
                         field="parameters.sample_percent")
-
-
-def shot(page: Page, name: str, *, full_page: bool = False) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}-{os.environ.get('ISSUE15_SHOTS', 'after')}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
 
 
 @dataclass(frozen=True)
@@ -119,7 +108,7 @@ def test_heatmap_defaults_to_axes_that_vary_and_fills_the_panel(screen: Page, ru
     table = screen.locator("#heatmap-table")
     expect(table.locator("td.cell").first).to_be_visible()
     table.scroll_into_view_if_needed()
-    shot(screen, "heatmap")
+    issue_shot(screen, "heatmap")
 
     x_axis, y_axis = screen.locator("#heatmap-x").input_value(), screen.locator("#heatmap-y").input_value()
     assert "cross_features" not in (x_axis, y_axis), "the crosses never vary among these runs"
@@ -147,7 +136,7 @@ def test_parallel_coordinates_show_feature_axes_and_filter_by_brushing(screen: P
     canvas = screen.locator("#parallel-coordinates")
     expect(canvas).to_have_attribute("data-lines", str(len(runs.docs)))
     canvas.scroll_into_view_if_needed()
-    shot(screen, "parallel")
+    issue_shot(screen, "parallel")
     label = _pc_axes(screen)
     for wanted in ("Id embedding dims", "Tower layers", "Epochs", "Learning rate"):
         assert wanted in label, f"{wanted} is an axis: {label}"
@@ -168,7 +157,7 @@ def test_parallel_coordinates_show_feature_axes_and_filter_by_brushing(screen: P
     chip = screen.locator("#pc-brushes [data-brush='epochs']")
     expect(chip).to_contain_text("Epochs")
     expect(screen.locator("#pc-brushes")).to_contain_text(f"{top_epochs} of {len(runs.docs)} runs")
-    shot(screen, "parallel-brushed")
+    issue_shot(screen, "parallel-brushed")
 
     clear = screen.get_by_role("button", name="Clear the Epochs filter")
     clear.focus()
@@ -200,7 +189,7 @@ def test_wizard_says_what_a_quick_test_validates(screen: Page, runs: Runs) -> No
     wizard.get_by_label("Data sample").select_option("100")
     expect(wizard.locator("#estimate-summary")).to_contain_text("Estimated")
     wizard.locator("#estimate-summary").scroll_into_view_if_needed()
-    shot(screen, "wizard")
+    issue_shot(screen, "wizard")
     checklist = wizard.get_by_role("list", name="What Quick Test validates")
     expect(checklist.locator("li")).to_have_count(4)
     expect(checklist).to_contain_text("Transform compiles")
@@ -217,7 +206,7 @@ def test_results_show_warnings_vs_best_actuals_and_modify_and_retest(screen: Pag
     dialog = screen.get_by_role("dialog", name=f"Exp #{doc['number']}")
     expect(dialog.locator(".tile[data-metric='recall_at_100']")).to_be_visible()
     expect(dialog.locator("#noise-table tr").first).to_be_visible()
-    shot(screen, "results")
+    issue_shot(screen, "results")
     warnings = dialog.get_by_role("region", name="Warnings")
     expect(warnings.locator("li[data-code='SMALL_TEST_SET']")).to_contain_text("Small test set")
     high_oov = [v for v in doc["results"]["vocabularies"].values() if v["oov_rate"] > 0.05]
@@ -231,7 +220,7 @@ def test_results_show_warnings_vs_best_actuals_and_modify_and_retest(screen: Pag
     expect(dialog.locator("#indicative-results")).to_contain_text("indicative")
     expect(dialog.get_by_role("region", name="Launch check")).to_have_count(0)  # nothing but the warnings to show
     warnings.scroll_into_view_if_needed()
-    shot(screen, "results-warnings")
+    issue_shot(screen, "results-warnings")
 
     dialog.get_by_role("button", name="Modify & Re-test").click()
     wizard = screen.get_by_role("dialog", name="New experiment")
@@ -245,4 +234,4 @@ def test_results_show_warnings_vs_best_actuals_and_modify_and_retest(screen: Pag
     expect(wizard.get_by_label("Epochs")).to_have_value(str(parameters["epochs"]))
     expect(wizard.get_by_label("Learning rate")).to_have_value(str(parameters["learning_rate"]))
     expect(wizard.get_by_label("Batch size")).to_have_value(str(parameters["batch_size"]))
-    shot(screen, "results-modify-retest")
+    issue_shot(screen, "results-modify-retest")

@@ -6,14 +6,13 @@ beside "2,699"; the Datasets page and compare's Source row printed ``file:///…
 showed a misspelt column twice, once as ``query_features[0].column: …``; feature-config cards named
 no dataset and no card its author; the schema table printed ``int_domain``.
 
-Screenshots (1280×800) go to docs/screenshots/issue15/ as ``<name>-after.png``
-(``ISSUE15_PHASE=before`` with ``PLATFORM_UI_DIR`` at the previous UI names them ``-before``).
+Screenshots (1280×800): ``conftest.issue_shot`` (``ISSUE15_PHASE=before`` with ``PLATFORM_UI_DIR`` at the
+previous UI records the screens before a change).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
 
@@ -22,18 +21,11 @@ from experiments_platform.domain.base import new_id
 from experiments_platform.identity import current_user
 from playwright.sync_api import Page, Route, expect
 
-from .conftest import ROOT, SAMPLE_DATASET, Gateway, SeededRuns
+from .conftest import SAMPLE_DATASET, Gateway, SeededRuns, issue_shot
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ROOT / "docs" / "screenshots" / "issue15"
-PHASE = os.environ.get("ISSUE15_PHASE", "after")
 GROUPED = re.compile(r"^\d{1,3}(,\d{3})*$")
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}-{PHASE}.png"))
 
 
 @pytest.fixture
@@ -58,7 +50,7 @@ def test_data_values_counts_and_domains_read_one_way(narrow: Page, gateway: Gate
     numeric = dialog.locator("table.stats-table[data-kind='numeric']")
     row = numeric.locator("tr", has=page.locator("td", has_text=re.compile("^release_year$")))
     expect(row).to_be_visible()
-    shot(page, "formatting-insights")
+    issue_shot(page, "formatting-insights")
     cells = row.locator("td")
     expect(cells.nth(6)).to_have_text(str(int(year["min"])))  # a year, not "1,930"
     expect(cells.nth(8)).to_have_text(str(int(year["max"])))
@@ -95,7 +87,7 @@ def test_the_schema_shows_a_readable_domain_or_nothing(narrow: Page, gateway: Ga
     genres = schema.locator("tr", has=page.locator("td", has_text=re.compile("^genres$"))).locator("td").nth(4)
     genres.scroll_into_view_if_needed()
     expect(genres).not_to_be_empty()
-    shot(page, "schema")
+    issue_shot(page, "schema")
     expect(genres).to_have_text("—")
     items = schema.locator("tr", has=page.locator("td", has_text=re.compile("^item_id$"))).locator("td").nth(4)
     expect(items).to_have_text("0 … 1681")
@@ -119,7 +111,7 @@ def test_differences_that_round_to_zero_carry_no_sign(narrow: Page, gateway: Gat
     row = table.locator(f"tr[data-metric='{first['metric']}'] td")
     expect(row.nth(2)).not_to_be_empty()
     table.scroll_into_view_if_needed()
-    shot(page, "formatting-noise")
+    issue_shot(page, "formatting-noise")
     expect(row.nth(2)).to_have_text("±0.0")
     expect(row.nth(3)).to_have_text("[±0.0, ±0.0]")
     expect(table).to_contain_text("95% interval")
@@ -132,7 +124,7 @@ def test_storage_locations_sit_behind_a_details_toggle(narrow: Page, gateway: Ga
     page.goto("/#/datasets")
     card = page.get_by_role("article", name="dataset MovieLens 100k, first 50 users")
     expect(card).to_be_visible()
-    shot(page, "datasets")
+    issue_shot(page, "datasets")
     location = card.locator(".dataset-source details.uri-details")
     expect(location.locator("summary")).to_have_text(source.rsplit("/", 1)[-1])
     expect(location.locator(".uri-full")).to_be_hidden()
@@ -185,7 +177,7 @@ def test_a_misspelt_column_is_caught_on_save_and_a_start_error_is_shown_once(
     wizard.get_by_role("button", name=re.compile("Start")).click()
     told = wizard.locator(".field-error:visible, .form-error:visible").filter(has_text="unknown column 'user_idd'")
     expect(told.first).to_be_visible()
-    shot(page, "wizard-error")
+    issue_shot(page, "wizard-error")
     expect(told).to_have_count(1)
     expect(told).to_contain_text("Query feature 1 column: unknown column 'user_idd'")
     text = wizard.inner_text()
@@ -209,7 +201,7 @@ def test_config_cards_show_their_dataset_and_author(narrow: Page, gateway: Gatew
     page.goto("/#/feature-configs")
     card = page.get_by_role("article", name="feature config Authored ids")
     card.scroll_into_view_if_needed()
-    shot(page, "feature-configs")
+    issue_shot(page, "feature-configs")
     expect(card.locator(".config-dataset")).to_have_text(gateway.dataset(SAMPLE_DATASET).name)
     expect(card.locator(".created-by")).to_have_text(" · created by ada@example.com")
     page.goto("/#/model-configs")

@@ -6,13 +6,12 @@ and errors highlighted. The logs are real: ``tests/fixtures/logs/`` holds the co
 test on the local stack and of a real full training whose Trainer failed. DAG: each node its own duration (the
 Evaluator's from its own log), artifacts drawn as the pipeline really produces them, a legend with every state,
 the Evaluator on a cancelled run's graph, the running node pulsing. Card: "Current: Transform (building
-vocabularies)". Screenshots go to docs/screenshots/issue15/ (``ISSUE15_PHASE=before`` names them ``-before``).
+vocabularies)". Screenshots: ``conftest.issue_shot``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,26 +23,12 @@ import pytest
 from experiments_platform.repositories.experiments import ExperimentRepository
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import ROOT, Gateway, running_stack
+from .conftest import ROOT, Gateway, issue_shot, running_stack
 
 pytestmark = pytest.mark.browser
 
 LOGS = ROOT / "tests" / "fixtures" / "logs"
-SHOTS = ROOT / "docs" / "screenshots" / "issue15"
-PHASE = os.environ.get("ISSUE15_PHASE", "after")
 VIEWPORT = {"width": 1280, "height": 800}
-
-
-def shot(page: Page, name: str) -> None:
-    """A 1280x800 screenshot in 128 colours (a third of the bytes, the UI's flat colours unchanged)."""
-    from PIL import Image
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}-{PHASE}.png"
-    page.screenshot(path=str(path))
-    with Image.open(path) as image:
-        small = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    small.save(path, optimize=True)
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +141,7 @@ def test_logs_open_on_a_summary_of_the_real_log_with_the_raw_log_one_click_away(
     expect(dialog.locator("pre.logs")).to_have_attribute("data-lines", "200")
     dialog.locator(".logs-panel").scroll_into_view_if_needed()
     dialog.locator(".logs-panel").evaluate("e => e.scrollIntoView({block: 'start'})")
-    shot(page, "pipeline-logs")
+    issue_shot(page, "pipeline-logs")
 
     summary = dialog.locator("ol.log-summary")
     expect(summary).to_be_visible()
@@ -196,10 +181,10 @@ def test_logs_open_on_a_summary_of_the_real_log_with_the_raw_log_one_click_away(
     expect(dialog.locator(".log-failure")).to_have_count(1)
     assert error.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
     dialog.locator(".logs-panel").evaluate("e => e.scrollIntoView({block: 'start'})")
-    shot(page, "pipeline-logs-error")
+    issue_shot(page, "pipeline-logs-error")
     dialog.get_by_role("button", name="Raw").click()
     expect(dialog.locator("pre.logs .log-line.level-error")).to_contain_text("ERROR absl: Execution 5 failed.")
-    shot(page, "pipeline-logs-raw")
+    issue_shot(page, "pipeline-logs-raw")
 
 
 def test_dag_each_node_its_own_duration_artifacts_as_produced_and_a_full_legend(
@@ -208,7 +193,7 @@ def test_dag_each_node_its_own_duration_artifacts_as_produced_and_a_full_legend(
     dialog = open_pipeline(page, runs.completed)
     expect(dialog.locator("svg.dag .node")).to_have_count(7)
     dialog.locator("svg.dag .node[data-component='Evaluator']").scroll_into_view_if_needed()
-    shot(page, "dag-completed")
+    issue_shot(page, "dag-completed")
 
     evaluator = gateway.api("GET", f"/api/experiments/{runs.completed['id']}/logs/Evaluator?lines=1")["summary"]
     node = dialog.locator("svg.dag .node[data-component='Evaluator']")
@@ -228,7 +213,7 @@ def test_dag_of_a_cancelled_run_has_its_evaluator_and_cached_stages(laptop: Page
     dialog = open_pipeline(page, runs.cancelled)
     expect(dialog.locator("svg.dag .node[data-component='Trainer']")).to_have_attribute("data-status", "cancelled")
     dialog.locator("svg.dag .node[data-component='Trainer']").scroll_into_view_if_needed()
-    shot(page, "dag-cancelled")
+    issue_shot(page, "dag-cancelled")
     expect(dialog.locator("svg.dag .node[data-component='Evaluator']")).to_have_attribute("data-status", "cancelled")
     expect(dialog.locator("svg.dag .node.cached")).to_have_count(3)
 
@@ -239,7 +224,7 @@ def test_dag_running_node_pulses(laptop: Page, runs: Runs) -> None:
     running = dialog.locator("svg.dag .node[data-component='Transform']")
     expect(running).to_have_attribute("data-status", "running")
     expect(dialog.locator("ol.log-summary li.log-entry").last).to_contain_text("building vocabularies")
-    shot(page, "dag-running")
+    issue_shot(page, "dag-running")
     assert running.locator("rect").evaluate("e => getComputedStyle(e).animationName") == "pulse"
     expect(dialog.locator("svg.dag .node[data-component='Evaluator']")).to_have_attribute("data-status", "pending")
 
@@ -250,5 +235,5 @@ def test_card_says_what_the_current_stage_is_doing(laptop: Page, gateway: Gatewa
     card = page.locator(f".exp-card[data-experiment-id='{runs.running['id']}']")
     expect(card.locator(".progress .caption")).to_contain_text("Current:")
     card.scroll_into_view_if_needed()
-    shot(page, "card-current")
+    issue_shot(page, "card-current")
     expect(card.locator(".progress .caption")).to_contain_text("Current: Transform (building vocabularies)")
