@@ -86,6 +86,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_buyer_id_e8": {"drop_buyer_id": True, "epochs": 8},
     "e8": {"epochs": 8},
     "rah_no_sbc_es": {"remove_accidental_hits": True, "sbc": False, "epochs": 30, "patience": 3},
+    "prior": {"prior": True},
+    "e8_prior": {"epochs": 8, "prior": True},
+    "es_prior": {"epochs": 30, "patience": 3, "prior": True},
+    "drop05_e8_prior": {"buyer_id_dropout": 0.5, "epochs": 8, "prior": True},
+    "drop05_es_prior": {"buyer_id_dropout": 0.5, "epochs": 30, "patience": 3, "prior": True},
+    "no_buyer_id_prior": {"drop_buyer_id": True, "prior": True},
+    "no_buyer_id_e8_prior": {"drop_buyer_id": True, "epochs": 8, "prior": True},
+    "zip_prior": {"query_extra": [("zip2", "categorical", 8)], "prior": True},
+    "zip_no_buyer_id_prior": {"query_extra": [("zip2", "categorical", 8)], "drop_buyer_id": True, "prior": True},
     "rah_adam01_es": {"remove_accidental_hits": True, "optimizer": "adam", "learning_rate": 0.01, "epochs": 30,
                       "patience": 3},
 }
@@ -100,6 +109,7 @@ def load(dataset: str) -> tuple[pd.DataFrame, dict[str, Any]]:
         items = pd.read_parquet(folder / "items.parquet")
         rows = rows.merge(users, on="user_id", how="left").merge(items, on="item_id", how="left")
         rows["t"] = pd.to_datetime(rows["timestamp"]).astype("int64") // 10**9
+        rows["zip2"] = rows["zip_code"].astype(str).str[:2]  # a region: 2-digit ZIP prefix (cold-start screening)
         rows = rows.rename(columns={"user_id": "buyer", "item_id": "item"})
         features = {"query": [("buyer", "id", 32), ("age", "normalize", 0), ("gender", "categorical", 4),
                               ("occupation", "categorical", 8)],
@@ -118,7 +128,10 @@ def load(dataset: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     return rows, features
 
 
-def splits(rows: pd.DataFrame, split: str, holdout_days: int, sample: float, seed: int) -> dict[str, pd.DataFrame]:
+def splits(rows: pd.DataFrame, split: str, holdout_days: int, sample: float, seed: int,
+           validation_days: int = 0) -> dict[str, pd.DataFrame]:
+    """The platform's splits; with ``validation_days`` a time holdout validates on the last days before the
+    holdout instead of a 10 % pair-hashed draw (the training split ends where validation starts)."""
     # as the platform's hash: the sample and the split are drawn per (buyer, item) pair, so every repeat of a
     # pair lands in one split (decision 010)
     pair = pd.util.hash_pandas_object(rows[["buyer", "item"]].astype(str), index=False).to_numpy()
@@ -132,6 +145,10 @@ def splits(rows: pd.DataFrame, split: str, holdout_days: int, sample: float, see
     last_day = rows["t"].max() // DAY
     days_ago = last_day - kept["t"] // DAY
     before = days_ago >= holdout_days
+    if validation_days:
+        trained = days_ago >= holdout_days + validation_days
+        return {"train": kept[trained], "eval": kept[before & ~trained], "test": kept[~before],
+                "days_ago": days_ago}  # type: ignore[dict-item]
     return {"train": kept[before & (draw >= 0.1)], "eval": kept[before & (draw < 0.1)],
             "test": kept[~before], "days_ago": days_ago}  # type: ignore[dict-item]
 
@@ -229,6 +246,8 @@ def run(data: dict[str, Any], config: dict[str, Any], seed: int) -> dict[str, An
     features = dict(data["features"])
     if config.get("time_feature"):
         features = {**features, "query": [*features["query"], ("t", "time", 8)]}
+    if config.get("query_extra"):
+        features = {**features, "query": [*features["query"], *config["query_extra"]]}
     if config.get("drop_buyer_id"):
         features = {**features, "query": [f for f in features["query"] if f[0] != "buyer"]}
     train, val, test, corpus = data["train"], data["eval"], data["test"], data["corpus"]
@@ -291,10 +310,44 @@ def run(data: dict[str, Any], config: dict[str, Any], seed: int) -> dict[str, An
         model.set_weights(best_weights)
     fit_s = time.monotonic() - started
     test_recall = recall(test)
+    prior_fields: dict[str, Any] = {}
+    if config.get("prior"):
+        test_recall, prior_fields = _recall_with_prior(model, encoder, data, corpus_arrays, corpus_index)
     cold = ~test["buyer"].astype(str).isin(set(train["buyer"].astype(str)))
     cold_recall = recall(test[cold]) if cold.any() else None
     return {"recall_at_100": round(test_recall, 4), "best_epoch": best_epoch or epochs, "val_history": history,
-            "cold_recall_at_100": None if cold_recall is None else round(cold_recall, 4), "fit_s": round(fit_s, 1)}
+            "cold_recall_at_100": None if cold_recall is None else round(cold_recall, 4), "fit_s": round(fit_s, 1),
+            **prior_fields}
+
+
+def _recall_with_prior(model: Any, encoder: Encoder, data: dict[str, Any], corpus_arrays: dict[str, np.ndarray],
+                       corpus_index: dict[str, int]) -> tuple[float, dict[str, Any]]:
+    """Test recall@100 scored as the quick test scores it (decision 060, amendment 2): ``q · c + w × log(1 +
+    training count)``, ``w`` chosen on validation recall@100, cold-start test buyers with their own ``w`` chosen
+    on validation read with the buyer id in the OOV bucket."""
+    from experiments_platform.pipeline.evaluation import log_popularity, prior_weight, with_prior
+
+    train, val, test = data["train"], data["eval"], data["test"]
+
+    def positions(frame: pd.DataFrame) -> np.ndarray:
+        return np.array([corpus_index[v] for v in frame["item"].astype(str)])
+
+    def queries(frame: pd.DataFrame, cold: bool = False) -> np.ndarray:
+        encoded = encoder.encode(frame, "query")
+        if cold and "buyer" in encoded:
+            encoded["buyer"] = np.full_like(encoded["buyer"], len(encoder.vocab["buyer"]))
+        return np.asarray(model.query_tower(encoded).numpy())
+
+    candidates = np.asarray(model.candidate_tower(corpus_arrays).numpy())
+    prior = log_popularity(positions(train), len(corpus_index))
+    weight, _ = prior_weight(queries(val), candidates, positions(val), prior)
+    cold_weight, _ = prior_weight(queries(val, cold=True), candidates, positions(val), prior)
+    cold = ~test["buyer"].astype(str).isin(set(train["buyer"].astype(str))).to_numpy()
+    scored_q, scored_c = with_prior(queries(test), candidates, prior, np.where(cold, cold_weight, weight))
+    value = recall_at(scored_q, scored_c, positions(test))
+    cold_value = recall_at(scored_q[cold], scored_c, positions(test)[cold]) if cold.any() else None
+    return value, {"prior_weight": weight, "cold_prior_weight": cold_weight,
+                   "cold_recall_with_prior": None if cold_value is None else round(cold_value, 4)}
 
 
 def _remove_accidental_hits(model: Any, id_input: str) -> None:
@@ -337,11 +390,13 @@ def main() -> int:
     parser.add_argument("--holdout-days", type=int, default=30)
     parser.add_argument("--recent-days", type=int, default=14)
     parser.add_argument("--sample", type=float, default=0.25)
+    parser.add_argument("--validation-days", type=int, default=0,
+                        help="time holdout: validate on the last N days before it (0: a 10 %% pair-hashed draw)")
     parser.add_argument("--variant", action="append", default=[], choices=sorted(VARIANTS))
     parser.add_argument("--seeds", default="42")
     args = parser.parse_args()
     rows, features = load(args.dataset)
-    data: dict[str, Any] = splits(rows, args.split, args.holdout_days, args.sample, 42)
+    data: dict[str, Any] = splits(rows, args.split, args.holdout_days, args.sample, 42, args.validation_days)
     data["features"] = features
     data["corpus"] = rows.drop_duplicates("item").reset_index(drop=True)
     base = baselines(data, args.recent_days)
