@@ -231,6 +231,16 @@ class Encoder:
         return out
 
 
+def positions(frame: pd.DataFrame, corpus_index: dict[str, int]) -> np.ndarray:
+    """The corpus row of each interaction's item."""
+    return np.array([corpus_index[v] for v in frame["item"].astype(str)])
+
+
+def cold_buyers(test: pd.DataFrame, train: pd.DataFrame) -> np.ndarray:
+    """Whether each test interaction's buyer is absent from the training split."""
+    return ~test["buyer"].astype(str).isin(set(train["buyer"].astype(str))).to_numpy()
+
+
 def recall_at(scores_q: np.ndarray, scores_c: np.ndarray, positives: np.ndarray, k: int = 100) -> float:
     from experiments_platform.pipeline.recall import rank_positives
 
@@ -280,7 +290,7 @@ def run(data: dict[str, Any], config: dict[str, Any], seed: int) -> dict[str, An
     def recall(frame: pd.DataFrame) -> float:
         q = model.query_tower(encoder.encode(frame, "query")).numpy()
         c = model.candidate_tower(corpus_arrays).numpy()
-        return recall_at(q, c, np.array([corpus_index[v] for v in frame["item"].astype(str)]))
+        return recall_at(q, c, positions(frame, corpus_index))
 
     dataset = tf.data.Dataset.from_tensor_slices(train_arrays).shuffle(len(train), seed=seed).batch(
         config.get("batch_size", 1024))
@@ -309,11 +319,12 @@ def run(data: dict[str, Any], config: dict[str, Any], seed: int) -> dict[str, An
     if best_weights is not None:
         model.set_weights(best_weights)
     fit_s = time.monotonic() - started
-    test_recall = recall(test)
     prior_fields: dict[str, Any] = {}
     if config.get("prior"):
         test_recall, prior_fields = _recall_with_prior(model, encoder, data, corpus_arrays, corpus_index)
-    cold = ~test["buyer"].astype(str).isin(set(train["buyer"].astype(str)))
+    else:
+        test_recall = recall(test)
+    cold = cold_buyers(test, train)
     cold_recall = recall(test[cold]) if cold.any() else None
     return {"recall_at_100": round(test_recall, 4), "best_epoch": best_epoch or epochs, "val_history": history,
             "cold_recall_at_100": None if cold_recall is None else round(cold_recall, 4), "fit_s": round(fit_s, 1),
@@ -329,9 +340,6 @@ def _recall_with_prior(model: Any, encoder: Encoder, data: dict[str, Any], corpu
 
     train, val, test = data["train"], data["eval"], data["test"]
 
-    def positions(frame: pd.DataFrame) -> np.ndarray:
-        return np.array([corpus_index[v] for v in frame["item"].astype(str)])
-
     def queries(frame: pd.DataFrame, cold: bool = False) -> np.ndarray:
         encoded = encoder.encode(frame, "query")
         if cold and "buyer" in encoded:
@@ -339,13 +347,14 @@ def _recall_with_prior(model: Any, encoder: Encoder, data: dict[str, Any], corpu
         return np.asarray(model.query_tower(encoded).numpy())
 
     candidates = np.asarray(model.candidate_tower(corpus_arrays).numpy())
-    prior = log_popularity(positions(train), len(corpus_index))
-    weight, _ = prior_weight(queries(val), candidates, positions(val), prior)
-    cold_weight, _ = prior_weight(queries(val, cold=True), candidates, positions(val), prior)
-    cold = ~test["buyer"].astype(str).isin(set(train["buyer"].astype(str))).to_numpy()
+    prior = log_popularity(positions(train, corpus_index), len(corpus_index))
+    val_positions, test_positions = positions(val, corpus_index), positions(test, corpus_index)
+    weight, _ = prior_weight(queries(val), candidates, val_positions, prior)
+    cold_weight, _ = prior_weight(queries(val, cold=True), candidates, val_positions, prior)
+    cold = cold_buyers(test, train)
     scored_q, scored_c = with_prior(queries(test), candidates, prior, np.where(cold, cold_weight, weight))
-    value = recall_at(scored_q, scored_c, positions(test))
-    cold_value = recall_at(scored_q[cold], scored_c, positions(test)[cold]) if cold.any() else None
+    value = recall_at(scored_q, scored_c, test_positions)
+    cold_value = recall_at(scored_q[cold], scored_c, test_positions[cold]) if cold.any() else None
     return value, {"prior_weight": weight, "cold_prior_weight": cold_weight,
                    "cold_recall_with_prior": None if cold_value is None else round(cold_value, 4)}
 
@@ -372,8 +381,7 @@ def baselines(data: dict[str, Any], recent_days: int) -> dict[str, float]:
     from experiments_platform.pipeline.recent_popularity import recent_popularity_scores
 
     corpus_index = {v: i for i, v in enumerate(data["corpus"]["item"].astype(str))}
-    train_pos = np.array([corpus_index[v] for v in data["train"]["item"].astype(str)])
-    positives = np.array([corpus_index[v] for v in data["test"]["item"].astype(str)])
+    train_pos, positives = positions(data["train"], corpus_index), positions(data["test"], corpus_index)
     ones = np.ones((len(positives), 1), dtype=np.float32)
     out = {"popularity": recall_at(ones, popularity_scores(train_pos, len(corpus_index)), positives)}
     if "days_ago" in data:
@@ -401,7 +409,7 @@ def main() -> int:
     data["corpus"] = rows.drop_duplicates("item").reset_index(drop=True)
     base = baselines(data, args.recent_days)
     n = len(data["test"])
-    cold_rate = float(np.mean(~data["test"]["buyer"].isin(set(data["train"]["buyer"]))))
+    cold_rate = float(np.mean(cold_buyers(data["test"], data["train"])))
     out: dict[str, Any] = {"dataset": args.dataset, "split": args.split, "test_interactions": n,
                            "test_cold_buyer_rate": round(cold_rate, 3), "baselines": base, "variants": {}}
     print(json.dumps({k: v for k, v in out.items() if k != "variants"}), flush=True)
