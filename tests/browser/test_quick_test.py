@@ -4,10 +4,12 @@ one is cancelled from its card while running."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import pytest
+from paused_runs import PipelineRun, running, started
 from playwright.sync_api import Page, expect
 
 from .conftest import SAMPLE_DATASET, Gateway, screenshot
@@ -32,17 +34,27 @@ def configs(gateway: Gateway) -> dict[str, Any]:
         "name": "Sample towers 32→16", "query_tower_layers": [32, 16], "candidate_tower_layers": [32, 16],
         "epochs": 2, "batch_size": 256, "learning_rate": 0.1,
     })
-    return {"feature": feature, "model": model}
+    live = gateway.api("POST", "/api/feature-configs", json={
+        "name": "Sample: ids, age, genres", "dataset_id": SAMPLE_DATASET,
+        "query_features": [{"column": "user_id", "kind": "id", "embedding_dim": 16},
+                           {"column": "age", "kind": "numeric", "transform": "normalize"}],
+        "candidate_features": [{"column": "item_id", "kind": "id", "embedding_dim": 16},
+                               {"column": "genres", "kind": "text", "embedding_dim": 4}],
+    })
+    return {"feature": feature, "model": model, "live_feature": live}
 
 
-def launch(page: Page, name: str, configs: dict[str, Any], shots: str | None = None) -> str:
+def launch(page: Page, name: str, configs: dict[str, Any], shots: str | None = None,
+           features: dict[str, Any] | None = None) -> str:
+    """Launch from the wizard; ``features``: a feature config of the test's own (no other run shares its
+    Transform and Trainer, so neither comes from TFX's cache)."""
     page.goto("/#/experiments")
     page.locator("#new-experiment").click()
     wizard = page.get_by_role("dialog", name="New experiment")
     wizard.get_by_label("Name").fill(name)
     wizard.get_by_label("Description").fill("50-user sample, launched from the browser test")
     wizard.get_by_label("Dataset").select_option(SAMPLE_DATASET)
-    wizard.get_by_label("Feature config").select_option(configs["feature"]["id"])
+    wizard.get_by_label("Feature config").select_option((features or configs["feature"])["id"])
     wizard.get_by_label("Model config").select_option(configs["model"]["id"])
     if shots:
         screenshot(page, f"{shots}-wizard-step1")
@@ -54,10 +66,10 @@ def launch(page: Page, name: str, configs: dict[str, Any], shots: str | None = N
     expect(wizard.locator("#estimate-summary")).to_contain_text("Estimated for")
     if shots:
         screenshot(page, f"{shots}-wizard-step2")
-    started = time.monotonic()
+    clicked = time.monotonic()
     wizard.get_by_role("button", name="▶ Start quick test").click()
     expect(wizard).to_be_hidden()
-    assert time.monotonic() - started < 3, "the wizard must close at once"
+    assert time.monotonic() - clicked < 3, "the wizard must close at once"
     card = page.locator("article.exp-card").filter(has_text=name)
     expect(card).to_be_visible()
     return str(card.get_attribute("data-experiment-id"))
@@ -73,12 +85,15 @@ def test_cancel_a_running_experiment(page: Page, gateway: Gateway, configs: dict
     card = page.locator(f"article[data-experiment-id='{experiment_id}']")
     cancel = card.get_by_role("button", name="Cancel Exp")
     expect(cancel).to_be_enabled()
-    expect(card.locator(".stages li[data-status='running']")).to_have_count(1, timeout=120_000)
-    cancel.click()
-    confirm = page.get_by_role("dialog", name="Cancel Exp")
-    expect(confirm).to_contain_text("no compute is left running")
-    screenshot(page, "70-cancel-confirmation")
-    confirm.get_by_role("button", name="Cancel experiment").click()
+    run = PipelineRun(gateway.stack.settings.data_dir, experiment_id)
+    with run.paused(running()):
+        expect(card.locator(".stages li[data-status='running']")).to_have_count(1, timeout=120_000)
+        cancel.click()
+        confirm = page.get_by_role("dialog", name="Cancel Exp")
+        expect(confirm).to_contain_text("no compute is left running")
+        screenshot(page, "70-cancel-confirmation")
+        confirm.get_by_role("button", name="Cancel experiment").click()
+        run.wait_for(lambda job: bool(job.get("cancel_requested")), timeout_s=60)
     expect(card).to_have_attribute("data-status", "cancelled", timeout=60_000)
     expect(card.get_by_role("button", name="Cancel Exp")).to_be_disabled()
     expect(card.locator(".stages li[data-status='running']")).to_have_count(0)
@@ -89,32 +104,32 @@ def test_cancel_a_running_experiment(page: Page, gateway: Gateway, configs: dict
 def test_quick_test_runs_live_to_completion_and_every_tab_has_data(
     page: Page, gateway: Gateway, configs: dict[str, Any]
 ) -> None:
-    experiment_id = launch(page, "Sample quick test", configs, shots="72")
-    seen: list[tuple[str, ...]] = []
-    deadline = time.monotonic() + RUN_TIMEOUT_S
+    """The card follows the run: Compile done while the pipeline waits to start, Train running, then all
+    succeeded. The run is held at each of the first two (``paused_runs``) until the card shows it."""
+    experiment_id = launch(page, "Sample quick test", configs, shots="72", features=configs["live_feature"])
     card = page.locator(f"article[data-experiment-id='{experiment_id}']")
-    shot_running = False
-    while time.monotonic() < deadline:
-        states = stage_states(page, experiment_id)
-        if not seen or seen[-1] != states:
-            seen.append(states)
-        if "running" in states and states.index("running") >= 2 and not shot_running:
-            screenshot(page, "73-card-running")
-            shot_running = True
-        status = card.get_attribute("data-status")
-        if status in ("completed", "failed", "cancelled"):
-            break
-        page.wait_for_timeout(500)
-    final = stage_states(page, experiment_id)  # the card may re-render between reading its stages and its status
-    if seen[-1] != final:
-        seen.append(final)
+    bar = card.locator(".stages li")
+    run = PipelineRun(gateway.stack.settings.data_dir, experiment_id)
+    seen = [stage_states(page, experiment_id)]
+    with run.paused(started):
+        expect(bar.first).to_have_attribute("data-status", "succeeded", timeout=120_000)
+        seen.append(stage_states(page, experiment_id))
+    with run.paused(running("Trainer")):
+        expect(bar.last).to_have_attribute("data-status", "running", timeout=60_000)
+        expect(card.locator(".stages li[data-status='succeeded']")).to_have_count(5)
+        seen.append(stage_states(page, experiment_id))
+        screenshot(page, "73-card-running")
+    ended = re.compile("completed|failed|cancelled")
+    expect(card).to_have_attribute("data-status", ended, timeout=RUN_TIMEOUT_S * 1000)
+    seen.append(stage_states(page, experiment_id))
     doc = gateway.api("GET", f"/api/experiments/{experiment_id}")
     assert doc["status"] == "completed", f"run ended {doc['status']}: {doc.get('error')}"
-    assert seen[-1] == ("succeeded",) * 6
-    assert len(seen) >= 4, f"the bar should have advanced live through several states, saw {seen}"
+    waiting, training, final = seen[-3:]
+    assert waiting[0] == "succeeded" and waiting[-1] == "pending", f"Compile done, Train not started: {seen}"
+    assert training == ("succeeded",) * 5 + ("running",), f"every stage before Train done: {seen}"
+    assert final == ("succeeded",) * 6
     done = [sum(s == "succeeded" for s in states) for states in seen]
     assert done == sorted(done), f"stages moved backwards: {seen}"
-    assert any("running" in states for states in seen)
     expect(card.locator(".stages li[data-status='succeeded']")).to_have_count(6)
     screenshot(page, "74-card-completed")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,33 @@ def test_an_early_event_of_the_job_its_build_submitted_is_adopted_from_the_build
     doc = stored(platform, experiment.id)
     assert (doc["status"], doc["pipeline_job_name"]) == ("running", JOB)
     assert doc["stages"]["compile"]["status"] == "succeeded" and doc["stages"]["examples"]["status"] == "running"
+
+
+def test_stage_times_are_the_events_own_times_in_whatever_order_they_arrive(platform, tmp_path):
+    """Before: a stage was stamped when its event was processed. Events retried while the build was still
+    working came back in the bus's jittered order, and the emulated end-to-end run showed a stage starting
+    before the one ahead of it."""
+    experiment = seed(platform, tmp_path, status=Status.RUNNING, cloud_build_id="b1", pipeline_job_name=JOB)
+    t0 = utcnow() - timedelta(minutes=5)
+    happened = [("ExampleGen", "RUNNING", 0), ("ExampleGen", "SUCCEEDED", 4), ("StatisticsGen", "RUNNING", 5),
+                ("StatisticsGen", "SUCCEEDED", 9), ("SchemaGen", "RUNNING", 10), ("SchemaGen", "SUCCEEDED", 11)]
+    for name, state, second in reversed(happened):
+        event = task(experiment.id, JOB, state, name).model_copy(update={"occurred_at": t0 + timedelta(seconds=second)})
+        compute.apply_task(platform, event)
+    stages = stored(platform, experiment.id)["stages"]
+    seconds = {stage: [(datetime.fromisoformat(stages[stage][key]) - t0).total_seconds()
+                       for key in ("started_at", "finished_at")] for stage in ("examples", "stats", "schema")}
+    assert seconds == {"examples": [0, 4], "stats": [5, 9], "schema": [10, 11]}
+
+
+def test_a_log_entry_carries_the_time_its_task_changed_state():
+    moment = datetime(2026, 12, 6, 2, 48, 47, 123456, tzinfo=timezone.utc)
+    entry = ge.pipeline_task_log_entry(JOB, "Trainer", "RUNNING", experiment_id="e1", timestamp=moment)
+    event = ge.parse_log_entry({**entry, "receiveTimestamp": "2026-12-06T02:49:00.000000Z"})
+    assert isinstance(event, PipelineTaskStateChanged) and event.occurred_at == moment
+    job = ge.parse_log_entry(ge.pipeline_job_log_entry(JOB, "PIPELINE_STATE_RUNNING", experiment_id="e1",
+                                                       timestamp=moment))
+    assert isinstance(job, PipelineJobStateChanged) and job.occurred_at == moment
 
 
 @pytest.mark.parametrize("status", [Status.FAILED, Status.CANCELLED])

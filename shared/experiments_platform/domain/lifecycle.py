@@ -109,6 +109,16 @@ def move_stage(
     return True
 
 
+def _started_earlier(experiment: Experiment, stage: Stage, at: datetime) -> bool:
+    """A stage's start is the earliest time it was seen running: a RUNNING event redelivered after the
+    stage ended moves its start back to when the task really started."""
+    state = experiment.stages.get(stage)
+    if state is None or state.started_at is None or at >= state.started_at:
+        return False
+    state.started_at = at
+    return True
+
+
 def close_open_stages(
     experiment: Experiment, target: StageStatus, now: datetime, *, only_running: bool = False
 ) -> bool:
@@ -278,7 +288,8 @@ def apply_task(experiment: Experiment, event: TaskEvent, now: datetime) -> bool:
     if stage is None:
         return changed
     if event.state == "RUNNING":
-        return move_stage(experiment, stage, StageStatus.RUNNING, now) or changed
+        return move_stage(experiment, stage, StageStatus.RUNNING, now) or _started_earlier(experiment, stage, now) \
+            or changed
     if event.state in ("SUCCEEDED", "SKIPPED"):
         cached = event.state == "SKIPPED"
         return move_stage(experiment, stage, StageStatus.SUCCEEDED, now, cached=cached) or changed

@@ -321,11 +321,13 @@ def parse_log_entry(entry: dict[str, Any]) -> PipelineJobStateChanged | Pipeline
             stage=stage_of_task(task_name),
             state=state,
             error_message=_error_text(payload),
+            occurred_at=entry.get("timestamp"),
         )
     if state not in PIPELINE_STATES:
         raise MalformedEvent(f"pipeline state {state!r} is not one of {sorted(PIPELINE_STATES)}")
     return PipelineJobStateChanged(
-        experiment_id=experiment_id, job_name=job_name, state=state, error_message=_error_text(payload)
+        experiment_id=experiment_id, job_name=job_name, state=state, error_message=_error_text(payload),
+        occurred_at=entry.get("timestamp"),
     )
 
 

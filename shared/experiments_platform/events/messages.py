@@ -9,6 +9,7 @@ log-sink entries) are translated into these events by ``experiments_platform.eve
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -81,6 +82,8 @@ class PipelineJobStateChanged(Message):
     job_name: str
     state: PipelineState
     error_message: str = ""
+    occurred_at: datetime | None = None
+    """When the job changed state (the log entry's ``timestamp``); None when found by a poll."""
 
 
 class PipelineTaskStateChanged(Message):
@@ -90,6 +93,9 @@ class PipelineTaskStateChanged(Message):
     stage: Stage | None = None
     state: TaskState
     error_message: str = ""
+    occurred_at: datetime | None = None
+    """When the task changed state (the log entry's ``timestamp``): a redelivered event stamps its stage
+    with this, not with the time it was processed. None when found by a poll."""
 
 
 MESSAGE_TYPES: dict[str, type[Message]] = {

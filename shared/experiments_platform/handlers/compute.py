@@ -4,7 +4,9 @@
 moves of ``domain.lifecycle`` in one repository transaction), then stop compute the experiment
 no longer wants: a pipeline that a build submitted while a cancel was in flight, or one that
 still reports work after its experiment was cancelled. The status watcher applies the events it
-receives, reconcile the ones that were lost, so both take the same path. ``stop_compute``
+receives, reconcile the ones that were lost, so both take the same path. A task or job event is
+applied at its own time (``occurred_at``, the log entry's timestamp), so a redelivered event stamps its
+stage as if it had arrived at once; one found by a poll is applied at the time it was found. ``stop_compute``
 cancels whatever an experiment has started; every compute call is idempotent.
 
 Event integrity (decision 053): a task or job event counts only for the job the experiment
@@ -74,14 +76,14 @@ def build_notification(experiment_id: str, build_id: str, result: BuildResult, f
 
 
 def apply_task(platform: Platform, event: PipelineTaskStateChanged) -> None:
-    now = utcnow()
+    now = event.occurred_at or utcnow()
     _apply_pipeline_event(platform, event.experiment_id, event.job_name, lambda e: lifecycle.apply_task(e, event, now),
                           event.state, task=event.task_name, stage=event.stage)
 
 
 def apply_job(platform: Platform, event: PipelineJobStateChanged) -> None:
     """A succeeded job completes the experiment with ``metrics.json`` and its comparison, read first."""
-    now = utcnow()
+    now = event.occurred_at or utcnow()
     results: MetricsReport | None = None
     comparison: dict[str, Any] | None = None
     metrics_error: str | None = None
