@@ -75,7 +75,7 @@ def test_pipeline_job_log_entry_has_the_log_sink_shape():
     data, attributes = ge.log_sink_message(entry)
     assert attributes["logging.googleapis.com/timestamp"] == entry["timestamp"]
     assert ge.to_message(data, attributes) == PipelineJobStateChanged(
-        experiment_id="abc123", job_name=JOB, state="PIPELINE_STATE_RUNNING"
+        experiment_id="abc123", job_name=JOB, state="PIPELINE_STATE_RUNNING", occurred_at=entry["timestamp"]
     )
 
 
@@ -84,7 +84,7 @@ def test_task_log_entry_parses_with_its_stage_and_error():
     message = ge.to_message(*ge.log_sink_message(entry))
     assert message == PipelineTaskStateChanged(
         experiment_id="abc123", job_name=JOB, task_name="Trainer", stage=Stage.TRAIN, state="FAILED",
-        error_message="ResourceExhausted: OOM",
+        error_message="ResourceExhausted: OOM", occurred_at=entry["timestamp"],
     )
     assert entry["severity"] == "ERROR"
 
