@@ -95,6 +95,23 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_buyer_id_e8_prior": {"drop_buyer_id": True, "epochs": 8, "prior": True},
     "zip_prior": {"query_extra": [("zip2", "categorical", 8)], "prior": True},
     "zip_no_buyer_id_prior": {"query_extra": [("zip2", "categorical", 8)], "drop_buyer_id": True, "prior": True},
+    "linear_e8_prior": {"layers": [32], "epochs": 8, "prior": True},
+    "linear_es_prior": {"layers": [32], "epochs": 30, "patience": 3, "prior": True},
+    "t05_e8_prior": {"temperature": 0.5, "epochs": 8, "prior": True},
+    "lr05_e8_prior": {"learning_rate": 0.5, "epochs": 8, "prior": True},
+    "rah_e8_prior": {"remove_accidental_hits": True, "epochs": 8, "prior": True},
+    "e20_prior": {"epochs": 20, "prior": True},
+    "e8_recent_prior": {"epochs": 8, "prior": True, "recent_prior": 14},
+    "no_buyer_id_recent_prior": {"drop_buyer_id": True, "prior": True, "recent_prior": 14},
+    "drop05_e8_recent_prior": {"buyer_id_dropout": 0.5, "epochs": 8, "prior": True, "recent_prior": 14},
+    "unique_e8_prior": {"unique_pairs": True, "epochs": 8, "prior": True},
+    "unique_e20_prior": {"unique_pairs": True, "epochs": 20, "prior": True},
+    "no_item_id_e8_prior": {"drop_item_id": True, "epochs": 8, "prior": True},
+    "no_item_id_prior": {"drop_item_id": True, "prior": True},
+    "adam01_e8_prior": {"optimizer": "adam", "learning_rate": 0.01, "epochs": 8, "prior": True},
+    "no_item_id_adam01_e8_prior": {"drop_item_id": True, "optimizer": "adam", "learning_rate": 0.01, "epochs": 8,
+                                   "prior": True},
+    "no_item_id_e20_prior": {"drop_item_id": True, "epochs": 20, "prior": True},
     "rah_adam01_es": {"remove_accidental_hits": True, "optimizer": "adam", "learning_rate": 0.01, "epochs": 30,
                       "patience": 3},
 }
@@ -260,6 +277,8 @@ def run(data: dict[str, Any], config: dict[str, Any], seed: int) -> dict[str, An
         features = {**features, "query": [*features["query"], *config["query_extra"]]}
     if config.get("drop_buyer_id"):
         features = {**features, "query": [f for f in features["query"] if f[0] != "buyer"]}
+    if config.get("drop_item_id"):
+        features = {**features, "candidate": [f for f in features["candidate"] if f[0] != "item"]}
     train, val, test, corpus = data["train"], data["eval"], data["test"], data["corpus"]
     encoder = Encoder(train, features, config.get("buyer_vocab_share", 1.0), config.get("popularity_feature", False))
     frequency = train["item"].value_counts(normalize=True)
@@ -284,7 +303,8 @@ def run(data: dict[str, Any], config: dict[str, Any], seed: int) -> dict[str, An
     model.task._temperature = config.get("temperature")
     if config.get("remove_accidental_hits"):
         _remove_accidental_hits(model, "c_item")
-    train_arrays, corpus_arrays = arrays(train), {f"c_{k}": v for k, v in encoder.encode(corpus, "candidate").items()}
+    fitted = train.drop_duplicates(["buyer", "item"]) if config.get("unique_pairs") else train
+    train_arrays, corpus_arrays = arrays(fitted), {f"c_{k}": v for k, v in encoder.encode(corpus, "candidate").items()}
     corpus_index = {v: i for i, v in enumerate(corpus["item"].astype(str))}
 
     def recall(frame: pd.DataFrame) -> float:
@@ -292,7 +312,7 @@ def run(data: dict[str, Any], config: dict[str, Any], seed: int) -> dict[str, An
         c = model.candidate_tower(corpus_arrays).numpy()
         return recall_at(q, c, positions(frame, corpus_index))
 
-    dataset = tf.data.Dataset.from_tensor_slices(train_arrays).shuffle(len(train), seed=seed).batch(
+    dataset = tf.data.Dataset.from_tensor_slices(train_arrays).shuffle(len(fitted), seed=seed).batch(
         config.get("batch_size", 1024))
     dropout = config.get("buyer_id_dropout")
     if dropout and "buyer" in train_arrays:  # a training row's buyer id reads as unknown (the OOV bucket)
@@ -321,7 +341,8 @@ def run(data: dict[str, Any], config: dict[str, Any], seed: int) -> dict[str, An
     fit_s = time.monotonic() - started
     prior_fields: dict[str, Any] = {}
     if config.get("prior"):
-        test_recall, prior_fields = _recall_with_prior(model, encoder, data, corpus_arrays, corpus_index)
+        test_recall, prior_fields = _recall_with_prior(model, encoder, data, corpus_arrays, corpus_index,
+                                                       int(config.get("recent_prior", 0)))
     else:
         test_recall = recall(test)
     cold = cold_buyers(test, train)
@@ -332,9 +353,10 @@ def run(data: dict[str, Any], config: dict[str, Any], seed: int) -> dict[str, An
 
 
 def _recall_with_prior(model: Any, encoder: Encoder, data: dict[str, Any], corpus_arrays: dict[str, np.ndarray],
-                       corpus_index: dict[str, int]) -> tuple[float, dict[str, Any]]:
+                       corpus_index: dict[str, int], recent_days: int = 0) -> tuple[float, dict[str, Any]]:
     """Test recall@100 scored as the quick test scores it (decision 060, amendment 2): ``q · c + w × log(1 +
-    training count)``, ``w`` chosen on validation recall@100, cold-start test buyers with their own ``w`` chosen
+    training count)`` (``recent_days``: the count of the training period's last days, the overall one breaking ties),
+    ``w`` chosen on validation recall@100, cold-start test buyers with their own ``w`` chosen
     on validation read with the buyer id in the OOV bucket."""
     from experiments_platform.pipeline.evaluation import log_popularity, prior_weight, with_prior
 
@@ -348,6 +370,12 @@ def _recall_with_prior(model: Any, encoder: Encoder, data: dict[str, Any], corpu
 
     candidates = np.asarray(model.candidate_tower(corpus_arrays).numpy())
     prior = log_popularity(positions(train, corpus_index), len(corpus_index))
+    if recent_days:  # the recent-popularity baseline's own counts: log(1 + recent count), overall count breaking ties
+        train_positions = positions(train, corpus_index)
+        days = data["days_ago"].loc[train.index].to_numpy()
+        recent = days < days.min() + recent_days
+        counts = np.bincount(train_positions[recent], minlength=len(corpus_index))[:len(corpus_index)]
+        prior = (np.log1p(counts) + 0.01 * prior).astype(np.float32)
     val_positions, test_positions = positions(val, corpus_index), positions(test, corpus_index)
     weight, _ = prior_weight(queries(val), candidates, val_positions, prior)
     cold_weight, _ = prior_weight(queries(val, cold=True), candidates, val_positions, prior)
