@@ -112,6 +112,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_item_id_adam01_e8_prior": {"drop_item_id": True, "optimizer": "adam", "learning_rate": 0.01, "epochs": 8,
                                    "prior": True},
     "no_item_id_e20_prior": {"drop_item_id": True, "epochs": 20, "prior": True},
+    "history_e8_prior": {"category_history": True, "epochs": 8, "prior": True},
+    "history_no_buyer_id_e8_prior": {"category_history": True, "drop_buyer_id": True, "epochs": 8, "prior": True},
     "rah_adam01_es": {"remove_accidental_hits": True, "optimizer": "adam", "learning_rate": 0.01, "epochs": 30,
                       "patience": 3},
 }
@@ -280,6 +282,21 @@ def run(data: dict[str, Any], config: dict[str, Any], seed: int) -> dict[str, An
     if config.get("drop_item_id"):
         features = {**features, "candidate": [f for f in features["candidate"] if f[0] != "item"]}
     train, val, test, corpus = data["train"], data["eval"], data["test"], data["corpus"]
+    if config.get("category_history"):  # the buyer's log share of each category in training, shrunk (k = 50)
+        counts = train.groupby(["buyer", "category"]).size().unstack(fill_value=0)
+        overall = counts.sum() / counts.to_numpy().sum()
+        ratio = np.log((counts + 50 * overall).div(counts.sum(axis=1) + 50, axis=0) / overall)
+        names = [f"hist_{c}" for c in ratio.columns]
+        ratio.columns = names
+
+        def with_history(frame: pd.DataFrame) -> pd.DataFrame:
+            joined = frame.join(ratio, on="buyer")
+            joined[names] = joined[names].fillna(0.0)
+            return joined
+
+        train, val, test = with_history(train), with_history(val), with_history(test)
+        data = {**data, "train": train, "eval": val, "test": test}
+        features = {**features, "query": [*features["query"], *[(n, "normalize", 0) for n in names]]}
     encoder = Encoder(train, features, config.get("buyer_vocab_share", 1.0), config.get("popularity_feature", False))
     frequency = train["item"].value_counts(normalize=True)
     floor = 1.0 / len(train)
