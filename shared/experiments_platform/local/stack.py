@@ -50,11 +50,15 @@ RECONCILE_EVERY_S = 30.0
 
 
 def wait_for_http(url: str, timeout_s: float, process: subprocess.Popen[Any] | None = None) -> float:
-    """Poll ``url`` until it answers 200; seconds waited. Fails early when ``process`` exits."""
+    """Poll ``url`` until it answers 200; seconds waited. Fails early when ``process`` exits.
+
+    Each probe asks the server to close its connection (``Connection: close``): a kept-alive probe
+    connection that its client closes later comes back to a gthread worker as a readable socket and waits
+    for a thread like a request, which a test of the shedding bound counted as one of its queued requests."""
     start = time.monotonic()
     while True:
         try:
-            if requests.get(url, timeout=2).status_code == 200:
+            if requests.get(url, timeout=2, headers={"Connection": "close"}).status_code == 200:
                 return time.monotonic() - start
         except requests.RequestException:
             pass
