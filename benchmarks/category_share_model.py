@@ -47,17 +47,13 @@ def main() -> int:
     popularity = np.bincount(train["item"].astype(str).map(index), minlength=len(items)).astype(float)
     categories = sorted(set(corpus["category"]))
     category_of = np.array([categories.index(c) for c in corpus["category"]])
-    counts = train.groupby(["buyer", "category"]).size().unstack(fill_value=0).reindex(columns=categories,
-                                                                                       fill_value=0)
-    overall = (counts.sum() / counts.to_numpy().sum()).to_numpy()
     base = recall_at_100(test, index, lambda buyer: popularity)
     models: dict[str, dict[str, float]] = {}
     out: dict[str, object] = {"test_interactions": len(test), "popularity_recall_at_100": round(base, 4),
                               "count_model": models}
     print(json.dumps(out), flush=True)
     for k in (int(v) for v in args.k.split(",")):
-        share = (counts.to_numpy() + k * overall) / (counts.to_numpy().sum(axis=1, keepdims=True) + k)
-        ratio = pd.DataFrame(share / overall, index=counts.index)
+        ratio = default_search.category_share_ratio(train, k, categories)
 
         def score(buyer: str, ratio: pd.DataFrame = ratio) -> np.ndarray:
             weights = ratio.loc[buyer].to_numpy() if buyer in ratio.index else np.ones(len(categories))

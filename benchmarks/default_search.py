@@ -260,6 +260,16 @@ def cold_buyers(test: pd.DataFrame, train: pd.DataFrame) -> np.ndarray:
     return ~test["buyer"].astype(str).isin(set(train["buyer"].astype(str))).to_numpy()
 
 
+def category_share_ratio(train: pd.DataFrame, k: float, categories: list[str] | None = None) -> pd.DataFrame:
+    """Per buyer (rows) and category (columns): the buyer's share of the category among their training rows,
+    shrunk towards the overall share with ``k`` pseudo-rows, divided by the overall share."""
+    counts = train.groupby(["buyer", "category"]).size().unstack(fill_value=0)
+    if categories is not None:
+        counts = counts.reindex(columns=categories, fill_value=0)
+    overall = counts.sum() / counts.to_numpy().sum()
+    return (counts + k * overall).div(counts.sum(axis=1) + k, axis=0) / overall
+
+
 def recall_at(scores_q: np.ndarray, scores_c: np.ndarray, positives: np.ndarray, k: int = 100) -> float:
     from experiments_platform.pipeline.recall import rank_positives
 
@@ -283,9 +293,7 @@ def run(data: dict[str, Any], config: dict[str, Any], seed: int) -> dict[str, An
         features = {**features, "candidate": [f for f in features["candidate"] if f[0] != "item"]}
     train, val, test, corpus = data["train"], data["eval"], data["test"], data["corpus"]
     if config.get("category_history"):  # the buyer's log share of each category in training, shrunk (k = 50)
-        counts = train.groupby(["buyer", "category"]).size().unstack(fill_value=0)
-        overall = counts.sum() / counts.to_numpy().sum()
-        ratio = np.log((counts + 50 * overall).div(counts.sum(axis=1) + 50, axis=0) / overall)
+        ratio = np.log(category_share_ratio(train, 50))
         names = [f"hist_{c}" for c in ratio.columns]
         ratio.columns = names
 
@@ -386,9 +394,9 @@ def _recall_with_prior(model: Any, encoder: Encoder, data: dict[str, Any], corpu
         return np.asarray(model.query_tower(encoded).numpy())
 
     candidates = np.asarray(model.candidate_tower(corpus_arrays).numpy())
-    prior = log_popularity(positions(train, corpus_index), len(corpus_index))
+    train_positions = positions(train, corpus_index)
+    prior = log_popularity(train_positions, len(corpus_index))
     if recent_days:  # the recent-popularity baseline's own counts: log(1 + recent count), overall count breaking ties
-        train_positions = positions(train, corpus_index)
         days = data["days_ago"].loc[train.index].to_numpy()
         recent = days < days.min() + recent_days
         counts = np.bincount(train_positions[recent], minlength=len(corpus_index))[:len(corpus_index)]
