@@ -48,6 +48,9 @@ def main() -> int:
     parser.add_argument("--sample-percent", type=int, default=None, help="default: the demo's")
     parser.add_argument("--timeout-s", type=float, default=3600)
     parser.add_argument("--splits", default="random,temporal", help="which of random, temporal to run")
+    parser.add_argument("--history", choices=("off", "with-buyer-id", "no-buyer-id"), default="off",
+                        help="add the buyer's history of the product category (B2B) or genres (MovieLens) to the query "
+                             "tower (decision 060, amendment 6), with or without the buyer id feature")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a parameter of the default (epochs=10, learning_rate=0.05): a candidate default")
     args = parser.parse_args()
@@ -69,7 +72,8 @@ def main() -> int:
             dataset = synthetic_b2b_dataset(settings.data_dir)
             stack.platform.documents.set("datasets", dataset.id, dataset.to_document())
             dataset_id, features = dataset.id, {**B2B_FEATURE_CONFIG, "dataset_id": dataset.id}
-        out["dataset"] = dataset_id
+        features = with_history(features, args.history, "category" if args.dataset == "b2b" else "genres")
+        out["dataset"], out["history"] = dataset_id, args.history
         api = Api(stack.url)
         base = {"feature_config_id": api.ensure("/api/feature-configs", features),
                 "model_config_id": api.ensure("/api/model-configs", MODEL_CONFIG), "dataset_id": dataset_id}
@@ -90,6 +94,16 @@ def main() -> int:
             print(json.dumps({"phase": name, **out[name]}), flush=True)
     print(json.dumps(out))
     return 0
+
+
+def with_history(features: dict[str, Any], history: str, column: str) -> dict[str, Any]:
+    """The feature config with a history feature of ``column`` in the query tower (and without the buyer id
+    feature for ``no-buyer-id``), under its own name."""
+    if history == "off":
+        return features
+    query = [f for f in features["query_features"] if history == "with-buyer-id" or f["kind"] != "id"]
+    return {**features, "name": f"{features['name']}, {column} history ({history})",
+            "query_features": [*query, {"column": column, "kind": "history"}]}
 
 
 if __name__ == "__main__":

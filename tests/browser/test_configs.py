@@ -77,6 +77,33 @@ def test_feature_config_created_with_validation_then_duplicated(page: Page, gate
     assert {"Ids and genres", "Ids and genres (copy)"} <= {c["name"] for c in stored}
 
 
+def test_a_buyer_history_feature_is_offered_in_the_query_tower_only(page: Page, gateway: Gateway) -> None:
+    page.goto("/#/feature-configs")
+    page.get_by_role("button", name="+ New feature config").first.click()
+    dialog = page.get_by_role("dialog", name="New feature config")
+    dialog.get_by_label("Name").first.fill("Genre history")
+    dialog.get_by_label("Dataset").select_option(SAMPLE_DATASET)
+    dialog.locator("[data-field='query_features.0.column']").fill("user_id")
+    dialog.get_by_role("button", name="+ Add query feature").click()
+    dialog.locator("[data-field='query_features.1.column']").fill("genres")
+    dialog.locator("[data-field='query_features.1.kind']").select_option("history")
+    expect(dialog.locator("[data-field='query_features.1.embedding_dim']")).to_have_count(0)
+    dialog.locator("[data-field='query_features.1.max_values']").fill("12")
+    dialog.locator("[data-field='query_features.1.shrinkage']").fill("20")
+    query_kinds = dialog.locator("[data-field='query_features.1.kind'] option").evaluate_all(
+        "options => options.map(o => o.value)")
+    candidate_kinds = dialog.locator("[data-field='candidate_features.0.kind'] option").evaluate_all(
+        "options => options.map(o => o.value)")
+    assert "history" in query_kinds and candidate_kinds == [k for k in query_kinds if k != "history"]
+    dialog.locator("[data-field='candidate_features.0.column']").fill("item_id")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    card = page.get_by_role("article", name="feature config Genre history")
+    expect(card).to_contain_text("genres(history, 12v)")
+    [stored] = [c for c in gateway.api("GET", "/api/feature-configs")["items"] if c["name"] == "Genre history"]
+    assert stored["query_features"][1] == {"column": "genres", "kind": "history", "max_values": 12, "shrinkage": 20.0}
+
+
 def test_model_config_created_and_edited(page: Page, gateway: Gateway) -> None:
     page.goto("/#/model-configs")
     page.get_by_role("button", name="+ New model config").first.click()

@@ -59,6 +59,7 @@ SAMPLE_FEATURES = FeatureConfig(
         {"kind": "categorical", "column": "gender", "embedding_dim": 2},
         {"kind": "numeric", "column": "age", "transform": "bucketize", "buckets": 5, "embedding_dim": 4},
         {"kind": "timestamp", "column": "timestamp", "buckets": 4, "embedding_dim": 4},
+        {"kind": "history", "column": "genres", "max_values": 8},
     ],
     candidate_features=[
         {"kind": "id", "column": "item_id", "embedding_dim": 16},

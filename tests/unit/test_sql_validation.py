@@ -72,6 +72,18 @@ def test_candidate_tower_cannot_use_a_buyer_table_column():
     assert "buyer features table" in caught.value.message
 
 
+def test_a_buyer_history_reads_its_product_column_from_the_product_table():
+    history = FeatureConfig(name="f", query_features=[{"kind": "history", "column": "category"}],
+                            candidate_features=[{"kind": "id", "column": "product_id"}])
+    sql = render(bq_dataset(), history).train
+    assert "`my-project.shop.products`" in sql and "category" in sql
+    with pytest.raises(InvalidInput) as caught:
+        render(bq_dataset(), FeatureConfig(name="f", query_features=[{"kind": "history", "column": "city"}],
+                                           candidate_features=[{"kind": "id", "column": "product_id"}]))
+    assert caught.value.field == "query_features[0].column"
+    assert "buyer features table; a history feature can use the interactions and product" in caught.value.message
+
+
 def test_time_split_needs_a_real_date_column():
     with pytest.raises(InvalidInput) as caught:
         render(bq_dataset(), config(["buyer_id"], ["product_id"]), split=TimeHoldoutSplit(date_column="event_tme"))

@@ -29,6 +29,7 @@ from experiments_platform.domain.features import (
     CategoricalFeature,
     Feature,
     FeatureConfig,
+    HistoryFeature,
     IdFeature,
     NumericFeature,
     TextFeature,
@@ -241,6 +242,8 @@ class ModelSize:
 def _feature_width(feature: Feature) -> int:
     if isinstance(feature, NumericFeature) and feature.transform == "normalize":
         return 1
+    if isinstance(feature, HistoryFeature):
+        return feature.max_values + 1
     if isinstance(feature, TimestampFeature):
         return feature.embedding_dim + 5
     return feature.embedding_dim
@@ -252,6 +255,8 @@ def _feature_embeddings(feature: Feature, rows: int) -> int:
         return vocabulary * feature.embedding_dim
     if isinstance(feature, NumericFeature):
         return feature.buckets * feature.embedding_dim if feature.transform == "bucketize" else 0
+    if isinstance(feature, HistoryFeature):  # a fixed table: a row per buyer, held, never trained
+        return (rows + 1) * (feature.max_values + 1)
     return feature.buckets * feature.embedding_dim
 
 

@@ -55,8 +55,22 @@ class TextFeature(_Feature):
     max_tokens: int = Field(default=16, ge=1, le=256)
 
 
+class HistoryFeature(_Feature):
+    """The buyer's own history in a product column: for each of the column's ``max_values`` most frequent
+    values (the rest as one "other" value), the log ratio of its share among the buyer's training
+    interactions, shrunk towards the overall share with ``shrinkage`` pseudo-interactions, to the overall
+    share. Computed by the Trainer from the training split, served as a fixed table in the query tower
+    (a buyer absent from training reads ratios of 1). Query tower only (decision 060, amendment 6)."""
+
+    kind: Literal["history"] = "history"
+    max_values: int = Field(default=32, ge=1, le=1000)
+    shrinkage: float = Field(default=50.0, gt=0.0, le=1_000_000.0,
+                             description="pseudo-interactions at the overall shares; above 0, so a value the buyer "
+                                         "never bought has a finite log ratio")
+
+
 Feature = Annotated[
-    Union[IdFeature, CategoricalFeature, NumericFeature, TimestampFeature, TextFeature],
+    Union[IdFeature, CategoricalFeature, NumericFeature, TimestampFeature, TextFeature, HistoryFeature],
     Field(discriminator="kind"),
 ]
 
@@ -89,8 +103,14 @@ class FeatureConfig(Document):
             duplicates = sorted({c for c in columns if columns.count(c) > 1})
             if duplicates:
                 raise ValueError(f"{tower}_features: column(s) {duplicates} listed twice")
+        for i, feature in enumerate(self.candidate_features):
+            if feature.kind == "history":
+                raise ValueError(
+                    f"candidate_features[{i}]: a history feature describes the buyer; move {feature.column!r} "
+                    "to query_features (kind history counts the product column among each buyer's interactions)"
+                )
         for i, cross in enumerate(self.cross_features):
-            tower_columns = [f.column for f in self.tower_features(cross.tower)]
+            tower_columns = [f.column for f in self.tower_features(cross.tower) if f.kind != "history"]
             missing = [c for c in cross.columns if c not in tower_columns]
             if missing:
                 raise ValueError(

@@ -203,10 +203,11 @@ class QuickTestSpec(_Frozen):
     def _ids_are_features(self) -> QuickTestSpec:
         query_columns = [f.column for f in self.features.query_features]
         candidate_columns = [f.column for f in self.features.candidate_features]
-        if self.query_id_column not in query_columns:
+        reads_buyer = any(f.kind == "history" for f in self.features.query_features)  # its table is by buyer
+        if self.query_id_column not in query_columns and not reads_buyer:
             raise ValueError(
                 f"query_id_column: {self.query_id_column!r} is not a query tower feature {query_columns}; "
-                "add it to query_features"
+                "add it to query_features (or a history feature, which reads the buyer)"
             )
         if self.candidate_id_column not in candidate_columns:
             raise ValueError(

@@ -41,7 +41,8 @@ class Minimums:
 
 def tower_width(features: FeatureConfig, model: ModelConfig, tower: str) -> int:
     """Width of a tower's output: ``output_dim``, else its last layer, else its concatenated inputs
-    (the same rule as ``pipeline.model.Tower``; no vocabulary needed)."""
+    (the same rule as ``pipeline.model.Tower``; no vocabulary needed, so a history feature counts its
+    ``max_values`` + 1, the most it can give)."""
     if model.output_dim:
         return model.output_dim
     layers = model.query_tower_layers if tower == "query" else model.candidate_tower_layers
@@ -53,6 +54,8 @@ def tower_width(features: FeatureConfig, model: ModelConfig, tower: str) -> int:
             width += 1
         elif feature.kind == "timestamp":
             width += 1 + 4 + feature.embedding_dim
+        elif feature.kind == "history":  # at most: a column with fewer values gives fewer
+            width += feature.max_values + 1
         else:
             width += feature.embedding_dim
     return width + sum(c.embedding_dim for c in features.cross_features if c.tower == tower)

@@ -31,7 +31,8 @@ def _as_dict(item: Any) -> Mapping[str, Any]:
 
 
 def format_feature(feature: Feature | Mapping[str, Any]) -> str:
-    """``user_id(64d)``; numeric ``age(norm)`` or ``price(10b, 8d)``; ``day(time, 8d)``; ``title(text, 16d)``."""
+    """``user_id(64d)``; numeric ``age(norm)`` or ``price(10b, 8d)``; ``day(time, 8d)``; ``title(text, 16d)``;
+    ``category(history, 32v)``."""
     f = _as_dict(feature)
     column, kind, dim = f.get("column"), f.get("kind"), f.get("embedding_dim")
     if kind in ("id", "categorical"):
@@ -42,6 +43,8 @@ def format_feature(feature: Feature | Mapping[str, Any]) -> str:
         return f"{column}({f.get('buckets')}b, {dim}d)"
     if kind == "timestamp":
         return f"{column}(time, {dim}d)"
+    if kind == "history":
+        return f"{column}(history, {f.get('max_values', 32)}v)"
     return f"{column}(text, {dim}d)"
 
 

@@ -34,25 +34,44 @@ class ModelInput:
     ``embedding``: int64 index in [0, size) → embedding of ``dim``.
     ``bag``: int64 [batch, length] token indices, 0 = padding, mean of embeddings.
     ``dense``: float32 [batch, width] values fed as they are.
+    ``table``: int64 index in [0, size) → a fixed row of ``width`` values (a history feature's table,
+    computed by the Trainer from the training split; never trained).
     """
 
     name: str
-    kind: Literal["embedding", "bag", "dense"]
+    kind: Literal["embedding", "bag", "dense", "table"]
     size: int = 0
     dim: int = 0
     width: int = 1
 
 
+def history_value_name(column: str) -> str:
+    """A history feature's second Transform output: the row's value of ``column`` as a vocabulary index (the
+    feature's own input, ``feature_name("query", column)``, is the row's buyer as a vocabulary index)."""
+    return feature_name("query", column, "history_value")
+
+
 def vocabulary_features(config: FeatureConfig) -> list[tuple[Tower, str, int]]:
-    """(tower, transformed name, oov buckets) of every feature that gets a vocabulary."""
-    out = []
+    """(tower, transformed name, oov buckets) of every feature that gets a vocabulary (a history feature: two,
+    its buyers' and its values')."""
+    out: list[tuple[Tower, str, int]] = []
     for tower in TOWERS:
         for feature in config.tower_features(tower):
             if feature.kind in ("id", "categorical"):
                 out.append((tower, feature_name(tower, feature.column), feature.oov_buckets))
             elif feature.kind == "text":
                 out.append((tower, feature_name(tower, feature.column), 1))
+            elif feature.kind == "history":
+                out.append((tower, feature_name(tower, feature.column), 1))
+                out.append((tower, history_value_name(feature.column), 1))
     return out
+
+
+def buyer_inputs(config: FeatureConfig, vocabulary_sizes: dict[str, int]) -> dict[str, int]:
+    """The query tower's inputs that identify the buyer (id features, history features' buyer index), each with
+    its out-of-vocabulary index: what a cold-start buyer (absent from training) reads there."""
+    return {feature_name("query", f.column): vocabulary_sizes[feature_name("query", f.column)]
+            for f in config.query_features if f.kind in ("id", "history")}
 
 
 def tower_inputs(config: FeatureConfig, tower: Tower, vocabulary_sizes: dict[str, int]) -> list[ModelInput]:
@@ -70,6 +89,9 @@ def tower_inputs(config: FeatureConfig, tower: Tower, vocabulary_sizes: dict[str
             inputs.append(ModelInput(name, "dense"))
         elif feature.kind == "numeric":
             inputs.append(ModelInput(name, "embedding", size=feature.buckets + 1, dim=feature.embedding_dim))
+        elif feature.kind == "history":
+            inputs.append(ModelInput(name, "table", size=vocabulary_sizes[name] + 1,
+                                     width=vocabulary_sizes[history_value_name(feature.column)] + 1))
         elif feature.kind == "timestamp":
             inputs.append(ModelInput(feature_name(tower, feature.column, "z"), "dense"))
             inputs.append(ModelInput(feature_name(tower, feature.column, "cyclic"), "dense", width=4))

@@ -48,10 +48,11 @@ from experiments_platform.pipeline.example_gen import candidate_examples
 from experiments_platform.pipeline.feature_names import (
     CANDIDATE_KEY,
     QUERY_KEY,
-    feature_name,
+    buyer_inputs,
     tower_inputs,
     vocabulary_features,
 )
+from experiments_platform.pipeline.history import history_columns, history_tables
 from experiments_platform.pipeline.model import (
     LOSS_EVALUATION_BATCH,
     LOSS_PER_EXAMPLE,
@@ -283,7 +284,10 @@ def _train_full(spec: QuickTestSpec, transform_dir: str, train_files: list[str],
     eval_positives = corpus_positions(corpus[CANDIDATE_KEY], keys["eval"][CANDIDATE_KEY])
     timings["load_s"] = time.monotonic() - mark
 
-    model = build_model(query_inputs, candidate_inputs, spec.model, spec.parameters.learning_rate)
+    history = history_columns(spec.features)
+    tables = history_tables(spec.features, sizes, stream(splits.files["train"], transform, history)
+                            .as_numpy_iterator()) if history else {}
+    model = build_model(query_inputs, candidate_inputs, spec.model, spec.parameters.learning_rate, tables)
     batch = spec.parameters.batch_size
     corpus_inputs = select(corpus, candidate_names)
 
@@ -317,8 +321,7 @@ def _train_full(spec: QuickTestSpec, transform_dir: str, train_files: list[str],
                                            return_dict=True, verbose=0)[LOSS_PER_EXAMPLE]
     test_queries = query_embeddings("test")
     candidates = candidate_embeddings()
-    buyer_ids = {name: sizes[name] for name in (feature_name("query", f.column) for f in spec.features.query_features
-                                                if f.kind == "id")}
+    buyer_ids = buyer_inputs(spec.features, sizes)
     prior = log_popularity(corpus_positions(corpus[CANDIDATE_KEY], keys["train"][CANDIDATE_KEY]),
                            len(corpus[CANDIDATE_KEY]))
     weights = PriorWeights.choose(model, splits, query_names, buyer_ids, candidates, eval_positives, prior, keys)
@@ -391,8 +394,10 @@ def run_fn(fn_args: Any) -> None:
 
 
 def query_raw_columns(spec: QuickTestSpec) -> list[str]:
-    """The raw columns a buyer's request carries: the query tower's features and its crosses' columns."""
-    columns = [f.column for f in spec.features.query_features]
+    """The raw columns a buyer's request carries: the query tower's features (a history feature's: the buyer id,
+    its table's row) and its crosses' columns."""
+    columns = [spec.query_id_column if f.kind == "history" else f.column for f in spec.features.query_features]
+    columns = list(dict.fromkeys(columns))
     for cross in spec.features.cross_features:
         if cross.tower == "query":
             columns += [c for c in cross.columns if c not in columns]

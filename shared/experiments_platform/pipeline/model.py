@@ -54,15 +54,26 @@ def _regularizer(l2: float) -> Any:
 
 
 class Tower(tf.keras.Model):
-    """Embeddings per input, concatenated, then the configured dense layers (last one linear)."""
+    """Embeddings per input, concatenated, then the configured dense layers (last one linear).
+
+    A ``table`` input looks its row up in ``tables[name]`` (``size`` × ``width``), held as a non-trainable
+    embedding: saved with the tower, never changed by training."""
 
     def __init__(self, inputs: list[ModelInput], layers: list[int], output_dim: int | None, activation: str,
-                 l2: float, name: str) -> None:
+                 l2: float, name: str, tables: dict[str, np.ndarray] | None = None) -> None:
         super().__init__(name=name)
         self.model_inputs = list(inputs)
         self.embeddings = {}
         for item in self.model_inputs:
-            if item.kind in ("embedding", "bag"):
+            if item.kind == "table":
+                table = (tables or {}).get(item.name)
+                if table is None or table.shape != (item.size, item.width):
+                    raise ValueError(f"{item.name}: the tower needs its history table of {item.size} × {item.width} "
+                                     f"values; got {None if table is None else table.shape}")
+                self.embeddings[item.name] = tf.keras.layers.Embedding(
+                    item.size, item.width, embeddings_initializer=tf.keras.initializers.Constant(table),
+                    trainable=False, name=f"{item.name}__table")
+            elif item.kind in ("embedding", "bag"):
                 self.embeddings[item.name] = tf.keras.layers.Embedding(
                     item.size, item.dim, embeddings_regularizer=_regularizer(l2), name=f"{item.name}__embedding",
                     mask_zero=False,
@@ -84,7 +95,7 @@ class Tower(tf.keras.Model):
         parts = []
         for item in self.model_inputs:
             value = features[item.name]
-            if item.kind == "embedding":
+            if item.kind in ("embedding", "table"):
                 parts.append(self.embeddings[item.name](tf.reshape(value, [-1])))
             elif item.kind == "bag":
                 vectors = self.embeddings[item.name](value)
@@ -186,10 +197,11 @@ class TwoTowerModel(tfrs.Model):
 
 
 def build_model(query_inputs: list[ModelInput], candidate_inputs: list[ModelInput], config: ModelConfig,
-                learning_rate: float) -> TwoTowerModel:
-    """Compile the two-tower model; raise ValueError when the towers' outputs cannot be compared."""
+                learning_rate: float, tables: dict[str, np.ndarray] | None = None) -> TwoTowerModel:
+    """Compile the two-tower model (``tables``: the query tower's history tables by input name); raise
+    ValueError when the towers' outputs cannot be compared."""
     query = Tower(query_inputs, config.query_tower_layers, config.output_dim, config.activation,
-                  config.l2_regularization, "query_tower")
+                  config.l2_regularization, "query_tower", tables)
     candidate = Tower(candidate_inputs, config.candidate_tower_layers, config.output_dim, config.activation,
                       config.l2_regularization, "candidate_tower")
     if query.output_width() != candidate.output_width():

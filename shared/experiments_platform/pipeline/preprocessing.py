@@ -15,7 +15,14 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from experiments_platform.domain.features import FeatureConfig
-from experiments_platform.pipeline.feature_names import CANDIDATE_KEY, QUERY_KEY, TOWERS, cross_name, feature_name
+from experiments_platform.pipeline.feature_names import (
+    CANDIDATE_KEY,
+    QUERY_KEY,
+    TOWERS,
+    cross_name,
+    feature_name,
+    history_value_name,
+)
 from experiments_platform.sql.render import DAYS_AGO
 
 TEXT_PATTERN = r"[^a-z0-9]+"
@@ -97,6 +104,12 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
                     tokens, top_k=feature.max_vocab_size, num_oov_buckets=1, vocab_filename=name
                 )
                 outputs[name] = (indices + 1).to_tensor(default_value=0, shape=[None, feature.max_tokens])
+            elif feature.kind == "history":  # the buyer's index and the row's value's: the Trainer counts them
+                outputs[name] = tft.compute_and_apply_vocabulary(
+                    _text(inputs[query_id]), num_oov_buckets=1, vocab_filename=name)
+                value = history_value_name(feature.column)
+                outputs[value] = tft.compute_and_apply_vocabulary(
+                    _text(raw), top_k=feature.max_values, num_oov_buckets=1, vocab_filename=value)
             elif feature.kind == "numeric" and feature.transform == "normalize":
                 outputs[name] = tf.reshape(tft.scale_to_z_score(_float(raw)), [-1, 1])
             elif feature.kind == "numeric":

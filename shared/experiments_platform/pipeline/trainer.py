@@ -37,10 +37,11 @@ from experiments_platform.pipeline.example_gen import candidate_examples
 from experiments_platform.pipeline.feature_names import (
     CANDIDATE_KEY,
     QUERY_KEY,
-    feature_name,
+    buyer_inputs,
     tower_inputs,
     vocabulary_features,
 )
+from experiments_platform.pipeline.history import history_tables
 from experiments_platform.pipeline.model import (
     LOSS_EVALUATION_BATCH,
     LOSS_PER_EXAMPLE,
@@ -161,7 +162,8 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
         arrays[SAMPLING_PROBABILITY] = sampling_probabilities(splits["train"][CANDIDATE_KEY], split[CANDIDATE_KEY])
         return arrays
 
-    model = build_model(query_inputs, candidate_inputs, spec.model, spec.parameters.learning_rate)
+    tables = history_tables(spec.features, sizes, [splits["train"]])
+    model = build_model(query_inputs, candidate_inputs, spec.model, spec.parameters.learning_rate, tables)
     epochs = EpochLogger(tracker)
     batch = spec.parameters.batch_size
     mark = time.monotonic()
@@ -178,9 +180,8 @@ def _train_and_evaluate(spec: QuickTestSpec, transform_dir: str, train_files: li
                                            return_dict=True, verbose=0)[LOSS_PER_EXAMPLE]
     query_embeddings = _embed(model.query_tower, select(splits["test"], [i.name for i in query_inputs]))
     candidate_embeddings = _embed(model.candidate_tower, select(corpus, [i.name for i in candidate_inputs]))
-    buyer_ids = {name: sizes[name] for name in (feature_name("query", f.column) for f in spec.features.query_features
-                                                if f.kind == "id")}
-    query_embeddings, candidate_embeddings = _popularity_prior(model, splits, corpus, query_inputs, buyer_ids,
+    query_embeddings, candidate_embeddings = _popularity_prior(model, splits, corpus, query_inputs,
+                                                               buyer_inputs(spec.features, sizes),
                                                                query_embeddings, candidate_embeddings)
     recall, hits = evaluate_test_split(query_embeddings, candidate_embeddings, splits["test"], splits["train"],
                                        corpus, val=splits["eval"])  # one ranking for the recall and the hits
@@ -210,8 +211,8 @@ def _popularity_prior(model: TwoTowerModel, splits: dict[str, Arrays], corpus: A
 
     ``w`` is chosen on the validation split's recall@100 (0: the model alone). A cold-start test buyer (absent
     from training) reaches the query tower with its id in the out-of-vocabulary bucket, so its weight is chosen
-    on the validation split read the same way: every buyer id input (``buyer_ids``: name → vocabulary size, the
-    first OOV index) set to that bucket, the side features as they are."""
+    on the validation split read the same way: every input that identifies the buyer (``buyer_ids``: name → its
+    first OOV index, ``feature_names.buyer_inputs``) set to that index, the side features as they are."""
     keys = corpus[CANDIDATE_KEY]
     prior = log_popularity(corpus_positions(keys, splits["train"][CANDIDATE_KEY]), len(keys))
     val_positions = corpus_positions(keys, splits["eval"][CANDIDATE_KEY])

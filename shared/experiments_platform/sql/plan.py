@@ -103,7 +103,10 @@ def build_query_plan(dataset: Dataset, feature_config: FeatureConfig, parameters
     for tower, features in (("query", feature_config.query_features), ("candidate", feature_config.candidate_features)):
         for i, feature in enumerate(features):
             path = f"{tower}_features[{i}].column"
-            column = _resolve(tables, tower, feature.column, path)
+            if feature.kind == "history":  # a buyer's history of a product column
+                column = _resolve(tables, "candidate", feature.column, path, user="a history feature")
+            else:
+                column = _resolve(tables, tower, feature.column, path)
             previous = selected.get(column.name)
             if previous is not None and previous.table != column.table:
                 raise InvalidInput(
@@ -179,7 +182,8 @@ def _side_table(table: FeatureTable | None, path: str, key: SelectedColumn) -> F
     return table
 
 
-def _resolve(tables: dict[Table, dict[str, ColumnType]], tower: str, name: str, path: str) -> SelectedColumn:
+def _resolve(tables: dict[Table, dict[str, ColumnType]], tower: str, name: str, path: str,
+             user: str | None = None) -> SelectedColumn:
     side = _TOWER_SIDE[tower]
     searched: tuple[Table, Table] = ("interactions", side)
     for table in searched:
@@ -191,7 +195,7 @@ def _resolve(tables: dict[Table, dict[str, ColumnType]], tower: str, name: str, 
     other: Table = "product" if side == "buyer" else "buyer"
     if name in tables.get(other, {}):
         message += (
-            f" ({name!r} is in the {_SIDE_LABEL[other]} table; the {tower} tower can use the interactions "
+            f" ({name!r} is in the {_SIDE_LABEL[other]} table; {user or f'the {tower} tower'} can use the interactions "
             f"and {_SIDE_LABEL[side]} tables only)"
         )
     raise InvalidInput(message, field=path, suggestions=suggestions)

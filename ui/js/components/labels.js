@@ -26,6 +26,8 @@ export function featureLabel(feature) {
       return `${feature.column}(time, ${feature.embedding_dim}d)`;
     case "text":
       return `${feature.column}(text, ${feature.embedding_dim}d)`;
+    case "history":
+      return `${feature.column}(history, ${feature.max_values ?? 32}v)`;
     default:
       return `${feature.column}(${feature.embedding_dim}d)`;
   }

@@ -9,6 +9,8 @@ import { crossLabel, featureLabel } from "../components/labels.js";
 export const title = "Feature configs";
 
 const KINDS = [["id", "id"], ["categorical", "categorical"], ["numeric", "numeric"], ["timestamp", "timestamp"], ["text", "text tokens"]];
+/** The query tower also takes a buyer's history of a product column (decision 060, amendment 6). */
+const QUERY_KINDS = [...KINDS, ["history", "buyer history (of a product column)"]];
 const DEFAULT_DIMS = { id: 32, categorical: 16, numeric: 8, timestamp: 8, text: 16 };
 
 export function render(root) {
@@ -43,14 +45,16 @@ function describe(config) {
     h("dt", {}, "Crosses"), h("dd", {}, config.cross_features?.length ? h("div", { class: "chips" }, config.cross_features.map((x) => h("span", { class: "chip x" }, `${x.tower}: ${crossLabel(x)}`))) : "none"));
 }
 
-function featureRow(prefix, feature, columnsListId, onRemove) {
+function featureRow(prefix, feature, columnsListId, onRemove, kinds = KINDS) {
   const column = input({ value: feature?.column || "", list: columnsListId, class: "mono", "aria-label": "Column", autocomplete: "off" });
-  const kind = select(KINDS, { value: feature?.kind || "categorical", "aria-label": "Kind" });
+  const kind = select(kinds, { value: feature?.kind || "categorical", "aria-label": "Kind" });
   const dim = input({ type: "number", min: 1, max: 1024, value: feature?.embedding_dim ?? DEFAULT_DIMS[feature?.kind || "categorical"] });
   const transform = select([["normalize", "normalize (z-score)"], ["bucketize", "bucketize"]], { value: feature?.transform || "normalize" });
   const buckets = input({ type: "number", min: 2, max: 1000, value: feature?.buckets ?? 10 });
   const maxVocab = input({ type: "number", min: 1, value: feature?.max_vocab_size ?? "", placeholder: "all" });
   const maxTokens = input({ type: "number", min: 1, max: 256, value: feature?.max_tokens ?? 16 });
+  const maxValues = input({ type: "number", min: 1, max: 1000, value: feature?.max_values ?? 32 });
+  const shrinkage = input({ type: "number", min: 0.001, step: "any", value: feature?.shrinkage ?? 50 });
   const extras = h("div", { class: "inline", style: { flex: "3 1 300px" } });
   const remove = h("button", { type: "button", class: "small danger-outline", "aria-label": "Remove feature", onClick: () => { el.remove(); onRemove(); } }, "Remove");
   const el = h("div", { class: "inline feature-row", style: { borderBottom: "1px dashed var(--border)", marginBottom: "0.5rem" } },
@@ -61,6 +65,12 @@ function featureRow(prefix, feature, columnsListId, onRemove) {
   function showExtras() {
     const k = kind.value;
     const parts = [];
+    if (k === "history") {
+      parts.push(field("Values kept", maxValues, { name: `${prefix}.max_values`, hint: "most frequent values; the rest count as one" }));
+      parts.push(field("Shrinkage", shrinkage, { name: `${prefix}.shrinkage`, hint: "pseudo-interactions at the overall shares" }));
+      mount(extras, parts);
+      return;
+    }
     if (k !== "numeric" || transform.value === "bucketize") parts.push(field("Embedding dim", dim, { name: `${prefix}.embedding_dim` }));
     if (k === "numeric") parts.push(field("Transform", transform, { name: `${prefix}.transform` }));
     if ((k === "numeric" && transform.value === "bucketize") || k === "timestamp") parts.push(field("Buckets", buckets, { name: `${prefix}.buckets` }));
@@ -84,6 +94,7 @@ function featureRow(prefix, feature, columnsListId, onRemove) {
     value() {
       const k = kind.value;
       const out = { column: column.value.trim(), kind: k };
+      if (k === "history") return { ...out, max_values: numberValue(maxValues), shrinkage: numberValue(shrinkage) };
       if (k !== "numeric" || transform.value === "bucketize") out.embedding_dim = numberValue(dim);
       if (k === "numeric") {
         out.transform = transform.value;
@@ -150,7 +161,7 @@ function openEditor(config, onSaved) {
       const description = h("textarea", { rows: 2, maxlength: 2000 }, config?.description || "");
       const dataset = select([["", "Loading datasets…"]]);
       const datasetHint = h("span", { class: "hint" });
-      const query = rowList("query_features", config?.query_features || [{ column: "", kind: "id", embedding_dim: 32 }], (p, f, rm) => featureRow(p, f, columnsListId, rm), "+ Add query feature");
+      const query = rowList("query_features", config?.query_features || [{ column: "", kind: "id", embedding_dim: 32 }], (p, f, rm) => featureRow(p, f, columnsListId, rm, QUERY_KINDS), "+ Add query feature");
       const candidate = rowList("candidate_features", config?.candidate_features || [{ column: "", kind: "id", embedding_dim: 32 }], (p, f, rm) => featureRow(p, f, columnsListId, rm), "+ Add candidate feature");
       const crosses = rowList("cross_features", config?.cross_features || [], crossRow, "+ Add cross feature");
       form.append(columnList,

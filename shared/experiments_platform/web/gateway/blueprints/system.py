@@ -17,6 +17,7 @@ from experiments_platform.domain.experiment import (
 from experiments_platform.domain.features import (
     CategoricalFeature,
     CrossFeature,
+    HistoryFeature,
     IdFeature,
     NumericFeature,
     TextFeature,
@@ -70,7 +71,8 @@ def options() -> dict[str, Any]:
         "parameters": QuickTestParameters().to_document(),
         "feature_kinds": {
             cls.model_fields["kind"].default: _defaults(cls)
-            for cls in (IdFeature, CategoricalFeature, NumericFeature, TimestampFeature, TextFeature)
+            for cls in (IdFeature, CategoricalFeature, NumericFeature, TimestampFeature, TextFeature,
+                        HistoryFeature)
         },
         "cross_feature": _defaults(CrossFeature),
         "optimizers": list(get_args(Optimizer)),
