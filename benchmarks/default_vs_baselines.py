@@ -48,9 +48,10 @@ def main() -> int:
     parser.add_argument("--sample-percent", type=int, default=None, help="default: the demo's")
     parser.add_argument("--timeout-s", type=float, default=3600)
     parser.add_argument("--splits", default="random,temporal", help="which of random, temporal to run")
-    parser.add_argument("--history", choices=("off", "with-buyer-id", "no-buyer-id"), default="off",
-                        help="add the buyer's history of the product category (B2B) or genres (MovieLens) to the query "
-                             "tower (decision 060, amendment 6), with or without the buyer id feature")
+    parser.add_argument("--add-query-feature", action="append", default=[], metavar="JSON",
+                        help='a query feature added to the default (\'{"column": "genres", "kind": "history"}\')')
+    parser.add_argument("--drop-query-column", action="append", default=[], metavar="COLUMN",
+                        help="a query feature of the default left out (customer_id, category)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a parameter of the default (epochs=10, learning_rate=0.05): a candidate default")
     args = parser.parse_args()
@@ -72,8 +73,8 @@ def main() -> int:
             dataset = synthetic_b2b_dataset(settings.data_dir)
             stack.platform.documents.set("datasets", dataset.id, dataset.to_document())
             dataset_id, features = dataset.id, {**B2B_FEATURE_CONFIG, "dataset_id": dataset.id}
-        features = with_history(features, args.history, "category" if args.dataset == "b2b" else "genres")
-        out["dataset"], out["history"] = dataset_id, args.history
+        features = variant(features, [json.loads(f) for f in args.add_query_feature], args.drop_query_column)
+        out["dataset"], out["query_features"] = dataset_id, features["query_features"]
         api = Api(stack.url)
         base = {"feature_config_id": api.ensure("/api/feature-configs", features),
                 "model_config_id": api.ensure("/api/model-configs", MODEL_CONFIG), "dataset_id": dataset_id}
@@ -96,14 +97,13 @@ def main() -> int:
     return 0
 
 
-def with_history(features: dict[str, Any], history: str, column: str) -> dict[str, Any]:
-    """The feature config with a history feature of ``column`` in the query tower (and without the buyer id
-    feature for ``no-buyer-id``), under its own name."""
-    if history == "off":
+def variant(features: dict[str, Any], added: list[dict[str, Any]], dropped: list[str]) -> dict[str, Any]:
+    """The feature config with query features ``added`` and the ``dropped`` columns' left out, under its own name."""
+    if not added and not dropped:
         return features
-    query = [f for f in features["query_features"] if history == "with-buyer-id" or f["kind"] != "id"]
-    return {**features, "name": f"{features['name']}, {column} history ({history})",
-            "query_features": [*query, {"column": column, "kind": "history"}]}
+    query = [f for f in features["query_features"] if f["column"] not in dropped] + added
+    change = ", ".join([*(f"+{f['column']}:{f['kind']}" for f in added), *(f"-{c}" for c in dropped)])
+    return {**features, "name": f"{features['name']} ({change})", "query_features": query}
 
 
 if __name__ == "__main__":

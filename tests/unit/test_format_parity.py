@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from experiments_platform.domain.metrics import CATALOGUE
@@ -41,3 +42,32 @@ def test_every_metric_format_reads_the_same_in_both_languages():
                   if js != py]
     assert not mismatches, f"(metric, value, format.js, domain/metrics.py): {mismatches}"
     assert len(specs) == 4, "one sample metric per display format"
+
+
+LABELS_JS = Path(__file__).resolve().parents[2] / "ui" / "js" / "components" / "labels.js"
+FEATURES = [
+    {"column": "user_id", "kind": "id", "embedding_dim": 64},
+    {"column": "occupation", "kind": "categorical", "embedding_dim": 8},
+    {"column": "age", "kind": "numeric", "transform": "normalize"},
+    {"column": "price", "kind": "numeric", "transform": "bucketize", "buckets": 10, "embedding_dim": 4},
+    {"column": "day", "kind": "timestamp", "embedding_dim": 8},
+    {"column": "title", "kind": "text", "embedding_dim": 16},
+    {"column": "category", "kind": "history", "max_values": 12},
+]
+
+
+def test_every_feature_kind_is_labelled_the_same_in_both_languages():
+    from experiments_platform.domain.features import Feature
+    from experiments_platform.handlers.compare import format_feature
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is missing: the UI's labels run under Node 20 (make setup installs it)")
+    script = ("const { featureLabel } = await import(process.argv[1]);"
+              "console.log(JSON.stringify(JSON.parse(process.argv[2]).map(featureLabel)));")
+    out = subprocess.run([node, "--input-type=module", "-e", script, LABELS_JS.as_uri(), json.dumps(FEATURES)],
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(out.stdout) == [format_feature(f) for f in FEATURES]
+    assert format_feature(FEATURES[-1]) == "category(history, 12v)"
+    kinds = {cls.model_fields["kind"].default for cls in get_args(get_args(Feature)[0])}
+    assert {f["kind"] for f in FEATURES} == kinds, "one sample feature per kind"

@@ -32,12 +32,13 @@ FEATURE_CONFIG: dict[str, Any] = {
     ],
 }
 B2B_FEATURE_CONFIG: dict[str, Any] = {
-    "name": "Synthetic B2B: ids + buyer and product features",
-    "description": "Buyer (customer) id, city and segment; product id, category, subcategory and price.",
+    "name": "Synthetic B2B: buyer's category history + buyer and product features",
+    "description": "Buyer: city, segment and the category history of their purchases (no buyer id); product id, "
+                   "category, subcategory and price.",
     "query_features": [
-        {"column": "customer_id", "kind": "id", "embedding_dim": 32},
         {"column": "city", "kind": "categorical", "embedding_dim": 8},
         {"column": "segment", "kind": "categorical", "embedding_dim": 4},
+        {"column": "category", "kind": "history"},
     ],
     "candidate_features": [
         {"column": "product_id", "kind": "id", "embedding_dim": 32},
@@ -46,7 +47,9 @@ B2B_FEATURE_CONFIG: dict[str, Any] = {
         {"column": "price", "kind": "numeric", "transform": "bucketize", "buckets": 10, "embedding_dim": 4},
     ],
 }
-"""The same default on the synthetic B2B set (``data.synthetic_b2b``): ids and every side feature."""
+"""The default on the synthetic B2B set (``data.synthetic_b2b``): every side feature, the buyer's category history
+in place of the buyer id (decision 060, amendment 6: it beats popularity beyond noise on both splits at 100 %,
+8 epochs; the buyer id embedding costs more on the random split than it adds)."""
 MODEL_CONFIG: dict[str, Any] = {
     "name": "Standard two-tower 64→32",
     "description": "Adagrad 0.1, sampling-bias correction on.",
