@@ -47,7 +47,9 @@ def main() -> int:
     parser.add_argument("--holdout-days", type=int, default=30)
     parser.add_argument("--sample-percent", type=int, default=None, help="default: the demo's")
     parser.add_argument("--timeout-s", type=float, default=3600)
-    parser.add_argument("--splits", default="random,temporal", help="which of random, temporal to run")
+    parser.add_argument("--splits", default="random,temporal",
+                        help="which of random, temporal (the last --holdout-days days), buyer_latest (each buyer's "
+                             "latest 10 %% of interactions, buyer_time) to run")
     parser.add_argument("--add-query-feature", action="append", default=[], metavar="JSON",
                         help='a query feature added to the default (\'{"column": "genres", "kind": "history"}\')')
     parser.add_argument("--drop-query-column", action="append", default=[], metavar="COLUMN",
@@ -64,7 +66,9 @@ def main() -> int:
         name, _, value = assignment.partition("=")
         parameters[name] = json.loads(value)
     date_column = "date" if args.dataset == "b2b" else "timestamp"
-    splits = {"random": parameters, "temporal": temporal_parameters(parameters, args.holdout_days, date_column)}
+    latest = {"strategy": "buyer_time", "date_column": date_column, "test_percent": 10, "val_percent": 10}
+    splits = {"random": parameters, "temporal": temporal_parameters(parameters, args.holdout_days, date_column),
+              "buyer_latest": {**parameters, "split": latest}}
     splits = {name: splits[name] for name in args.splits.split(",")}
     dataset_id, features = DATASET_ID, FEATURE_CONFIG
     out: dict[str, Any] = {"parameters": parameters}

@@ -49,3 +49,35 @@ def test_no_time_split_for_a_dataset_without_a_date_column(page: Page, gateway: 
         gateway.api("DELETE", f"/api/feature-configs/{feature['id']}")
         gateway.api("DELETE", f"/api/model-configs/{model['id']}")
         gateway.api("DELETE", f"/api/datasets/{undated['id']}")
+
+
+def test_each_buyers_latest_interactions_split_is_checked_before_launch(page: Page, gateway: Gateway) -> None:
+    feature = gateway.api("POST", "/api/feature-configs", json={
+        "name": "Latest split: ids", "dataset_id": SAMPLE_DATASET,
+        "query_features": [{"column": "user_id", "kind": "id", "embedding_dim": 8}],
+        "candidate_features": [{"column": "item_id", "kind": "id", "embedding_dim": 8}]})
+    model = gateway.api("POST", "/api/model-configs", json={"name": "Latest split towers", "query_tower_layers": [8],
+                                                             "candidate_tower_layers": [8]})
+    try:
+        page.goto("/#/experiments")
+        page.locator("#new-experiment").click()
+        wizard = page.get_by_role("dialog", name="New experiment")
+        wizard.get_by_label("Name").fill("Latest split")
+        wizard.get_by_label("Dataset").select_option(SAMPLE_DATASET)
+        wizard.get_by_label("Feature config").select_option(feature["id"])
+        wizard.get_by_label("Model config").select_option(model["id"])
+        wizard.get_by_role("button", name="Next →").click()
+        wizard.get_by_label("Data sample").select_option("100")
+        wizard.get_by_label("Split strategy").select_option("buyer_time")
+        expect(wizard.get_by_label("Date column")).to_have_value("timestamp")
+        wizard.get_by_label("Test % of each buyer").fill("0")
+        summary = wizard.locator("#estimate-summary")
+        expect(summary).to_contain_text("Split test percent: Input should be greater than or equal to 1",
+                                        timeout=15_000)
+        wizard.get_by_label("Test % of each buyer").fill("20")
+        expect(summary).to_contain_text("Estimated for", timeout=15_000)
+        expect(summary).not_to_contain_text("refused")
+        screenshot(page, "i3-wizard-buyer-latest-split")
+    finally:
+        gateway.api("DELETE", f"/api/feature-configs/{feature['id']}")
+        gateway.api("DELETE", f"/api/model-configs/{model['id']}")

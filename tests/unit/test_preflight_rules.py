@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from experiments_platform.domain.experiment import (
+    BuyerTimeSplit,
     QuickTestParameters,
     RandomSplit,
     StrictTimeSplit,
@@ -75,6 +76,9 @@ def test_a_corpus_not_larger_than_the_largest_k_is_refused_with_the_trivial_ks()
      "parameters.split.history_days"),
     (QuickTestParameters(split=StrictTimeSplit(date_column="d")), "eval", "parameters.split.val_days"),
     (QuickTestParameters(split=StrictTimeSplit(date_column="d")), "train", "parameters.split.train_days"),
+    (QuickTestParameters(split=BuyerTimeSplit(date_column="d")), "test", "parameters.split.test_percent"),
+    (QuickTestParameters(split=BuyerTimeSplit(date_column="d")), "eval", "parameters.split.val_percent"),
+    (QuickTestParameters(split=BuyerTimeSplit(date_column="d")), "train", "parameters.split"),
 ])
 def test_an_empty_split_is_refused_naming_the_field_that_widens_it(parameters, split, field):
     error = refusal(check(**{split: SplitSize()}), parameters)

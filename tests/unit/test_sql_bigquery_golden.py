@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from experiments_platform.domain.dataset import Column, Dataset, FeatureTable, TableSource
 from experiments_platform.domain.experiment import (
+    BuyerTimeSplit,
     QuickTestParameters,
     RandomSplit,
     StrictTimeSplit,
@@ -71,6 +72,9 @@ CASES = {
     ),
     "strict_time": QuickTestParameters(
         sample_percent=100, seed=42, split=StrictTimeSplit(date_column="date", train_days=60, val_days=7, test_days=7)
+    ),
+    "buyer_time": QuickTestParameters(
+        sample_percent=25, seed=42, split=BuyerTimeSplit(date_column="date", val_percent=10, test_percent=20)
     ),
 }
 

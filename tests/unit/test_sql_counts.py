@@ -9,6 +9,7 @@ from experiments_platform.adapters.duckdb_warehouse import DuckDBWarehouse
 from experiments_platform.data.synthetic_b2b import B2BConfig, synthetic_b2b_dataset
 from experiments_platform.domain.dataset import Column, Dataset, TableSource
 from experiments_platform.domain.experiment import (
+    BuyerTimeSplit,
     QuickTestParameters,
     RandomSplit,
     StrictTimeSplit,
@@ -34,6 +35,9 @@ CASES = {
         date_column="date", train_days=30, val_days=5, test_days=5)),
     "strict_time, empty eval": QuickTestParameters(sample_percent=5, split=StrictTimeSplit(
         date_column="date", train_days=1, val_days=1, test_days=1)),
+    "buyer_time 25 %": QuickTestParameters(sample_percent=25, split=BuyerTimeSplit(date_column="date")),
+    "buyer_time 100 %": QuickTestParameters(sample_percent=100, split=BuyerTimeSplit(
+        date_column="date", val_percent=5, test_percent=20)),
 }
 
 

@@ -12,6 +12,7 @@ from experiments_platform.adapters.duckdb_warehouse import DuckDBWarehouse
 from experiments_platform.data.synthetic_b2b import B2BConfig, synthetic_b2b_dataset
 from experiments_platform.domain.dataset import Column, Dataset, FeatureTable, TableSource
 from experiments_platform.domain.experiment import (
+    BuyerTimeSplit,
     QuickTestParameters,
     RandomSplit,
     StrictTimeSplit,
@@ -242,3 +243,26 @@ def test_random_splits_carry_no_interaction_age(warehouse, dataset, features):
     queries = render_split_queries(dataset, features, QuickTestParameters(sample_percent=10), "duckdb")
     assert "qt_days_ago" not in queries.columns and "qt_days_ago" not in queries.column_types
     assert all("qt_days_ago" not in r for r in warehouse.query(queries.train))
+
+
+@pytest.mark.parametrize("percent", [100, 25])
+def test_buyer_time_takes_each_buyers_latest_rows_as_test_then_validation(warehouse, dataset, features, all_rows,
+                                                                           percent):
+    split = BuyerTimeSplit(date_column="date", val_percent=20, test_percent=10)
+    result = run(warehouse, dataset, features, sample_percent=percent, split=split)
+    sampled = [r for r in all_rows if percent == 100 or sample_bucket(42, r["customer_id"], r["product_id"]) < percent]
+    assert pairs([r for s in ("train", "eval", "test") for r in result[s]]) == pairs(sampled)
+    per_buyer = Counter(r["customer_id"] for r in sampled)
+    days = {s: {} for s in ("train", "eval", "test")}
+    for s in days:
+        for r in result[s]:
+            days[s].setdefault(r["customer_id"], []).append(END - timedelta(days=r["qt_days_ago"]))
+    for buyer, rows in per_buyer.items():
+        tested, validated = rows * 10 // 100, rows * 30 // 100 - rows * 10 // 100
+        assert len(days["test"].get(buyer, [])) == tested and len(days["eval"].get(buyer, [])) == validated
+        assert len(days["train"][buyer]) == rows - tested - validated
+        if tested:
+            assert min(days["test"][buyer]) >= max(days["eval"].get(buyer, days["train"][buyer]))
+        if validated:
+            assert min(days["eval"][buyer]) >= max(days["train"][buyer])
+    assert {r["customer_id"] for r in result["test"]} <= {r["customer_id"] for r in result["train"]}

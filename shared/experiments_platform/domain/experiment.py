@@ -53,7 +53,19 @@ class StrictTimeSplit(DomainModel):
     test_days: int = Field(default=7, ge=1, le=3650)
 
 
-Split = Annotated[Union[RandomSplit, TimeHoldoutSplit, StrictTimeSplit], Field(discriminator="strategy")]
+class BuyerTimeSplit(DomainModel):
+    """Per buyer, in time order: each buyer's latest ``test_percent`` % of interactions (rounded down) form the
+    test split, the ``val_percent`` % before them validation, the rest training. Every test buyer is known from
+    training (a leave-latest-out protocol); a buyer with too few interactions for a test row trains only."""
+
+    strategy: Literal["buyer_time"] = "buyer_time"
+    date_column: Identifier
+    val_percent: int = Field(default=10, ge=1, le=49)
+    test_percent: int = Field(default=10, ge=1, le=49)
+
+
+Split = Annotated[Union[RandomSplit, TimeHoldoutSplit, StrictTimeSplit, BuyerTimeSplit],
+                  Field(discriminator="strategy")]
 
 HardwareTier = Literal["small", "medium", "large"]
 SamplePercent = Literal[5, 10, 25, 100]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit, TimeHoldoutSplit
+from experiments_platform.domain.experiment import BuyerTimeSplit, QuickTestParameters, RandomSplit, TimeHoldoutSplit
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.launch import DataCheck, LaunchWarning, SplitSize
 from experiments_platform.domain.metrics import RECALL_KS
@@ -96,6 +96,14 @@ def _split_fix(parameters: QuickTestParameters, split: str) -> tuple[str, str]:
                 f"{bigger_sample}raise parameters.split.val_percent (now {strategy.val_percent})")
         history = f" (now {strategy.history_days})" if strategy.history_days else ""
         return "parameters.split.history_days", f"{bigger_sample}keep more history days{history}"
+    if isinstance(strategy, BuyerTimeSplit):
+        if split == "train":
+            return "parameters.split", (f"{bigger_sample}lower parameters.split.test_percent (now "
+                                        f"{strategy.test_percent}) or val_percent (now {strategy.val_percent})")
+        share = {"eval": "val_percent", "test": "test_percent"}[split]
+        return f"parameters.split.{share}", (
+            f"{bigger_sample}raise parameters.split.{share} (now {getattr(strategy, share)}); a buyer with fewer "
+            f"than 100 / {share} interactions gives the {split} split none")
     days = {"train": "train_days", "eval": "val_days", "test": "test_days"}[split]
     return f"parameters.split.{days}", (
         f"{bigger_sample}widen parameters.split.{days} (now {getattr(strategy, days)})")

@@ -34,6 +34,9 @@ def split_summary(split: Split | Mapping[str, Any]) -> str:
         history = f", {s['history_days']} d history" if s.get("history_days") else ""
         return (f"time_holdout on {s.get('date_column')}: last {s.get('holdout_days')} d test{history}, "
                 f"{s.get('val_percent')}% val")
+    if strategy == "buyer_time":
+        return (f"buyer_time on {s.get('date_column')}: each buyer's latest {s.get('test_percent')}% test, "
+                f"{s.get('val_percent')}% val")
     return (f"strict_time on {s.get('date_column')}: {s.get('train_days')} d train / {s.get('val_days')} d val / "
             f"{s.get('test_days')} d test")
 

@@ -17,6 +17,7 @@ from experiments_platform.domain.features import CrossFeature, Feature
 from experiments_platform.domain.metrics import ABSENT, duration_text
 from experiments_platform.domain.metrics_report import final_metrics
 from experiments_platform.domain.noise import spread
+from experiments_platform.domain.protocol import split_summary
 from experiments_platform.errors import InvalidInput
 from experiments_platform.handlers.experiments import duration_s, get_experiment, summarize
 from experiments_platform.ports.documents import DocumentStore
@@ -179,28 +180,11 @@ def _training_rows(experiments: Sequence[Experiment]) -> list[dict[str, Any]]:
     ]
 
 
-def _split_summary(experiment: Experiment) -> str:
-    split = experiment.parameters.split
-    if split.strategy == "random":
-        test = 100 - split.train_percent - split.val_percent
-        return f"random {split.train_percent}/{split.val_percent}/{test}"
-    if split.strategy == "time_holdout":
-        history = f", {split.history_days} d history" if split.history_days else ""
-        return (
-            f"time_holdout on {split.date_column}: last {split.holdout_days} d test{history}, "
-            f"{split.val_percent}% val"
-        )
-    return (
-        f"strict_time on {split.date_column}: {split.train_days} d train / {split.val_days} d val / "
-        f"{split.test_days} d test"
-    )
-
-
 def _sampling_rows(experiments: Sequence[Experiment]) -> list[dict[str, Any]]:
     return [
         row("sample_percent", "Data sample", [e.parameters.sample_percent for e in experiments], lambda v: f"{v}%"),
         row("split_strategy", "Split strategy", [e.parameters.split.strategy for e in experiments]),
-        row("split", "Split", [_split_summary(e) for e in experiments]),
+        row("split", "Split", [split_summary(e.parameters.split) for e in experiments]),
     ]
 
 

@@ -53,7 +53,7 @@ log = get_logger(__name__)
 SELECTABLE = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 SORTABLE = ("created_at", "number", "name", "status", "started_at", "finished_at", "updated_at")
 MAX_PAGE_SIZE = 1000
-TIME_SPLITS = ("time_holdout", "strict_time")
+TIME_SPLITS = ("time_holdout", "strict_time", "buyer_time")
 
 Estimator = Callable[[Dataset, FeatureConfig, ModelConfig, QuickTestParameters], Estimate]
 

@@ -18,7 +18,14 @@ from experiments_platform.domain.launch import DataCheck, SplitSize
 from experiments_platform.ports.warehouse import Dialect
 from experiments_platform.sql.dialects import dialect_for
 from experiments_platform.sql.plan import SPLITS, QueryPlan
-from experiments_platform.sql.render import column_ref, keyed_ctes, sample_conditions, split_conditions
+from experiments_platform.sql.render import (
+    column_ref,
+    keyed_ctes,
+    ranked_cte,
+    ranks_buyers,
+    sample_conditions,
+    split_conditions,
+)
 
 COUNT_COLUMNS = ("interactions", "buyers", "cold_buyers", "cold_buyer_interactions", "cold_item_interactions")
 
@@ -35,10 +42,14 @@ def render_count_query(plan: QueryPlan, dialect: Dialect) -> str:
         f"WHEN {' AND '.join(split_conditions(sql, plan.splits[name])) or 'TRUE'} THEN {sql.string(name)}"
         for name in SPLITS
     )
+    source = "keyed CROSS JOIN bounds" if with_day else "keyed"
     sample = sample_conditions(sql, plan)
+    if ranks_buyers(plan):  # the sample is taken before each buyer's rows are ranked
+        ctes.append(ranked_cte(sql, plan, source, "qt_query_id"))
+        source, sample = "ranked", []
     ctes.append(
         "labelled AS (\n  SELECT qt_query_id, qt_candidate_id,\n    CASE\n      " + cases + "\n    END AS qt_split"
-        + f"\n  FROM {'keyed CROSS JOIN bounds' if with_day else 'keyed'}"
+        + f"\n  FROM {source}"
         + (f"\n  WHERE {' AND '.join(sample)}" if sample else "") + "\n)"
     )
     train = sql.string("train")

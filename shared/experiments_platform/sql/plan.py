@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from experiments_platform.domain.dataset import ColumnType, Dataset, FeatureTable, TableSource
-from experiments_platform.domain.experiment import QuickTestParameters, RandomSplit, StrictTimeSplit, TimeHoldoutSplit
+from experiments_platform.domain.experiment import (
+    BuyerTimeSplit,
+    QuickTestParameters,
+    RandomSplit,
+    StrictTimeSplit,
+    TimeHoldoutSplit,
+)
 from experiments_platform.domain.features import FeatureConfig
 from experiments_platform.domain.names import IDENTIFIER, unknown_name_message
 from experiments_platform.errors import InvalidInput
@@ -42,13 +48,16 @@ class DayRange:
 
 @dataclass(frozen=True)
 class SplitRule:
-    """Rows whose split bucket lies in ``[buckets[0], buckets[1])`` and whose day lies in ``days``.
+    """Rows whose split bucket lies in ``[buckets[0], buckets[1])``, whose day lies in ``days`` and which are
+    among their buyer's latest ``latest[1]`` % but not the latest ``latest[0]`` % of interactions (each share of
+    a buyer's rows rounded down).
 
     ``None`` means no condition of that kind.
     """
 
     buckets: tuple[int, int] | None = None
     days: DayRange | None = None
+    latest: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +238,18 @@ def _splits(
         }
         return date_column, rules, {
             "date_column": date_column.name, "holdout_days": holdout, "history_days": history, "val_percent": val,
+        }
+    if isinstance(split, BuyerTimeSplit):
+        test = _int(split.test_percent, "parameters.split.test_percent", 1, 49)
+        val = _int(split.val_percent, "parameters.split.val_percent", 1, 49)
+        rules = {
+            "train": SplitRule(latest=(test + val, BUCKETS)),
+            "eval": SplitRule(latest=(test, test + val)),
+            "test": SplitRule(latest=(0, test)),
+        }
+        return date_column, rules, {
+            "date_column": date_column.name, "val_percent": val, "test_percent": test,
+            "train_percent": BUCKETS - val - test,
         }
     assert isinstance(split, StrictTimeSplit)
     test = _int(split.test_days, "parameters.split.test_days", 1, 36500)

@@ -23,7 +23,8 @@ ALIASES: dict[Table, str] = {"interactions": "i", "buyer": "b", "product": "p"}
 DAYS_AGO = "qt_days_ago"
 """Output column of time splits' queries: days between the row's day and the table's latest day (the
 interaction time the recent-popularity baseline needs, ``pipeline.recent_popularity``)."""
-INTERNAL_COLUMNS = frozenset({"qt_digest", "qt_day", "qt_last_day", DAYS_AGO})
+INTERNAL_COLUMNS = frozenset({"qt_digest", "qt_day", "qt_last_day", "qt_time", "qt_position", "qt_buyer_rows",
+                              DAYS_AGO})
 _KEY_FIELDS: dict[Table, str] = {"buyer": "dataset.buyer_features", "product": "dataset.product_features"}
 
 
@@ -134,11 +135,15 @@ def _bucket(sql: SqlDialect, window: tuple[int, int]) -> str:
 
 def keyed_ctes(sql: SqlDialect, plan: QueryPlan, select: list[str], with_day: bool, tables: set[Table]) -> list[str]:
     """``keyed`` (the non-null-id rows of the interactions with ``select``, ``qt_digest`` and, with
-    ``with_day``, ``qt_day``; joined to ``tables``) and, with ``with_day``, ``bounds`` (``qt_last_day``,
-    the latest day of the whole table)."""
+    ``with_day``, ``qt_day``, and ``qt_time`` (the date column) when a split ranks each buyer's rows in time;
+    joined to ``tables``) and, with ``with_day``, ``bounds`` (``qt_last_day``, the latest day of the whole
+    table)."""
     interactions = sql.table(plan.interactions, "dataset.source.uri")
     select = [*select, f"{digest(sql, plan)} AS qt_digest"]
     ctes = []
+    if ranks_buyers(plan):
+        assert plan.date_column is not None
+        select.append(f"{column_ref(sql, plan.date_column)} AS qt_time")
     if with_day:
         assert plan.date_column is not None
         select.append(f"CAST({column_ref(sql, plan.date_column)} AS DATE) AS qt_day")
@@ -152,6 +157,21 @@ def keyed_ctes(sql: SqlDialect, plan: QueryPlan, select: list[str], with_day: bo
         f"  WHERE {column_ref(sql, plan.query_id)} IS NOT NULL AND {column_ref(sql, plan.candidate_id)} IS NOT NULL",
     ]
     return ["keyed AS (\n" + "\n".join(lines) + "\n)", *ctes]
+
+
+def ranks_buyers(plan: QueryPlan) -> bool:
+    """Whether a split rule takes each buyer's latest rows (the ``ranked`` CTE)."""
+    return any(rule.latest is not None for rule in plan.splits.values())
+
+
+def ranked_cte(sql: SqlDialect, plan: QueryPlan, source: str, buyer: str) -> str:
+    """``ranked``: the sampled rows of ``source`` (which has ``buyer``, ``qt_time`` and ``qt_digest``) with
+    ``qt_position``, the row's place among its buyer's sampled rows, latest first, from 1 (ties broken by the
+    hash), and ``qt_buyer_rows``, how many the buyer has."""
+    sample = sample_conditions(sql, plan)
+    return (f"ranked AS (\n  SELECT *,\n    ROW_NUMBER() OVER (PARTITION BY {buyer} ORDER BY qt_time DESC, qt_digest)"
+            f" AS qt_position,\n    COUNT(*) OVER (PARTITION BY {buyer}) AS qt_buyer_rows\n  FROM {source}"
+            + (f"\n  WHERE {' AND '.join(sample)}" if sample else "") + "\n)")
 
 
 def sample_conditions(sql: SqlDialect, plan: QueryPlan) -> list[str]:
@@ -176,16 +196,27 @@ def split_conditions(sql: SqlDialect, rule: SplitRule) -> list[str]:
         conditions.append(f"{days_ago} >= {checked_int(rule.days.min_days_ago)}")
         if rule.days.max_days_ago is not None:
             conditions.append(f"{days_ago} < {checked_int(rule.days.max_days_ago)}")
+    if rule.latest is not None:  # the first floor(rows × percent / 100) of a buyer's rows, latest first
+        low, high = rule.latest
+        if low > 0:
+            conditions.append(f"qt_position * {BUCKETS} > qt_buyer_rows * {checked_int(low)}")
+        if high < BUCKETS:
+            conditions.append(f"qt_position * {BUCKETS} <= qt_buyer_rows * {checked_int(high)}")
     return conditions
 
 
 def _split_query(sql: SqlDialect, plan: QueryPlan, rule: SplitRule) -> str:
     select = [_output(sql, c, column_ref(sql, c)) for c in plan.columns]
-    ctes = keyed_ctes(sql, plan, select, rule.days is not None, plan.tables_used(plan.columns))
-    conditions = [*sample_conditions(sql, plan), *split_conditions(sql, rule)]
-    source = "keyed CROSS JOIN bounds" if rule.days is not None else "keyed"
+    dated = plan.date_column is not None
+    ctes = keyed_ctes(sql, plan, select, dated, plan.tables_used(plan.columns))
+    source = "keyed CROSS JOIN bounds" if dated else "keyed"
+    if ranks_buyers(plan):
+        ctes.append(ranked_cte(sql, plan, source, sql.identifier(plan.query_id.name)))
+        source, conditions = "ranked", split_conditions(sql, rule)
+    else:
+        conditions = [*sample_conditions(sql, plan), *split_conditions(sql, rule)]
     outputs = ", ".join(sql.identifier(c.name) for c in plan.columns)
-    if rule.days is not None:
+    if dated:
         outputs += f", {sql.to_int(sql.days_between('qt_last_day', 'qt_day'))} AS {DAYS_AGO}"
     where = ("\nWHERE " + "\n  AND ".join(conditions)) if conditions else ""
     return "WITH " + ",\n".join(ctes) + f"\nSELECT {outputs}\nFROM {source}{where}\n"

@@ -13,6 +13,7 @@ export function splitLabel(split) {
     return `Random ${split.train_percent ?? 80}/${split.val_percent ?? 10}/${test}`;
   }
   if (split.strategy === "time_holdout") return `Time holdout: last ${split.holdout_days} days of ${split.date_column}`;
+  if (split.strategy === "buyer_time") return `Each buyer's latest ${split.test_percent}% by ${split.date_column}`;
   if (split.strategy === "strict_time") return `Strict time ${split.train_days}/${split.val_days}/${split.test_days} days`;
   return split.strategy || "—";
 }

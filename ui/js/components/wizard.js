@@ -79,7 +79,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
   const modelConfig = select(modelList.map((m) => [m.id, m.name]));
 
   const sample = select(samplePercents.map((p) => [p, `${p}%`]), { value: 10 });
-  const strategy = select([["random", "Random (hash-based)"], ["time_holdout", "Time holdout (last N days are the test set)"], ["strict_time", "Strict time windows (train → val → test)"]]);
+  const strategy = select([["random", "Random (hash-based)"], ["time_holdout", "Time holdout (last N days are the test set)"], ["strict_time", "Strict time windows (train → val → test)"], ["buyer_time", "Each buyer's latest interactions (leave latest out)"]]);
   const trainPercent = input({ type: "number", min: 1, max: 98, value: 80 });
   const valPercent = input({ type: "number", min: 1, max: 98, value: 10 });
   const dateColumn = select([]);
@@ -89,6 +89,8 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
   const trainDays = input({ type: "number", min: 1, value: 60 });
   const valDays = input({ type: "number", min: 1, value: 7 });
   const testDays = input({ type: "number", min: 1, value: 7 });
+  const buyerTest = input({ type: "number", min: 1, max: 49, value: 10 });
+  const buyerVal = input({ type: "number", min: 1, max: 49, value: 10 });
   const epochs = input({ type: "number", min: 1, max: 100 });
   const batchSize = input({ type: "number", min: 8, max: 65536 });
   const learningRate = input({ type: "number", min: 0, step: "any" });
@@ -101,7 +103,10 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
     random: h("div", { class: "inline" }, field("Train %", trainPercent, { name: "parameters.split.train_percent" }), field("Validation %", valPercent, { name: "parameters.split.val_percent", hint: "the rest is the test split" })),
     time_holdout: h("div", { class: "inline" }, field("Date column", dateColumn, { name: "parameters.split.date_column" }), field("Holdout days", holdoutDays, { name: "parameters.split.holdout_days" }), field("History days", historyDays, { name: "parameters.split.history_days", hint: "empty: all" }), field("Validation %", holdoutVal, { name: "parameters.split.val_percent" })),
     strict_time: h("div", { class: "inline" }, field("Date column", dateColumn.cloneNode(true), { name: "parameters.split.date_column_strict" }), field("Train days", trainDays, { name: "parameters.split.train_days" }), field("Validation days", valDays, { name: "parameters.split.val_days" }), field("Test days", testDays, { name: "parameters.split.test_days" })),
+    buyer_time: h("div", { class: "inline" }, field("Date column", dateColumn.cloneNode(true), { name: "parameters.split.date_column_buyer" }), field("Test % of each buyer", buyerTest, { name: "parameters.split.test_percent", hint: "their latest, rounded down" }), field("Validation % of each buyer", buyerVal, { name: "parameters.split.val_percent", hint: "just before the test rows" })),
   };
+  const buyerDate = splitFields.buyer_time.querySelector("select");
+  buyerDate.dataset.field = "parameters.split.date_column";
   const strictDate = splitFields.strict_time.querySelector("select");
   strictDate.dataset.field = "parameters.split.date_column";
   dateColumn.dataset.field = "parameters.split.date_column";
@@ -164,7 +169,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
     setOptions(featureConfig, (own.length ? own : featureList).map((f) => [f.id, f.name]));
     const ds = datasetList.find((d) => d.id === dataset.value);
     const dates = (ds?.columns || []).filter((c) => ["timestamp", "date"].includes(c.type) || c.name === ds?.date_column).map((c) => c.name);
-    for (const el of [dateColumn, strictDate]) setOptions(el, dates.length ? dates : [["", "no date column"]], ds?.date_column || dates[0]);
+    for (const el of [dateColumn, strictDate, buyerDate]) setOptions(el, dates.length ? dates : [["", "no date column"]], ds?.date_column || dates[0]);
     offerTimeSplits(dates.length > 0);
   }
   /** Time splits need a date column: without one they are disabled, saying so, and the split falls back to random. */
@@ -203,6 +208,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
   function splitBody() {
     if (strategy.value === "random") return { strategy: "random", train_percent: numberValue(trainPercent), val_percent: numberValue(valPercent) };
     if (strategy.value === "time_holdout") return { strategy: "time_holdout", date_column: dateColumn.value, holdout_days: numberValue(holdoutDays), history_days: numberValue(historyDays), val_percent: numberValue(holdoutVal) };
+    if (strategy.value === "buyer_time") return { strategy: "buyer_time", date_column: buyerDate.value, test_percent: numberValue(buyerTest), val_percent: numberValue(buyerVal) };
     return { strategy: "strict_time", date_column: strictDate.value, train_days: numberValue(trainDays), val_days: numberValue(valDays), test_days: numberValue(testDays) };
   }
   function body() {
@@ -378,6 +384,7 @@ function buildForm(modal, datasetList, featureList, modelList, options, onStarte
       if (split.strategy === "random") { set(trainPercent, split.train_percent); set(valPercent, split.val_percent); }
       if (split.strategy === "time_holdout") { choose(dateColumn, split.date_column); set(holdoutDays, split.holdout_days); set(historyDays, split.history_days); set(holdoutVal, split.val_percent); }
       if (split.strategy === "strict_time") { choose(strictDate, split.date_column); set(trainDays, split.train_days); set(valDays, split.val_days); set(testDays, split.test_days); }
+      if (split.strategy === "buyer_time") { choose(buyerDate, split.date_column); set(buyerTest, split.test_percent); set(buyerVal, split.val_percent); }
     } else {
       strategy.value = "random";
     }

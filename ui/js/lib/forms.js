@@ -54,7 +54,7 @@ export function clearErrors(form) {
   form.querySelectorAll(".form-error").forEach((el) => el.replaceChildren());
 }
 
-const TAG_SEGMENT = /^(random|time_holdout|strict_time|id|categorical|numeric|timestamp|text|history|function-after\[.*\]|tagged-union\[.*\])$/;
+const TAG_SEGMENT = /^(random|time_holdout|strict_time|buyer_time|id|categorical|numeric|timestamp|text|history|function-after\[.*\]|tagged-union\[.*\])$/;
 
 function prefixes(parts) {
   const out = [];

@@ -7,6 +7,7 @@ from typing import Any, get_args
 from flask import Blueprint, Response, jsonify, request
 
 from experiments_platform.domain.experiment import (
+    BuyerTimeSplit,
     HardwareTier,
     QuickTestParameters,
     RandomSplit,
@@ -66,7 +67,7 @@ def options() -> dict[str, Any]:
         "hardware_tiers": list(get_args(HardwareTier)),
         "split_strategies": {
             cls.model_fields["strategy"].default: _defaults(cls)
-            for cls in (RandomSplit, TimeHoldoutSplit, StrictTimeSplit)
+            for cls in (RandomSplit, TimeHoldoutSplit, StrictTimeSplit, BuyerTimeSplit)
         },
         "parameters": QuickTestParameters().to_document(),
         "feature_kinds": {
