@@ -32,6 +32,7 @@ from decision_quality import (  # noqa: E402
     Api,
     baselines,
     finals,
+    latest_parameters,
     split_summary,
     temporal_parameters,
 )
@@ -66,9 +67,8 @@ def main() -> int:
         name, _, value = assignment.partition("=")
         parameters[name] = json.loads(value)
     date_column = "date" if args.dataset == "b2b" else "timestamp"
-    latest = {"strategy": "buyer_time", "date_column": date_column, "test_percent": 10, "val_percent": 10}
     splits = {"random": parameters, "temporal": temporal_parameters(parameters, args.holdout_days, date_column),
-              "buyer_latest": {**parameters, "split": latest}}
+              "buyer_latest": latest_parameters(parameters, date_column)}
     splits = {name: splits[name] for name in args.splits.split(",")}
     dataset_id, features = DATASET_ID, FEATURE_CONFIG
     out: dict[str, Any] = {"parameters": parameters}
